@@ -1,0 +1,178 @@
+"""The analyzer: causal, hop by hop, identical live and offline.
+
+Feed it mono samples in any chunk size; it processes every complete hop (FFT, bands, onsets, globals) and
+keeps running state. `snapshot()` builds the immutable `Features` the renderer reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.analysis.bands import DEFAULT_BANDS, BandTracker, band_matrix, coeff
+from engine.analysis.features import (
+    SPECTRUM_BINS,
+    WAVEFORM_SAMPLES,
+    BandFeatures,
+    Features,
+    Onset,
+)
+from engine.analysis.onsets import OnsetDetector
+
+SILENCE_DB = -60.0
+
+
+def log_bin_matrix(n_out: int, fft_size: int, sample_rate: int, lo=30.0, hi=16000.0) -> np.ndarray:
+    """(n_out, bins) averaging weights for a log-frequency spectrum (what the eye expects of an analyser)."""
+    freqs = np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
+    edges = np.geomspace(lo, hi, n_out + 1)
+    m = np.zeros((n_out, len(freqs)), np.float32)
+    for i in range(n_out):
+        sel = (freqs >= edges[i]) & (freqs < edges[i + 1])
+        if not sel.any():  # low bins narrower than one FFT bin: take the nearest bin
+            sel = np.zeros_like(sel)
+            sel[int(np.argmin(np.abs(freqs - np.sqrt(edges[i] * edges[i + 1]))))] = True
+        m[i, sel] = 1.0 / sel.sum()
+    return m
+
+
+class Analyzer:
+    def __init__(
+        self,
+        sample_rate: int = 48000,
+        hop: int = 256,
+        fft_size: int = 1024,
+        bands: dict[str, tuple[float, float]] | None = None,
+    ):
+        self.sample_rate = sample_rate
+        self.hop = hop
+        self.fft_size = fft_size
+        self.band_edges = dict(bands or DEFAULT_BANDS)
+        self.band_names = tuple(self.band_edges)
+        self.dt = hop / sample_rate
+        self._bands = band_matrix(self.band_edges, fft_size, sample_rate)
+        self._log_bins = log_bin_matrix(SPECTRUM_BINS, fft_size, sample_rate)
+        self._freqs = np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
+        self._window = np.hanning(fft_size).astype(np.float32)
+        self._norm = 4.0 / fft_size  # a full-scale sine reads as amplitude ~1
+        self._history = np.zeros(fft_size - hop, np.float32)
+        self._pending = np.zeros(0, np.float32)
+        self._tracker = BandTracker(len(self.band_names), self.dt)
+        self._onsets = OnsetDetector(sample_rate, hop, fft_size)
+        self._k_spec = coeff(0.08, self.dt)
+        self._k_short = coeff(1.0, self.dt)
+        self._k_long = coeff(30.0, self.dt)
+        self._onset_fall = float(np.exp(-self.dt / 0.12))
+        self._spec_peak = 1e-6
+        self._flux_peak = 1e-9
+        self.samples_done = 0  # samples analysed (whole hops)
+        self.samples_fed = 0  # samples handed to feed(), including a partial hop still pending
+        # running globals
+        self._prev_mag = np.zeros(len(self._freqs), np.float32)
+        self._spectrum = np.zeros(SPECTRUM_BINS, np.float32)
+        self._waveform = np.zeros(WAVEFORM_SAMPLES, np.float32)
+        self._rms = 0.0
+        self._loudness = -120.0
+        self._centroid = 0.0
+        self._flux = 0.0
+        # mean power over ~1 s and ~30 s of non-silent audio, bias-corrected so the start needs no warm-up
+        self._short_pow = self._long_pow = 0.0
+        self._short_w = self._long_w = 0.0
+        self._onset = 0.0
+        self._onset_count = 0
+        self._events: list[Onset] = []
+
+    @property
+    def time(self) -> float:
+        return self.samples_done / self.sample_rate
+
+    def feed(self, mono: np.ndarray) -> None:
+        """Analyse every complete hop in `mono` (plus what was left over from the last call)."""
+        mono = np.asarray(mono, np.float32)
+        self.samples_fed += len(mono)
+        data = np.concatenate([self._pending, mono])
+        n_hops = len(data) // self.hop
+        if n_hops == 0:
+            self._pending = data
+            return
+        used = n_hops * self.hop
+        stream = np.concatenate([self._history, data[:used]])
+        frames = np.lib.stride_tricks.sliding_window_view(stream, self.fft_size)[:: self.hop][:n_hops]
+        mags = np.abs(np.fft.rfft(frames * self._window, axis=1)).astype(np.float32) * self._norm
+        power = mags * mags
+        band_amp = np.sqrt(power @ self._bands.T)
+        log_spec = power @ self._log_bins.T
+        for i in range(n_hops):
+            hop_samples = data[i * self.hop : (i + 1) * self.hop]
+            self._step(hop_samples, mags[i], power[i], band_amp[i], log_spec[i])
+        self._history = stream[-(self.fft_size - self.hop) :].copy()
+        self._pending = data[used:].copy()
+        tail = stream[-WAVEFORM_SAMPLES:]
+        self._waveform[-len(tail) :] = tail
+
+    def _step(self, hop_samples, mag, power, band_amp, log_spec) -> None:
+        self.samples_done += self.hop
+        end_time = self.samples_done / self.sample_rate
+        self._tracker.step(band_amp.astype(np.float64))
+
+        rms = float(np.sqrt(np.mean(hop_samples * hop_samples)))
+        self._rms = rms
+        self._loudness = max(-120.0, 20.0 * float(np.log10(rms + 1e-12)))
+        total = float(mag.sum())
+        self._centroid = float((self._freqs * mag).sum() / total) if total > 1e-9 else 0.0
+        flux = float(np.maximum(mag - self._prev_mag, 0.0).sum())
+        self._prev_mag = mag
+        self._flux_peak = max(flux, self._flux_peak * 0.9995)
+        self._flux = flux / self._flux_peak
+
+        if self._loudness > SILENCE_DB:
+            p = rms * rms
+            self._short_pow += self._k_short * (p - self._short_pow)
+            self._short_w += self._k_short * (1.0 - self._short_w)
+            self._long_pow += self._k_long * (p - self._long_pow)
+            self._long_w += self._k_long * (1.0 - self._long_w)
+
+        spec = np.log1p(log_spec * 1e4)
+        self._spec_peak = max(float(spec.max()), self._spec_peak * 0.9995)
+        self._spectrum += self._k_spec * (spec / self._spec_peak - self._spectrum)
+
+        self._onset *= self._onset_fall
+        event = self._onsets.step(hop_samples, end_time)
+        if event is not None:
+            self._onset = max(self._onset, event.strength)
+            self._onset_count += 1
+            self._events.append(event)
+
+    def drain_onsets(self) -> list[Onset]:
+        """Onsets found since the last call (the analysis thread forwards them as events)."""
+        events, self._events = self._events, []
+        return events
+
+    def snapshot(self) -> Features:
+        t = self._tracker
+        bands = {
+            name: BandFeatures(
+                level=float(t.level[i]),
+                hits=float(t.hits[i]),
+                presence=float(t.presence[i]),
+                time=float(t.time[i]),
+            )
+            for i, name in enumerate(self.band_names)
+        }
+        energy = 0.5
+        if self._short_w > 0:
+            ratio = (self._short_pow / self._short_w) / max(self._long_pow / self._long_w, 1e-12)
+            energy = float(np.clip(0.5 + 10.0 * np.log10(max(ratio, 1e-6)) / 12.0, 0.0, 1.0))
+        return Features(
+            time=self.time,
+            bands=bands,
+            rms=self._rms,
+            loudness=float(self._loudness),
+            centroid=self._centroid,
+            flux=self._flux,
+            energy=energy,
+            silence=bool(self._loudness <= SILENCE_DB),
+            onset=self._onset,
+            onset_count=self._onset_count,
+            spectrum=np.clip(self._spectrum, 0.0, 1.0).astype(np.float32),
+            waveform=self._waveform.copy(),
+        )

@@ -1,0 +1,76 @@
+"""Typed parameters and the store that owns their base values.
+
+Control (OSC, MIDI, keys) and presets set base values through messages; modulation adds the music on top
+each frame. Only the render thread touches a store: other threads send `ParamMessage`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from engine.errors import HalationError
+
+ParamValue = float | bool | tuple[float, ...]
+KINDS = ("float", "bool", "event", "long", "color", "point2D")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str  # e.g. "shader.zoom", "clips.crossfade", "master.level"
+    kind: str = "float"
+    default: ParamValue = 0.0
+    min: float = 0.0
+    max: float = 1.0
+    description: str = ""
+
+    def clamp(self, value: ParamValue) -> ParamValue:
+        if self.kind in ("bool", "event"):
+            return bool(value) if not isinstance(value, int | float) else float(value) >= 0.5
+        if self.kind in ("color", "point2D"):
+            return tuple(float(v) for v in value)  # type: ignore[union-attr]
+        v = min(max(float(value), self.min), self.max)  # type: ignore[arg-type]
+        return float(round(v)) if self.kind == "long" else v
+
+
+@dataclass(frozen=True)
+class ParamMessage:
+    """A request to set a parameter's base value, applied by the render thread at the next frame."""
+
+    name: str
+    value: ParamValue
+
+
+class ParamStore:
+    def __init__(self, params: Iterable[Param] = ()):
+        self._params: dict[str, Param] = {}
+        self._base: dict[str, ParamValue] = {}
+        for p in params:
+            self.add(p)
+
+    def add(self, param: Param) -> None:
+        self._params[param.name] = param
+        self._base[param.name] = param.clamp(param.default)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._params
+
+    def __getitem__(self, name: str) -> Param:
+        return self._params[name]
+
+    @property
+    def params(self) -> Mapping[str, Param]:
+        return self._params
+
+    def base(self) -> dict[str, ParamValue]:
+        return dict(self._base)
+
+    def set(self, name: str, value: ParamValue) -> None:
+        if name not in self._params:
+            known = ", ".join(sorted(self._params)) or "none"
+            raise HalationError(f"unknown parameter '{name}' (known: {known})")
+        self._base[name] = self._params[name].clamp(value)
+
+    def apply(self, messages: Iterable[ParamMessage]) -> None:
+        for m in messages:
+            self.set(m.name, m.value)

@@ -1,0 +1,199 @@
+"""Presets: a TOML file that names the look (shader + inputs), the clips, and how the music drives them.
+
+A bad preset is refused with the line it is wrong on; nothing is half-applied.
+
+    name = "Demo"
+    [shader]
+    file = "generators/pulse.fs"        # next to the preset, or under shaders/
+    inputs = { hue = 0.6 }
+    [clips]
+    a = "clips/nebula.mp4"              # a missing clip is skipped with a warning
+    b = "clips/ember.mp4"
+    transition = "fade"                 # shaders/transitions/fade.fs, or a path
+    [[modulate]]
+    target = "shader.pulse"
+    source = "bass.hits"
+    amount = 1.0
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.analysis.bands import DEFAULT_BANDS
+from engine.analysis.features import silent_features
+from engine.errors import PresetError, ShaderError
+from engine.params.modulation import CURVES, Modulation
+from engine.paths import SHADERS_DIR
+from engine.render.isf import IsfDocument, load_isf
+from engine.show.tomlpos import locate
+
+MODULATABLE = ("float", "bool", "event", "long")
+SHOW_PARAMS = ("clips.crossfade", "master.level")
+_TYPE_NAMES = {
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+    bool: "true/false",
+}
+TOP_KEYS = {"name", "description", "shader", "clips", "master", "modulate", "output"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    path: Path
+    name: str
+    shader: IsfDocument
+    inputs: dict[str, Any] = field(default_factory=dict)
+    clips: tuple[Path, ...] = ()
+    transition: IsfDocument | None = None
+    crossfade: float = 0.0
+    master: float = 1.0
+    modulations: tuple[Modulation, ...] = ()
+    description: str = ""
+    size: tuple[int, int] | None = None
+    fps: float | None = None
+
+
+def source_names() -> tuple[str, ...]:
+    return tuple(silent_features(tuple(DEFAULT_BANDS)).values())
+
+
+def resolve_file(name: str, base: Path, subdir: str = "", suffix: str = ".fs") -> Path | None:
+    """A file named in a preset: relative to the preset first, then in the shipped shaders folder."""
+    candidates = [base / name, SHADERS_DIR / subdir / name, SHADERS_DIR / name]
+    candidates += [c.with_name(c.name + suffix) for c in list(candidates) if not c.name.endswith(suffix)]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+class _Reader:
+    """Validates one parsed preset, raising PresetError at the offending line."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.text = text
+
+    def fail(self, keys: tuple, message: str) -> PresetError:
+        return PresetError(message, path=self.path, line=locate(self.text, keys))
+
+    def typed(self, table: dict, keys: tuple, kind: type | tuple, default: Any = None, required=False) -> Any:
+        value = table.get(keys[-1], default)
+        if value is None and required:
+            raise self.fail(keys[:-1], f"missing '{keys[-1]}' in [{'.'.join(map(str, keys[:-1]))}]")
+        wrong = value is not None and not isinstance(value, kind)
+        if wrong or (isinstance(value, bool) and kind is not bool):
+            kinds = (kind,) if isinstance(kind, type) else kind
+            names = " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds))
+            raise self.fail(keys, f"'{keys[-1]}' must be {names}, not {value!r}")
+        return value
+
+    def shader(self, name: str, keys: tuple, subdir: str) -> IsfDocument:
+        found = resolve_file(name, self.path.parent, subdir)
+        if found is None:
+            raise self.fail(keys, f"shader '{name}' not found next to the preset or in {SHADERS_DIR}")
+        try:
+            return load_isf(found)
+        except ShaderError as exc:
+            raise self.fail(keys, f"shader '{name}' is invalid: {exc}") from exc
+
+    def modulation(self, i: int, table: dict, targets: set[str], sources: tuple[str, ...]) -> Modulation:
+        k = ("modulate", i)
+        unknown = set(table) - {"target", "source", "amount", "range", "curve", "smooth"}
+        if unknown:
+            raise self.fail((*k, sorted(unknown)[0]), f"unknown key '{sorted(unknown)[0]}' in [[modulate]]")
+        target = self.typed(table, (*k, "target"), str, required=True)
+        if target not in targets:
+            raise self.fail(
+                (*k, "target"), f"unknown target '{target}' (one of: {', '.join(sorted(targets))})"
+            )
+        source = self.typed(table, (*k, "source"), str, required=True)
+        if source not in sources:
+            raise self.fail((*k, "source"), f"unknown source '{source}' (e.g. bass.hits, mid.level, onset)")
+        rng = self.typed(table, (*k, "range"), list, [0.0, 1.0])
+        if len(rng) != 2 or not all(isinstance(v, int | float) for v in rng) or rng[0] == rng[1]:
+            raise self.fail((*k, "range"), "'range' must be two different numbers, e.g. [0.0, 1.0]")
+        curve = self.typed(table, (*k, "curve"), str, "linear")
+        if curve not in CURVES:
+            raise self.fail((*k, "curve"), f"unknown curve '{curve}' (one of: {', '.join(CURVES)})")
+        smooth = float(self.typed(table, (*k, "smooth"), (int, float), 0.0))
+        if smooth < 0:
+            raise self.fail((*k, "smooth"), "'smooth' must be ≥ 0 seconds")
+        amount = float(self.typed(table, (*k, "amount"), (int, float), 1.0))
+        return Modulation(target, source, amount, (float(rng[0]), float(rng[1])), curve, smooth)
+
+
+def load_preset(path: str | Path) -> Preset:
+    path = Path(path)
+    if not path.is_file():
+        raise PresetError("preset not found: check the path", path=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11 puts the position only in the message: "... (at line 2, column 8)"
+        found = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
+        message = str(exc)[: found.start()].strip() if found else str(exc)
+        line = int(found[1]) if found else None
+        raise PresetError(f"not valid TOML: {message}", path=path, line=line) from exc
+    r = _Reader(path, text)
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise r.fail((key,), f"unknown key '{key}' (expected: {', '.join(sorted(TOP_KEYS))})")
+
+    name = r.typed(data, ("name",), str, path.stem)
+    shader_table = r.typed(data, ("shader",), dict, required=True)
+    shader = r.shader(r.typed(shader_table, ("shader", "file"), str, required=True), ("shader", "file"), "")
+    inputs = r.typed(shader_table, ("shader", "inputs"), dict, {})
+    declared = {i.name: i for i in shader.inputs}
+    for key in inputs:
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise r.fail(("shader", "inputs", key), f"shader has no input '{key}' (inputs: {known})")
+
+    clips_table = r.typed(data, ("clips",), dict, {})
+    clips = tuple(
+        path.parent / r.typed(clips_table, ("clips", deck), str) for deck in ("a", "b") if deck in clips_table
+    )
+    transition_name = r.typed(clips_table, ("clips", "transition"), str, "fade")
+    transition = r.shader(transition_name, ("clips", "transition"), "transitions")
+    if transition.kind != "transition":
+        raise r.fail(
+            ("clips", "transition"), f"'{transition_name}' is not an ISF transition (startImage/endImage)"
+        )
+    crossfade = float(r.typed(clips_table, ("clips", "crossfade"), (int, float), 0.0))
+    master = float(r.typed(r.typed(data, ("master",), dict, {}), ("master", "level"), (int, float), 1.0))
+
+    targets = {f"shader.{i.name}" for i in shader.inputs if i.type in MODULATABLE} | set(SHOW_PARAMS)
+    sources = source_names()
+    mods = r.typed(data, ("modulate",), list, [])
+    modulations = tuple(
+        r.modulation(i, r.typed({"m": m}, ("modulate", i, "m"), dict), targets, sources)
+        for i, m in enumerate(mods)
+    )
+
+    output = r.typed(data, ("output",), dict, {})
+    size = r.typed(output, ("output", "size"), list)
+    if size is not None and (len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size)):
+        raise r.fail(("output", "size"), "'size' must be [width, height] in pixels")
+    fps = r.typed(output, ("output", "fps"), (int, float))
+    return Preset(
+        path=path,
+        name=name,
+        shader=shader,
+        inputs=dict(inputs),
+        clips=clips,
+        transition=transition,
+        crossfade=crossfade,
+        master=master,
+        modulations=modulations,
+        description=r.typed(data, ("description",), str, ""),
+        size=tuple(size) if size else None,
+        fps=float(fps) if fps else None,
+    )

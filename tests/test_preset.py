@@ -1,0 +1,71 @@
+"""Presets: the demo loads, and a bad preset is refused with the line it is wrong on."""
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import PresetError
+from engine.paths import DEMO_PRESET, PRESETS_DIR
+from engine.show.preset import load_preset
+
+GOOD = """name = "test"
+[shader]
+file = "effects/pulse.fs"
+inputs = { glow = 0.5 }
+
+[[modulate]]
+target = "shader.pulse"
+source = "bass.hits"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "p.toml"
+    p.write_text(text)
+    return p
+
+
+def test_demo_and_shipped_presets_load():
+    preset = load_preset(DEMO_PRESET)
+    assert preset.shader.kind == "filter" and len(preset.clips) == 2 and preset.modulations
+    for p in PRESETS_DIR.rglob("*.toml"):
+        load_preset(p)
+
+
+def test_good_preset(tmp_path):
+    preset = load_preset(write(tmp_path, GOOD))
+    assert preset.inputs == {"glow": 0.5}
+    assert preset.modulations[0].source == "bass.hits"
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "message"),
+    [
+        (
+            lambda t: t.replace('source = "bass.hits"', 'source = "bass.hitz"'),
+            8,
+            "unknown source 'bass.hitz'",
+        ),
+        (lambda t: t.replace('target = "shader.pulse"', 'target = "shader.nope"'), 7, "unknown target"),
+        (lambda t: t.replace("effects/pulse.fs", "effects/missing.fs"), 3, "not found"),
+        (lambda t: t.replace("glow = 0.5", "glo = 0.5"), 4, "no input 'glo'"),
+        (lambda t: t + "amount = 'lots'\n", 9, "'amount' must be a number"),
+        (lambda t: t.replace("[shader]", "[shader"), 2, "not valid TOML"),
+        (lambda t: t + "[extra]\n", 9, "unknown key 'extra'"),
+    ],
+)
+def test_bad_preset_names_its_line(tmp_path, edit, line, message):
+    path = write(tmp_path, edit(GOOD))
+    with pytest.raises(PresetError) as err:
+        load_preset(path)
+    assert err.value.line == line
+    assert message in str(err.value)
+    assert str(err.value).startswith(f"{path}:{line}: ")
+
+
+def test_broken_shader_in_preset_is_refused_with_its_line(tmp_path):
+    (tmp_path / "bad.fs").write_text('/*{"INPUTS": []}*/\nvoid main() {\n  gl_FragColor = vec4(1.0)\n}\n')
+    path = write(tmp_path, GOOD.replace("effects/pulse.fs", "bad.fs").replace("inputs = { glow = 0.5 }", ""))
+    path.write_text(path.read_text().split("[[modulate]]")[0])
+    preset = load_preset(path)  # parses: the GLSL error shows when it compiles
+    assert preset.shader.path.name == "bad.fs"
