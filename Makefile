@@ -9,6 +9,7 @@ SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb liblo-tools ffmpeg
 # torch is pinned and installed first: on these machines the pin is a local CPU wheel, and an unpinned
 # torch would pull a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
+LINT_PATHS := engine tests $(wildcard bench)
 
 .PHONY: demo test lint format system clean
 
@@ -16,13 +17,13 @@ demo: $(STAMP)
 	$(BIN)/halation demo
 
 test: $(STAMP)
-	$(BIN)/ruff check engine tests bench
-	$(BIN)/ruff format --check engine tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check --fix engine tests bench
-	$(BIN)/ruff format engine tests bench
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 system:
 	@missing=""; \

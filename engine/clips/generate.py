@@ -108,6 +108,7 @@ def _splat(
     img: np.ndarray, xs: np.ndarray, ys: np.ndarray, rgb: np.ndarray, sigma: float, radius: int
 ) -> None:
     """Add small Gaussian blobs (particles) at sub-pixel positions, all particles at once."""
+    assert img.flags.c_contiguous
     h, w, _ = img.shape
     off = np.arange(-radius, radius + 1)
     cx = np.floor(xs).astype(np.int64)
@@ -120,9 +121,10 @@ def _splat(
     ok = (px >= 0) & (px < w) & (py >= 0) & (py < h)
     px, py = np.broadcast_arrays(px, py)
     flat = (py * w + px)[ok]
+    flat_img = img.reshape(-1)  # a view: img is C-contiguous (h, w, 3)
     for c in range(3):
         contrib = (wgt * rgb[:, c, None, None])[ok]
-        np.add.at(img[..., c].reshape(-1), flat, contrib)
+        np.add.at(flat_img, flat * 3 + c, contrib)
 
 
 class _Nebula:

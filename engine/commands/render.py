@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from engine.commands.common import load_music, output_settings, parse_size, positive
+from engine.errors import HalationError
+from engine.paths import DEMO_PRESET
+
+HELP = "render a preset against a track, deterministically, to MP4 (with sound) or PNGs"
+log = logging.getLogger("halation")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--audio", help="audio file (any format FFmpeg reads); default: the built-in demo song")
+    p.add_argument("--preset", type=Path, default=DEMO_PRESET, help="preset .toml (default: the demo preset)")
+    p.add_argument("--out", type=Path, help="output .mp4 (H.264 + AAC audio)")
+    p.add_argument("--frames", type=Path, help="also write every frame as a PNG into this folder")
+    p.add_argument("--size", type=parse_size, help="WIDTHxHEIGHT (default: the preset's, else 1280x720)")
+    p.add_argument("--fps", type=positive(float), help="frames per second (default: the preset's, else 30)")
+    p.add_argument("--duration", type=positive(float), help="seconds to render (default: the whole track)")
+
+
+def write_render(preset, audio, size, fps, duration, out: Path | None, frames_dir: Path | None) -> int:
+    """Render to the video file and/or PNG folder with a progress bar; returns the number of frames."""
+    from tqdm import tqdm
+
+    from engine.offline import render_frames
+    from engine.output.frames import PngSequence
+    from engine.output.video import VideoWriter
+
+    duration = audio.duration if duration is None else min(duration, audio.duration)
+    sinks = []
+    if out is not None:
+        sinks.append(VideoWriter(out, size, fps, audio.until(duration)))
+    if frames_dir is not None:
+        sinks.append(PngSequence(frames_dir))
+    frames = render_frames(preset, audio, size, fps, duration)
+    count = 0
+    try:
+        bar = tqdm(
+            frames, total=round(duration * fps), unit="frame", desc="render", disable=None, file=sys.stderr
+        )
+        for _, rgba in bar:
+            for sink in sinks:
+                sink.write(rgba)
+            count += 1
+    finally:
+        for sink in sinks:
+            sink.close()
+    return count
+
+
+def run(args) -> int:
+    from engine.show.preset import load_preset
+
+    if args.out is None and args.frames is None:
+        raise HalationError("render: give --out FILE.mp4 and/or --frames DIR")
+    preset = load_preset(args.preset)
+    size, fps = output_settings(args, preset)
+    n = write_render(preset, load_music(args.audio), size, fps, args.duration, args.out, args.frames)
+    for where in (args.out, args.frames):
+        if where is not None:
+            print(where)
+    log.info("rendered %d frames", n)
+    return 0
