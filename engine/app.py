@@ -11,7 +11,8 @@ from engine.analysis.analyzer import Analyzer
 from engine.analysis.features import Features
 from engine.clock import FrameTime
 from engine.params.modulation import Modulator
-from engine.params.store import Param, ParamStore
+from engine.params.show_params import show_params
+from engine.params.store import Param, ParamStore, ParamValue
 from engine.render.isf import IsfDocument
 from engine.render.pipeline import Pipeline
 from engine.show.preset import MODULATABLE, Preset
@@ -44,11 +45,7 @@ def shader_params(doc: IsfDocument, overrides: dict) -> list[Param]:
 
 def build_params(preset: Preset) -> ParamStore:
     return ParamStore(
-        [
-            *shader_params(preset.shader, preset.inputs),
-            Param("clips.crossfade", "float", preset.crossfade, 0.0, 1.0, "A/B clip crossfader"),
-            Param("master.level", "float", preset.master, 0.0, 1.0, "Master brightness (0 = blackout)"),
-        ]
+        [*shader_params(preset.shader, preset.inputs), *show_params(preset.crossfade, preset.master)]
     )
 
 
@@ -62,9 +59,11 @@ class Show:
         self.modulator = Modulator(self.params, preset.modulations)
         self.pipeline = Pipeline(ctx, preset, size)
 
-    def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> None:
+    def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:
+        """Modulate and render one frame; returns the parameter values it was drawn with."""
         values = self.modulator.evaluate(features.values(), ft.delta)
         self.pipeline.render(ft, values, features, target)
+        return values
 
     def release(self) -> None:
         self.pipeline.release()

@@ -1,7 +1,8 @@
-"""Live shows: audio plays in real time, analysis runs in its own thread, the main thread renders.
+"""Live shows: audio is heard in real time, analysis runs in its own thread, the main thread renders.
 
 Threads share no mutable state: the analysis thread publishes each immutable `Features` snapshot by swapping
-one reference; the render thread reads whichever snapshot is newest at the start of a frame.
+one reference; control surfaces hand over `ParamMessage`s that the render thread applies at the start of a
+frame; the render thread publishes what it showed back to them.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ import logging
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from engine.analysis.analyzer import Analyzer
 from engine.analysis.features import Features
 from engine.app import Show
-from engine.audio.buffer import AudioBuffer
-from engine.audio.playback import Playback
+from engine.audio.feed import AudioFeed
 from engine.clock import LiveClock
+from engine.params.store import Param, ParamMessage, ParamValue
 from engine.render.context import Offscreen, headless_context
 from engine.show.preset import Preset
 
@@ -26,22 +28,21 @@ log = logging.getLogger(__name__)
 
 
 class AnalysisThread(threading.Thread):
-    """Feeds the analyzer with the audio heard so far and publishes a Features snapshot per pass."""
+    """Feeds the analyzer with what the feed heard and publishes a Features snapshot per pass."""
 
-    def __init__(self, analyzer: Analyzer, audio: AudioBuffer, position: Callable[[], float]):
+    def __init__(self, analyzer: Analyzer, feed: AudioFeed):
         super().__init__(name="halation-analysis", daemon=True)
         self.analyzer = analyzer
-        self.mono = audio.mono()
-        self.position = position
+        self.feed = feed
         self.features: Features = analyzer.snapshot()
         self._halt = threading.Event()
         self._period = analyzer.hop / analyzer.sample_rate
 
     def run(self) -> None:
         while not self._halt.is_set():
-            upto = min(len(self.mono), int(self.position() * self.analyzer.sample_rate))
-            if upto > self.analyzer.samples_fed:
-                self.analyzer.feed(self.mono[self.analyzer.samples_fed : upto])
+            samples = self.feed.read()
+            if len(samples):
+                self.analyzer.feed(samples)
                 self.features = self.analyzer.snapshot()
                 self.analyzer.drain_onsets()  # events go to the control/cue layer in later stages
             self._halt.wait(self._period)
@@ -51,9 +52,25 @@ class AnalysisThread(threading.Thread):
         self.join(timeout=2.0)
 
 
-def monotonic_position() -> Callable[[], float]:
-    start = time.monotonic()
-    return lambda: time.monotonic() - start
+@dataclass(frozen=True)
+class ShowState:
+    """What the render thread showed in a frame: published to control surfaces for feedback."""
+
+    time: float
+    values: Mapping[str, ParamValue]
+    features: Features
+
+
+class ControlSurface(Protocol):
+    """A controller (OSC server, MIDI, sACN…): hands over parameter messages, hears back the show state."""
+
+    def start(self, params: Mapping[str, Param]) -> None: ...
+
+    def drain(self) -> list[ParamMessage]: ...
+
+    def publish(self, state: ShowState) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -76,18 +93,17 @@ class PerformStats:
 
 def perform(
     preset: Preset,
-    audio: AudioBuffer,
+    feed: AudioFeed,
     *,
     size: tuple[int, int],
     fps: float = 60.0,
     duration: float | None = None,
+    end: float | None = None,
     headless: bool = False,
     monitor: int | None = None,
-    play_audio: bool = True,
-    audio_device: int | str | None = None,
+    controls: tuple[ControlSurface, ...] = (),
 ) -> PerformStats:
-    """Run the show until the window closes, the duration passes or the audio ends."""
-    end = audio.duration if duration is None else min(duration, audio.duration)
+    """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`."""
     window = None
     if headless:
         ctx = headless_context()
@@ -97,37 +113,44 @@ def perform(
         window = Window(size, f"Halation — {preset.name}", monitor=monitor)
         ctx = window.ctx
     offscreen = Offscreen(ctx, size) if headless else None
-    show = Show(ctx, preset, size, audio.sample_rate)
-    playback = Playback(audio, device=audio_device) if play_audio else None
-    position = playback.position if playback and playback.start() else None
-    free_run = monotonic_position()
-    clock_position = position or free_run
-    analysis = AnalysisThread(show.analyzer, audio, lambda: clock_position() or 0.0)
-    clock = LiveClock(position if position else free_run)
+    show = Show(ctx, preset, size, feed.sample_rate)
+    for control in controls:
+        control.start(show.params.params)
+    feed.start()
+    clock = LiveClock(feed.position)
+    analysis = AnalysisThread(show.analyzer, feed)
     analysis.start()
     stats = PerformStats()
     started = time.monotonic()
     try:
         while True:
             ft = clock.tick()
-            if ft.time >= end or (window and window.should_close):
+            if (end is not None and ft.time >= end) or (duration and time.monotonic() - started >= duration):
+                break
+            if window and window.should_close:
                 break
             t0 = time.perf_counter()
+            for control in controls:
+                show.params.apply(control.drain())
             target = window.target() if window else offscreen.fbo
-            show.draw(ft, analysis.features, target)
+            features = analysis.features
+            values = show.draw(ft, features, target)
             if window:
                 window.present()
             else:
                 ctx.finish()
+            for control in controls:
+                control.publish(ShowState(ft.time, values, features))
             stats.frame_times.append(time.perf_counter() - t0)
             stats.frames += 1
             if headless:  # pace like a display would
-                time.sleep(max(0.0, (ft.time + 1.0 / fps) - clock.now()))
+                time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - t0)))
     finally:
         stats.seconds = time.monotonic() - started
         analysis.stop()
-        if playback:
-            playback.stop()
+        feed.stop()
+        for control in controls:
+            control.stop()
         show.release()
         if offscreen:
             offscreen.release()

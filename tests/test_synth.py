@@ -58,7 +58,7 @@ def test_hit_times_are_exact_samples_on_the_grid(demo: Track) -> None:
     sr = demo.sample_rate
     for hits in (demo.kicks, demo.snares, demo.hats, demo.beats):
         idx = hits * sr
-        np.testing.assert_array_equal(idx, np.round(idx))
+        np.testing.assert_allclose(idx, np.round(idx), rtol=0, atol=1e-6)
     assert demo.kicks[0] == demo.beats[0]
     assert np.isin(demo.kicks, demo.beats).all()  # the kick is always on a beat
     bd = demo.sections[2]

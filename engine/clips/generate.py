@@ -130,16 +130,17 @@ def _splat(
 class _Nebula:
     """Slow flowing purple/teal clouds with a few twinkling stars over a near-black sky."""
 
-    def __init__(self, rng: np.random.Generator, w: int, h: int):
-        self.w, self.h = w, h
+    def __init__(self, rng: np.random.Generator, w: int, h: int, cycles: int = 1):
+        self.w, self.h, self.c = w, h, cycles
+        c = cycles
         cells = 3
         self.x = (np.arange(w, dtype=_F) / w * cells)[None, :]
         self.y = (np.arange(h, dtype=_F) / w * cells)[:, None]
         gy = int(np.ceil(cells * h / w)) + 1
-        self.warp_a = _Fbm(rng, cells, gy, 2, 2)
-        self.warp_b = _Fbm(rng, cells, gy, 2, 2)
-        self.density = _Fbm(rng, cells, gy, 3, 5, 0.55)
-        self.hue = _Fbm(rng, cells, gy, 2, 2)
+        self.warp_a = _Fbm(rng, cells, gy, 2 * c, 2)
+        self.warp_b = _Fbm(rng, cells, gy, 2 * c, 2)
+        self.density = _Fbm(rng, cells, gy, 3 * c, 5, 0.55)
+        self.hue = _Fbm(rng, cells, gy, 2 * c, 2)
         n_stars = max(8, w * h // 2500)
         self.stars = (
             rng.uniform(0, w, n_stars).astype(_F),
@@ -149,7 +150,7 @@ class _Nebula:
         )
 
     def frame(self, phase: float) -> np.ndarray:
-        ang = 2.0 * np.pi * phase
+        ang = 2.0 * np.pi * phase * self.c
         # drift on a circle (periodic) plus a noise warp that also loops
         x = self.x + 0.35 * np.cos(ang)
         y = self.y + 0.25 * np.sin(ang)
@@ -167,7 +168,7 @@ class _Nebula:
             bg + tint * (cloud**1.4)[..., None] + np.array([0.55, 0.5, 0.65], dtype=_F) * (core**2)[..., None]
         )
         sx, sy, sb, sp = self.stars
-        tw = (0.6 + 0.4 * np.sin(2.0 * np.pi * (phase * 2 + sp))).astype(_F)
+        tw = (0.6 + 0.4 * np.sin(2.0 * np.pi * (phase * 2 * self.c + sp))).astype(_F)
         _splat(img, sx, sy, np.repeat((sb * tw)[:, None], 3, axis=1) * 0.8, 0.7, 2)
         return img
 
@@ -175,17 +176,18 @@ class _Nebula:
 class _Ember:
     """Licking flames rising from the bottom edge and drifting sparks, warm on black."""
 
-    def __init__(self, rng: np.random.Generator, w: int, h: int):
-        self.w, self.h = w, h
+    def __init__(self, rng: np.random.Generator, w: int, h: int, cycles: int = 1):
+        self.w, self.h, self.c = w, h, cycles
+        c = cycles
         cells = 6
         self.x = (np.arange(w, dtype=_F) / w * cells)[None, :]
         # half the vertical frequency: tall, thin tongues rather than round blobs
         self.y = (np.arange(h, dtype=_F) / w * cells * 0.5)[:, None]
         # a y lattice of 2 cells per octave-0 period, scrolled one whole period per loop (~80 px/s)
         self.gy = 2
-        self.flame = _Fbm(rng, cells, self.gy, 3, 5, 0.55)
-        self.warp = _Fbm(rng, cells, self.gy, 2, 2)
-        self.base = _Fbm(rng, cells, 1, 2, 2)
+        self.flame = _Fbm(rng, cells, self.gy, 3 * c, 5, 0.55)
+        self.warp = _Fbm(rng, cells, self.gy, 2 * c, 2)
+        self.base = _Fbm(rng, cells, 1, 2 * c, 2)
         self.height = (np.arange(h, dtype=_F) / (h - 1))[:, None]  # 0 at the top edge, 1 at the bottom
         n = max(12, w * h // 2000)
         self.margin = 6.0
@@ -198,7 +200,7 @@ class _Ember:
 
     def frame(self, phase: float) -> np.ndarray:
         def rise(k: int) -> float:
-            return phase * (self.gy << k)  # every octave scrolls exactly one lattice period
+            return phase * self.c * (self.gy << k)  # whole lattice periods per loop, per octave
 
         wx = self.warp(self.x, self.y, phase, rise) - 0.5
         heat = (self.flame(self.x + 1.2 * wx, self.y, phase, rise) - 0.5) * 3.0 + 0.5
@@ -217,8 +219,8 @@ class _Ember:
             ],
         )
         span = self.h + 2 * self.margin
-        ys = (self.py - phase * self.speed * span) % span - self.margin
-        ang = 2.0 * np.pi * (phase * 2 + self.wob)
+        ys = (self.py - phase * self.c * self.speed * span) % span - self.margin
+        ang = 2.0 * np.pi * (phase * 2 * self.c + self.wob)
         xs = self.px + self.wob_amp * np.sin(ang).astype(_F)
         glow = self.bright * (0.55 + 0.45 * np.sin(ang * 1.5 + 1.0).astype(_F) ** 2)
         glow *= np.clip(ys / self.h + 0.3, 0.0, 1.0).astype(_F)  # sparks cool as they rise
@@ -251,7 +253,9 @@ def generate_clip(
     n = max(2, round(seconds * fps))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    maker = _MAKERS[style](np.random.default_rng(seed), w, h)
+    # motion is set per 4 s of loop, so a longer loop repeats the motion instead of slowing it down
+    cycles = max(1, round(seconds / 4.0))
+    maker = _MAKERS[style](np.random.default_rng(seed), w, h, cycles)
 
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream(

@@ -22,10 +22,13 @@ def run(args) -> int:
     preset = load_preset(DEMO_PRESET)
     size = preset.size or DEFAULT_SIZE
     if display_available() and not args.render:
+        from engine.audio.feed import BufferFeed
         from engine.live import perform
 
         print("Halation demo: built-in music; Esc or Q quits, F toggles fullscreen")
-        print(perform(preset, load_music(None), size=size, duration=args.duration).summary())
+        music = load_music(None)
+        stats = perform(preset, BufferFeed(music), size=size, duration=args.duration, end=music.duration)
+        print(stats.summary())
         return 0
     print("no display: rendering the demo to a video file")
     write_render(preset, load_music(None), size, preset.fps or 30.0, args.duration, args.out, None)

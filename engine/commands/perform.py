@@ -23,21 +23,22 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from engine.audio.feed import BufferFeed
     from engine.live import perform
     from engine.show.preset import load_preset
 
     preset = load_preset(args.preset)
     size, _ = output_settings(args, preset)
+    music = load_music(args.audio)
     stats = perform(
         preset,
-        load_music(args.audio),
+        BufferFeed(music, play=not args.no_sound, device=args.audio_out),
         size=size,
         fps=args.fps or 60.0,
         duration=args.duration,
+        end=music.duration,
         headless=args.headless,
         monitor=args.monitor,
-        play_audio=not args.no_sound,
-        audio_device=args.audio_out,
     )
     print(stats.summary())
     return 0

@@ -101,6 +101,17 @@ class Pipeline:
         features: Features,
         target: moderngl.Framebuffer,
     ) -> None:
+        if not values.get("master.freeze", False):
+            self._draw_look(ft, values, features)
+        level = 0.0 if values.get("master.blackout", False) else float(values.get("master.level", 1.0))
+        target.use()
+        self._main_fbo.color_attachments[0].use(0)
+        self._master["image"].value = 0
+        self._master["level"].value = level
+        self._master_vao.render(moderngl.TRIANGLE_STRIP)
+
+    def _draw_look(self, ft: FrameTime, values: Mapping[str, ParamValue], features: Features) -> None:
+        """Clips → transition → the preset's shader, into the main framebuffer."""
         frame = FrameInfo(time=ft.time, timedelta=ft.delta, frame_index=ft.index, date=ft.date)
         uniforms = audio_uniforms(features)
         images = self.audio.update(features.spectrum, features.waveform)
@@ -126,12 +137,6 @@ class Pipeline:
             frame=frame,
             audio=uniforms,
         )
-
-        target.use()
-        self._main_fbo.color_attachments[0].use(0)
-        self._master["image"].value = 0
-        self._master["level"].value = float(values.get("master.level", 1.0))
-        self._master_vao.render(moderngl.TRIANGLE_STRIP)
 
     def release(self) -> None:
         for deck in self.decks:

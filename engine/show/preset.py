@@ -33,7 +33,7 @@ from engine.render.isf import IsfDocument, load_isf
 from engine.show.tomlpos import locate
 
 MODULATABLE = ("float", "bool", "event", "long")
-SHOW_PARAMS = ("clips.crossfade", "master.level")
+SHOW_PARAMS = ("clips.crossfade", "master.level", "master.blackout", "master.freeze")
 _TYPE_NAMES = {
     int: "a number",
     float: "a number",

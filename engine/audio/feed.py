@@ -1,0 +1,65 @@
+"""Where live analysis gets its samples: one interface for a file/synth buffer played in real time and for
+a sound card's capture (engine/audio/capture.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import numpy as np
+
+from engine.audio.buffer import AudioBuffer
+from engine.audio.playback import Playback
+
+
+class AudioFeed(Protocol):
+    sample_rate: int
+
+    def start(self) -> None: ...
+
+    def read(self) -> np.ndarray:
+        """Mono float32 samples that arrived since the last read (possibly none). Analysis thread only."""
+        ...
+
+    def position(self) -> float | None:
+        """Audio time (s) being heard now, for the show clock; None when the audio is not running."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class BufferFeed:
+    """A file or the synthesizer, paced in real time: played to the speakers when asked (the playback
+    position is then the clock), else paced by the monotonic clock."""
+
+    def __init__(self, audio: AudioBuffer, play: bool = True, device: int | str | None = None):
+        self.audio = audio
+        self.sample_rate = audio.sample_rate
+        self._mono = audio.mono()
+        self._fed = 0
+        self._playback = Playback(audio, device=device) if play else None
+        self._playing = False
+        self._t0: float | None = None
+
+    def start(self) -> None:
+        self._playing = bool(self._playback and self._playback.start())
+        self._t0 = time.monotonic()
+
+    def position(self) -> float | None:
+        if self._playing:
+            return self._playback.position()
+        if self._t0 is None:
+            return None
+        return time.monotonic() - self._t0
+
+    def read(self) -> np.ndarray:
+        upto = min(len(self._mono), int((self.position() or 0.0) * self.sample_rate))
+        chunk = self._mono[self._fed : upto]
+        self._fed = max(self._fed, upto)
+        return chunk
+
+    def stop(self) -> None:
+        if self._playback is not None:
+            self._playback.stop()
+        self._playing = False
