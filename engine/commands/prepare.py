@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from engine.commands.common import parse_size, positive
+
+HELP = "prepare AI clips for the show: conform, loop seamlessly, describe, encode to HAP (+ clips.json)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument(
+        "sources", nargs="+", type=Path, help="clip files and/or folders (a folder of images is one clip)"
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, help="clip folder to write (.hlclip files + clips.json)"
+    )
+    p.add_argument("--size", type=parse_size, default=(1280, 720), help="show size WIDTHxHEIGHT (1280x720)")
+    p.add_argument("--fps", type=positive(float), default=30.0, help="show frame rate (30)")
+    p.add_argument(
+        "--policy",
+        choices=("fill", "fit", "crop"),
+        default="fill",
+        help="fill: scale to cover and crop (default); fit: letterbox; crop: no scaling",
+    )
+    p.add_argument("--deflicker", action="store_true", help="even out frame-to-frame brightness pumping")
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from engine.clips.prepare import PrepareSettings, find_sources, prepare
+
+    sources = find_sources(args.sources)
+    settings = PrepareSettings(tuple(args.size), float(args.fps), args.policy, args.deflicker)
+    with tqdm(total=len(sources), unit="clip", desc="prepare", disable=None, file=sys.stderr) as bar:
+        outcomes = prepare(sources, args.out, settings, progress=bar)
+    for o in outcomes:
+        if o.status == "failed":
+            print(f"halation: error: {o.message}", file=sys.stderr)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("prepared", "skipped", "failed")}
+    print(
+        f"{counts['prepared']} prepared, {counts['skipped']} unchanged, {counts['failed']} failed → "
+        f"{args.out / 'clips.json'}"
+    )
+    return 1 if counts["failed"] else 0

@@ -1,0 +1,178 @@
+"""`halation prepare`: real decoding (PyAV), torch analysis, HAP frames, clips.json — checked on generated
+clips and, when present, on the real AI clips in ../shared/data/clips."""
+
+import json
+import shutil
+import subprocess
+
+import av
+import numpy as np
+import pytest
+import torch
+from conftest import run_cli
+from PIL import Image
+
+from engine.clips.clipfile import ClipReader
+from engine.clips.dxt import decode_bc1, encode_bc1
+from engine.clips.generate import generate_clip
+from engine.clips.hap import decode_frame
+from engine.clips.prepare import PrepareSettings, prepare
+from engine.paths import PRESETS_DIR
+
+DEMO_EMBER = PRESETS_DIR / "demo" / "clips" / "ember.mp4"
+SIZE = (160, 92)  # not a multiple of 4 on purpose: stored as 160x92 → BC1 needs 4x4 blocks
+
+
+def frames_of(path, limit=None):
+    with av.open(str(path)) as c:
+        out = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    return out[:limit]
+
+
+def decoded(entry_dir, entry) -> np.ndarray:
+    reader = ClipReader(entry_dir / entry["file"])
+    w, h = reader.header.width, reader.header.height
+    frames = np.stack([decode_bc1(reader.bc1(i), w, h) for i in range(reader.frame_count)])
+    reader.close()
+    return frames
+
+
+def mean_abs(a, b) -> float:
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
+
+
+def assert_seam_within_target(frames: np.ndarray):
+    steps = [mean_abs(frames[i], frames[i + 1]) for i in range(len(frames) - 1)]
+    assert mean_abs(frames[-1], frames[0]) <= np.median(steps) * 1.05 + 0.5
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    src = tmp_path_factory.mktemp("src")
+    # Not made to loop: 3 s cut from the middle of a 5 s nebula.
+    generate_clip(src / "long.mp4", "nebula", size=(192, 108), fps=24, seconds=5.0)
+    with av.open(str(src / "long.mp4")) as c, av.open(str(src / "cut.mp4"), "w") as out:
+        s = out.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 192, 108, "yuv420p"
+        for i, f in enumerate(c.decode(video=0)):
+            if 20 <= i < 92:
+                frame = av.VideoFrame.from_ndarray(f.to_ndarray(format="rgb24"), format="rgb24")
+                out.mux(s.encode(frame))
+        out.mux(s.encode(None))
+    (src / "long.mp4").unlink()
+    (src / "cut.json").write_text(json.dumps({"model": "test-gen", "prompt": "purple nebula", "seed": 7}))
+    seq = src / "sequence"
+    seq.mkdir()
+    for i, f in enumerate(frames_of(DEMO_EMBER, 24)):
+        Image.fromarray(f).save(seq / f"{i:03d}.png")
+    (src / "broken.mp4").write_bytes(b"this is not a video")
+    return src
+
+
+@pytest.fixture(scope="module")
+def prepared(sources, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clips")
+    result = run_cli(
+        "prepare", str(sources), "--out", str(out), "--size", f"{SIZE[0]}x{SIZE[1]}", "--fps", "24"
+    )
+    return out, result
+
+
+def test_prepare_reports_the_broken_file_and_prepares_the_rest(prepared, sources):
+    out, result = prepared
+    assert result.returncode == 1
+    assert f"{sources / 'broken.mp4'}" in result.stderr
+    assert "2 prepared, 0 unchanged, 1 failed" in result.stdout
+    manifest = json.loads((out / "clips.json").read_text())
+    names = {c["name"] for c in manifest["clips"]}
+    assert names == {"cut", "sequence"}
+
+
+def test_manifest_is_complete(prepared, sources):
+    out, _ = prepared
+    clips = {c["name"]: c for c in json.loads((out / "clips.json").read_text())["clips"]}
+    cut = clips["cut"]
+    for key in ("name", "file", "source", "duration", "fps", "size", "loop", "descriptors", "provenance"):
+        assert key in cut
+    assert cut["source"]["sha256"] and cut["source"]["path"].endswith("cut.mp4")
+    assert cut["size"] == [160, 92] and cut["fps"] == 24.0
+    assert cut["loop"]["mode"] in ("loop", "pingpong") and cut["loop"]["frames"] > 24
+    d = cut["descriptors"]
+    assert 0 < d["brightness"] < 0.5 and d["motion"] > 0 and len(d["palette"]) == 5
+    assert cut["provenance"] == {"model": "test-gen", "prompt": "purple nebula", "seed": 7}
+    ember = clips["sequence"]["descriptors"]["palette"]
+    r, _, b = (int(ember[0][i : i + 2], 16) for i in (1, 3, 5))
+    assert r >= b  # the ember clip's dominant colour is warm (or black)
+
+
+def test_loop_seam_is_an_ordinary_step(prepared):
+    out, _ = prepared
+    for entry in json.loads((out / "clips.json").read_text())["clips"]:
+        if entry["loop"]["mode"] == "loop":
+            assert_seam_within_target(decoded(out, entry))
+
+
+def test_unchanged_sources_are_skipped(prepared, sources):
+    out, _ = prepared
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.hlclip")}
+    again = prepare([sources / "cut.mp4"], out, PrepareSettings(SIZE, 24.0))
+    assert [o.status for o in again] == ["skipped"]
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.hlclip")} == before
+
+
+def test_bc1_keeps_the_picture():
+    frames = np.stack(frames_of(DEMO_EMBER, 4))[:, :268]
+    enc = encode_bc1(torch.from_numpy(frames))
+    for f, data in zip(frames, enc, strict=True):
+        mse = ((decode_bc1(data, 480, 268).astype(float) - f) ** 2).mean()
+        assert 10 * np.log10(255**2 / mse) > 32
+
+
+@pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="system ffmpeg (with its HAP encoder) not installed"
+)
+def test_our_hap_reader_decodes_ffmpeg_hap(tmp_path):
+    """FFmpeg's own HAP encoder writes the file; our reader must decode it as FFmpeg does."""
+    mov = tmp_path / "ref.mov"
+    made = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(DEMO_EMBER),
+            "-frames:v",
+            "3",
+            "-vf",
+            "crop=480:268:0:0",
+            "-c:v",
+            "hap",
+            "-format",
+            "hap",
+            str(mov),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"ffmpeg cannot encode HAP here: {made.stderr.strip()[:200]}")
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(mov), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+    ).stdout
+    reference = np.frombuffer(raw, np.uint8).reshape(-1, 268, 480, 3)
+    with av.open(str(mov)) as c:
+        packets = [bytes(p) for p in c.demux(video=0) if p.size]
+    assert len(packets) == len(reference) == 3
+    for packet, ref in zip(packets, reference, strict=True):
+        ours = decode_bc1(decode_frame(packet), 480, 268)
+        assert np.abs(ours.astype(int) - ref).max() <= 2
+
+
+def test_real_ai_clips_loop_within_target(shared_data, tmp_path):
+    picks = sorted((shared_data / "clips").rglob("*.mp4"))[:3]
+    outcomes = prepare(picks, tmp_path, PrepareSettings((128, 72), 24.0))
+    assert [o.status for o in outcomes] == ["prepared"] * 3
+    for entry in json.loads((tmp_path / "clips.json").read_text())["clips"]:
+        if entry["loop"]["mode"] == "loop":
+            assert_seam_within_target(decoded(tmp_path, entry))
