@@ -27,6 +27,7 @@ class ClipHeader:
     fps: float
     frames: int
     codec: str = CODEC
+    origin: str = "bottom-left"  # first row stored is the bottom of the picture, as OpenGL expects
 
 
 def write_clip(path: Path, header: ClipHeader, frames: Iterable[bytes]) -> None:

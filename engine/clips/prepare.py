@@ -92,8 +92,9 @@ def clip_name(source: Path, taken: set[str]) -> str:
 
 
 def encode_hap(frames: np.ndarray, dev: torch.device) -> Iterator[bytes]:
+    """HAP frames stored bottom row first (OpenGL's order), so they upload without any flipping."""
     for i in range(0, len(frames), ENCODE_BATCH):
-        batch = torch.from_numpy(frames[i : i + ENCODE_BATCH]).to(dev)
+        batch = torch.from_numpy(np.ascontiguousarray(frames[i : i + ENCODE_BATCH, ::-1])).to(dev)
         for bc1 in encode_bc1(batch):
             yield encode_frame(bc1.tobytes())
 
