@@ -20,6 +20,12 @@ def add_arguments(p) -> None:
     p.add_argument("--sizes", default="720p,1080p", help="sizes to test (720p,1080p)")
     p.add_argument("--formats", default="h264,prepared", help="formats to test (h264,prepared)")
     p.add_argument("--work", type=Path, default=Path("/tmp/halation-bench-clips"), help="fixture folder")
+    p.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        help="instead: cycle clips through two decks for this many seconds and report RSS over time",
+    )
 
 
 def source_clip(work: Path) -> Path:
@@ -119,10 +125,51 @@ def prepare_throughput(work: Path) -> float:
     return frames / (time.monotonic() - t0)
 
 
+def soak(ctx, path: Path, seconds: float, fps: float = 30.0) -> list[tuple[float, float]]:
+    """Two decks alternate: a new clip (worker + texture) every 2 s, as a show cycling clips would."""
+    from engine.clips.decoder import DecodeWorker
+    from engine.clips.sources import open_source
+    from engine.render.cliptexture import ClipTexture
+
+    samples, t0, n = [], time.monotonic(), 0
+    decks: list = []
+    while time.monotonic() - t0 < seconds:
+        if n % int(2 * fps) == 0:
+            decks.append((DecodeWorker(open_source(path)), ClipTexture(ctx)))
+            if len(decks) > 2:
+                old_worker, old_tex = decks.pop(0)
+                old_worker.close()
+                old_tex.release()
+        for worker, tex in decks:
+            index = n % worker.source.frame_count
+            worker.want(tuple(range(index, index + 8)))
+            if (payload := worker.get(index)) is not None:
+                tex.upload(worker.source.kind, worker.source.size, payload)
+        ctx.finish()
+        if n % int(10 * fps) == 0:
+            samples.append((time.monotonic() - t0, rss_mb()))
+        n += 1
+        time.sleep(max(0.0, t0 + n / fps - time.monotonic()))
+    for worker, tex in decks:
+        worker.close()
+        tex.release()
+    return samples
+
+
 def run(args) -> int:
     from engine.render.context import headless_context
 
     ctx = headless_context()
+    if args.soak:
+        samples = soak(ctx, fixtures(args.work, "720p")["prepared"], args.soak)
+        for t, mb in samples:
+            print(f"{t:6.0f} s  rss {mb:7.1f} MB")
+        settled = [mb for t, mb in samples if t >= 30] or [samples[-1][1]]
+        growth = settled[-1] - settled[0]
+        print(
+            f"rss after 30 s: min {min(settled):.1f} MB, max {max(settled):.1f} MB, growth {growth:+.1f} MB"
+        )
+        return 0
     counts = [int(s) for s in args.streams.split(",")]
     print(f"clip playback, {args.seconds:.0f} s per trial at 30 fps (drops = frames not decoded in time)")
     print(f"{'size':6} {'format':9} {'streams':>7} {'drops':>7} {'cpu %':>6} {'rss MB':>7}")
