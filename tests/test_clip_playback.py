@@ -106,3 +106,42 @@ def test_decode_worker_prefetches_and_stays_bounded():
             assert len(worker._cache) <= 6
     finally:
         worker.close()
+
+
+def test_director_changes_clips_on_bar_lines_with_preloaded_first_frames():
+    from engine.clips.bank import AutoAdvance, BankClip, Selector
+    from engine.clips.deck import Director, TransitionSpec
+
+    bank = [
+        BankClip("nebula", NEBULA, 0.2),
+        BankClip("ember", PRESETS_DIR / "demo" / "clips" / "ember.mp4", 0.8),
+    ]
+    director = Director(
+        Selector(bank, "sequential"),
+        AutoAdvance(bars=2, on_drop=False),
+        TransitionSpec("bar", beats=2),
+    )
+    fps, bpm = 30, 120
+    starts, first_frames = [], []
+    previous = False
+    try:
+        for n in range(int(18 * fps)):
+            t = n / fps
+            beat = t * bpm / 60
+            if n == 0:
+                director.update(t, beat, 0.5)
+                time.sleep(0.3)  # the show's first seconds: both decks preload
+                continue
+            mix = director.update(t, beat, 0.5)
+            incoming = mix.b is not mix.a
+            if incoming and not previous:
+                starts.append(beat)
+                first_frames.append(mix.b.index)
+            previous = incoming
+            time.sleep(0.002)  # live: the worker decodes while the render thread draws
+    finally:
+        director.close()
+    assert len(starts) == 4  # every 2 bars: beats 8, 16, 24, 32
+    for beat in starts:  # each transition starts on the first frame at or after a bar line
+        assert beat % 4 < 1e-9 or beat % 4 > 4 - 1e-9
+    assert all(i is not None and i <= 1 for i in first_frames)  # shown at once: it was preloaded

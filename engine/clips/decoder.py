@@ -38,12 +38,21 @@ class DecodeWorker:
         with self._cond:
             if indices != self._wanted:
                 self._wanted = indices
-                self._cond.notify()
+                self._cond.notify_all()
 
-    def get(self, index: int) -> bytes | np.ndarray | None:
-        """The decoded frame if it is ready, else None (the caller keeps showing its last frame)."""
+    def get(self, index: int, wait: float = 0.0) -> bytes | np.ndarray | None:
+        """The decoded frame if it is ready, else None (the caller keeps showing its last frame).
+
+        `wait` > 0 blocks up to that many seconds: offline renders wait so their frames are deterministic.
+        """
+        index %= self.source.frame_count
         with self._cond:
-            frame = self._cache.get(index % self.source.frame_count)
+            if wait > 0 and index not in self._cache:
+                if index not in self._wanted:
+                    self._wanted = (index, *self._wanted)[: self.capacity]
+                    self._cond.notify_all()
+                self._cond.wait_for(lambda: index in self._cache or not self._running, timeout=wait)
+            frame = self._cache.get(index)
         if frame is None:
             self.misses += 1
         return frame
@@ -66,6 +75,7 @@ class DecodeWorker:
                 return
             with self._cond:
                 self._cache[index] = frame
+                self._cond.notify_all()
                 for old in [i for i in self._cache if i not in self._wanted]:
                     if len(self._cache) <= self.capacity:
                         break
@@ -78,6 +88,6 @@ class DecodeWorker:
     def close(self) -> None:
         with self._cond:
             self._running = False
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join(timeout=2.0)
         self.source.close()

@@ -1,0 +1,197 @@
+"""Clip decks and the director that changes clips with the music.
+
+A `Deck` holds one clip: its frame source, its decode worker and where it started. Loading a clip preloads
+its first frames, so it shows within one output frame of its trigger. The `Director` owns two decks: it picks
+the next clip from a bank (auto-advance every N bars or on a drop), preloads it into the idle deck, and
+crossfades on the next beat/bar/phrase over a number of beats or seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.clips.bank import AutoAdvance, BankClip, Selector
+from engine.clips.decoder import DecodeWorker
+from engine.clips.playhead import Cue, Playback, frame_index
+from engine.clips.quantize import Transition, schedule
+from engine.clips.sources import open_source
+from engine.errors import MediaError
+
+log = logging.getLogger(__name__)
+PRELOAD = 6  # frames decoded ahead
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What a deck shows now: frame data of a kind the GPU side knows (see render/cliptexture.py)."""
+
+    kind: str
+    size: tuple[int, int]
+    payload: bytes | object
+    index: int
+
+
+class Deck:
+    def __init__(self, name: str, wait: float = 0.0):
+        self.name = name
+        self.wait = wait  # offline renders wait for each frame (deterministic); live shows never do
+        self.clip: Path | None = None
+        self.playback = Playback()
+        self._worker: DecodeWorker | None = None
+        self._cue = Cue(0.0, 0.0)
+        self._last: Frame | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._worker is not None
+
+    def load(self, path: Path, playback: Playback | None = None) -> bool:
+        """Open and preload a clip (frames 0…PRELOAD); False (logged) when it cannot be opened."""
+        self.unload()
+        try:
+            source = open_source(path)
+        except MediaError as exc:
+            log.warning("skipping clip: %s", exc)
+            return False
+        self.clip = path
+        self.playback = playback or Playback()
+        self._worker = DecodeWorker(source, capacity=PRELOAD + 2)
+        first = self._index(0)
+        self._worker.want(tuple(range(first, first + PRELOAD)))
+        return True
+
+    def start(self, time: float, beat: float) -> None:
+        """Frame 0 of the clip is at this moment."""
+        self._cue = Cue(time, beat)
+        self._last = None
+
+    def _index(self, offset: int) -> int:
+        count = self._worker.source.frame_count
+        return count - 1 - offset if self.playback.reverse else offset
+
+    def frame(self, time: float, beat: float | None) -> Frame | None:
+        """The frame for now; the last one shown when the worker is late (never a black frame)."""
+        if self._worker is None:
+            return None
+        source = self._worker.source
+        index = frame_index(self.playback, source.frame_count, source.fps, self._cue, time, beat)
+        step = -1 if self.playback.reverse else 1
+        self._worker.want(tuple(index + step * k for k in range(PRELOAD)))
+        if self._last is not None and self._last.index == index:
+            return self._last
+        payload = self._worker.get(index, wait=self.wait)
+        if payload is not None:
+            self._last = Frame(source.kind, source.size, payload, index)
+        return self._last
+
+    def wait_ready(self, timeout: float = 2.0) -> bool:
+        """Block until the first frame is decoded (offline renders: determinism over speed)."""
+        import time as _time
+
+        deadline = _time.monotonic() + timeout
+        while self._worker and not self._worker.ready(self._index(0)):
+            if _time.monotonic() > deadline:
+                return False
+            _time.sleep(0.001)
+        return True
+
+    def unload(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+        self._worker = None
+        self.clip = None
+        self._last = None
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    quantize: str = "bar"  # now, beat, bar, phrase4, phrase8, phrase16
+    beats: float | None = 4.0
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Deck A, deck B and how far the mix is from A (0) to B (1)."""
+
+    a: Frame | None
+    b: Frame | None
+    progress: float
+
+
+class Director:
+    """Changes clips with the music: preload into the idle deck, then a quantised transition."""
+
+    def __init__(
+        self,
+        selector: Selector,
+        advance: AutoAdvance | None = None,
+        transition: TransitionSpec | None = None,
+        beats_per_bar: int = 4,
+        beat_sync: float | None = None,
+        wait: float = 0.0,
+    ):
+        self.selector = selector
+        self.advance = advance or AutoAdvance()
+        self.spec = transition or TransitionSpec()
+        self.beats_per_bar = beats_per_bar
+        self.beat_sync = beat_sync
+        self.decks = (Deck("A", wait), Deck("B", wait))
+        self.live = 0  # index of the deck on air
+        self._transition: Transition | None = None
+        self._last_advance_bar = 0
+        self._previous_energy = 0.5
+        self._started = False
+
+    def _playback(self, clip: BankClip) -> Playback:
+        return Playback("pingpong" if clip.mode == "pingpong" else "loop", beats=self.beat_sync)
+
+    def _load_next(self, deck: Deck, energy: float) -> bool:
+        for _ in range(len(self.selector.clips)):
+            clip = self.selector.next(energy)
+            if deck.load(clip.path, self._playback(clip)):
+                return True
+        return False
+
+    def fire(self, beat: float) -> None:
+        """Start a transition to the preloaded clip at the next quantisation point."""
+        if self._transition is None and self.decks[1 - self.live].loaded:
+            self._transition = schedule(
+                beat, self.spec.quantize, self.spec.beats, self.spec.seconds, self.beats_per_bar
+            )
+
+    def update(self, time: float, beat: float, energy: float) -> Mix:
+        live, idle = self.decks[self.live], self.decks[1 - self.live]
+        if not self._started:
+            self._started = self._load_next(live, energy)
+            live.start(time, beat)
+            self._load_next(idle, energy)
+        bar = math.floor(beat / self.beats_per_bar)
+        if self._transition is None and self.advance.due(
+            bar, self._last_advance_bar, energy, self._previous_energy
+        ):
+            self._last_advance_bar = bar
+            self.fire(beat)
+        self._previous_energy = energy
+        progress = 0.0
+        t = self._transition
+        if t is not None and beat >= t.start_beat:
+            if t.start_time is None:
+                self._transition = t = Transition(t.start_beat, time, t.beats, t.seconds)
+                idle.start(time, beat)
+            progress = t.progress(beat, time)
+            if progress >= 1.0:  # the incoming deck is on air; the old one gets the next clip, preloaded
+                self.live, self._transition = 1 - self.live, None
+                self._load_next(live, energy)
+                live, idle = idle, live
+                progress = 0.0
+        started = self._transition is not None and self._transition.start_time is not None
+        a, b = live.frame(time, beat), idle.frame(time, beat) if started else None
+        return Mix(a, b if b is not None else a, progress)
+
+    def close(self) -> None:
+        for deck in self.decks:
+            deck.unload()
