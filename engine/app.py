@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import moderngl
 
 from engine.analysis.analyzer import Analyzer
@@ -15,13 +17,14 @@ from engine.params.show_params import show_params
 from engine.params.store import Param, ParamStore, ParamValue
 from engine.render.isf import IsfDocument
 from engine.render.pipeline import Pipeline
-from engine.show.preset import MODULATABLE, Preset
+from engine.show.preset import MODULATABLE, Layer, Preset
 
 _RANGE_DEFAULTS = {"bool": (0.0, 1.0), "event": (0.0, 1.0)}
 
 
-def shader_params(doc: IsfDocument, overrides: dict) -> list[Param]:
-    """One Param per shader input a preset or a desk can set (images and audio are fed by the engine)."""
+def shader_params(doc: IsfDocument, overrides: dict, layer: str = "shader") -> list[Param]:
+    """One Param per shader input a preset or a desk can set (images and audio are fed by the engine),
+    named "<layer>.<input>": "shader.hue" for the main shader, "bloom.amount" for an effect."""
     params = []
     for i in doc.inputs:
         if i.type in ("image", "audio", "audioFFT"):
@@ -39,31 +42,68 @@ def shader_params(doc: IsfDocument, overrides: dict) -> list[Param]:
             default = (0.0, 0.0) if i.type == "point2D" else (0.0, 0.0, 0.0, 1.0) if i.type == "color" else lo
         if isinstance(default, list):
             default = tuple(default)
-        params.append(Param(f"shader.{i.name}", i.type, default, lo, hi, i.label or i.name))
+        params.append(Param(f"{layer}.{i.name}", i.type, default, lo, hi, i.label or i.name))
+    return params
+
+
+def layer_params(layer: Layer) -> list[Param]:
+    """A layer's input parameters, plus "<name>.mix" (wet/dry) for an effect."""
+    params = shader_params(layer.shader, layer.inputs, layer.name)
+    if layer.mix is not None:
+        params.append(Param(f"{layer.name}.mix", "float", layer.mix, 0.0, 1.0, f"{layer.name} wet/dry"))
     return params
 
 
 def build_params(preset: Preset) -> ParamStore:
-    return ParamStore(
-        [*shader_params(preset.shader, preset.inputs), *show_params(preset.crossfade, preset.master)]
-    )
+    layers = [p for layer in preset.layers for p in layer_params(layer)]
+    return ParamStore([*layers, *show_params(preset.crossfade, preset.master)])
+
+
+def feature_values(features: Features, at: float) -> dict[str, float]:
+    """The analysis values for a frame: beat values at the frame's own time when the analysis can say."""
+    if _VALUES_TAKE_TIME:
+        return features.values(at)
+    return features.values()
+
+
+_VALUES_TAKE_TIME = len(inspect.signature(Features.values).parameters) > 1
 
 
 class Show:
+    """`watch=True` hot-reloads the preset's shader files when they change on disk (live shows)."""
+
     def __init__(
-        self, ctx: moderngl.Context, preset: Preset, size: tuple[int, int], sample_rate: int = 48000
+        self,
+        ctx: moderngl.Context,
+        preset: Preset,
+        size: tuple[int, int],
+        sample_rate: int = 48000,
+        *,
+        watch: bool = False,
     ):
         self.preset = preset
         self.analyzer = Analyzer(sample_rate)
         self.params = build_params(preset)
         self.modulator = Modulator(self.params, preset.modulations)
-        self.pipeline = Pipeline(ctx, preset, size)
+        self.pipeline = Pipeline(ctx, preset, size, watch=watch)
+        self._generation = self.pipeline.generation
 
     def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:
         """Modulate and render one frame; returns the parameter values it was drawn with."""
-        values = self.modulator.evaluate(features.values(), ft.delta)
-        self.pipeline.render(ft, values, features, target)
+        sources = feature_values(features, ft.time)
+        values = self.modulator.evaluate(sources, ft.delta)
+        self.pipeline.render(ft, values, features, target, sources)
+        if self.pipeline.generation != self._generation:
+            self._adopt_new_inputs()
         return values
+
+    def _adopt_new_inputs(self) -> None:
+        """A reloaded shader may declare new inputs: give them parameters so desks can reach them."""
+        self._generation = self.pipeline.generation
+        for layer in self.pipeline.layers:
+            for param in shader_params(layer.program.doc, {}, layer.name):
+                if param.name not in self.params:
+                    self.params.add(param)
 
     def release(self) -> None:
         self.pipeline.release()

@@ -22,6 +22,7 @@ from engine.audio.feed import AudioFeed
 from engine.clock import LiveClock
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.render.context import Offscreen, headless_context
+from engine.render.overlay import ErrorOverlay
 from engine.show.preset import Preset
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ def perform(
         window = Window(size, f"Halation — {preset.name}", monitor=monitor)
         ctx = window.ctx
     offscreen = Offscreen(ctx, size) if headless else None
-    show = Show(ctx, preset, size, feed.sample_rate)
+    show = Show(ctx, preset, size, feed.sample_rate, watch=True)
+    overlay = ErrorOverlay(ctx) if window else None
     for control in controls:
         control.start(show.params.params)
     feed.start()
@@ -136,6 +138,7 @@ def perform(
             features = analysis.features
             values = show.draw(ft, features, target)
             if window:
+                overlay.draw(target, show.pipeline.errors())  # the preview shows shader errors; never black
                 window.present()
             else:
                 ctx.finish()
@@ -152,6 +155,8 @@ def perform(
         for control in controls:
             control.stop()
         show.release()
+        if overlay:
+            overlay.release()
         if offscreen:
             offscreen.release()
         if window:

@@ -29,7 +29,7 @@ def show(ctx, texture, size):
     return pixels[..., :3].astype(int)
 
 
-def test_prepared_frame_uploads_compressed_and_upright(gl_ctx, tmp_path):
+def test_prepared_frame_uploads_compressed_and_upright(tmp_path):
     src = tmp_path / "seq"
     src.mkdir()
     picture = np.zeros((64, 96, 3), np.uint8)
@@ -39,6 +39,7 @@ def test_prepared_frame_uploads_compressed_and_upright(gl_ctx, tmp_path):
         Image.fromarray(picture).save(src / f"{i:02d}.png")
     prepare([src], tmp_path / "out", PrepareSettings((96, 64), 24.0))
     source = open_source(tmp_path / "out" / "seq.hlclip")
+    gl_ctx = moderngl.create_standalone_context(backend="egl")  # its own: it releases a bound framebuffer
     assert source.kind == "bc1"
     texture = ClipTexture(gl_ctx)
     tex = texture.upload(source.kind, source.size, source.read(0))
@@ -47,3 +48,4 @@ def test_prepared_frame_uploads_compressed_and_upright(gl_ctx, tmp_path):
     assert np.abs(seen[56, 48] - (20, 60, 200)).max() <= 8
     texture.release()
     source.close()
+    gl_ctx.release()

@@ -38,9 +38,11 @@ def render(
     ctx, path_or_prog, *, values=None, images=None, frame=FRAME0, audio=None, size=(W, H)
 ) -> np.ndarray:
     """Render one frame and return the image as float RGBA rows (bottom row first)."""
-    prog = path_or_prog if isinstance(path_or_prog, IsfProgram) else IsfProgram(ctx, load_isf(path_or_prog))
     fbo = target(ctx, size)
+    fbo.use()
     fbo.clear(0.3, 0.3, 0.3, 0.3)
+    _ = ctx.error  # the context is shared by the session: only errors from this render count
+    prog = path_or_prog if isinstance(path_or_prog, IsfProgram) else IsfProgram(ctx, load_isf(path_or_prog))
     prog.render(fbo, values=values or {}, images=images or {}, frame=frame, audio=audio or {})
     data = np.frombuffer(fbo.read(components=4), dtype=np.uint8).reshape(size[1], size[0], 4)
     if not isinstance(path_or_prog, IsfProgram):
@@ -449,3 +451,42 @@ def test_check_shader_reports_ok_errors_and_writes_thumbnail(gl_ctx, tmp_path):
     )
     err = check_shader(gl_ctx, bad, size=(32, 16))
     assert isinstance(err, ShaderError) and err.path == bad and err.line == 4
+
+
+def test_audio_inputs_get_the_live_analysis_in_isf_shape(gl_ctx, tmp_path):
+    """ISF audio/audioFFT inputs: MAX columns, waveform centred on 0.5, spectrum 0..1."""
+    from engine.analysis.features import silent_features
+    from engine.clock import OfflineClock
+    from engine.render.pipeline import Pipeline
+    from engine.show.preset import load_preset
+
+    write_fs(
+        tmp_path,
+        """
+        /*{"ISFVSN": "2", "INPUTS": [
+            {"NAME": "fft", "TYPE": "audioFFT", "MAX": 4},
+            {"NAME": "wave", "TYPE": "audio"}
+        ]}*/
+        void main()
+        {
+            float low = IMG_NORM_PIXEL(fft, vec2(0.125, 0.5)).r;
+            float high = IMG_NORM_PIXEL(fft, vec2(0.875, 0.5)).r;
+            gl_FragColor = vec4(low, high, IMG_SIZE(fft).x / 255.0 + IMG_NORM_PIXEL(wave, vec2(0.5)).r, 1.0);
+        }
+        """,
+        name="scope.fs",
+    )
+    (tmp_path / "p.toml").write_text('name = "a"\n[shader]\nfile = "scope.fs"\n')
+    spectrum = np.r_[np.full(32, 0.8), np.full(32, 0.2)].astype(np.float32)
+    features = silent_features(("bass",))
+    features = type(features)(
+        time=0.0, bands=features.bands, spectrum=spectrum, waveform=np.zeros(512, np.float32)
+    )
+    pipeline = Pipeline(gl_ctx, load_preset(tmp_path / "p.toml"), (W, H))
+    fbo = target(gl_ctx)
+    try:
+        pipeline.render(OfflineClock(30).tick(), {}, features, fbo)
+        rgb = np.frombuffer(fbo.read(components=3), np.uint8).reshape(H, W, 3)[0, 0] / 255.0
+    finally:
+        pipeline.release()
+    assert rgb == pytest.approx([0.8, 0.2, 4 / 255 + 0.5], abs=1.5 / 255)

@@ -69,3 +69,19 @@ def test_broken_shader_in_preset_is_refused_with_its_line(tmp_path):
     path.write_text(path.read_text().split("[[modulate]]")[0])
     preset = load_preset(path)  # parses: the GLSL error shows when it compiles
     assert preset.shader.path.name == "bad.fs"
+
+
+def test_check_renders_the_shaders_a_preset_uses(tmp_path):
+    from engine.show.validate import check_paths
+
+    (tmp_path / "ok.fs").write_text(
+        '/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/\nvoid main() {\n'
+        "  gl_FragColor = IMG_THIS_PIXEL(inputImage);\n}\n"
+    )
+    header = '/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/\n'
+    (tmp_path / "bad.fs").write_text(header + "void main() {\n  gl_FragColor = vec3(1.0);\n}\n")
+    path = write(tmp_path, 'name = "chain"\n[shader]\nfile = "ok.fs"\n[[effects]]\nfile = "bad.fs"\n')
+    failures, total = check_paths([path])
+    assert total == 1
+    assert len(failures) == 1 and failures[0].startswith(f"{tmp_path / 'bad.fs'}:3: ")
+    assert failures[0].endswith(f"(used by {path})")

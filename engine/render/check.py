@@ -46,7 +46,8 @@ def check_shader(
                 images[inp.name] = textures["alt"] if inp.name == "endImage" else textures["card"]
         audio = {name: 0.5 for name in _HL_FLOAT.findall(doc.fragment + doc.vertex)}
         audio.update({"hl_bpm": 120.0, "hl_beat_phase": 0.25})
-        values: dict[str, object] = {}
+        # Transitions half way, so a thumbnail shows both images and the blend between them.
+        values: dict[str, object] = {"progress": 0.5} if doc.kind == "transition" else {}
         for i in range(max(1, frames)):
             t = i / 30.0
             for inp in doc.inputs:
@@ -80,21 +81,33 @@ def _rig(ctx: moderngl.Context, size: tuple[int, int]) -> tuple[moderngl.Framebu
 
 
 def _test_images(ctx: moderngl.Context, size: tuple[int, int]) -> dict[str, moderngl.Texture]:
-    """A gradient test card (and its mirror) for image inputs, waveform/spectrum for audio."""
+    """A test card that looks like a clip (a warm glow and cool rings on a dark ground) and a different
+    one for end images; a moving waveform and a falling spectrum for audio."""
     import numpy as np
 
     w, h = size
     x = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :].repeat(h, 0)
     y = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None].repeat(w, 1)
-    card = np.stack([x, y, 0.5 + 0.5 * np.sin(10 * x * y), np.ones_like(x)], axis=-1)
-    alt = card[::-1, ::-1].copy()
+    aspect = w / h
+
+    def card(cx: float, cy: float, warm: tuple, cool: tuple) -> np.ndarray:
+        r = np.hypot((x - cx) * aspect, y - cy)
+        glow = np.exp(-(r**2) * 18.0)
+        rings = 0.5 + 0.5 * np.cos(r * 40.0)
+        rings *= np.exp(-r * 3.0) * 0.6
+        ground = 0.08 + 0.1 * y
+        rgb = [ground * 0.5 + glow * warm[i] + rings * cool[i] for i in range(3)]
+        return np.clip(np.stack([*rgb, np.ones_like(x)], axis=-1), 0.0, 1.0)
+
+    start = card(0.38, 0.55, (1.0, 0.55, 0.2), (0.2, 0.5, 1.0))
+    end = card(0.65, 0.42, (0.3, 0.9, 1.0), (1.0, 0.3, 0.6))
     n = 256
     t = np.arange(n, dtype=np.float32)
     wave = 0.5 + 0.4 * np.sin(t * 2 * math.pi * 4 / n)
     spec = np.exp(-t / 40.0)
     return {
-        "card": ctx.texture(size, 4, (card * 255).astype(np.uint8).tobytes()),
-        "alt": ctx.texture(size, 4, (alt * 255).astype(np.uint8).tobytes()),
+        "card": ctx.texture(size, 4, (start * 255).astype(np.uint8).tobytes()),
+        "alt": ctx.texture(size, 4, (end * 255).astype(np.uint8).tobytes()),
         "wave": ctx.texture((n, 1), 4, np.repeat(wave[:, None], 4, 1).astype("f4").tobytes(), dtype="f4"),
         "spec": ctx.texture((n, 1), 4, np.repeat(spec[:, None], 4, 1).astype("f4").tobytes(), dtype="f4"),
     }

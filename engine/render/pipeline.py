@@ -1,13 +1,17 @@
-"""The render graph of a preset: clip decks → transition → the preset's shader → master level → target.
+"""The render graph of a preset: clip decks → transition → the shader → its effects → master → target.
 
-Everything is drawn into framebuffers owned here; the caller supplies the final target (a window's screen,
-or an offscreen framebuffer that is read back for video files).
+Every layer draws into a framebuffer owned here, so any later layer may sample any earlier one; the
+caller supplies the final target (a window's screen, or an offscreen framebuffer read back for video).
+With hot reload on, a changed shader file is swapped in between frames, only once it has compiled and
+drawn without error (see engine.render.reload); the projector never shows a broken or missing shader.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import moderngl
 import numpy as np
@@ -15,15 +19,20 @@ import numpy as np
 from engine.analysis.features import Features
 from engine.clips.player import ClipPlayer
 from engine.clock import FrameTime
-from engine.errors import MediaError
+from engine.errors import MediaError, ShaderError
 from engine.params.store import ParamValue
+from engine.render.isf import IsfDocument
 from engine.render.program import FrameInfo, IsfProgram
 from engine.render.textures import AudioTextures, StreamTexture
-from engine.show.preset import Preset
+from engine.show.preset import Layer, Preset
 
 log = logging.getLogger(__name__)
 
-_MASTER_VS = """#version 330 core
+PREVIOUS = "previous"  # image source: the output of the layer before (the clips, for the main shader)
+TRANSITION = "transition"  # reload key of the clip transition
+_FOLLOW_PREVIOUS = ("inputImage", "startImage")
+
+_VS = """#version 330 core
 in vec2 in_pos;
 out vec2 uv;
 void main() { uv = in_pos * 0.5 + 0.5; gl_Position = vec4(in_pos, 0.0, 1.0); }
@@ -35,11 +44,31 @@ in vec2 uv;
 out vec4 color;
 void main() { color = vec4(texture(image, uv).rgb * level, 1.0); }
 """
+_MIX_FS = """#version 330 core
+uniform sampler2D dry;
+uniform sampler2D wet;
+uniform float amount;
+in vec2 uv;
+out vec4 color;
+void main() { color = mix(texture(dry, uv), texture(wet, uv), amount); }
+"""
 
 
-def audio_uniforms(features: Features) -> dict[str, float]:
+def audio_uniforms(sources: Features | Mapping[str, float]) -> dict[str, float]:
     """Every analysis value as the hl_* uniform name shaders read (bass.hits → hl_bass_hits)."""
-    return {"hl_" + name.replace(".", "_"): float(v) for name, v in features.values().items()}
+    values = sources.values() if isinstance(sources, Features) else sources
+    return {"hl_" + name.replace(".", "_"): float(v) for name, v in values.items()}
+
+
+def describe(tex: moderngl.Texture) -> dict:
+    """What a driver's compiled shader depends on about a bound texture (for the warm-up worker)."""
+    return {
+        "size": list(tex.size),
+        "components": tex.components,
+        "dtype": tex.dtype,
+        "filter": list(tex.filter),
+        "repeat": [bool(tex.repeat_x), bool(tex.repeat_y)],
+    }
 
 
 class ClipDeck:
@@ -70,23 +99,82 @@ class ClipDeck:
             self.player.close()
 
 
+class LayerRun:
+    """A layer of the chain as it runs: its program, its framebuffer, and how it is fed each frame."""
+
+    def __init__(self, spec: Layer, program: IsfProgram, fbo: moderngl.Framebuffer, audio: AudioTextures):
+        self.name = spec.name
+        self.bindings = dict(spec.images)  # image input -> source named in the preset
+        self.mix_param = f"{spec.name}.mix" if spec.mix is not None else None
+        self.fbo = fbo
+        self.program = program
+        self.params: list[tuple[str, str]] = []  # (parameter name, input name)
+        self.images: list[tuple[str, str]] = []  # (image input, source)
+        self.audio_inputs: list[tuple[str, str]] = []  # (audio input, AudioTextures key)
+        self.use(program, audio)
+
+    def use(self, program: IsfProgram, audio: AudioTextures) -> None:
+        """Adopt a (new) program: work out its parameters and image sources once, not per frame."""
+        self.program = program
+        self.params, self.images, self.audio_inputs = feeds(program.doc, self.name, self.bindings, audio)
+
+    def values(self, values: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+        return {inp: values[p] for p, inp in self.params if p in values}
+
+
+def feeds(doc: IsfDocument, name: str, bindings: Mapping[str, str], audio: AudioTextures) -> tuple:
+    """(parameters, image sources, audio textures) feeding a layer's inputs."""
+    params, images, audio_inputs = [], [], []
+    for inp in doc.inputs:
+        if inp.type == "image":
+            default = PREVIOUS if inp.name in _FOLLOW_PREVIOUS else "clips"
+            images.append((inp.name, bindings.get(inp.name, default)))
+        elif inp.type in ("audio", "audioFFT"):
+            width = int(inp.max) if isinstance(inp.max, int | float) and inp.max >= 1 else None
+            audio_inputs.append((inp.name, audio.request(inp.type, width)))
+        else:
+            params.append((f"{name}.{inp.name}", inp.name))
+    return params, images, audio_inputs
+
+
 class Pipeline:
-    def __init__(self, ctx: moderngl.Context, preset: Preset, size: tuple[int, int]):
+    def __init__(self, ctx: moderngl.Context, preset: Preset, size: tuple[int, int], *, watch: bool = False):
         self.ctx = ctx
         self.preset = preset
         self.size = size
-        self.shader = IsfProgram(ctx, preset.shader)
-        self.transition = IsfProgram(ctx, preset.transition) if preset.transition else None
-        self.decks = [ClipDeck(ctx, p) for p in preset.clips]
+        self.generation = 0  # counts swaps, so the Show can pick up inputs a reloaded shader added
+        self.last_swap_seconds = 0.0  # render-thread cost of the last swap (compile + warm), for checks
         self.audio = AudioTextures(ctx)
-        self._clip_fbo = self._framebuffer(size)
-        self._main_fbo = self._framebuffer(size)
         self._blank = ctx.texture((1, 1), 4, data=bytes(4))
-        self._master = ctx.program(vertex_shader=_MASTER_VS, fragment_shader=_MASTER_FS)
+        self._warm_fbo = ctx.framebuffer(color_attachments=[ctx.texture((4, 4), 4)])
+        self._clip_fbo = self._framebuffer(size)
+        self._scratch = self._framebuffer(size)
+        self.layers: list[LayerRun] = []
+        self.transition: IsfProgram | None = None
+        try:
+            self.transition = IsfProgram(ctx, preset.transition) if preset.transition else None
+            for spec in preset.layers:
+                program = IsfProgram(ctx, spec.shader)
+                self.layers.append(LayerRun(spec, program, self._framebuffer(size), self.audio))
+        except Exception:
+            self.release()
+            raise
+        self.decks = [ClipDeck(ctx, p) for p in preset.clips]
         quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4"))
         self._quad = quad
+        self._master = ctx.program(vertex_shader=_VS, fragment_shader=_MASTER_FS)
         self._master_vao = ctx.vertex_array(self._master, [(quad, "2f", "in_pos")])
-        self._shader_inputs = {i.name for i in preset.shader.inputs}
+        self._mix = ctx.program(vertex_shader=_VS, fragment_shader=_MIX_FS)
+        self._mix_vao = ctx.vertex_array(self._mix, [(quad, "2f", "in_pos")])
+        self._out: moderngl.Framebuffer | None = None
+        self.reloader = None
+        if watch:
+            self._watch_all()
+
+    @property
+    def shader(self) -> IsfProgram:
+        """The main shader's program (the first layer)."""
+        return self.layers[0].program
 
     def _framebuffer(self, size: tuple[int, int]) -> moderngl.Framebuffer:
         tex = self.ctx.texture(size, 4)
@@ -94,61 +182,204 @@ class Pipeline:
         tex.repeat_x = tex.repeat_y = False
         return self.ctx.framebuffer(color_attachments=[tex])
 
+    # --- hot reload ----------------------------------------------------------------------------
+
+    def _reloader(self):
+        if self.reloader is None:
+            from engine.render.reload import ShaderReloader
+
+            self.reloader = ShaderReloader()
+        return self.reloader
+
+    def _watch_all(self) -> None:
+        reloader = self._reloader()
+        for layer in self.layers:
+            reloader.watch(layer.name, layer.program.doc.path, layer.program.doc)
+        if self.transition is not None:
+            reloader.watch(TRANSITION, self.transition.doc.path, self.transition.doc)
+
+    def load_shader(self, layer: str, path: str | Path) -> None:
+        """Swap a layer ("shader", an effect's name, or "transition") to another .fs file, safely:
+        built and warmed aside, swapped in only if it works; until then the current one plays."""
+        names = {run.name for run in self.layers} | {TRANSITION}
+        if layer not in names:
+            raise ShaderError(f"no layer '{layer}' (layers: {', '.join(sorted(names))})", path=path)
+        self._reloader().request(layer, Path(path))
+
+    def errors(self) -> list[ShaderError]:
+        """Shader reload errors to show the operator (file, .fs line, message); empty when all is well."""
+        return self.reloader.errors() if self.reloader is not None else []
+
+    def _swap_in(
+        self,
+        key: str,
+        current: IsfProgram,
+        images_for: Callable[[IsfDocument], dict[str, moderngl.Texture]],
+        values: Mapping[str, ParamValue],
+    ) -> IsfProgram | None:
+        """If a warmed new version of `key` is ready, compile it, warm it at full size and hand it back
+        (the caller swaps it in and releases the old one). None if there is none or it failed."""
+
+        def spec(doc: IsfDocument) -> tuple[tuple[int, int], dict]:
+            return self.size, {name: describe(tex) for name, tex in images_for(doc).items()}
+
+        doc = self.reloader.take(key, spec)
+        if doc is None:
+            return None
+        program = None
+        started = time.perf_counter()
+        try:
+            program = IsfProgram(self.ctx, doc)
+            program.warm(self._warm_fbo, self.size, images=images_for(doc), values=values)
+            program.adopt_state(current)
+        except (ShaderError, moderngl.Error) as exc:
+            if program is not None:
+                program.release()
+            error = exc if isinstance(exc, ShaderError) else ShaderError(str(exc).strip(), path=doc.path)
+            self.reloader.failed(key, error)
+            return None
+        self.reloader.accepted(key, doc)
+        self.generation += 1
+        self.last_swap_seconds = time.perf_counter() - started
+        log.debug("swap of %s took %.1f ms on the render thread", key, 1000 * self.last_swap_seconds)
+        return program
+
+    # --- drawing ---------------------------------------------------------------------------------
+
     def render(
         self,
         ft: FrameTime,
         values: Mapping[str, ParamValue],
         features: Features,
         target: moderngl.Framebuffer,
+        sources: Mapping[str, float] | None = None,
     ) -> None:
-        if not values.get("master.freeze", False):
-            self._draw_look(ft, values, features)
+        """Draw one frame into `target`. `sources` are the analysis values for this frame (the Show
+        passes the ones it modulated with; by default `features.values()`)."""
+        if self.reloader is not None:
+            self.reloader.poll()
+        if self._out is None or not values.get("master.freeze", False):
+            self._out = self._draw_look(
+                ft, values, features, sources if sources is not None else features.values()
+            )
         level = 0.0 if values.get("master.blackout", False) else float(values.get("master.level", 1.0))
+        full = target.size == self.size and tuple(target.viewport) == (0, 0, *self.size)
+        if level >= 1.0 and full:
+            self.ctx.copy_framebuffer(target, self._out)  # a plain copy: far cheaper than a pass
+            target.use()  # leave the caller's framebuffer bound, never one of ours
+            return
         target.use()
-        self._main_fbo.color_attachments[0].use(0)
+        self._out.color_attachments[0].use(0)
         self._master["image"].value = 0
         self._master["level"].value = level
         self._master_vao.render(moderngl.TRIANGLE_STRIP)
 
-    def _draw_look(self, ft: FrameTime, values: Mapping[str, ParamValue], features: Features) -> None:
-        """Clips → transition → the preset's shader, into the main framebuffer."""
+    def _draw_look(
+        self,
+        ft: FrameTime,
+        values: Mapping[str, ParamValue],
+        features: Features,
+        sources: Mapping[str, float],
+    ) -> moderngl.Framebuffer:
+        """Clips → transition → the shader → each effect; returns the framebuffer holding the look."""
         frame = FrameInfo(time=ft.time, timedelta=ft.delta, frame_index=ft.index, date=ft.date)
-        uniforms = audio_uniforms(features)
-        images = self.audio.update(features.spectrum, features.waveform)
+        uniforms = audio_uniforms(sources)
+        shared = self.audio.update(features.spectrum, features.waveform)
+        outputs = {"clips": self._draw_clips(ft, values, frame, shared, uniforms)}  # by layer name
+        previous = outputs["clips"]
+        out = self.layers[0].fbo
+        for layer in self.layers:
+            mix = float(values.get(layer.mix_param, 1.0)) if layer.mix_param else 1.0
+            if mix <= 0.0:  # bypassed: costs nothing
+                outputs[layer.name] = previous
+                continue
 
+            def images_for(doc: IsfDocument, layer=layer, previous=previous) -> dict[str, moderngl.Texture]:
+                if doc is layer.program.doc:
+                    return self._images(layer, shared, outputs, previous)
+                _, images, audio_inputs = feeds(doc, layer.name, layer.bindings, self.audio)
+                return self._images_from(images, audio_inputs, shared, outputs, previous)
+
+            if self.reloader is not None:
+                new = self._swap_in(layer.name, layer.program, images_for, layer.values(values))
+                if new is not None:
+                    old = layer.program
+                    layer.use(new, self.audio)
+                    old.release()
+            images = self._images(layer, shared, outputs, previous)
+            dst = layer.fbo if mix >= 1.0 else self._scratch
+            layer.program.render(dst, values=layer.values(values), images=images, frame=frame, audio=uniforms)
+            if mix < 1.0:
+                self._blend(previous, self._scratch.color_attachments[0], mix, layer.fbo)
+            previous = layer.fbo.color_attachments[0]
+            outputs[layer.name] = previous
+            out = layer.fbo
+        return out
+
+    def _images(self, layer: LayerRun, shared, outputs, previous) -> dict[str, moderngl.Texture]:
+        return self._images_from(layer.images, layer.audio_inputs, shared, outputs, previous)
+
+    def _images_from(self, images, audio_inputs, shared, outputs, previous) -> dict[str, moderngl.Texture]:
+        """The textures a layer samples: audio, then each image input's source (a layer's output)."""
+        out = dict(shared)
+        for name, source in images:
+            out[name] = previous if source == PREVIOUS else outputs.get(source, self._blank)
+        for name, key in audio_inputs:
+            tex = shared.get(key)
+            if tex is not None:
+                out[name] = tex
+        return out
+
+    def _draw_clips(self, ft, values, frame, shared, uniforms) -> moderngl.Texture:
         clip_textures = [t for t in (deck.update(ft.time) for deck in self.decks) if t is not None]
-        clip_image = self._blank
-        if clip_textures and self.transition is not None:
-            start, end = clip_textures[0], clip_textures[-1]
-            self.transition.render(
-                self._clip_fbo,
-                values={"progress": float(values.get("clips.crossfade", 0.0))},
-                images={**images, "startImage": start, "endImage": end},
-                frame=frame,
-                audio=uniforms,
-            )
-            clip_image = self._clip_fbo.color_attachments[0]
+        if not clip_textures or self.transition is None:
+            return self._blank
+        start, end = clip_textures[0], clip_textures[-1]
 
-        shader_values = {k[7:]: v for k, v in values.items() if k.startswith("shader.")}
-        self.shader.render(
-            self._main_fbo,
-            values=shader_values,
-            images={**images, "inputImage": clip_image},
+        def images_for(doc: IsfDocument) -> dict[str, moderngl.Texture]:
+            return {**shared, "startImage": start, "endImage": end}
+
+        crossfade = {"progress": float(values.get("clips.crossfade", 0.0))}
+        if self.reloader is not None:
+            new = self._swap_in(TRANSITION, self.transition, images_for, crossfade)
+            if new is not None:
+                self.transition.release()
+                self.transition = new
+        self.transition.render(
+            self._clip_fbo,
+            values=crossfade,
+            images=images_for(self.transition.doc),
             frame=frame,
             audio=uniforms,
         )
+        return self._clip_fbo.color_attachments[0]
+
+    def _blend(self, dry: moderngl.Texture, wet: moderngl.Texture, amount: float, dst) -> None:
+        dst.use()
+        dry.use(0)
+        wet.use(1)
+        self._mix["dry"].value = 0
+        self._mix["wet"].value = 1
+        self._mix["amount"].value = amount
+        self._mix_vao.render(moderngl.TRIANGLE_STRIP)
 
     def release(self) -> None:
-        for deck in self.decks:
+        if getattr(self, "reloader", None) is not None:
+            self.reloader.close()
+            self.reloader = None
+        for deck in getattr(self, "decks", []):
             deck.release()
-        self.shader.release()
+        for layer in self.layers:
+            layer.program.release()
         if self.transition:
             self.transition.release()
         self.audio.release()
-        for fbo in (self._clip_fbo, self._main_fbo):
+        # render() leaves the caller's target bound, so none of these is bound now (releasing a bound
+        # framebuffer would break the next ctx.framebuffer()).
+        for fbo in (self._clip_fbo, self._scratch, self._warm_fbo, *(layer.fbo for layer in self.layers)):
             fbo.color_attachments[0].release()
             fbo.release()
-        self._master_vao.release()
-        self._quad.release()
-        self._master.release()
+        for obj in ("_master_vao", "_mix_vao", "_quad", "_master", "_mix"):
+            if hasattr(self, obj):
+                getattr(self, obj).release()
         self._blank.release()

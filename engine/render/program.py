@@ -253,7 +253,86 @@ class IsfProgram:
         audio: Mapping[str, float],
     ) -> None:
         """Draw one frame (all passes) into `target`; missing values/images fall back quietly."""
-        size = target.size
+        sizes = self._bind(target, values, images, frame, audio)
+        u_pass, u_size, vao = self._u_passindex, self._u_rendersize, self._vao
+        strip = moderngl.TRIANGLE_STRIP
+        last_buf = None
+        for (index, buf, _, _), psize in zip(self._passes, sizes, strict=True):
+            if u_pass is not None:
+                u_pass.value = index
+            if u_size is not None:
+                u_size.value = psize
+            if buf is None:
+                target.use()
+                vao.render(strip, vertices=4)
+                last_buf = None
+                continue
+            buf.ensure(psize, target)  # no-op unless two passes share a target at different sizes
+            buf.back_fbo.use()
+            vao.render(strip, vertices=4)
+            buf.swap()
+            if buf.unit >= 0:
+                buf.front.use(location=buf.unit)
+            last_buf = buf
+        if last_buf is not None:
+            # The last pass drew into a named buffer: that buffer is the output (as in VVISF).
+            self.ctx.copy_framebuffer(target, last_buf.front_fbo)
+            target.use()
+
+    def warm(
+        self,
+        scratch: moderngl.Framebuffer,
+        size: tuple[int, int],
+        *,
+        images: Mapping[str, moderngl.Texture],
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        """Get ready to render at `size` without showing anything: allocate the pass buffers and draw
+        every pass into a few pixels, so the driver builds its shader variants now and the first real
+        frame costs what any frame costs. `scratch` is an RGBA8 framebuffer (any size) standing in for
+        the output. Persistent buffers stay clear: no pass is swapped."""
+        frame = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
+        sizes = self._bind(scratch, values or {}, images, frame, {}, size=size)
+        u_pass, u_size = self._u_passindex, self._u_rendersize
+        for (index, buf, _, _), psize in zip(self._passes, sizes, strict=True):
+            if u_pass is not None:
+                u_pass.value = index
+            if u_size is not None:
+                u_size.value = psize
+            if buf is not None:
+                buf.ensure(psize, scratch)
+            fbo = scratch if buf is None else buf.back_fbo
+            saved = fbo.viewport
+            fbo.viewport = (0, 0, min(4, fbo.size[0]), min(4, fbo.size[1]))
+            fbo.use()
+            self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+            fbo.viewport = saved
+        scratch.use()
+        error = self.ctx.error
+        if error != "GL_NO_ERROR":
+            raise ShaderError(f"OpenGL error while warming up: {error}", path=self.doc.path)
+
+    def adopt_state(self, old: IsfProgram) -> None:
+        """Carry the persistent buffers of the version this one replaces (trails survive a reload)."""
+        persistent = {p.target for p in self.doc.passes if p.persistent and p.target}
+        for name in persistent:
+            new, prev = self._buffers.get(name), old._buffers.get(name)
+            if new is None or prev is None or prev.front_fbo is None or new.front_fbo is None:
+                continue
+            if new.size == prev.size and new.float == prev.float:
+                self.ctx.copy_framebuffer(new.front_fbo, prev.front_fbo)
+
+    def _bind(
+        self,
+        target: moderngl.Framebuffer,
+        values: Mapping[str, object],
+        images: Mapping[str, moderngl.Texture],
+        frame: FrameInfo,
+        audio: Mapping[str, float],
+        size: tuple[int, int] | None = None,
+    ) -> list[tuple[int, int]]:
+        """Set every uniform and texture for a frame; return each pass's size (buffers allocated)."""
+        size = size or target.size
         if self._u_time is not None:
             self._u_time.value = frame.time
         if self._u_timedelta is not None:
@@ -320,31 +399,7 @@ class IsfProgram:
             if buf.front is None:  # sampled but never written: keep it blank at output size
                 buf.ensure(size, target)
             buf.front.use(location=buf.unit)
-
-        u_pass, u_size, vao = self._u_passindex, self._u_rendersize, self._vao
-        strip = moderngl.TRIANGLE_STRIP
-        last_buf = None
-        for (index, buf, _, _), psize in zip(self._passes, sizes, strict=True):
-            if u_pass is not None:
-                u_pass.value = index
-            if u_size is not None:
-                u_size.value = psize
-            if buf is None:
-                target.use()
-                vao.render(strip, vertices=4)
-                last_buf = None
-                continue
-            buf.ensure(psize, target)  # no-op unless two passes share a target at different sizes
-            buf.back_fbo.use()
-            vao.render(strip, vertices=4)
-            buf.swap()
-            if buf.unit >= 0:
-                buf.front.use(location=buf.unit)
-            last_buf = buf
-        if last_buf is not None:
-            # The last pass drew into a named buffer: that buffer is the output (as in VVISF).
-            self.ctx.copy_framebuffer(target, last_buf.front_fbo)
-            target.use()
+        return sizes
 
     def release(self) -> None:
         """Free GL objects; the program is unusable afterwards. Safe to call twice."""

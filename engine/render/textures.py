@@ -34,18 +34,62 @@ class StreamTexture:
 
 
 class AudioTextures:
-    """hl_spectrum (log-frequency, 0..1) and hl_waveform (-1..1) as 1-row float textures."""
+    """hl_spectrum (log-frequency, 0..1) and hl_waveform (-1..1) as 1-row float textures, plus the
+    images of ISF `audio`/`audioFFT` inputs in the shape the ISF spec asks for (see `isf_audio_row`)."""
 
     def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
         self.spectrum = StreamTexture(ctx, 1, "f4")
         self.waveform = StreamTexture(ctx, 1, "f4")
+        self._isf: dict[str, tuple[str, int | None, StreamTexture]] = {}
+
+    def request(self, kind: str, width: int | None) -> str:
+        """Name under which `update` will return an ISF audio image of this kind and MAX width."""
+        key = f"isf_{kind}_{width or 0}"
+        if key not in self._isf:
+            self._isf[key] = (kind, width, StreamTexture(self.ctx, 4, "f4"))
+        return key
 
     def update(self, spectrum: np.ndarray, waveform: np.ndarray) -> dict[str, moderngl.Texture]:
-        return {
+        out = {
             "hl_spectrum": self.spectrum.write(spectrum.astype(np.float32).reshape(1, -1)),
             "hl_waveform": self.waveform.write(waveform.astype(np.float32).reshape(1, -1)),
         }
+        for key, (kind, width, tex) in self._isf.items():
+            source = waveform if kind == "audio" else spectrum
+            out[key] = tex.write(isf_audio_row(kind, source, width))
+        return out
 
     def release(self) -> None:
         self.spectrum.release()
         self.waveform.release()
+        for _, _, tex in self._isf.values():
+            tex.release()
+        self._isf.clear()
+
+
+def isf_audio_row(kind: str, data: np.ndarray, width: int | None) -> np.ndarray:
+    """A (1, width, 4) float image for an ISF audio input: grey (v, v, v, 1) texels.
+
+    `audio` is the waveform centred on 0.5 (0..1), each texel the strongest sample of its stretch, so a
+    MAX of 1 shows the overall volume as the spec asks; `audioFFT` is the spectrum (0..1), averaged."""
+    data = np.asarray(data, np.float32)
+    n = len(data)
+    width = int(width) if width and width > 0 else n
+    if n < 2:
+        values = np.resize(data, width) if n else np.zeros(width, np.float32)
+    elif width >= n:
+        values = np.interp(np.linspace(0, n - 1, width), np.arange(n), data)
+    else:
+        chunks = np.array_split(data, width)
+        if kind == "audio":
+            values = np.array([c[np.argmax(np.abs(c))] for c in chunks], np.float32)
+        else:
+            values = np.array([c.mean() for c in chunks], np.float32)
+    if kind == "audio":
+        values = 0.5 + 0.5 * values
+    values = np.clip(values, 0.0, 1.0).astype(np.float32)
+    row = np.empty((1, width, 4), np.float32)
+    row[0, :, :3] = values[:, None]
+    row[0, :, 3] = 1.0
+    return row

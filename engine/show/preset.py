@@ -10,10 +10,15 @@ A bad preset is refused with the line it is wrong on; nothing is half-applied.
     a = "clips/nebula.mp4"              # a missing clip is skipped with a warning
     b = "clips/ember.mp4"
     transition = "fade"                 # shaders/transitions/fade.fs, or a path
+    [[effects]]                         # an effect chain after the shader, in order
+    file = "effects/bloom.fs"           # its parameters are named "<name>.<input>", e.g. "bloom.amount"
+    name = "bloom"                      # optional: the file's stem
+    inputs = { amount = 0.4 }           # image inputs take a source: "clips", "shader" or an earlier effect
+    mix = 1.0                           # optional: wet/dry, the parameter "bloom.mix"
     [[modulate]]
-    target = "shader.pulse"
+    target = "shader.pulse"             # any float/long/bool/event/color/point2D input, or a show parameter
     source = "bass.hits"
-    amount = 1.0
+    amount = 1.0                        # colour/point targets: `to = [r, g, b]` / `to = [x, y]`, or an offset
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from engine.paths import SHADERS_DIR
 from engine.render.isf import IsfDocument, load_isf
 from engine.show.tomlpos import locate
 
-MODULATABLE = ("float", "bool", "event", "long")
+MODULATABLE = ("float", "bool", "event", "long", "color", "point2D")
+VECTOR_KINDS = {"color": (3, 4), "point2D": (2, 2)}  # component counts a value may have
 SHOW_PARAMS = ("clips.crossfade", "master.level", "master.blackout", "master.freeze")
 _TYPE_NAMES = {
     int: "a number",
@@ -42,7 +48,25 @@ _TYPE_NAMES = {
     dict: "a table",
     bool: "true/false",
 }
-TOP_KEYS = {"name", "description", "shader", "clips", "master", "modulate", "output"}
+TOP_KEYS = {"name", "description", "shader", "effects", "clips", "master", "modulate", "output"}
+EFFECT_KEYS = ("file", "name", "inputs", "mix")
+RESERVED_LAYERS = {"shader", "clips", "master", "tempo", "previous"}
+_LAYER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One shader of the chain: the preset's main shader ("shader") or an effect after it.
+
+    `inputs` are start values of its parameters ("<name>.<input>"); `images` binds image inputs to a
+    source: "clips" (the clip crossfade) or the output of an earlier layer. Unbound `inputImage` and
+    `startImage` take the layer before; other unbound images take the clips."""
+
+    name: str
+    shader: IsfDocument
+    inputs: dict[str, Any] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
+    mix: float | None = None  # effects: wet/dry start value ("<name>.mix"); None for the main shader
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,13 @@ class Preset:
     description: str = ""
     size: tuple[int, int] | None = None
     fps: float | None = None
+    images: dict[str, str] = field(default_factory=dict)  # the main shader's image bindings
+    effects: tuple[Layer, ...] = ()
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """The whole chain in drawing order: the main shader, then the effects."""
+        return (Layer("shader", self.shader, self.inputs, self.images), *self.effects)
 
 
 def source_names() -> tuple[str, ...]:
@@ -102,9 +133,85 @@ class _Reader:
         except ShaderError as exc:
             raise self.fail(keys, f"shader '{name}' is invalid: {exc}") from exc
 
-    def modulation(self, i: int, table: dict, targets: set[str], sources: tuple[str, ...]) -> Modulation:
+    def inputs(
+        self, doc: IsfDocument, values: dict, keys: tuple, sources: tuple[str, ...]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Split a layer's `inputs` table into start values and image bindings, checking each type."""
+        declared = {i.name: i for i in doc.inputs}
+        plain: dict[str, Any] = {}
+        images: dict[str, str] = {}
+        for key, value in values.items():
+            where = (*keys, key)
+            inp = declared.get(key)
+            if inp is None:
+                known = ", ".join(sorted(declared)) or "none"
+                raise self.fail(where, f"shader has no input '{key}' (inputs: {known})")
+            if inp.type in ("image", "audio", "audioFFT"):
+                if inp.type != "image":
+                    raise self.fail(where, f"'{key}' is fed from the live audio; it takes no value")
+                if value not in sources:
+                    raise self.fail(where, f"image '{key}' must name a source: one of {', '.join(sources)}")
+                images[key] = value
+                continue
+            plain[key] = self.value(inp.type, value, where)
+        return plain, images
+
+    def value(self, kind: str, value: Any, where: tuple) -> Any:
+        name = where[-1]
+        if kind in VECTOR_KINDS:
+            lo, hi = VECTOR_KINDS[kind]
+            if not (
+                isinstance(value, list)
+                and lo <= len(value) <= hi
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            ):
+                shape = "[x, y]" if kind == "point2D" else "[r, g, b] or [r, g, b, a] (0..1)"
+                raise self.fail(where, f"'{name}' is a {kind}: give {shape}")
+            return tuple(float(v) for v in value)
+        if kind in ("bool", "event"):
+            if not isinstance(value, bool | int | float):
+                raise self.fail(where, f"'{name}' must be true/false, not {value!r}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(where, f"'{name}' must be a number, not {value!r}")
+        return value
+
+    def effect(self, i: int, table: Any, earlier: list[str]) -> Layer:
+        k = ("effects", i)
+        if not isinstance(table, dict):
+            raise self.fail(k, "each [[effects]] entry must be a table with a 'file'")
+        unknown = sorted(set(table) - set(EFFECT_KEYS))
+        if unknown:
+            raise self.fail(
+                (*k, unknown[0]),
+                f"unknown key '{unknown[0]}' in [[effects]] (expected: {', '.join(EFFECT_KEYS)})",
+            )
+        file = self.typed(table, (*k, "file"), str, required=True)
+        shader = self.shader(file, (*k, "file"), "effects")
+        name = self.typed(table, (*k, "name"), str, Path(file).stem)
+        if not _LAYER_NAME.fullmatch(name):
+            where = (*k, "name") if "name" in table else (*k, "file")
+            raise self.fail(where, f"effect name '{name}' must be letters, digits and _ (set name = ...)")
+        if name in RESERVED_LAYERS or name in earlier:
+            where = (*k, "name") if "name" in table else (*k, "file")
+            what = "is reserved" if name in RESERVED_LAYERS else "is used twice"
+            raise self.fail(where, f"effect name '{name}' {what}: give it another name = \"...\"")
+        if any(i.name == "mix" for i in shader.inputs):
+            raise self.fail(
+                (*k, "file"), f"'{file}' has an input named 'mix', which clashes with '{name}.mix'"
+            )
+        values = self.typed(table, (*k, "inputs"), dict, {})
+        inputs, images = self.inputs(shader, values, (*k, "inputs"), ("clips", *earlier))
+        mix = float(self.typed(table, (*k, "mix"), (int, float), 1.0))
+        if not 0.0 <= mix <= 1.0:
+            raise self.fail((*k, "mix"), "'mix' must be between 0 and 1")
+        return Layer(name, shader, inputs, images, mix)
+
+    def modulation(
+        self, i: int, table: dict, targets: dict[str, str], sources: tuple[str, ...]
+    ) -> Modulation:
         k = ("modulate", i)
-        unknown = set(table) - {"target", "source", "amount", "range", "curve", "smooth"}
+        unknown = set(table) - {"target", "source", "amount", "range", "curve", "smooth", "to"}
         if unknown:
             raise self.fail((*k, sorted(unknown)[0]), f"unknown key '{sorted(unknown)[0]}' in [[modulate]]")
         target = self.typed(table, (*k, "target"), str, required=True)
@@ -112,6 +219,7 @@ class _Reader:
             raise self.fail(
                 (*k, "target"), f"unknown target '{target}' (one of: {', '.join(sorted(targets))})"
             )
+        kind = targets[target]
         source = self.typed(table, (*k, "source"), str, required=True)
         if source not in sources:
             raise self.fail((*k, "source"), f"unknown source '{source}' (e.g. bass.hits, mid.level, onset)")
@@ -124,8 +232,17 @@ class _Reader:
         smooth = float(self.typed(table, (*k, "smooth"), (int, float), 0.0))
         if smooth < 0:
             raise self.fail((*k, "smooth"), "'smooth' must be ≥ 0 seconds")
-        amount = float(self.typed(table, (*k, "amount"), (int, float), 1.0))
-        return Modulation(target, source, amount, (float(rng[0]), float(rng[1])), curve, smooth)
+        to = None
+        if "to" in table:
+            if kind not in VECTOR_KINDS:
+                raise self.fail((*k, "to"), f"'to' is for color and point2D targets; '{target}' is a {kind}")
+            to = self.value(kind, table["to"], (*k, "to"))
+        amount: float | tuple[float, ...]
+        if kind == "point2D" and isinstance(table.get("amount"), list):
+            amount = self.value(kind, table["amount"], (*k, "amount"))
+        else:
+            amount = float(self.typed(table, (*k, "amount"), (int, float), 1.0))
+        return Modulation(target, source, amount, (float(rng[0]), float(rng[1])), curve, smooth, to)
 
 
 def load_preset(path: str | Path) -> Preset:
@@ -150,12 +267,11 @@ def load_preset(path: str | Path) -> Preset:
     name = r.typed(data, ("name",), str, path.stem)
     shader_table = r.typed(data, ("shader",), dict, required=True)
     shader = r.shader(r.typed(shader_table, ("shader", "file"), str, required=True), ("shader", "file"), "")
-    inputs = r.typed(shader_table, ("shader", "inputs"), dict, {})
-    declared = {i.name: i for i in shader.inputs}
-    for key in inputs:
-        if key not in declared:
-            known = ", ".join(sorted(declared)) or "none"
-            raise r.fail(("shader", "inputs", key), f"shader has no input '{key}' (inputs: {known})")
+    raw_inputs = r.typed(shader_table, ("shader", "inputs"), dict, {})
+    inputs, images = r.inputs(shader, raw_inputs, ("shader", "inputs"), ("clips",))
+    effects: list[Layer] = []
+    for i, table in enumerate(r.typed(data, ("effects",), list, [])):
+        effects.append(r.effect(i, table, ["shader", *(e.name for e in effects)]))
 
     clips_table = r.typed(data, ("clips",), dict, {})
     clips = tuple(
@@ -170,7 +286,7 @@ def load_preset(path: str | Path) -> Preset:
     crossfade = float(r.typed(clips_table, ("clips", "crossfade"), (int, float), 0.0))
     master = float(r.typed(r.typed(data, ("master",), dict, {}), ("master", "level"), (int, float), 1.0))
 
-    targets = {f"shader.{i.name}" for i in shader.inputs if i.type in MODULATABLE} | set(SHOW_PARAMS)
+    targets = modulation_targets((Layer("shader", shader), *effects))
     sources = source_names()
     mods = r.typed(data, ("modulate",), list, [])
     modulations = tuple(
@@ -196,4 +312,20 @@ def load_preset(path: str | Path) -> Preset:
         description=r.typed(data, ("description",), str, ""),
         size=tuple(size) if size else None,
         fps=float(fps) if fps else None,
+        images=images,
+        effects=tuple(effects),
     )
+
+
+def modulation_targets(layers: tuple[Layer, ...]) -> dict[str, str]:
+    """Every parameter a [[modulate]] may drive, with its kind."""
+    targets = {
+        name: "bool" if name in ("master.blackout", "master.freeze") else "float" for name in SHOW_PARAMS
+    }
+    for layer in layers:
+        for i in layer.shader.inputs:
+            if i.type in MODULATABLE:
+                targets[f"{layer.name}.{i.name}"] = i.type
+        if layer.name != "shader":
+            targets[f"{layer.name}.mix"] = "float"
+    return targets

@@ -1,4 +1,5 @@
-"""`halation check`: compile and render every shader, load every preset, report one line per failure."""
+"""`halation check`: compile and render every shader, load every preset and render the shaders it uses,
+report one line per failure (file:line: message)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,17 @@ def check_paths(paths: Iterable[Path], thumbs: Path | None = None) -> tuple[list
     failures: list[str] = []
     ctx = None
     total = 0
+    checked: dict[Path, str | None] = {}  # shader → its failure line, so each is rendered once
+
+    def shader_failure(shader: Path, thumb: Path | None = None) -> str | None:
+        nonlocal ctx
+        key = shader.resolve()
+        if key not in checked or thumb is not None:
+            ctx = ctx or headless_context()
+            error = check_shader(ctx, shader, thumb=thumb)
+            checked[key] = None if error is None else (str(error) if error.path else f"{shader}: {error}")
+        return checked[key]
+
     for path in expand(paths):
         total += 1
         if not path.exists():
@@ -34,15 +46,19 @@ def check_paths(paths: Iterable[Path], thumbs: Path | None = None) -> tuple[list
             continue
         try:
             if path.suffix == ".toml":
-                load_preset(path)
+                preset = load_preset(path)
+                shaders = [layer.shader.path for layer in preset.layers]
+                if preset.transition is not None:
+                    shaders.append(preset.transition.path)
+                for failure in filter(None, (shader_failure(s) for s in dict.fromkeys(shaders))):
+                    failures.append(f"{failure} (used by {path})")
             elif path.suffix == ".fs":
-                ctx = ctx or headless_context()
                 thumb = thumbs / f"{path.stem}.png" if thumbs else None
                 if thumbs:
                     thumbs.mkdir(parents=True, exist_ok=True)
-                error = check_shader(ctx, path, thumb=thumb)
-                if error is not None:
-                    raise error
+                failure = shader_failure(path, thumb)
+                if failure is not None:
+                    failures.append(failure)
             else:
                 failures.append(f"{path}: not a shader (.fs) or preset (.toml)")
         except HalationError as exc:

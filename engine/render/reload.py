@@ -1,0 +1,378 @@
+"""Safe hot reload: a changed shader is checked and warmed aside, and only a working one is swapped in.
+
+Three places, no shared mutable state between them (they talk through queues):
+
+- the watcher thread polls the files' modification stamps a few times a second, waits until a change
+  has settled, reads and parses it (pure Python, no GL) and posts the document to the render thread;
+- the render thread (`ShaderReloader.poll`/`take`, once per frame) describes the textures the layer
+  is drawn with and hands the job to the warm thread; when the job comes back warmed, `take` gives the
+  new document to the pipeline, which compiles it (a driver-cache hit), warms it into a few pixels and
+  swaps it in at the frame boundary;
+- the warm thread drives a low-priority child process (`engine.render.warm`) that compiles and draws
+  the shader once, so the slow first-draw compile never happens on the render thread, and a shader
+  that hangs the driver (an endless loop) is caught by a timeout instead of freezing the show.
+
+A failure at any step keeps the last good version on the output, logs the error (file:line: message)
+and keeps it in `errors()` for the preview overlay until a good version loads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import HalationError, ShaderError
+from engine.render.isf import IsfDocument, load_isf_source
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.25  # seconds between looks at the files: cheap (a stat per file), off the render path
+WARM_TIMEOUT = 20.0  # a shader whose first draw takes longer is treated as hung and refused
+
+Stamp = tuple[tuple[int, int, int] | None, ...]
+Spec = tuple[tuple[int, int], dict[str, dict]]  # output size, texture descriptions by input name
+
+
+@dataclass(frozen=True)
+class ShaderSource:
+    """A shader's text as read from disk: what gets parsed, warmed and compiled."""
+
+    path: Path
+    fs: str
+    vs: str | None
+
+
+def read_source(path: Path) -> ShaderSource:
+    try:
+        fs = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ShaderError(f"cannot read shader: {exc.strerror or exc}", path=path) from None
+    vs_path = path.with_suffix(".vs")
+    vs = vs_path.read_text(encoding="utf-8", errors="replace") if vs_path.is_file() else None
+    return ShaderSource(path, fs, vs)
+
+
+def stamp_of(paths: Iterable[Path]) -> Stamp:
+    """Modification time, size and inode of each file (None if absent): any edit or save changes it."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def watched_paths(path: Path, doc: IsfDocument | None) -> tuple[Path, ...]:
+    """The .fs, the .vs beside it (even before it exists) and the images the shader imports."""
+    extra = tuple(doc.imported.values()) if doc is not None else ()
+    return (path, path.with_suffix(".vs"), *extra)
+
+
+class _Watch:
+    __slots__ = ("candidate", "path", "paths", "seq", "stamp")
+
+    def __init__(self, path: Path, paths: tuple[Path, ...], stamp: Stamp, seq: int):
+        self.path = path
+        self.paths = paths
+        self.stamp = stamp
+        self.candidate: Stamp | None = None
+        self.seq = seq
+
+
+class ShaderWatcher(threading.Thread):
+    """Polls shader files and posts ("parsed", key, seq, doc, source) or ("failed", key, seq, error)."""
+
+    def __init__(self, inbox: queue.SimpleQueue, interval: float = POLL_INTERVAL):
+        super().__init__(name="halation-shader-watch", daemon=True)
+        self.inbox = inbox
+        self.interval = interval
+        self.commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._watches: dict[str, _Watch] = {}
+        self._seq = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self._handle_commands()
+            for key, w in list(self._watches.items()):
+                self._check(key, w)
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=2.0)
+
+    def _handle_commands(self) -> None:
+        while not self.commands.empty():
+            kind, key, path, paths, stamp = self.commands.get()
+            self._seq += 1
+            self._watches[key] = _Watch(path, paths, stamp, self._seq)
+            if kind == "load":  # a requested swap to another file: load it now
+                self._load(key, self._watches[key])
+
+    def _check(self, key: str, w: _Watch) -> None:
+        now = stamp_of(w.paths)
+        if now == w.stamp:
+            w.candidate = None
+            return
+        if now[0] is None:  # the .fs is gone (mid-save by rename): wait for it to come back
+            return
+        if now != w.candidate:  # changed since the last look: wait one more poll for the save to finish
+            w.candidate = now
+            return
+        w.stamp, w.candidate = now, None
+        self._load(key, w)
+
+    def _load(self, key: str, w: _Watch) -> None:
+        self._seq += 1
+        w.seq = self._seq
+        try:
+            source = read_source(w.path)
+            doc = load_isf_source(source.fs, w.path, source.vs)
+        except HalationError as exc:
+            error = exc if isinstance(exc, ShaderError) else ShaderError(exc.message, path=w.path)
+            self.inbox.put(("failed", key, w.seq, error))
+            return
+        paths = watched_paths(w.path, doc)
+        if paths != w.paths:  # the imports changed: watch the new set
+            w.paths = paths
+            w.stamp = stamp_of(paths)
+        self.inbox.put(("parsed", key, w.seq, doc, source))
+
+
+class WarmWorker:
+    """The low-priority child process that draws each new shader once (see engine.render.warm)."""
+
+    def __init__(self, timeout: float = WARM_TIMEOUT):
+        self.timeout = timeout
+        self._proc: subprocess.Popen | None = None
+        self.available = True
+        self._next_id = 0
+
+    def _start(self) -> subprocess.Popen | None:
+        from engine.paths import ROOT
+
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "engine.render.warm"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=env,
+            )
+        except OSError as exc:
+            log.warning("shader warm-up worker cannot start (%s): reloads may hitch", exc)
+            self.available = False
+            return None
+        if self._read(proc, 30.0) is None:
+            log.warning("shader warm-up worker did not start: reloads may hitch")
+            self._kill(proc)
+            self.available = False
+            return None
+        return proc
+
+    def _read(self, proc: subprocess.Popen, timeout: float) -> dict | None:
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        if not ready:
+            return None
+        line = proc.stdout.readline()
+        try:
+            return json.loads(line) if line else None
+        except json.JSONDecodeError:
+            return None
+
+    def start(self) -> bool:
+        """Start the child now (it takes a moment at low priority), so the first reload is quick."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start() if self.available else None
+        return self._proc is not None
+
+    def warm(self, source: ShaderSource, spec: Spec) -> dict:
+        """Draw the shader once in the child; {"ok": True}, an error dict, or {"ok": True, "cold": True}
+        when no worker can run (the render thread then does the first draw itself)."""
+        if not self.start():
+            return {"ok": True, "cold": True}
+        self._next_id += 1
+        size, images = spec
+        job = {"id": self._next_id, "path": str(source.path), "fs": source.fs, "vs": source.vs}
+        job.update(size=list(size), images=images)
+        try:
+            self._proc.stdin.write(json.dumps(job) + "\n")
+            self._proc.stdin.flush()
+        except OSError:
+            self._kill(self._proc)
+            self._proc = None
+            return {"ok": True, "cold": True}
+        result = self._read(self._proc, self.timeout)
+        if result is None:
+            hung = self._proc.poll() is None
+            self._kill(self._proc)
+            self._proc = None
+            message = (
+                f"drawing the shader took over {self.timeout:.0f} s (an endless loop?)"
+                if hung
+                else "the driver crashed while drawing the shader"
+            )
+            return {"ok": False, "message": message, "path": str(source.path)}
+        return result
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen) -> None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=2.0)
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._kill(self._proc)
+            self._proc = None
+
+
+class _WarmThread(threading.Thread):
+    """Runs warm jobs one after another and posts ("warmed", ...) or ("failed", ...) to the inbox."""
+
+    def __init__(self, inbox: queue.SimpleQueue, worker: WarmWorker):
+        super().__init__(name="halation-shader-warm", daemon=True)
+        self.inbox = inbox
+        self.worker = worker
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(self) -> None:
+        self.worker.start()
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                break
+            key, seq, doc, source, spec = job
+            result = self.worker.warm(source, spec)
+            if result.get("ok"):
+                self.inbox.put(("warmed", key, seq, doc))
+            else:
+                self.inbox.put(("failed", key, seq, _error_from(result, doc)))
+        self.worker.close()
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.join(timeout=5.0)
+
+
+def _error_from(result: dict, doc: IsfDocument) -> ShaderError:
+    """The child names the file it blamed (the .fs, or the .vs for vertex errors) as the job gave it."""
+    path = Path(result.get("path") or doc.path)
+    return ShaderError(str(result.get("message", "shader failed")), path=path, line=result.get("line"))
+
+
+class ShaderReloader:
+    """The render thread's side of hot reload: call `poll()` once per frame, then `take(key, spec)` for
+    each layer before drawing it. Only the render thread touches this object."""
+
+    def __init__(
+        self, *, interval: float = POLL_INTERVAL, warm: bool = True, warm_timeout: float = WARM_TIMEOUT
+    ):
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._watcher = ShaderWatcher(self._inbox, interval)
+        self._warm = _WarmThread(self._inbox, WarmWorker(warm_timeout)) if warm else None
+        self._latest: dict[str, int] = {}
+        self._parsed: dict[str, tuple[int, IsfDocument, ShaderSource]] = {}
+        self._ready: dict[str, IsfDocument] = {}
+        self._errors: dict[str, ShaderError] = {}
+        self._warming: dict[str, int] = {}
+        self._started = False
+
+    def watch(self, key: str, path: Path, doc: IsfDocument | None = None) -> None:
+        """Reload `key` whenever `path` (or its .vs, or an image it imports) changes on disk."""
+        self._start()
+        paths = watched_paths(Path(path), doc)
+        # Stamp now, on the caller's thread: an edit made before the watcher's first look still counts.
+        self._watcher.commands.put(("watch", key, Path(path), paths, stamp_of(paths)))
+
+    def request(self, key: str, path: Path) -> None:
+        """Swap `key` to another shader file through the same safe path (build aside, swap if it works)."""
+        self._start()
+        paths = watched_paths(Path(path), None)
+        self._watcher.commands.put(("load", key, Path(path), paths, stamp_of(paths)))
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._watcher.start()
+            if self._warm is not None:
+                self._warm.start()
+
+    def poll(self) -> None:
+        """Take in what the watcher and the warm worker finished since the last frame (non-blocking)."""
+        inbox = self._inbox
+        while not inbox.empty():
+            msg = inbox.get()
+            kind, key, seq = msg[0], msg[1], msg[2]
+            if kind in ("parsed", "failed") and seq >= self._latest.get(key, 0):
+                self._latest[key] = seq
+                self._ready.pop(key, None)
+                self._parsed.pop(key, None)
+            if seq < self._latest.get(key, 0):
+                continue  # a newer edit of the same file is already on its way
+            if kind != "parsed" and self._warming.get(key) == seq:
+                del self._warming[key]
+            if kind == "parsed":
+                self._parsed[key] = (seq, msg[3], msg[4])
+            elif kind == "warmed":
+                self._ready[key] = msg[3]
+            elif kind == "failed":
+                self.failed(key, msg[3])
+
+    def take(self, key: str, spec: Callable[[IsfDocument], Spec]) -> IsfDocument | None:
+        """A warmed document ready to swap in for `key`, else None. `spec` describes the output size and
+        the textures the layer is drawn with; it is called only when a change needs warming."""
+        if self._parsed and key in self._parsed:
+            seq, doc, source = self._parsed.pop(key)
+            if self._warm is None:
+                return doc
+            self._warm.jobs.put((key, seq, doc, source, spec(doc)))
+            self._warming[key] = seq
+        if self._ready and key in self._ready:
+            return self._ready.pop(key)
+        return None
+
+    def failed(self, key: str, error: ShaderError) -> None:
+        """Record a failed reload: the last good version stays; the error is logged and kept."""
+        if str(self._errors.get(key)) != str(error):
+            log.error("%s (keeping the last good version)", error)
+        self._errors[key] = error
+
+    def accepted(self, key: str, doc: IsfDocument) -> None:
+        """A new version of `key` is on the output: forget its error."""
+        self._errors.pop(key, None)
+        log.info("reloaded %s", doc.path)
+
+    def errors(self) -> list[ShaderError]:
+        """Current reload errors, one per layer whose last edit failed (cleared when one works)."""
+        return list(self._errors.values())
+
+    def pending(self) -> bool:
+        """True while a known change is being warmed or waits to be swapped in."""
+        return bool(self._parsed or self._ready or self._warming)
+
+    def close(self) -> None:
+        if self._started:
+            self._watcher.stop()
+            if self._warm is not None:
+                self._warm.stop()
