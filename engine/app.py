@@ -70,7 +70,8 @@ _VALUES_TAKE_TIME = len(inspect.signature(Features.values).parameters) > 1
 
 
 class Show:
-    """`watch=True` hot-reloads the preset's shader files when they change on disk (live shows)."""
+    """`live=True` (perform): hot-reload shader files when they change on disk, and never wait for a clip
+    frame (keep the last one). Offline renders wait for every clip frame, so they are deterministic."""
 
     def __init__(
         self,
@@ -79,13 +80,15 @@ class Show:
         size: tuple[int, int],
         sample_rate: int = 48000,
         *,
-        watch: bool = False,
+        live: bool = False,
+        watch: bool | None = None,
     ):
         self.preset = preset
         self.analyzer = Analyzer(sample_rate)
         self.params = build_params(preset)
         self.modulator = Modulator(self.params, preset.modulations)
-        self.pipeline = Pipeline(ctx, preset, size, watch=watch)
+        watch = live if watch is None else watch
+        self.pipeline = Pipeline(ctx, preset, size, watch=watch, clip_wait=0.0 if live else 2.0)
         self._generation = self.pipeline.generation
 
     def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:

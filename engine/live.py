@@ -114,7 +114,7 @@ def perform(
         window = Window(size, f"Halation — {preset.name}", monitor=monitor)
         ctx = window.ctx
     offscreen = Offscreen(ctx, size) if headless else None
-    show = Show(ctx, preset, size, feed.sample_rate, watch=True)
+    show = Show(ctx, preset, size, feed.sample_rate, live=True)
     overlay = ErrorOverlay(ctx) if window else None
     for control in controls:
         control.start(show.params.params)

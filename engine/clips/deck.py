@@ -22,6 +22,7 @@ from engine.errors import MediaError
 
 log = logging.getLogger(__name__)
 PRELOAD = 6  # frames decoded ahead
+ADVANCE_LOOKAHEAD = 0.25  # beats: auto-advance decides this far before the bar line
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,14 @@ class TransitionSpec:
 
 @dataclass(frozen=True)
 class Mix:
-    """Deck A, deck B and how far the mix is from A (0) to B (1)."""
+    """The frame on air (a), the incoming one (b), how far the mix is from a (0) to b (1), and which decks
+    they come from (so each deck keeps its own texture)."""
 
     a: Frame | None
     b: Frame | None
     progress: float
+    a_deck: str = "A"
+    b_deck: str = "B"
 
 
 class Director:
@@ -169,7 +173,8 @@ class Director:
             self._started = self._load_next(live, energy)
             live.start(time, beat)
             self._load_next(idle, energy)
-        bar = math.floor(beat / self.beats_per_bar)
+        # Decide a little before the bar line, so the transition can start exactly on it.
+        bar = math.floor((beat + ADVANCE_LOOKAHEAD) / self.beats_per_bar)
         if self._transition is None and self.advance.due(
             bar, self._last_advance_bar, energy, self._previous_energy
         ):
@@ -190,7 +195,9 @@ class Director:
                 progress = 0.0
         started = self._transition is not None and self._transition.start_time is not None
         a, b = live.frame(time, beat), idle.frame(time, beat) if started else None
-        return Mix(a, b if b is not None else a, progress)
+        if b is None:
+            return Mix(a, a, 0.0, live.name, live.name)
+        return Mix(a, b, progress, live.name, idle.name)
 
     def close(self) -> None:
         for deck in self.decks:

@@ -52,11 +52,21 @@ class ClipTexture:
         self.ctx = ctx
         self._rgba = StreamTexture(ctx)
         self._bc1: moderngl.Texture | None = None
+        self._current: moderngl.Texture | None = None
         self._gl = _gl_function()
         if self._gl is None:
             log.warning("no glCompressedTexSubImage2D: prepared clips are decoded on the CPU (slower)")
 
+    @property
+    def current(self) -> moderngl.Texture | None:
+        """The texture last uploaded to."""
+        return self._current
+
     def upload(self, kind: str, size: tuple[int, int], payload) -> moderngl.Texture:
+        self._current = self._upload(kind, size, payload)
+        return self._current
+
+    def _upload(self, kind: str, size: tuple[int, int], payload) -> moderngl.Texture:
         if kind == "rgba":
             return self._rgba.write(payload)
         if self._gl is None:

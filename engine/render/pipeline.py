@@ -17,13 +17,13 @@ import moderngl
 import numpy as np
 
 from engine.analysis.features import Features
-from engine.clips.player import ClipPlayer
 from engine.clock import FrameTime
-from engine.errors import MediaError, ShaderError
+from engine.errors import ShaderError
 from engine.params.store import ParamValue
+from engine.render.clipstage import ClipStage
 from engine.render.isf import IsfDocument
 from engine.render.program import FrameInfo, IsfProgram
-from engine.render.textures import AudioTextures, StreamTexture
+from engine.render.textures import AudioTextures
 from engine.show.preset import Layer, Preset
 
 log = logging.getLogger(__name__)
@@ -71,34 +71,6 @@ def describe(tex: moderngl.Texture) -> dict:
     }
 
 
-class ClipDeck:
-    """One clip player and its texture; a clip that cannot be opened is skipped, never fatal."""
-
-    def __init__(self, ctx: moderngl.Context, path):
-        self.texture = StreamTexture(ctx)
-        self.player: ClipPlayer | None = None
-        self._shown = -1
-        try:
-            self.player = ClipPlayer(path)
-        except MediaError as exc:
-            log.warning("skipping clip: %s", exc)
-
-    def update(self, t: float) -> moderngl.Texture | None:
-        if self.player is None:
-            return None
-        index = self.player.index_at(t)
-        if index != self._shown or self.texture.texture is None:
-            _, rgba = self.player.frame(index)
-            self.texture.write(rgba)
-            self._shown = index
-        return self.texture.texture
-
-    def release(self) -> None:
-        self.texture.release()
-        if self.player is not None:
-            self.player.close()
-
-
 class LayerRun:
     """A layer of the chain as it runs: its program, its framebuffer, and how it is fed each frame."""
 
@@ -138,7 +110,17 @@ def feeds(doc: IsfDocument, name: str, bindings: Mapping[str, str], audio: Audio
 
 
 class Pipeline:
-    def __init__(self, ctx: moderngl.Context, preset: Preset, size: tuple[int, int], *, watch: bool = False):
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        preset: Preset,
+        size: tuple[int, int],
+        *,
+        watch: bool = False,
+        clip_wait: float = 2.0,
+    ):
+        """`clip_wait`: seconds to wait for a clip frame being decoded (offline: deterministic frames);
+        live shows pass 0 and keep the last frame instead of waiting."""
         self.ctx = ctx
         self.preset = preset
         self.size = size
@@ -159,7 +141,7 @@ class Pipeline:
         except Exception:
             self.release()
             raise
-        self.decks = [ClipDeck(ctx, p) for p in preset.clips]
+        self.clips = ClipStage(ctx, preset, clip_wait)
         quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4"))
         self._quad = quad
         self._master = ctx.program(vertex_shader=_VS, fragment_shader=_MASTER_FS)
@@ -285,7 +267,7 @@ class Pipeline:
         frame = FrameInfo(time=ft.time, timedelta=ft.delta, frame_index=ft.index, date=ft.date)
         uniforms = audio_uniforms(sources)
         shared = self.audio.update(features.spectrum, features.waveform)
-        outputs = {"clips": self._draw_clips(ft, values, frame, shared, uniforms)}  # by layer name
+        outputs = {"clips": self._draw_clips(ft, values, frame, shared, uniforms, sources)}  # by layer name
         previous = outputs["clips"]
         out = self.layers[0].fbo
         for layer in self.layers:
@@ -330,16 +312,16 @@ class Pipeline:
                 out[name] = tex
         return out
 
-    def _draw_clips(self, ft, values, frame, shared, uniforms) -> moderngl.Texture:
-        clip_textures = [t for t in (deck.update(ft.time) for deck in self.decks) if t is not None]
-        if not clip_textures or self.transition is None:
+    def _draw_clips(self, ft, values, frame, shared, uniforms, sources) -> moderngl.Texture:
+        mix = self.clips.update(ft.time, float(values.get("clips.crossfade", 0.0)), sources)
+        if mix is None or self.transition is None:
             return self._blank
-        start, end = clip_textures[0], clip_textures[-1]
+        start, end, progress = mix
 
         def images_for(doc: IsfDocument) -> dict[str, moderngl.Texture]:
             return {**shared, "startImage": start, "endImage": end}
 
-        crossfade = {"progress": float(values.get("clips.crossfade", 0.0))}
+        crossfade = {"progress": progress}
         if self.reloader is not None:
             new = self._swap_in(TRANSITION, self.transition, images_for, crossfade)
             if new is not None:
@@ -367,8 +349,8 @@ class Pipeline:
         if getattr(self, "reloader", None) is not None:
             self.reloader.close()
             self.reloader = None
-        for deck in getattr(self, "decks", []):
-            deck.release()
+        if getattr(self, "clips", None) is not None:
+            self.clips.release()
         for layer in self.layers:
             layer.program.release()
         if self.transition:

@@ -69,6 +69,44 @@ class Layer:
     mix: float | None = None  # effects: wet/dry start value ("<name>.mix"); None for the main shader
 
 
+CLIP_KEYS = {
+    "a",
+    "b",
+    "transition",
+    "crossfade",
+    "bank",
+    "tags",
+    "policy",
+    "advance_bars",
+    "advance_on_drop",
+    "quantize",
+    "transition_beats",
+    "transition_seconds",
+    "beat_sync",
+    "mode",
+    "speed",
+    "reverse",
+}
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    """How clips play: fixed decks a/b on the crossfader, or a bank the director picks from with the music."""
+
+    bank: Path | None = None  # a folder prepared by `halation prepare` (clips.json)
+    tags: tuple[str, ...] = ()
+    policy: str = "sequential"  # sequential | shuffle | energy
+    advance_bars: int | None = 8  # move on every N bars (0 = never)
+    advance_on_drop: bool = True
+    quantize: str = "bar"  # now | beat | bar | phrase4 | phrase8 | phrase16
+    transition_beats: float | None = 4.0
+    transition_seconds: float | None = None
+    beat_sync: float | None = None  # one pass of a clip lasts this many beats (None: the clip's own speed)
+    mode: str = "loop"  # loop | pingpong | oneshot | random (fixed decks; bank clips use what prepare found)
+    speed: float = 1.0
+    reverse: bool = False
+
+
 @dataclass(frozen=True)
 class Preset:
     path: Path
@@ -85,6 +123,7 @@ class Preset:
     fps: float | None = None
     images: dict[str, str] = field(default_factory=dict)  # the main shader's image bindings
     effects: tuple[Layer, ...] = ()
+    clip_settings: ClipSettings = field(default_factory=lambda: ClipSettings())
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -123,6 +162,54 @@ class _Reader:
             names = " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds))
             raise self.fail(keys, f"'{keys[-1]}' must be {names}, not {value!r}")
         return value
+
+    def choice(self, table: dict, keys: tuple, options, default: str) -> str:
+        value = self.typed(table, keys, str, default)
+        if value not in options:
+            raise self.fail(keys, f"'{keys[-1]}' must be one of: {', '.join(options)} (not '{value}')")
+        return value
+
+    def clip_settings(self, table: dict) -> ClipSettings:
+        from engine.clips.bank import POLICIES
+        from engine.clips.playhead import MODES
+        from engine.clips.quantize import QUANTIZE_BEATS
+
+        k = ("clips",)
+        unknown = sorted(set(table) - CLIP_KEYS)
+        if unknown:
+            raise self.fail((*k, unknown[0]), f"unknown key '{unknown[0]}' in [clips]")
+        bank = self.typed(table, (*k, "bank"), str)
+        bank_path = None
+        if bank is not None:
+            bank_path = (self.path.parent / bank).expanduser()
+            if not (bank_path / "clips.json").is_file():
+                raise self.fail(
+                    (*k, "bank"), f"no clips.json in '{bank}': run `halation prepare SRC --out {bank}`"
+                )
+        number = (int, float)
+        beats = self.typed(table, (*k, "transition_beats"), number)
+        seconds = self.typed(table, (*k, "transition_seconds"), number)
+        if beats is not None and seconds is not None:
+            raise self.fail(
+                (*k, "transition_seconds"), "give transition_beats or transition_seconds, not both"
+            )
+        sync = self.typed(table, (*k, "beat_sync"), number)
+        if sync is not None and sync <= 0:
+            raise self.fail((*k, "beat_sync"), "'beat_sync' must be a positive number of beats")
+        return ClipSettings(
+            bank=bank_path,
+            tags=tuple(self.typed(table, (*k, "tags"), list, [])),
+            policy=self.choice(table, (*k, "policy"), POLICIES, "sequential"),
+            advance_bars=self.typed(table, (*k, "advance_bars"), int, 8) or None,
+            advance_on_drop=self.typed(table, (*k, "advance_on_drop"), bool, True),
+            quantize=self.choice(table, (*k, "quantize"), tuple(QUANTIZE_BEATS), "bar"),
+            transition_beats=float(beats) if beats is not None else (None if seconds else 4.0),
+            transition_seconds=float(seconds) if seconds is not None else None,
+            beat_sync=float(sync) if sync is not None else None,
+            mode=self.choice(table, (*k, "mode"), MODES, "loop"),
+            speed=float(self.typed(table, (*k, "speed"), number, 1.0)),
+            reverse=self.typed(table, (*k, "reverse"), bool, False),
+        )
 
     def shader(self, name: str, keys: tuple, subdir: str) -> IsfDocument:
         found = resolve_file(name, self.path.parent, subdir)
@@ -284,6 +371,7 @@ def load_preset(path: str | Path) -> Preset:
             ("clips", "transition"), f"'{transition_name}' is not an ISF transition (startImage/endImage)"
         )
     crossfade = float(r.typed(clips_table, ("clips", "crossfade"), (int, float), 0.0))
+    clip_settings = r.clip_settings(clips_table)
     master = float(r.typed(r.typed(data, ("master",), dict, {}), ("master", "level"), (int, float), 1.0))
 
     targets = modulation_targets((Layer("shader", shader), *effects))
@@ -314,6 +402,7 @@ def load_preset(path: str | Path) -> Preset:
         fps=float(fps) if fps else None,
         images=images,
         effects=tuple(effects),
+        clip_settings=clip_settings,
     )
 
 
