@@ -29,6 +29,13 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        from engine.errors import HalationError
+
+        raise HalationError("prepare needs torch: pip install 'halation[prepare]'") from None
+
     from engine.clips.prepare import PrepareSettings, find_sources, prepare
 
     sources = find_sources(args.sources)
