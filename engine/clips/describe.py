@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 THUMB = (32, 18)  # per-frame fingerprint size (w, h): enough for motion, loops and cuts
 BATCH = 32
+PALETTE_SAMPLES = 8192
 _LUMA = torch.tensor([0.2126, 0.7152, 0.0722])
 
 
@@ -50,14 +51,14 @@ def colourfulness(thumbs: torch.Tensor) -> torch.Tensor:
 def palette(thumbs: torch.Tensor, k: int = 5, iterations: int = 12) -> tuple[str, ...]:
     """k-means over all fingerprint pixels (deterministic init: evenly spaced by luma)."""
     px = thumbs.permute(0, 2, 3, 1).reshape(-1, 3)
+    px = px[:: max(1, len(px) // PALETTE_SAMPLES)]  # an even sample is plenty for five colours
     order = torch.argsort(px @ _LUMA.to(px.device))
     centres = px[order[torch.linspace(0, len(px) - 1, k).long()]].clone()
     for _ in range(iterations):
         assign = torch.cdist(px, centres).argmin(1)
-        for c in range(k):
-            members = px[assign == c]
-            if len(members):
-                centres[c] = members.mean(0)
+        sums = torch.zeros_like(centres).index_add_(0, assign, px)
+        counts = torch.bincount(assign, minlength=k).unsqueeze(1)
+        centres = torch.where(counts > 0, sums / counts.clamp_min(1), centres)
     counts = torch.bincount(torch.cdist(px, centres).argmin(1), minlength=k)
     ranked = centres[torch.argsort(counts, descending=True)]
     return tuple("#{:02x}{:02x}{:02x}".format(*(round(v * 255) for v in c.tolist())) for c in ranked)
