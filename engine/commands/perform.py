@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.commands.common import load_music, output_settings, parse_size, positive
+from engine.control.options import add_control_arguments, build_controls
 from engine.paths import DEMO_PRESET
 
 HELP = "run the show live: a window (or --headless) following the music in real time"
@@ -20,6 +21,7 @@ def add_arguments(p) -> None:
     p.add_argument("--monitor", type=int, help="open fullscreen on this monitor (see `halation devices`)")
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
+    add_control_arguments(p)
 
 
 def run(args) -> int:
@@ -30,6 +32,7 @@ def run(args) -> int:
     preset = load_preset(args.preset)
     size, _ = output_settings(args, preset)
     music = load_music(args.audio)
+    controls = build_controls(args)
     stats = perform(
         preset,
         BufferFeed(music, play=not args.no_sound, device=args.audio_out),
@@ -39,6 +42,7 @@ def run(args) -> int:
         end=music.duration,
         headless=args.headless,
         monitor=args.monitor,
+        controls=controls,
     )
     print(stats.summary())
     return 0
