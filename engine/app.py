@@ -83,12 +83,15 @@ class Show:
         live: bool = False,
         watch: bool | None = None,
     ):
+        self.ctx = ctx
+        self.size = size
         self.preset = preset
         self.analyzer = Analyzer(sample_rate)
         self.params = build_params(preset)
         self.modulator = Modulator(self.params, preset.modulations)
-        watch = live if watch is None else watch
-        self.pipeline = Pipeline(ctx, preset, size, watch=watch, clip_wait=0.0 if live else 2.0)
+        self._watch = live if watch is None else watch
+        self._clip_wait = 0.0 if live else 2.0
+        self.pipeline = Pipeline(ctx, preset, size, watch=self._watch, clip_wait=self._clip_wait)
         self._generation = self.pipeline.generation
 
     def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:
@@ -96,9 +99,29 @@ class Show:
         sources = feature_values(features, ft.time)
         values = self.modulator.evaluate(sources, ft.delta)
         self.pipeline.render(ft, values, features, target, sources)
+        self.params.reset_events()
         if self.pipeline.generation != self._generation:
             self._adopt_new_inputs()
         return values
+
+    def recall(self, preset: Preset) -> None:
+        """Switch to another preset at this frame boundary. The new look is built first: if it fails
+        (a shader that does not compile), the error is raised and the current look stays on the output.
+        The operator's show-level settings (master, tempo, crossfader) carry over."""
+        pipeline = Pipeline(self.ctx, preset, self.size, watch=self._watch, clip_wait=self._clip_wait)
+        kept = {
+            k: v for k, v in self.params.base().items() if k.split(".")[0] in ("master", "tempo", "clips")
+        }
+        fresh = build_params(preset)
+        self.params.replace(fresh.params.values())
+        for name, value in kept.items():
+            if name in self.params and name != "clips.crossfade":
+                self.params.set(name, value)
+        self.modulator = Modulator(self.params, preset.modulations)
+        self.pipeline.release()
+        self.pipeline = pipeline
+        self._generation = pipeline.generation
+        self.preset = preset
 
     def _adopt_new_inputs(self) -> None:
         """A reloaded shader may declare new inputs: give them parameters so desks can reach them."""

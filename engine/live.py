@@ -23,7 +23,9 @@ from engine.clock import LiveClock
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.render.context import Offscreen, headless_context
 from engine.render.overlay import ErrorOverlay
+from engine.show.operator import Operator
 from engine.show.preset import Preset
+from engine.show.setlist import Setlist
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,10 @@ class ShowState:
     """What the render thread showed in a frame: published to control surfaces for feedback."""
 
     time: float
-    values: Mapping[str, ParamValue]
+    values: Mapping[str, ParamValue]  # as drawn (with the music's modulation)
     features: Features
+    base: Mapping[str, ParamValue] | None = None  # as the operator set them (None: same as values)
+    cue: str = ""  # the setlist cue running ("3 Drop"), if any
 
 
 class ControlSurface(Protocol):
@@ -103,6 +107,7 @@ def perform(
     headless: bool = False,
     monitor: int | None = None,
     controls: tuple[ControlSurface, ...] = (),
+    setlist: Setlist | None = None,
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`."""
     window = None
@@ -115,16 +120,21 @@ def perform(
         ctx = window.ctx
     offscreen = Offscreen(ctx, size) if headless else None
     show = Show(ctx, preset, size, feed.sample_rate, live=True)
+    operator = Operator(show, setlist)
     overlay = ErrorOverlay(ctx) if window else None
-    for control in controls:
-        control.start(show.params.params)
-    feed.start()
-    clock = LiveClock(feed.position)
     analysis = AnalysisThread(show.analyzer, feed)
-    analysis.start()
+    started_controls: list[ControlSurface] = []
     stats = PerformStats()
     started = time.monotonic()
     try:
+        for control in controls:  # inside the try: a port in use still releases the GL show
+            control.start(show.params.params)
+            started_controls.append(control)
+        if setlist is not None:
+            operator.apply("cue.go")
+        feed.start()
+        clock = LiveClock(feed.position)
+        analysis.start()
         while True:
             ft = clock.tick()
             if (end is not None and ft.time >= end) or (duration and time.monotonic() - started >= duration):
@@ -134,25 +144,30 @@ def perform(
             t0 = time.perf_counter()
             for control in controls:
                 show.params.apply(control.drain())
+                for command in getattr(control, "drain_commands", list)():
+                    operator.apply(command.action, command.args)
             target = window.target() if window else offscreen.fbo
             features = analysis.features
+            base = show.params.base()
             values = show.draw(ft, features, target)
             if window:
                 overlay.draw(target, show.pipeline.errors())  # the preview shows shader errors; never black
                 window.present()
             else:
                 ctx.finish()
+            state = ShowState(ft.time, values, features, base, operator.cue_name)
             for control in controls:
-                control.publish(ShowState(ft.time, values, features))
+                control.publish(state)
             stats.frame_times.append(time.perf_counter() - t0)
             stats.frames += 1
             if headless:  # pace like a display would
                 time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - t0)))
     finally:
         stats.seconds = time.monotonic() - started
-        analysis.stop()
+        if analysis.is_alive():
+            analysis.stop()
         feed.stop()
-        for control in controls:
+        for control in started_controls:
             control.stop()
         show.release()
         if overlay:

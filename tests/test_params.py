@@ -45,3 +45,11 @@ def test_messages_set_base_values_and_unknown_names_are_refused():
     assert s.base()["shader.zoom"] == 2.0
     with pytest.raises(HalationError, match=r"unknown parameter 'shader\.nope'"):
         s.set("shader.nope", 1.0)
+
+
+def test_events_fire_for_one_frame_only():
+    s = ParamStore([Param("tempo.tap", "event")])
+    s.apply([ParamMessage("tempo.tap", True), ParamMessage("not.in.this.show", 1.0)])
+    assert s.base()["tempo.tap"] is True
+    s.reset_events()
+    assert s.base()["tempo.tap"] is False

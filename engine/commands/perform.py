@@ -21,6 +21,7 @@ def add_arguments(p) -> None:
     p.add_argument("--monitor", type=int, help="open fullscreen on this monitor (see `halation devices`)")
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
+    p.add_argument("--setlist", type=Path, help="setlist .toml: cues the desk steps through (go, back, goto)")
     add_control_arguments(p)
 
 
@@ -28,6 +29,7 @@ def run(args) -> int:
     from engine.audio.feed import BufferFeed
     from engine.live import perform
     from engine.show.preset import load_preset
+    from engine.show.setlist import load_setlist
 
     preset = load_preset(args.preset)
     size, _ = output_settings(args, preset)
@@ -43,6 +45,7 @@ def run(args) -> int:
         headless=args.headless,
         monitor=args.monitor,
         controls=controls,
+        setlist=load_setlist(args.setlist) if args.setlist else None,
     )
     print(stats.summary())
     return 0

@@ -52,6 +52,13 @@ class ParamStore:
         self._params[param.name] = param
         self._base[param.name] = param.clamp(param.default)
 
+    def replace(self, params: Iterable[Param]) -> None:
+        """Swap in another preset's parameters, keeping this store (control surfaces hold a view of it)."""
+        self._params.clear()
+        self._base.clear()
+        for p in params:
+            self.add(p)
+
     def __contains__(self, name: str) -> bool:
         return name in self._params
 
@@ -71,6 +78,19 @@ class ParamStore:
             raise HalationError(f"unknown parameter '{name}' (known: {known})")
         self._base[name] = self._params[name].clamp(value)
 
-    def apply(self, messages: Iterable[ParamMessage]) -> None:
+    def apply(self, messages: Iterable[ParamMessage]) -> int:
+        """Set base values from control messages; a name this show lacks (e.g. an input of the preset
+        before a recall) is skipped, never fatal. Returns how many were skipped."""
+        skipped = 0
         for m in messages:
-            self.set(m.name, m.value)
+            if m.name in self._params:
+                self.set(m.name, m.value)
+            else:
+                skipped += 1
+        return skipped
+
+    def reset_events(self) -> None:
+        """Events fire for one frame: set them back once the frame that saw them is drawn."""
+        for name, p in self._params.items():
+            if p.kind == "event" and self._base[name]:
+                self._base[name] = False

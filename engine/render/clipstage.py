@@ -55,6 +55,13 @@ class ClipStage:
         self.director: Director | None = None
         self.decks: list[Deck] = []
         self.clock = MusicalClock()
+        self.fade_seconds = cs.transition_seconds or 2.0  # fixed decks: how long a fired crossfade takes
+        self._fade: tuple[float, float, float] | None = None  # (start time, from, to)
+        self._override: float | None = None  # where a fired crossfade left the crossfader
+        self._param = 0.0
+        self._time = 0.0
+        self._play = Playback(cs.mode, cs.speed, cs.reverse, cs.beat_sync)
+        self._folder = preset.clips[0].parent if preset.clips else None
         if cs.bank is not None:
             self.director = Director(
                 Selector(load_bank(cs.bank, cs.tags), cs.policy),
@@ -64,10 +71,9 @@ class ClipStage:
                 wait=wait,
             )
         else:
-            play = Playback(cs.mode, cs.speed, cs.reverse, cs.beat_sync)
             for name, path in zip("AB", preset.clips, strict=False):
                 deck = Deck(name, wait)
-                if deck.load(path, play):  # a missing clip is skipped (logged): the show goes on
+                if deck.load(path, self._play):  # a missing clip is skipped (logged): the show goes on
                     deck.start(0.0, 0.0)
                     self.decks.append(deck)
 
@@ -82,6 +88,8 @@ class ClipStage:
     def update(self, time: float, crossfade: float, sources: Mapping[str, float]):
         """(start texture, end texture, progress) for the transition shader, or None when no clip plays."""
         beat = self.clock.update(time, sources)
+        self._time = time
+        crossfade = self._crossfade(time, crossfade)
         if self.director is not None:
             mix = self.director.update(time, beat, intensity_for(sources.get("energy", 0.5)))
         elif self.decks:
@@ -95,6 +103,54 @@ class ClipStage:
             return None
         return (a or b), (b or a), mix.progress
 
+    # --- operator actions (applied by the render thread between frames) ----------------------------
+
+    def _crossfade(self, time: float, param: float) -> float:
+        """The crossfader: the parameter, unless a fired crossfade is running or has moved it since."""
+        if param != self._param:  # the operator moved the fader: it wins again
+            self._param, self._fade, self._override = param, None, None
+        if self._fade is not None:
+            start, a, b = self._fade
+            k = min(1.0, (time - start) / self.fade_seconds) if self.fade_seconds > 0 else 1.0
+            if k >= 1.0:
+                self._fade, self._override = None, b
+            return a + (b - a) * k
+        return self._override if self._override is not None else param
+
+    def fire(self) -> None:
+        """Crossfade to the other deck: quantised by the director, or over `fade_seconds` on fixed decks."""
+        if self.director is not None:
+            self.director.fire(self.clock.beat)
+            return
+        now = self._crossfade(self._time, self._param)
+        self._fade = (self._time, now, 0.0 if now >= 0.5 else 1.0)
+
+    def set_duration(self, seconds: float) -> None:
+        self.fade_seconds = max(0.0, float(seconds))
+        if self.director is not None:
+            spec = self.director.spec
+            self.director.spec = TransitionSpec(spec.quantize, None, self.fade_seconds)
+
+    def select(self, deck: str, ref: str | float) -> bool:
+        """Load a clip on deck a/b by name or 1-based index: from the bank (it comes in with the next
+        transition), or from the fixed decks' folder (it starts now)."""
+        if self.director is not None:
+            clips = self.director.selector.clips
+            clip = _pick(clips, ref, lambda c: c.name)
+            if clip is None:
+                return False
+            idle = self.director.decks[1 - self.director.live]
+            return idle.load(clip.path, self.director._playback(clip))
+        if self._folder is None:
+            return False
+        files = sorted(p for p in self._folder.iterdir() if p.suffix in (".hlclip", ".mp4", ".mov", ".webm"))
+        path = _pick(files, ref, lambda p: p.stem)
+        target = next((d for d in self.decks if d.name.lower() == deck.lower()), None)
+        if path is None or target is None or not target.load(path, self._play):
+            return False
+        target.start(self._time, self.clock.beat)
+        return True
+
     def release(self) -> None:
         if self.director is not None:
             self.director.close()
@@ -102,3 +158,13 @@ class ClipStage:
             deck.unload()
         for texture in self.textures.values():
             texture.release()
+
+
+def _pick(items, ref, name_of):
+    """An item by 1-based index ("2", 2.0) or by name (case-insensitive)."""
+    text = str(ref).strip()
+    try:
+        index = int(float(text)) - 1
+        return items[index] if 0 <= index < len(items) else None
+    except ValueError:
+        return next((item for item in items if name_of(item).lower() == text.lower()), None)

@@ -1,0 +1,148 @@
+"""The operator's actions on a running show: cues, preset recall, snapshots, crossfades, clip selection."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from conftest import ROOT
+
+from engine.analysis.features import silent_features
+from engine.app import Show
+from engine.clock import FrameTime
+from engine.paths import DEMO_PRESET, PRESETS_DIR
+from engine.render.context import Offscreen
+from engine.show.operator import Operator
+from engine.show.preset import load_preset
+from engine.show.setlist import load_setlist
+
+SIZE = (64, 36)
+TUNNEL = """name = "tunnel look"
+[shader]
+file = "generators/tunnel.fs"
+"""
+
+
+@pytest.fixture
+def stage(gl_ctx, tmp_path):
+    shutil.copytree(PRESETS_DIR / "demo", tmp_path / "demo")
+    (tmp_path / "demo" / "tunnel.toml").write_text(TUNNEL)
+    (tmp_path / "demo" / "broken.toml").write_text('name = "broken"\n[shader]\nfile = "nowhere.fs"\n')
+    (tmp_path / "set.toml").write_text(
+        '[[cue]]\nname = "Intro"\npreset = "demo/demo.toml"\n'
+        '[[cue]]\nname = "Tunnel"\npreset = "demo/tunnel.toml"\n'
+    )
+    show = Show(gl_ctx, load_preset(tmp_path / "demo" / "demo.toml"), SIZE, live=True)
+    target = Offscreen(gl_ctx, SIZE)
+    frames = iter(range(10_000))
+
+    def draw():
+        n = next(frames)
+        show.draw(
+            FrameTime(n, n / 30, 1 / 30, (2000.0, 1.0, 1.0, 0.0)), silent_features(("bass",)), target.fbo
+        )
+        time.sleep(0.01)
+        return target.read()[..., :3].astype(float)
+
+    yield show, draw, tmp_path
+    target.release()
+    show.release()
+
+
+def test_setlist_go_back_and_goto_change_the_look(stage):
+    show, draw, tmp = stage
+    op = Operator(show, load_setlist(tmp / "set.toml"))
+    assert op.apply("cue.go") and show.preset.name == "Halation demo"
+    assert op.apply("cue.go") and show.preset.name == "tunnel look"
+    draw()
+    assert op.apply("cue.back") and show.preset.name == "Halation demo"
+    assert op.apply("cue.goto", ("tunnel",)) and op.cue_name == "2 Tunnel"
+    assert not op.apply("cue.go")  # past the last cue: nothing happens
+
+
+def test_a_broken_preset_is_refused_and_the_look_stays(stage):
+    show, draw, _ = stage
+    op = Operator(show)
+    draw()
+    before = show.preset
+    assert not op.apply("preset.recall", ("broken",))
+    assert show.preset is before
+    assert draw().mean() > 1  # still drawing the demo, not black
+
+
+def test_snapshot_keeps_what_the_operator_dialled_in(stage):
+    show, _, tmp = stage
+    op = Operator(show)
+    show.params.set("shader.glow", 0.9)
+    show.params.set("master.level", 0.5)
+    assert op.apply("snapshot.save", ("late night",))
+    saved = load_preset(tmp / "demo" / "snapshots" / "late night.toml")
+    assert saved.inputs["glow"] == pytest.approx(0.9) and saved.master == 0.5
+    show.params.set("shader.glow", 0.1)
+    assert op.apply("preset.recall", ("late night",))
+    assert show.params.base()["shader.glow"] == pytest.approx(0.9)
+
+
+def test_fired_crossfade_moves_to_the_other_deck(stage):
+    show, draw, _ = stage
+    op = Operator(show)
+    op.apply("transition.duration", (0.2,))
+    cool = draw()
+    assert op.apply("transition.fire")
+    for _ in range(12):
+        warm = draw()
+    warmth = lambda img: img[..., 0].mean() - img[..., 2].mean()  # noqa: E731
+    assert warmth(warm) > warmth(cool) + 10  # ember (deck B) is on air now
+
+
+def test_select_a_clip_by_name_on_a_deck(stage):
+    show, _, _ = stage
+    op = Operator(show)
+    assert op.apply("deck.select", ("a", "ember"))
+    assert show.pipeline.clips.decks[0].clip.stem == "ember"
+    assert not op.apply("deck.select", ("a", "no such clip"))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("oscsend") is None, reason="liblo-tools not installed")
+def test_a_desk_steps_through_the_setlist_over_osc(tmp_path):
+    (tmp_path / "tunnel.toml").write_text(TUNNEL)
+    (tmp_path / "set.toml").write_text(
+        f'[[cue]]\nname = "Intro"\npreset = "{DEMO_PRESET}"\n'
+        '[[cue]]\nname = "Tunnel"\npreset = "tunnel.toml"\n'
+    )
+    port = free_port()
+    show = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/python"),
+            "-m",
+            "engine",
+            "perform",
+            "--headless",
+            "--no-sound",
+            "--duration",
+            "6",
+            "--size",
+            "160x90",
+            "--setlist",
+            str(tmp_path / "set.toml"),
+            "--osc-port",
+            str(port),
+            "--no-zeroconf",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3.0)
+    subprocess.run(["oscsend", "localhost", str(port), "/hl/cue/go"], check=True)
+    _, err = show.communicate(timeout=60)
+    assert show.returncode == 0, err
+    assert "cue 1 Intro" in err and "cue 2 Tunnel" in err
