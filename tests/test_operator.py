@@ -121,7 +121,7 @@ def test_a_desk_steps_through_the_setlist_over_osc(tmp_path):
     port = free_port()
     show = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/python"),
+            sys.executable,
             "-m",
             "engine",
             "perform",
