@@ -121,7 +121,8 @@ def perform(
     offscreen = Offscreen(ctx, size) if headless else None
     show = Show(ctx, preset, size, feed.sample_rate, live=True)
     operator = Operator(show, setlist)
-    overlay = ErrorOverlay(ctx) if window else None
+    # Errors show on the laptop's window, never on a projector (--monitor); the console always logs them.
+    overlay = ErrorOverlay(ctx) if window and monitor is None else None
     analysis = AnalysisThread(show.analyzer, feed)
     started_controls: list[ControlSurface] = []
     stats = PerformStats()
@@ -151,7 +152,8 @@ def perform(
             base = show.params.base()
             values = show.draw(ft, features, target)
             if window:
-                overlay.draw(target, show.pipeline.errors())  # the preview shows shader errors; never black
+                if overlay:
+                    overlay.draw(target, show.pipeline.errors())
                 window.present()
             else:
                 ctx.finish()
