@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml | system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH_PIN)
-	$(BIN)/pip install -q -e '.[prepare,dev]'
+	$(BIN)/pip install -q -e '.[prepare,plot,dev]'
 	touch $(STAMP)
 
 clean:

@@ -21,6 +21,7 @@ from engine.app import Show
 from engine.audio.feed import AudioFeed
 from engine.clock import LiveClock
 from engine.params.store import Param, ParamMessage, ParamValue
+from engine.params.tempo import tempo_commands
 from engine.render.context import Offscreen, headless_context
 from engine.render.overlay import ErrorOverlay
 from engine.show.operator import Operator
@@ -47,7 +48,8 @@ class AnalysisThread(threading.Thread):
             if len(samples):
                 self.analyzer.feed(samples)
                 self.features = self.analyzer.snapshot()
-                self.analyzer.drain_onsets()  # events go to the control/cue layer in later stages
+                self.analyzer.drain_onsets()  # events are not routed anywhere yet: keep the queues empty
+                self.analyzer.drain_beats()
             self._halt.wait(self._period)
 
     def stop(self) -> None:
@@ -143,13 +145,18 @@ def perform(
             if window and window.should_close:
                 break
             t0 = time.perf_counter()
+            before = show.params.base()
             for control in controls:
                 show.params.apply(control.drain())
                 for command in getattr(control, "drain_commands", list)():
                     operator.apply(command.action, command.args)
+            base = show.params.base()
+            for command in tempo_commands(before, base, ft.time):
+                show.analyzer.command(command)  # thread-safe: applied by the analysis thread
+            if base.get("tempo.nudge"):
+                show.params.set("tempo.nudge", 0.0)
             target = window.target() if window else offscreen.fbo
             features = analysis.features
-            base = show.params.base()
             values = show.draw(ft, features, target)
             if window:
                 if overlay:

@@ -1,14 +1,25 @@
 """The analyzer: causal, hop by hop, identical live and offline.
 
-Feed it mono samples in any chunk size; it processes every complete hop (FFT, bands, onsets, globals) and
-keeps running state. `snapshot()` builds the immutable `Features` the renderer reads.
+Feed it mono samples in any chunk size; it processes every complete hop (FFT, bands, onsets, tempo, beat)
+and keeps running state. `snapshot()` builds the immutable `Features` the renderer reads. The result does
+not depend on how the samples were chunked: the per-hop arithmetic is the same whether a call brings one
+hop (live) or a whole file (offline).
+
+Operator tempo controls arrive from other threads through `command()` (a queue) and are applied by the
+analysis thread before the next hop, so the clock is only ever touched by one thread.
 """
 
 from __future__ import annotations
 
+import math
+import queue
+from collections import deque
+
 import numpy as np
 
-from engine.analysis.bands import DEFAULT_BANDS, BandTracker, band_matrix, coeff
+from engine.analysis.bands import DEFAULT_BANDS, BandTracker, coeff
+from engine.analysis.beatclock import BeatClock, ClockSettings, TempoCommand
+from engine.analysis.beats import Beat
 from engine.analysis.features import (
     SPECTRUM_BINS,
     WAVEFORM_SAMPLES,
@@ -16,9 +27,11 @@ from engine.analysis.features import (
     Features,
     Onset,
 )
+from engine.analysis.odf import SpectralFlux, bin_range
 from engine.analysis.onsets import OnsetDetector
 
 SILENCE_DB = -60.0
+MAX_PENDING_EVENTS = 4096
 
 
 def log_bin_matrix(n_out: int, fft_size: int, sample_rate: int, lo=30.0, hi=16000.0) -> np.ndarray:
@@ -42,6 +55,7 @@ class Analyzer:
         hop: int = 256,
         fft_size: int = 1024,
         bands: dict[str, tuple[float, float]] | None = None,
+        clock: ClockSettings | None = None,
     ):
         self.sample_rate = sample_rate
         self.hop = hop
@@ -49,25 +63,29 @@ class Analyzer:
         self.band_edges = dict(bands or DEFAULT_BANDS)
         self.band_names = tuple(self.band_edges)
         self.dt = hop / sample_rate
-        self._bands = band_matrix(self.band_edges, fft_size, sample_rate)
-        self._log_bins = log_bin_matrix(SPECTRUM_BINS, fft_size, sample_rate)
         self._freqs = np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
+        self._band_bins = tuple(bin_range(self._freqs, lo, hi) for lo, hi in self.band_edges.values())
+        self._log_bins = log_bin_matrix(SPECTRUM_BINS, fft_size, sample_rate)
         self._window = np.hanning(fft_size).astype(np.float32)
-        self._norm = 4.0 / fft_size  # a full-scale sine reads as amplitude ~1
+        self._norm = np.float32(4.0 / fft_size)  # a full-scale sine reads as amplitude ~1
         self._history = np.zeros(fft_size - hop, np.float32)
         self._pending = np.zeros(0, np.float32)
         self._tracker = BandTracker(len(self.band_names), self.dt)
-        self._onsets = OnsetDetector(sample_rate, hop, fft_size)
+        self._odf = SpectralFlux(self._freqs)
+        self._onsets = OnsetDetector(self.dt)
+        self.clock = BeatClock(self.dt, clock)
+        self._commands: queue.SimpleQueue[TempoCommand] = queue.SimpleQueue()
         self._k_spec = coeff(0.08, self.dt)
         self._k_short = coeff(1.0, self.dt)
         self._k_long = coeff(30.0, self.dt)
         self._onset_fall = float(np.exp(-self.dt / 0.12))
+        self._flux_fall = float(np.exp(-self.dt / 10.0))
+        self._spec_fall = 0.9995
         self._spec_peak = 1e-6
         self._flux_peak = 1e-9
         self.samples_done = 0  # samples analysed (whole hops)
         self.samples_fed = 0  # samples handed to feed(), including a partial hop still pending
         # running globals
-        self._prev_mag = np.zeros(len(self._freqs), np.float32)
         self._spectrum = np.zeros(SPECTRUM_BINS, np.float32)
         self._waveform = np.zeros(WAVEFORM_SAMPLES, np.float32)
         self._rms = 0.0
@@ -79,49 +97,69 @@ class Analyzer:
         self._short_w = self._long_w = 0.0
         self._onset = 0.0
         self._onset_count = 0
-        self._events: list[Onset] = []
+        # events wait here until drained; a caller that never drains keeps only the newest
+        self._events: deque[Onset] = deque(maxlen=MAX_PENDING_EVENTS)
+        self._beats: deque[Beat] = deque(maxlen=MAX_PENDING_EVENTS)
 
     @property
     def time(self) -> float:
         return self.samples_done / self.sample_rate
 
+    def command(self, command: TempoCommand) -> None:
+        """Queue an operator tempo command (any thread); applied before the next hop is analysed."""
+        self._commands.put(command)
+
     def feed(self, mono: np.ndarray) -> None:
         """Analyse every complete hop in `mono` (plus what was left over from the last call)."""
+        self._apply_commands()
         mono = np.asarray(mono, np.float32)
         self.samples_fed += len(mono)
-        data = np.concatenate([self._pending, mono])
+        data = np.concatenate([self._pending, mono]) if len(self._pending) else mono
         n_hops = len(data) // self.hop
         if n_hops == 0:
-            self._pending = data
+            self._pending = data.copy()
             return
         used = n_hops * self.hop
         stream = np.concatenate([self._history, data[:used]])
-        frames = np.lib.stride_tricks.sliding_window_view(stream, self.fft_size)[:: self.hop][:n_hops]
-        mags = np.abs(np.fft.rfft(frames * self._window, axis=1)).astype(np.float32) * self._norm
+        if n_hops == 1:  # the live case: one hop per call
+            frames = stream[None, :]
+        else:
+            frames = np.lib.stride_tricks.sliding_window_view(stream, self.fft_size)[:: self.hop][:n_hops]
+        mags = np.abs(np.fft.rfft(frames * self._window, axis=1)) * self._norm
         power = mags * mags
-        band_amp = np.sqrt(power @ self._bands.T)
+        band_amp = np.sqrt(np.stack([power[:, b].sum(axis=1) for b in self._band_bins], axis=1)).tolist()
         log_spec = power @ self._log_bins.T
+        full_flux, band_flux = self._odf.process(mags)
+        hops = data[:used].reshape(n_hops, self.hop)
+        rms = np.sqrt(np.mean(hops * hops, axis=1, dtype=np.float64))
+        total = mags.sum(axis=1, dtype=np.float64)
+        centroid = (mags * self._freqs.astype(np.float32)).sum(axis=1, dtype=np.float64)
+        centroid = np.where(total > 1e-9, centroid / np.maximum(total, 1e-9), 0.0)
         for i in range(n_hops):
-            hop_samples = data[i * self.hop : (i + 1) * self.hop]
-            self._step(hop_samples, mags[i], power[i], band_amp[i], log_spec[i])
+            self._step(
+                float(rms[i]), float(centroid[i]), float(full_flux[i]), band_flux[i], band_amp[i], log_spec[i]
+            )
         self._history = stream[-(self.fft_size - self.hop) :].copy()
         self._pending = data[used:].copy()
         tail = stream[-WAVEFORM_SAMPLES:]
         self._waveform[-len(tail) :] = tail
 
-    def _step(self, hop_samples, mag, power, band_amp, log_spec) -> None:
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self.clock.apply(command)
+
+    def _step(self, rms, centroid, flux, band_flux, band_amp, log_spec) -> None:
         self.samples_done += self.hop
         end_time = self.samples_done / self.sample_rate
-        self._tracker.step(band_amp.astype(np.float64))
-
-        rms = float(np.sqrt(np.mean(hop_samples * hop_samples)))
+        self._tracker.step(band_amp)
         self._rms = rms
-        self._loudness = max(-120.0, 20.0 * float(np.log10(rms + 1e-12)))
-        total = float(mag.sum())
-        self._centroid = float((self._freqs * mag).sum() / total) if total > 1e-9 else 0.0
-        flux = float(np.maximum(mag - self._prev_mag, 0.0).sum())
-        self._prev_mag = mag
-        self._flux_peak = max(flux, self._flux_peak * 0.9995)
+        self._loudness = max(-120.0, 20.0 * math.log10(rms + 1e-12))
+        self._centroid = centroid
+        self._flux_peak = max(flux, self._flux_peak * self._flux_fall)
         self._flux = flux / self._flux_peak
 
         if self._loudness > SILENCE_DB:
@@ -132,20 +170,30 @@ class Analyzer:
             self._long_w += self._k_long * (1.0 - self._long_w)
 
         spec = np.log1p(log_spec * 1e4)
-        self._spec_peak = max(float(spec.max()), self._spec_peak * 0.9995)
+        self._spec_peak = max(float(spec.max()), self._spec_peak * self._spec_fall)
         self._spectrum += self._k_spec * (spec / self._spec_peak - self._spectrum)
 
         self._onset *= self._onset_fall
-        event = self._onsets.step(hop_samples, end_time)
-        if event is not None:
+        for event in self._onsets.step(band_flux, end_time):
             self._onset = max(self._onset, event.strength)
             self._onset_count += 1
             self._events.append(event)
+        bass = float(band_flux[0])
+        beat = self.clock.step(flux, bass, end_time)
+        if beat is not None:
+            self._beats.append(beat)
 
     def drain_onsets(self) -> list[Onset]:
         """Onsets found since the last call (the analysis thread forwards them as events)."""
-        events, self._events = self._events, []
+        events = list(self._events)
+        self._events.clear()
         return events
+
+    def drain_beats(self) -> list[Beat]:
+        """Beats that fell since the last call, each known (predicted) at or before it fell."""
+        beats = list(self._beats)
+        self._beats.clear()
+        return beats
 
     def snapshot(self) -> Features:
         t = self._tracker
@@ -175,4 +223,5 @@ class Analyzer:
             onset_count=self._onset_count,
             spectrum=np.clip(self._spectrum, 0.0, 1.0).astype(np.float32),
             waveform=self._waveform.copy(),
+            grid=self.clock.grid,
         )

@@ -1,11 +1,16 @@
 """The `Features` snapshot: everything the analysis hears at one moment, immutable, handed to the renderer.
 
 Units: levels, hits, presence, energy, onset are 0..1; `time` values are seconds; loudness is dBFS;
-centroid is Hz. Flat names ("bass.level", "onset") are what presets bind and shaders read (as hl_bass_level).
+centroid is Hz; bpm is beats per minute. Flat names ("bass.level", "beat_phase") are what presets bind and
+shaders read (as hl_bass_level, hl_beat_phase). docs/listening.md describes every value.
+
+The musical clock is a `BeatGrid` (last and next beat, tempo, bar): `values(at)` evaluates it at any audio
+time, so the render thread gets beat phases for the frame's own time, ahead of the analysis if need be.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +18,9 @@ import numpy as np
 BAND_FIELDS = ("level", "hits", "presence", "time")
 SPECTRUM_BINS = 64
 WAVEFORM_SAMPLES = 512
+ON_BEAT_DECAY = 0.1  # seconds: how fast the on_beat / downbeat spikes fall
+# BPM-locked oscillators: name suffix → cycles per beat (×1, ×½, ×¼, ×2)
+LFO_RATES = {"": 1.0, "_half": 0.5, "_quarter": 0.25, "_double": 2.0}
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,93 @@ class Onset:
     time: float
     known_at: float
     strength: float
+    band: str = ""  # which detector heard it: "low" (kick, bass) or "high" (snare, hats, notes)
+
+
+@dataclass(frozen=True)
+class BeatGrid:
+    """The beat as the analysis predicts it: the beat numbered `count` falls at `next_beat` (audio seconds),
+    the one before it fell at `last_beat`, and beats continue every 60/bpm seconds after that."""
+
+    bpm: float = 0.0  # 0 until a tempo is known
+    confidence: float = 0.0  # 0..1
+    last_beat: float = 0.0
+    next_beat: float = 0.0
+    count: int = 0  # number of the beat at next_beat (the first beat of the stream is 0)
+    beats_per_bar: int = 4
+    downbeat: int = 0  # beats whose number ≡ this (mod beats_per_bar) start a bar
+    locked: bool = False  # the operator holds the tempo (manual BPM or lock)
+
+    @property
+    def period(self) -> float:
+        return 60.0 / self.bpm if self.bpm > 0 else 0.0
+
+    def beat_position(self, at: float) -> tuple[int, float]:
+        """(number of the beat at or before `at`, fraction 0..1 of the way to the next beat)."""
+        if self.bpm <= 0:
+            return 0, 0.0
+        if self.last_beat <= at < self.next_beat:
+            return self.count - 1, (at - self.last_beat) / (self.next_beat - self.last_beat)
+        beats = (at - self.next_beat) / self.period
+        whole = math.floor(beats)
+        return self.count + whole, beats - whole
+
+    def values(self, at: float) -> dict[str, float]:
+        """The musical-clock values at audio time `at` (see docs/listening.md)."""
+        out = dict.fromkeys(CLOCK_NAMES, 0.0)
+        out["bpm_confidence"] = self.confidence
+        if self.bpm <= 0:
+            return out
+        count, phase = self.beat_position(at)
+        n = self.beats_per_bar
+        in_bar = (count - self.downbeat) % n
+        since_beat = phase * self.period
+        out.update(
+            bpm=self.bpm,
+            beat_phase=phase,
+            beat_count=float(count),
+            bar_phase=(in_bar + phase) / n,
+            bar_beat=float(in_bar),
+            bar_count=float((count - self.downbeat) // n),
+            on_beat=math.exp(-since_beat / ON_BEAT_DECAY),
+            downbeat=math.exp(-since_beat / ON_BEAT_DECAY) if in_bar == 0 else 0.0,
+            toggle_beat=float(count % 2),
+            random_beat=_unit_hash(count),
+            tempo_locked=float(self.locked),
+        )
+        beats_in_bar = in_bar + phase
+        for suffix, rate in LFO_RATES.items():
+            cycle = (beats_in_bar * rate) % 1.0
+            out["beat_sine" + suffix] = 0.5 + 0.5 * math.cos(2.0 * math.pi * cycle)
+            out["beat_tri" + suffix] = 1.0 - 2.0 * min(cycle, 1.0 - cycle)
+            out["beat_saw" + suffix] = cycle
+        return out
+
+
+CLOCK_NAMES = (
+    "bpm",
+    "bpm_confidence",
+    "beat_phase",
+    "beat_count",
+    "bar_phase",
+    "bar_beat",
+    "bar_count",
+    "on_beat",
+    "downbeat",
+    "toggle_beat",
+    "random_beat",
+    "tempo_locked",
+    *(f"beat_{shape}{suffix}" for shape in ("sine", "tri", "saw") for suffix in LFO_RATES),
+)
+
+
+def _unit_hash(n: int) -> float:
+    """A fixed pseudo-random value in 0..1 per beat number (same on every run and machine)."""
+    x = (n * 0x9E3779B1 + 0x7F4A7C15) & 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x85EBCA6B) & 0xFFFFFFFF
+    x ^= x >> 13
+    return x / 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -46,9 +141,26 @@ class Features:
     onset_count: int = 0
     spectrum: np.ndarray = field(default_factory=lambda: np.zeros(SPECTRUM_BINS, np.float32))
     waveform: np.ndarray = field(default_factory=lambda: np.zeros(WAVEFORM_SAMPLES, np.float32))
+    grid: BeatGrid = field(default_factory=BeatGrid)
 
-    def values(self) -> dict[str, float]:
-        """Flat name → value for modulation and shader uniforms."""
+    @property
+    def bpm(self) -> float:
+        """The tempo (0 until one is known)."""
+        return self.grid.bpm
+
+    @property
+    def beat(self) -> int:
+        """Number of the beat at this snapshot's time."""
+        return self.grid.beat_position(self.time)[0] if self.grid.bpm > 0 else 0
+
+    @property
+    def bar(self) -> int:
+        """Number of the bar at this snapshot's time."""
+        return (self.beat - self.grid.downbeat) // self.grid.beats_per_bar if self.grid.bpm > 0 else 0
+
+    def values(self, at: float | None = None) -> dict[str, float]:
+        """Flat name → value for modulation and shader uniforms, beat values at audio time `at` (default:
+        this snapshot's time). Pass the frame's time so beats land on the frame they fall in."""
         out: dict[str, float] = {
             "rms": self.rms,
             "loudness": self.loudness,
@@ -65,6 +177,7 @@ class Features:
             out[f"{name}.hits"] = band.hits
             out[f"{name}.presence"] = band.presence
             out[f"{name}.time"] = band.time
+        out.update(self.grid.values(self.time if at is None else at))
         return out
 
 

@@ -7,6 +7,7 @@ medians and side-by-side ratios measured in one run, because these machines are 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 from engine.errors import HalationError
@@ -21,8 +22,10 @@ def benches() -> dict[str, Path]:
 
 
 def load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"halation_bench_{path.stem}", path)
+    name = f"halation_bench_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses in a bench look their module up while it loads
     spec.loader.exec_module(module)
     return module
 

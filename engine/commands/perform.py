@@ -4,6 +4,7 @@ from pathlib import Path
 
 from engine.commands.common import load_music, output_settings, parse_size, positive
 from engine.control.options import add_control_arguments, build_controls
+from engine.errors import HalationError
 from engine.paths import DEMO_PRESET
 
 HELP = "run the show live: a window (or --headless) following the music in real time"
@@ -21,6 +22,11 @@ def add_arguments(p) -> None:
     p.add_argument("--monitor", type=int, help="open fullscreen on this monitor (see `halation devices`)")
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
+    p.add_argument(
+        "--audio-device", help="listen live to this input (name substring or index; see `devices`)"
+    )
+    p.add_argument("--audio-channels", help="input channels to mix, 1-based, e.g. 1 or 1,2 (default: all)")
+    p.add_argument("--block-size", type=int, default=256, help="capture block in samples, 64..1024 (256)")
     p.add_argument("--setlist", type=Path, help="setlist .toml: cues the desk steps through (go, back, goto)")
     add_control_arguments(p)
 
@@ -33,19 +39,32 @@ def run(args) -> int:
 
     preset = load_preset(args.preset)
     size, _ = output_settings(args, preset)
-    music = load_music(args.audio)
+    if args.audio_device is not None:
+        from engine.audio.capture import LiveCapture, parse_channels
+
+        if not 64 <= args.block_size <= 1024:
+            raise HalationError(f"--block-size {args.block_size}: use 64..1024 samples")
+        device = int(args.audio_device) if args.audio_device.isdigit() else args.audio_device
+        feed, end = LiveCapture(device, parse_channels(args.audio_channels), blocksize=args.block_size), None
+    else:
+        music = load_music(args.audio)
+        feed, end = BufferFeed(music, play=not args.no_sound, device=args.audio_out), music.duration
     controls = build_controls(args)
     stats = perform(
         preset,
-        BufferFeed(music, play=not args.no_sound, device=args.audio_out),
+        feed,
         size=size,
         fps=args.fps or 60.0,
         duration=args.duration,
-        end=music.duration,
+        end=end,
         headless=args.headless,
         monitor=args.monitor,
         controls=controls,
         setlist=load_setlist(args.setlist) if args.setlist else None,
     )
     print(stats.summary())
+    if hasattr(feed, "status"):
+        status = feed.status()
+        device = status.device or "no device"
+        print(f"capture: {device}, {status.overflows} overflows, {status.reconnects} reconnects")
     return 0

@@ -1,0 +1,289 @@
+"""Listening accuracy and cost: beats, tempo and onsets against annotations, beside aubio in the same run.
+
+Scores Halation's causal analysis chain and aubio's own onset (mkl, 512/256) and tempo ('default',
+1024/256) objects on every file of an annotated set (default ../shared/data/audio, its index.json), with
+mir_eval: beat F-measure (±70 ms; beats before 5 s trimmed as mir_eval.beat.evaluate does, and untrimmed),
+tempo Acc1/Acc2 of the tempo each reports at the end of the file, onset F-measure (±50 ms; mean over files
+and over all onsets), detection delay (known_at − annotated time of each matched onset), seconds until the
+tempo locks within 2 % (files of 8 s or more), octave flips after locking, and CPU per audio second fed hop
+by hop. aubio runs at 44.1 kHz, where it scores best; Halation at its own 48 kHz.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "audio"
+ENGINE_RATE = 48000
+AUBIO_RATE = 44100
+HOP = 256
+LOCK_TOLERANCE = 0.02
+STEADY_SECONDS = 8.0
+
+
+def add_arguments(p) -> None:
+    p.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder with index.json (../shared/data/audio)"
+    )
+    p.add_argument("--only", help="only files whose name contains this text")
+    p.add_argument("--per-file", action="store_true", help="print a line per file as well")
+    p.add_argument("--json", type=Path, help="also write every figure, per file, to this JSON file")
+    p.add_argument(
+        "--cpu-seconds", type=float, default=30.0, help="audio seconds fed hop by hop to time the CPU cost"
+    )
+
+
+class Heard:
+    """One detector's output on one file (a plain class: bench modules load outside sys.modules)."""
+
+    def __init__(self, tempo: float, beats: list[float], onsets: list[float], onsets_known: list[float]):
+        self.tempo = tempo
+        self.beats = beats
+        self.onsets = onsets
+        self.onsets_known = onsets_known
+        self.trace: list[tuple[float, float]] = []  # (audio time, bpm)
+
+
+def run(args) -> int:
+    index = args.data / "index.json"
+    if not index.is_file():
+        print(f"bench analysis: no annotated set at {args.data} (index.json missing): skipped")
+        return 0
+    import numpy as np
+
+    from engine.audio.file import load_audio
+
+    try:
+        import mir_eval  # noqa: F401  (scoring)
+    except ImportError:
+        print("bench analysis needs mir_eval: pip install -e '.[dev]'", file=sys.stderr)
+        return 1
+    warnings.filterwarnings("ignore", module="mir_eval")
+    entries = [e for e in json.loads(index.read_text()) if not args.only or args.only in e["name"]]
+    rows = []
+    for entry in entries:
+        path = args.data / entry["audio"]
+        truth = {k: np.loadtxt(args.data / entry[k], ndmin=1) for k in ("beats", "onsets") if k in entry}
+        audio = load_audio(path, ENGINE_RATE)
+        ours = _ours(audio.mono())
+        theirs = _aubio(load_audio(path, AUBIO_RATE).mono())
+        duration = audio.duration
+        row = {"name": entry["name"], "duration": duration, "tempo": entry.get("tempo")}
+        for who, heard in (("halation", ours), ("aubio", theirs)):
+            row[who] = _score(heard, truth, entry.get("tempo"), duration)
+        rows.append(row)
+        if args.per_file:
+            _print_file(row)
+    cpu = _cpu(args.data, entries, args.cpu_seconds)
+    summary = {who: _summarise([r[who] for r in rows]) for who in ("halation", "aubio")}
+    for who in summary:
+        summary[who]["cpu_percent"] = cpu[who]
+    _print_summary(summary, len(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "files": rows}, indent=1, default=float))
+    return 0
+
+
+def _ours(mono) -> Heard:
+    from engine.analysis.listen import listen
+
+    heard = listen(mono, ENGINE_RATE)
+    out = Heard(
+        heard.tempo,
+        [b.time for b in heard.beats],
+        [o.time for o in heard.onsets],
+        [o.known_at for o in heard.onsets],
+    )
+    out.trace = list(zip(heard.trace_time.tolist(), heard.trace_bpm.tolist(), strict=True))
+    return out
+
+
+def _aubio(mono) -> Heard:
+    import aubio
+    import numpy as np
+
+    onset = aubio.onset("mkl", 512, HOP, AUBIO_RATE)
+    tempo = aubio.tempo("default", 1024, HOP, AUBIO_RATE)
+    heard = Heard(0.0, [], [], [])
+    mono = np.ascontiguousarray(mono, np.float32)
+    for i in range(len(mono) // HOP):
+        block = mono[i * HOP : (i + 1) * HOP]
+        end = (i + 1) * HOP / AUBIO_RATE
+        if onset(block)[0]:
+            heard.onsets.append(float(onset.get_last_s()))
+            heard.onsets_known.append(end)
+        if tempo(block)[0]:
+            heard.beats.append(float(tempo.get_last_s()))
+        if i % 16 == 0:
+            heard.trace.append((end, float(tempo.get_bpm())))
+    heard.tempo = float(tempo.get_bpm())
+    return heard
+
+
+def _score(heard: Heard, truth: dict, tempo: float | None, duration: float) -> dict:
+    import mir_eval
+    import numpy as np
+
+    out: dict = {"tempo_out": heard.tempo}
+    if tempo:
+        out["acc1"] = _within(heard.tempo, tempo)
+        out["acc2"] = any(_within(heard.tempo, tempo * m) for m in (1, 2, 0.5, 3, 1 / 3))
+        if duration >= STEADY_SECONDS:
+            out["lock"], out["flips"] = _lock(heard.trace, tempo)
+    if "beats" in truth:
+        ref, est = truth["beats"], np.array(heard.beats)
+        trim = mir_eval.beat.trim_beats
+        out["beat_f"] = float(mir_eval.beat.f_measure(trim(ref), trim(est)))
+        out["beat_f_untrimmed"] = float(mir_eval.beat.f_measure(ref, est))
+    if "onsets" in truth:
+        ref, est = truth["onsets"], np.array(heard.onsets)
+        known = np.array(heard.onsets_known)
+        f, p, r = mir_eval.onset.f_measure(ref, est, window=0.05)
+        matched = mir_eval.util.match_events(ref, est, 0.05)
+        out.update(onset_f=f, onset_p=p, onset_r=r, onset_n=len(ref), onset_est=len(est))
+        out["onset_matched"] = len(matched)
+        out["delays"] = [float(known[j] - ref[i]) for i, j in matched]
+    return out
+
+
+def _within(bpm: float, target: float) -> bool:
+    return bpm > 0 and abs(bpm / target - 1.0) <= 0.04
+
+
+def _lock(trace: list[tuple[float, float]], tempo: float) -> tuple[float | None, int]:
+    """Seconds until the tempo stays within 2 % to the end (None: never), and octave flips after first
+    being right (a switch between the right tempo and its double or half)."""
+    lock = None
+    for t, bpm in reversed(trace):
+        if bpm > 0 and abs(bpm / tempo - 1.0) <= LOCK_TOLERANCE:
+            lock = t
+        else:
+            break
+    flips, state = 0, None
+    for _, bpm in trace:
+        here = (
+            "right"
+            if _within(bpm, tempo)
+            else "octave"
+            if _within(bpm, 2 * tempo) or _within(bpm, tempo / 2)
+            else None
+        )
+        if here and state and here != state:
+            flips += 1
+        if here and (state or here == "right"):
+            state = here
+    return lock, flips
+
+
+def _summarise(scores: list[dict]) -> dict:
+    import numpy as np
+
+    def mean(key):
+        vals = [s[key] for s in scores if key in s]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    delays = [d for s in scores for d in s.get("delays", [])]
+    matched = sum(s.get("onset_matched", 0) for s in scores)
+    n_ref = sum(s.get("onset_n", 0) for s in scores)
+    n_est = sum(s.get("onset_est", 0) for s in scores)
+    locks = [s["lock"] for s in scores if "lock" in s]
+    locked = [x for x in locks if x is not None]
+    return {
+        "beat_f": mean("beat_f"),
+        "beat_f_untrimmed": mean("beat_f_untrimmed"),
+        "acc1": mean("acc1"),
+        "acc2": mean("acc2"),
+        "onset_f": mean("onset_f"),
+        "onset_f_all": 2 * matched / max(1, n_ref + n_est),
+        "delay_mean_ms": 1000 * float(np.mean(delays)) if delays else float("nan"),
+        "delay_p95_ms": 1000 * float(np.percentile(delays, 95)) if delays else float("nan"),
+        "lock_median_s": float(np.median(locked)) if locked else float("nan"),
+        "lock_max_s": float(max(locked)) if locked else float("nan"),
+        "locked_files": f"{len(locked)}/{len(locks)}",
+        "octave_flips": int(sum(s.get("flips", 0) for s in scores)),
+        "n_beat_files": sum("beat_f" in s for s in scores),
+        "n_tempo_files": sum("acc1" in s for s in scores),
+        "n_onset_files": sum("onset_f" in s for s in scores),
+    }
+
+
+def _cpu(data: Path, entries: list[dict], seconds: float) -> dict[str, float]:
+    """Percent of one core, fed one hop at a time as live capture does (with a snapshot per hop)."""
+    import aubio
+    import numpy as np
+
+    from engine.analysis.analyzer import Analyzer
+    from engine.audio.file import load_audio
+
+    longest = max(entries, key=lambda e: (data / e["audio"]).stat().st_size)
+    ours_audio = load_audio(data / longest["audio"], ENGINE_RATE).mono()[: int(seconds * ENGINE_RATE)]
+    aubio_audio = load_audio(data / longest["audio"], AUBIO_RATE).mono()[: int(seconds * AUBIO_RATE)]
+    analyzer = Analyzer(ENGINE_RATE)
+    start = time.process_time()
+    for i in range(0, len(ours_audio) - HOP + 1, HOP):
+        analyzer.feed(ours_audio[i : i + HOP])
+        analyzer.snapshot()
+        analyzer.drain_onsets()
+        analyzer.drain_beats()
+    ours = (time.process_time() - start) / (len(ours_audio) / ENGINE_RATE)
+    onset = aubio.onset("mkl", 512, HOP, AUBIO_RATE)
+    tempo = aubio.tempo("default", 1024, HOP, AUBIO_RATE)
+    aubio_audio = np.ascontiguousarray(aubio_audio, np.float32)
+    start = time.process_time()
+    for i in range(0, len(aubio_audio) - HOP + 1, HOP):
+        block = aubio_audio[i : i + HOP]
+        onset(block)
+        tempo(block)
+    theirs = (time.process_time() - start) / (len(aubio_audio) / AUBIO_RATE)
+    return {"halation": 100 * ours, "aubio": 100 * theirs}
+
+
+ROWS = (
+    ("beat F (±70 ms, mir_eval trims <5 s)", "beat_f", "{:.3f}"),
+    ("beat F (untrimmed)", "beat_f_untrimmed", "{:.3f}"),
+    ("tempo Acc1 (±4 %)", "acc1", "{:.3f}"),
+    ("tempo Acc2 (also ×2 ×½ ×3 ×⅓)", "acc2", "{:.3f}"),
+    ("onset F (±50 ms, mean of files)", "onset_f", "{:.3f}"),
+    ("onset F (all onsets pooled)", "onset_f_all", "{:.3f}"),
+    ("onset delay mean (ms)", "delay_mean_ms", "{:.1f}"),
+    ("onset delay p95 (ms)", "delay_p95_ms", "{:.1f}"),
+    ("tempo lock within 2 %: median (s)", "lock_median_s", "{:.1f}"),
+    ("tempo lock within 2 %: slowest (s)", "lock_max_s", "{:.1f}"),
+    ("files locked (of those ≥ 8 s)", "locked_files", "{}"),
+    ("octave flips after locking", "octave_flips", "{}"),
+    ("CPU, % of one core (hop 256)", "cpu_percent", "{:.2f}"),
+)
+
+
+def _print_summary(summary: dict, n_files: int) -> None:
+    h = summary["halation"]
+    print(
+        f"{n_files} files: {h['n_beat_files']} with beats, {h['n_tempo_files']} with a tempo, "
+        f"{h['n_onset_files']} with onsets"
+    )
+    print(f"{'':40s} {'halation':>10s} {'aubio':>10s}")
+    for label, key, fmt in ROWS:
+        print(f"{label:40s} {fmt.format(h[key]):>10s} {fmt.format(summary['aubio'][key]):>10s}")
+    sys.stdout.flush()
+
+
+def _print_file(row: dict) -> None:
+    parts = [f"{row['name']:24s} {row['duration']:6.1f}s"]
+    if row["tempo"]:
+        parts.append(f"tempo {row['tempo']:6.1f}")
+    for who in ("halation", "aubio"):
+        s = row[who]
+        bits = [f"{s['tempo_out']:6.1f}"]
+        if "beat_f" in s:
+            bits.append(f"beatF {s['beat_f']:.2f}/{s['beat_f_untrimmed']:.2f}")
+        if "onset_f" in s:
+            bits.append(f"onsetF {s['onset_f']:.2f}")
+        if s.get("lock") is not None:
+            bits.append(f"lock {s['lock']:.1f}s")
+        parts.append(f"{who[:3]}: " + " ".join(bits))
+    print("  ".join(parts))
+    sys.stdout.flush()

@@ -1,0 +1,225 @@
+"""The musical clock: tempo + beat phase + bar, with the operator's hands on it.
+
+`BeatClock` runs on the analysis thread, fed one onset-strength value per hop. It publishes an immutable
+`BeatGrid` (see features.py) that the render thread evaluates at the frame's own time, so beat-locked
+values are right at the moment a frame is shown, not when the audio was analysed.
+
+Operator controls (tap, resync, nudge, ×2, ÷2, manual BPM, lock) are `TempoCommand`s: any thread may
+hand one to `Analyzer.command()`; the analysis thread applies them before its next hop, so the clock has
+one owner and no locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from engine.analysis.beats import Beat, BeatSettings, BeatTracker
+from engine.analysis.features import BeatGrid
+from engine.analysis.tempo import TempoSettings, TempoTracker
+
+CommandKind = Literal["tap", "resync", "nudge", "double", "half", "bpm", "lock"]
+
+
+@dataclass(frozen=True)
+class TempoCommand:
+    """An operator action on the musical clock.
+
+    kind    value                          at
+    tap     -                              audio time of the tap (beat happened then)
+    resync  -                              audio time that is beat 1 of a bar
+    nudge   fraction of a beat; + = earlier -
+    double  -                              -
+    half    -                              -
+    bpm     BPM to hold; 0 = follow music  -
+    lock    1 = hold current BPM, 0 = free -
+
+    `at` is show/audio time in seconds (the render thread's frame time); None = the analyzer's current time.
+    """
+
+    kind: CommandKind
+    value: float = 0.0
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class ClockSettings:
+    beats_per_bar: int = 4
+    tempo: TempoSettings = field(default_factory=TempoSettings)
+    beat: BeatSettings = field(default_factory=BeatSettings)
+    tempo_bass: float = 0.5  # the tempo hears the whole spectrum's flux plus this much of the bass band's
+    beat_bass: float = 1.0  # ...and the beat this much: kicks mark beats more often than hats do
+    tap_timeout: float = 2.0  # a pause longer than this starts a new tap sequence
+    accent_memory: float = 8.0  # downbeat evidence forgets over ~this many bars
+
+
+class TapTempo:
+    """Taps → BPM from the median interval of the last taps."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.taps: list[float] = []
+
+    def tap(self, at: float) -> float | None:
+        """Record a tap; the tapped BPM once there are two or more taps in a row."""
+        if self.taps and not 0.0 < at - self.taps[-1] <= self.timeout:
+            self.taps = []
+        self.taps = [*self.taps[-7:], at]
+        if len(self.taps) < 2:
+            return None
+        return 60.0 / float(np.median(np.diff(self.taps)))
+
+
+class Downbeat:
+    """Which beat of the bar is the one: the position (mod beats_per_bar) whose beats carry the most
+    bass onset strength, remembered over several bars, and switched only on clear evidence."""
+
+    def __init__(self, beats_per_bar: int, memory_bars: float):
+        self.n = beats_per_bar
+        self.keep = float(np.exp(-1.0 / (memory_bars * beats_per_bar)))
+        self.accent = np.zeros(beats_per_bar)
+        self.offset = 0  # beat count of some downbeat, modulo n
+        self.forced = False
+
+    def add(self, count: int, strength: float) -> None:
+        pos = count % self.n
+        self.accent *= self.keep
+        self.accent[pos] += strength
+        if self.forced:
+            return
+        best = int(np.argmax(self.accent))
+        if self.accent[best] > 1.3 * self.accent[self.offset % self.n]:
+            self.offset = best
+
+    def resync(self, count: int) -> None:
+        """The operator says beat `count` is a downbeat: it stays one, whatever the accents say."""
+        self.offset = count % self.n
+        self.accent[:] = 0.0
+        self.accent[self.offset] = 1e-6
+        self.forced = True
+
+
+class BeatClock:
+    """Tempo tracker + beat tracker + downbeat + operator state → beats and the current `BeatGrid`."""
+
+    def __init__(self, hop_seconds: float, settings: ClockSettings | None = None):
+        s = settings or ClockSettings()
+        self.settings = s
+        self.dt = hop_seconds
+        self.tempo = TempoTracker(hop_seconds, s.tempo)
+        self.beat = BeatTracker(hop_seconds, 60.0 / s.tempo.min_bpm, s.beat)
+        self.downbeat = Downbeat(s.beats_per_bar, s.accent_memory)
+        self.taps = TapTempo(s.tap_timeout)
+        self.manual_bpm = 0.0  # > 0: the operator set the tempo
+        self.locked_bpm = 0.0  # > 0: the operator locked the tempo at this value
+        self.octave = 0  # the operator's ×2 / ÷2 on top of the tracked tempo (a power of two)
+        self.time = 0.0
+        self._accent_window: list[tuple[float, float]] = []  # (frame time, bass flux) of recent hops
+        self._pending_accent: Beat | None = None
+        self.grid = BeatGrid(beats_per_bar=s.beats_per_bar)
+
+    @property
+    def bpm(self) -> float:
+        if self.manual_bpm > 0:
+            return self.manual_bpm
+        if self.locked_bpm > 0:
+            return self.locked_bpm
+        return self.tempo.estimate.bpm * 2.0**self.octave
+
+    def step(self, flux: float, bass: float, end_time: float) -> Beat | None:
+        """One hop: the spectral flux over all bins and in the bass band (SpectralFlux) drive tempo and
+        beat; the bass flux also marks downbeats."""
+        s = self.settings
+        self.time = end_time
+        self.tempo.step(flux + s.tempo_bass * bass)
+        bpm = self.bpm
+        strength = flux + s.beat_bass * bass
+        beat = self.beat.step(strength, 60.0 / bpm if bpm > 0 else 0.0, follow=self.manual_bpm <= 0)
+        self._track_accent(self.beat.frame_time(round(end_time / self.dt) - 1), bass, beat)
+        if beat is not None or self._grid_stale(bpm):
+            self.grid = self._make_grid(bpm)
+        return beat
+
+    def apply(self, command: TempoCommand) -> None:
+        """Carry out an operator command (analysis thread only: Analyzer.command queues them)."""
+        at = self.time if command.at is None else command.at
+        period = 60.0 / self.bpm if self.bpm > 0 else 0.5
+        kind = command.kind
+        if kind == "tap":
+            bpm = self.taps.tap(at)
+            if bpm is not None and 20.0 <= bpm <= 400.0:
+                self._set_tempo(bpm)
+                period = 60.0 / bpm
+            self.beat.place(at, period, self.time)
+        elif kind == "resync":
+            self.downbeat.resync(self.beat.place(at, period, self.time))
+        elif kind == "nudge":
+            self.beat.shift(-command.value * period)  # positive: the beat comes earlier
+        elif kind in ("double", "half"):
+            factor = 2.0 if kind == "double" else 0.5
+            if self.manual_bpm > 0:
+                self.manual_bpm *= factor
+            elif self.locked_bpm > 0:
+                self.locked_bpm *= factor
+            else:
+                self.octave += 1 if kind == "double" else -1
+        elif kind == "bpm":
+            self.manual_bpm = max(0.0, float(command.value))
+        elif kind == "lock":
+            self.locked_bpm = self.bpm if command.value else 0.0
+        else:
+            raise ValueError(f"unknown tempo command {kind!r}")
+        self.grid = self._make_grid(self.bpm)
+
+    def _set_tempo(self, bpm: float) -> None:
+        if self.manual_bpm > 0:
+            self.manual_bpm = bpm
+        elif self.locked_bpm > 0:
+            self.locked_bpm = bpm
+        else:
+            lo, hi = self.settings.tempo.min_bpm, self.settings.tempo.max_bpm
+            self.octave = 0
+            while bpm / 2.0**self.octave > hi:
+                self.octave += 1
+            while bpm / 2.0**self.octave < lo:
+                self.octave -= 1
+            self.tempo.recenter(bpm / 2.0**self.octave)
+
+    def _track_accent(self, frame_time: float, bass: float, beat: Beat | None) -> None:
+        """Downbeat evidence: the strongest bass flux within ±40 ms of each beat (judged 40 ms after it)."""
+        self._accent_window = [(t, v) for t, v in self._accent_window if t > frame_time - 0.1]
+        self._accent_window.append((frame_time, bass))
+        if beat is not None:
+            self._pending_accent = beat
+        pending = self._pending_accent
+        if pending is not None and frame_time >= pending.time + 0.04:
+            near = [v for t, v in self._accent_window if abs(t - pending.time) <= 0.04]
+            self.downbeat.add(pending.count, max(near, default=0.0))
+            self._pending_accent = None
+
+    def _grid_stale(self, bpm: float) -> bool:
+        g = self.grid
+        next_beat = self.beat.next_beat
+        return (
+            abs(g.bpm - bpm) > 1e-9
+            or (next_beat is not None and abs(g.next_beat - next_beat) > 1e-9)
+            or abs(g.confidence - self.tempo.estimate.confidence) > 0.01
+        )
+
+    def _make_grid(self, bpm: float) -> BeatGrid:
+        b = self.beat
+        if bpm <= 0 or b.next_beat is None:
+            return BeatGrid(beats_per_bar=self.settings.beats_per_bar)
+        last = b.last_beat if b.last_beat is not None else b.next_beat - 60.0 / bpm
+        return BeatGrid(
+            bpm=bpm,
+            confidence=1.0 if self.manual_bpm > 0 or self.locked_bpm > 0 else self.tempo.estimate.confidence,
+            last_beat=last,
+            next_beat=b.next_beat,
+            count=b.beats,  # the count the next beat will have
+            beats_per_bar=self.settings.beats_per_bar,
+            downbeat=self.downbeat.offset,
+            locked=self.manual_bpm > 0 or self.locked_bpm > 0,
+        )

@@ -1,0 +1,186 @@
+"""Tempo: a causal tempogram over the onset strength, with an octave-aware choice that does not flip.
+
+Every ~0.1 s the autocorrelation of the last few seconds of onset strength is read through a comb (the
+beat period and its multiples), weighted by a broad prior over tempo and accumulated over time. The
+tempo only moves to another peak of that accumulated tempogram when the other peak is clearly stronger,
+and much more so when it is the double, half or 1.5× of the current one: the classic octave flips of
+aubio and friends need overwhelming evidence. Tempo changes within a few percent are followed directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TempoSettings:
+    min_bpm: float = 60.0
+    max_bpm: float = 200.0
+    prior_bpm: float = 120.0  # centre of the prior over tempo (a log-normal, broad)
+    prior_octaves: float = 1.0  # its width: one standard deviation, in octaves
+    window: float = 8.0  # seconds of onset strength the tempogram looks at...
+    recency: float = 3.0  # ...weighted by exp(-age / recency) when > 0, so a new tempo takes over sooner
+    update: float = 0.1  # seconds between tempogram updates
+    memory: float = 3.0  # the accumulated tempogram forgets over ~this many seconds
+    switch: float = 0.15  # another tempo must be this much stronger to take over...
+    octave_switch: float = 0.6  # ...and this much when it is ×2, ×½, ×1.5 or ×⅔ of the current one
+    follow: float = 0.04  # drift within ±4 % is followed without any switch
+    harmonics: int = 4  # comb: the period and its multiples up to this
+    subdivision: float = 0.25  # weight of the half-period in the comb (metrical evidence for the beat level)
+    settle: float = 3.0  # seconds after the start or a tempo change before the switch margins are full
+    start: float = 0.5  # seconds of music before the first estimate
+
+
+@dataclass(frozen=True)
+class TempoEstimate:
+    bpm: float  # 0 until there is a first estimate
+    confidence: float  # 0..1: how periodic the onset strength is at that tempo
+
+
+class TempoTracker:
+    """Fed one onset-strength value per hop; `estimate` is the current tempo (updated every ~0.1 s)."""
+
+    def __init__(self, hop_seconds: float, settings: TempoSettings | None = None):
+        s = settings or TempoSettings()
+        self.settings = s
+        self.dt = hop_seconds
+        self._size = round(s.window / hop_seconds)
+        self._ring = np.zeros(2 * self._size)  # written twice, so the last `size` values are one slice
+        self._count = 0
+        self._update_hops = max(1, round(s.update / hop_seconds))
+        self._fft = 1 << int(2 * self._size - 1).bit_length()
+        self._smooth = max(1, round(0.05 / hop_seconds)) | 1  # local-mean window, odd
+        self.bpm_grid = np.geomspace(s.min_bpm, s.max_bpm, int(np.log(s.max_bpm / s.min_bpm) / np.log(1.01)))
+        self._grid_step = float(self.bpm_grid[1] / self.bpm_grid[0])
+        self._periods = 60.0 / self.bpm_grid / hop_seconds  # in hops
+        self._prior = np.exp(-0.5 * (np.log2(self.bpm_grid / s.prior_bpm) / s.prior_octaves) ** 2)
+        self._keep = float(np.exp(-s.update / s.memory))
+        self._acc = np.zeros(len(self.bpm_grid))
+        self._weight = 0.0
+        self._current: int | None = None
+        self._moved_at = 0  # hop count when the tempo last moved to an unrelated one (or started)
+        self.estimate = TempoEstimate(0.0, 0.0)
+
+    def step(self, onset_strength: float) -> bool:
+        """Add one hop's onset strength; True when the estimate was updated."""
+        i = self._count % self._size
+        self._ring[i] = self._ring[i + self._size] = onset_strength
+        self._count += 1
+        if self._count % self._update_hops or self._count * self.dt < self.settings.start:
+            return False
+        self._update()
+        return True
+
+    def recenter(self, bpm: float) -> None:
+        """Start again from `bpm` (the operator tapped it): the evidence so far is forgotten and the prior
+        moves to that tempo, so the tracker stays in the octave the operator chose."""
+        self._prior = np.exp(-0.5 * (np.log2(self.bpm_grid / bpm) / self.settings.prior_octaves) ** 2)
+        self._acc[:] = 0.0
+        self._weight = 0.0
+        self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
+        self.estimate = TempoEstimate(bpm, self.estimate.confidence)
+
+    def _recent(self) -> np.ndarray:
+        n = min(self._count, self._size)
+        end = self._count % self._size + self._size
+        return self._ring[end - n : end]
+
+    def _salience(self) -> np.ndarray:
+        """Comb-filtered autocorrelation per candidate tempo, normalised so 1 is a perfect pulse train."""
+        acf = self._autocorrelation()
+        self._acf = acf
+        n = len(acf)
+        if acf[0] <= 0:
+            return np.zeros(len(self.bpm_grid))
+        wide = np.maximum(acf, np.maximum(np.roll(acf, 1), np.roll(acf, -1)))  # later multiples drift
+        usable = 0.5 * n
+        total = np.zeros(len(self.bpm_grid))
+        terms = np.zeros(len(self.bpm_grid))
+        for h in range(1, self.settings.harmonics + 1):
+            lags = h * self._periods
+            valid = lags <= usable
+            total += np.where(valid, np.interp(lags, np.arange(n), acf if h == 1 else wide), 0.0)
+            terms += valid
+        comb = np.where(self._periods <= usable, total / np.maximum(terms, 1), 0.0)
+        sub = self.settings.subdivision
+        if sub:
+            comb = (comb + sub * np.interp(0.5 * self._periods, np.arange(n), acf)) / (1.0 + sub)
+        return comb
+
+    def _autocorrelation(self) -> np.ndarray:
+        """Unbiased autocorrelation (1 at lag 0) of the recent onset peaks, recent seconds weighted more."""
+        x = self._recent()
+        k = self._smooth
+        x = np.maximum(x - np.convolve(x, np.ones(k) / k, mode="same"), 0.0)  # peaks above the local mean
+        x = x - x.mean()
+        n = len(x)
+        recency = self.settings.recency
+        weight = np.exp(-np.arange(n)[::-1] * self.dt / recency) if recency > 0 else np.ones(n)
+        spec = np.fft.rfft(x * weight, self._fft)
+        acf = np.fft.irfft(spec.real**2 + spec.imag**2, self._fft)[:n]
+        if acf[0] <= 1e-12:
+            return np.zeros(n)
+        wspec = np.fft.rfft(weight, self._fft)
+        overlap = np.fft.irfft(wspec.real**2 + wspec.imag**2, self._fft)[:n]
+        return acf / acf[0] * overlap[0] / np.maximum(overlap, 1e-9 * overlap[0])
+
+    def _update(self) -> None:
+        sal = np.maximum(self._salience(), 0.0)
+        trust = (1.0 - self._keep) * min(1.0, self._count / self._size)  # short windows count less
+        self._acc = self._keep * self._acc + trust * sal
+        self._weight = self._keep * self._weight + trust
+        score = self._acc * self._prior
+        if not score.any():
+            return
+        self._current = self._choose(score)
+        i = self._current
+        bpm = float(self.bpm_grid[i] * self._grid_step ** _parabolic_offset(score, i))
+        bpm = self._refine(bpm)
+        confidence = float(np.clip(self._acc[i] / max(self._weight, 1e-9), 0.0, 1.0))
+        self.estimate = TempoEstimate(bpm, confidence)
+
+    def _refine(self, bpm: float) -> float:
+        """The tempo from the autocorrelation peak at the longest usable multiple of the period: the
+        tempogram's 1 % grid and whole-hop lags would leave up to ~1 % error; the 4th multiple quarters it."""
+        acf = self._acf
+        period = 60.0 / bpm / self.dt
+        for h in range(self.settings.harmonics, 0, -1):
+            lag = h * period
+            if lag > 0.5 * len(acf) - 2:
+                continue
+            j = round(lag)
+            j = j - 1 + int(np.argmax(acf[j - 1 : j + 2]))
+            peak = j + _parabolic_offset(acf, j)
+            if abs(peak / lag - 1.0) < 0.02:
+                return 60.0 / (peak / h) / self.dt
+            return bpm
+        return bpm
+
+    def _choose(self, score: np.ndarray) -> int:
+        best = int(np.argmax(score))
+        cur = self._current
+        if cur is None:
+            return best
+        span = max(1, int(np.ceil(np.log1p(self.settings.follow) / np.log(self._grid_step))))
+        lo, hi = max(0, cur - span), min(len(score), cur + span + 1)
+        here = lo + int(np.argmax(score[lo:hi]))
+        ratio = self.bpm_grid[best] / self.bpm_grid[here]
+        octave = any(abs(np.log(ratio / r)) < 0.04 for r in (2.0, 0.5, 1.5, 2 / 3, 3.0, 1 / 3))
+        margin = self.settings.octave_switch if octave else self.settings.switch
+        margin *= min(1.0, (self._count - self._moved_at) * self.dt / self.settings.settle)
+        if score[best] <= (1.0 + margin) * score[here]:
+            return here
+        if not octave:
+            self._moved_at = self._count  # a new tempo: its octave is open again for a few seconds
+        return best
+
+
+def _parabolic_offset(score: np.ndarray, i: int) -> float:
+    """Sub-grid position of the peak at i, in grid steps (-0.5..0.5)."""
+    if i <= 0 or i >= len(score) - 1:
+        return 0.0
+    a, b, c = score[i - 1], score[i], score[i + 1]
+    den = a - 2 * b + c
+    return 0.0 if den >= 0 else float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))

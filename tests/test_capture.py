@@ -1,0 +1,186 @@
+"""Live capture end to end through a real audio server: a JACK client plays a click track into the engine's
+PortAudio input; the live chain hears the clicks on time and the tempo; when the server dies and comes
+back, capture recovers by itself and audio time keeps pace with the wall clock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from engine.analysis.analyzer import Analyzer
+from engine.audio.capture import LiveCapture
+from engine.errors import HalationError
+
+SR = 48000
+PERIOD = 24000  # frames between clicks: 120 BPM
+CLICK = 48  # frames of each click
+
+
+class JackServer:
+    """A dummy-driver JACK server of our own (unique name, so parallel tests never share one)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import jack
+
+        cmd = ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy", "-r", str(SR), "-p", "256"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                jack.Client("halation-probe", servername=self.name, no_start_server=True).close()
+                return
+            except jack.JackError:
+                time.sleep(0.1)
+        raise RuntimeError("jackd did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+class ClickFeeder:
+    """A JACK client playing a click every PERIOD frames into the engine's PortAudio input."""
+
+    def __init__(self, server: str):
+        import jack
+
+        self.client = jack.Client("halation-clicks", servername=server, no_start_server=True)
+        self.out = self.client.outports.register("out")
+        self.frames = 0
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames: int) -> None:
+        buf = self.out.get_array()
+        phase = (self.frames + np.arange(frames)) % PERIOD
+        buf[:] = np.where(phase < CLICK, 0.8, 0.0)
+        self.frames += frames
+
+    def connect(self, timeout: float = 10.0) -> None:
+        """Wire the clicks into PortAudio:in_0 as soon as the capture's ports exist."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ports = self.client.get_ports("PortAudio.*in_0", is_input=True, is_audio=True)
+            if ports:
+                self.client.connect(self.out, ports[0])
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the capture's JACK ports never appeared")
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+@pytest.fixture
+def jack_server(monkeypatch):
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed (make test installs jackd2)")
+    name = f"halation-capture-test-{os.getpid()}"
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)  # PortAudio in the capture process joins this server
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    server = JackServer(name)
+    server.start()
+    yield server
+    server.stop()
+
+
+def listen_live(
+    capture: LiveCapture, analyzer: Analyzer, seconds: float, raw: list, onsets: list, beats: list
+):
+    """What the analysis thread does: read what arrived, analyse it, every ~5 ms."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        samples = capture.read()
+        if len(samples):
+            raw.append(samples)
+            analyzer.feed(samples)
+            onsets += analyzer.drain_onsets()
+            beats += analyzer.drain_beats()
+        time.sleep(0.005)
+
+
+def click_times(raw: np.ndarray) -> np.ndarray:
+    """Where each click starts on the capture's timeline (rising edges), in seconds."""
+    loud = raw > 0.4
+    return np.flatnonzero(loud[1:] & ~loud[:-1]) / SR + 1 / SR
+
+
+def nearest(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    return (
+        np.array([np.min(np.abs(targets - t)) for t in times])
+        if len(targets)
+        else np.full(len(times), np.inf)
+    )
+
+
+def test_clicks_are_heard_on_time_and_capture_survives_the_server_restarting(jack_server):
+    capture = LiveCapture("JACK", channels=(0,), sample_rate=SR, blocksize=256)
+    capture.start()
+    started = time.monotonic()
+    feeder = ClickFeeder(jack_server.name)
+    analyzer = Analyzer(SR)
+    raw, onsets, beats = [], [], []
+    try:
+        feeder.connect()
+        listen_live(capture, analyzer, 7.0, raw, onsets, beats)
+        clicks = click_times(np.concatenate(raw))
+        assert len(clicks) >= 10
+        lost = PERIOD - np.rint(np.diff(clicks) * SR)  # frames missing between two clicks
+        blocks = np.rint(lost / 256)
+        assert np.all(blocks >= 0) and np.all(np.abs(lost - 256 * blocks) <= 1), "only whole blocks lost"
+        assert blocks.sum() <= capture.status().overflows, "and every lost block was counted"
+        heard = np.array([o.time for o in onsets if o.time > 0.3])
+        assert np.all(nearest(heard, clicks) <= 0.010), "every onset is a click, within 10 ms"
+        assert np.mean(nearest(clicks[clicks > 0.5], heard) <= 0.010) >= 0.9, "and every click is heard"
+        assert analyzer.snapshot().grid.bpm == pytest.approx(120, rel=0.02)
+        late_beats = np.array([b.time for b in beats if b.time > 4.0])
+        assert len(late_beats) >= 4 and np.all(nearest(late_beats, clicks) <= 0.015), "beats fall on clicks"
+        position = capture.position()
+        assert position is not None and 0 <= position - analyzer.time < 0.05
+
+        feeder.close()
+        jack_server.stop()
+        deadline = time.monotonic() + 3
+        while capture.connected and time.monotonic() < deadline:
+            listen_live(capture, analyzer, 0.1, raw, onsets, beats)
+        assert not capture.connected and capture.position() is None, "the show clock free-runs meanwhile"
+        listen_live(capture, analyzer, 1.0, raw, onsets, beats)
+
+        jack_server.start()
+        feeder = ClickFeeder(jack_server.name)
+        deadline = time.monotonic() + 10
+        while not capture.connected and time.monotonic() < deadline:
+            listen_live(capture, analyzer, 0.1, raw, onsets, beats)
+        assert capture.connected and capture.status().reconnects == 1
+        feeder.connect()
+        resumed = analyzer.time
+        listen_live(capture, analyzer, 3.0, raw, onsets, beats)
+        everything = np.concatenate(raw)
+        clicks = click_times(everything)
+        clicks = clicks[clicks > resumed]
+        heard = np.array([o.time for o in onsets if o.time > resumed + 0.3])
+        assert len(clicks) >= 4 and np.mean(nearest(clicks, heard) <= 0.010) >= 0.75, "heard again"
+        # the time the device was away came in as silence: audio time kept pace with the wall clock
+        assert len(everything) / SR == pytest.approx(time.monotonic() - started, abs=0.5)
+    finally:
+        feeder.close()
+        capture.stop()
+
+
+def test_unknown_device_is_refused_with_the_list_of_inputs(jack_server):
+    with pytest.raises(HalationError, match=r"no audio input matches 'no such card'.*JACK"):
+        LiveCapture("no such card").start()
+    with pytest.raises(HalationError, match="block size 32"):
+        LiveCapture("JACK", blocksize=32)

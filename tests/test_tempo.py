@@ -1,0 +1,238 @@
+"""The musical clock hears the tempo and the beat of generated music whose beats are known to the sample,
+keeps them through a breakdown, follows a tempo change, and obeys the operator's hands."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from engine.analysis.analyzer import Analyzer
+from engine.analysis.beatclock import ClockSettings, TempoCommand
+from engine.analysis.features import CLOCK_NAMES
+from engine.analysis.listen import listen
+from engine.analysis.tempo import TempoSettings
+from engine.audio.synth import drum_loop
+
+SR = 48000
+
+
+def mono_loop(bpm: float, seconds: float, pattern: str = "four_on_floor"):
+    track = drum_loop(bpm, int(np.ceil(seconds * bpm / 240)), SR, pattern=pattern)
+    return track.samples.mean(axis=1).astype(np.float32), track
+
+
+def on_time(beats: np.ndarray, truth: np.ndarray, start: float, tolerance: float = 0.035) -> float:
+    """Fraction of the true beats after `start` that the engine put a beat within `tolerance` of."""
+    truth = truth[(truth > start) & (truth < beats.max(initial=0) + 0.1)]
+    if not len(truth) or not len(beats):
+        return 0.0
+    return float(np.mean([np.min(np.abs(beats - t)) <= tolerance for t in truth]))
+
+
+def lock_time(heard, bpm: float, tolerance: float = 0.02) -> float:
+    """Seconds until the tempo stays within 2 % of `bpm` to the end."""
+    right = np.abs(heard.trace_bpm / bpm - 1.0) <= tolerance
+    if not right[-1]:
+        return np.inf
+    wrong = np.flatnonzero(~right)
+    return float(heard.trace_time[wrong[-1] + 1]) if len(wrong) else float(heard.trace_time[0])
+
+
+@pytest.mark.parametrize(
+    ("bpm", "pattern"),
+    [(90, "four_on_floor"), (128, "breakbeat"), (140, "half_time"), (174, "four_on_floor")],
+)
+def test_tempo_locks_fast_and_beats_land_on_the_music(bpm, pattern):
+    mono, track = mono_loop(bpm, 20, pattern)
+    heard = listen(mono, SR)
+    assert heard.tempo == pytest.approx(bpm, rel=0.02)
+    assert lock_time(heard, bpm) <= 4.0
+    beats = np.array([b.time for b in heard.beats])
+    assert on_time(beats, track.beats, start=4.0) >= 0.95
+    # predicted: every beat was known before it fell (visuals can fire exactly on it)
+    assert all(b.known_at <= b.time for b in heard.beats)
+
+
+def test_a_slow_set_is_heard_slow_within_the_range_the_operator_sets():
+    mono, track = mono_loop(70, 24)
+    by_default = listen(mono, SR).tempo
+    assert by_default == pytest.approx(70, rel=0.02) or by_default == pytest.approx(140, rel=0.02)
+    slow = ClockSettings(tempo=TempoSettings(min_bpm=50, max_bpm=130))
+    heard = listen(mono, SR, slow)
+    assert heard.tempo == pytest.approx(70, rel=0.02)
+    assert on_time(np.array([b.time for b in heard.beats]), track.beats, start=6.0) >= 0.9
+
+
+def test_downbeat_is_the_bar_start():
+    mono, track = mono_loop(128, 24, "breakbeat")  # kick on 1, snares on 2 and 4: the bar is audible
+    heard = listen(mono, SR)
+    late = np.array([t for t in heard.downbeats if t > 12.0])
+    assert len(late) >= 3
+    assert np.all(np.min(np.abs(late[:, None] - track.downbeats[None, :]), axis=1) < 0.035)
+
+
+def test_tempo_change_is_followed_without_octave_flips():
+    first, _ = mono_loop(128, 16)
+    second, track = mono_loop(140, 16)
+    heard = listen(np.concatenate([first, second]), SR)
+    change = len(first) / SR
+    after = heard.trace_time > change
+    assert heard.tempo == pytest.approx(140, rel=0.02)
+    settled = heard.trace_time[after][np.abs(heard.trace_bpm[after] / 140 - 1) <= 0.02][0]
+    assert settled - change <= 6.0
+    bpms = heard.trace_bpm[heard.trace_time > 2.0]
+    assert np.all((bpms > 100) & (bpms < 160)), "no ×2 / ×½ excursions on the way"
+    beats = np.array([b.time for b in heard.beats])
+    assert on_time(beats, change + track.beats, start=change + 8.0) >= 0.9
+
+
+def test_breakdown_keeps_the_beat_and_it_is_still_right_when_the_drums_return():
+    mono, track = mono_loop(128, 30)
+    quiet = (np.arange(len(mono)) >= 12 * SR) & (np.arange(len(mono)) < 20 * SR)
+    mono = np.where(quiet, 0.0, mono).astype(np.float32)
+    heard = listen(mono, SR)
+    during = (heard.trace_time > 12.5) & (heard.trace_time < 20.0)
+    assert np.all(np.abs(heard.trace_bpm[during] / 128 - 1) <= 0.02), "free-runs at the last tempo"
+    beats = np.array([b.time for b in heard.beats])
+    assert on_time(beats, track.beats[(track.beats > 12.5) & (track.beats < 20)], start=12.5) >= 0.9
+    assert on_time(beats, track.beats, start=21.0) >= 0.95
+
+
+def test_a_quiet_room_hears_the_same_beat():
+    mono, _ = mono_loop(124, 16)
+    loud, quiet = listen(mono, SR), listen(mono * 0.0316, SR)  # -30 dB
+    assert quiet.tempo == pytest.approx(loud.tempo, rel=0.01)
+    a = np.array([b.time for b in loud.beats if b.time > 6])
+    b = np.array([b.time for b in quiet.beats if b.time > 6])
+    assert len(a) == pytest.approx(len(b), abs=1)
+    assert np.median(np.min(np.abs(a[:, None] - b[None, :]), axis=1)) < 0.011
+
+
+def test_chunking_never_changes_a_beat_or_an_onset():
+    mono, _ = mono_loop(128, 8, "breakbeat")
+    whole = listen(mono, SR, block=len(mono))
+    rng = np.random.default_rng(3)
+    a = Analyzer(SR)
+    beats, onsets, i = [], [], 0
+    while i < len(mono):
+        n = int(rng.integers(1, 900))
+        a.feed(mono[i : i + n])
+        beats += a.drain_beats()
+        onsets += a.drain_onsets()
+        i += n
+    assert beats == whole.beats
+    assert sorted(onsets, key=lambda o: o.time) == whole.onsets
+    assert a.snapshot().grid.bpm == whole.tempo
+
+
+# --- values for shaders ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def steady():
+    """An analyzer that has heard 12 s of a 120 BPM loop."""
+    mono, track = mono_loop(120, 12)
+    a = Analyzer(SR)
+    a.feed(mono)
+    return a, track
+
+
+def test_clock_values_are_shader_names_in_range(steady):
+    a, _ = steady
+    values = a.snapshot().values()
+    for name in CLOCK_NAMES:
+        assert re.fullmatch(r"[a-z_][a-z0-9_]*", name), name
+        assert name in values
+    for name in CLOCK_NAMES:
+        if name.startswith(("beat_sine", "beat_tri", "beat_saw")) or name in ("beat_phase", "bar_phase"):
+            assert 0.0 <= values[name] <= 1.0, name
+    assert values["bpm"] == pytest.approx(120, rel=0.02)
+
+
+def test_values_follow_the_beat_at_the_frame_time(steady):
+    a, track = steady
+    f = a.snapshot()
+    period = 60 / f.grid.bpm
+    beat = f.grid.next_beat  # predicted, after the analysed audio
+    at_beat, half_way = f.values(beat + 0.001), f.values(beat + period / 2)
+    assert at_beat["beat_phase"] < 0.02 and at_beat["on_beat"] > 0.95
+    assert half_way["beat_phase"] == pytest.approx(0.5, abs=0.02) and half_way["on_beat"] < 0.1
+    assert at_beat["beat_sine"] > 0.99 and half_way["beat_sine"] < 0.01
+    assert at_beat["beat_count"] + 1 == f.values(beat + period + 0.001)["beat_count"]
+    assert at_beat["toggle_beat"] != f.values(beat + period + 0.001)["toggle_beat"]
+    randoms = {round(f.values(beat + k * period + 0.001)["random_beat"], 6) for k in range(8)}
+    assert len(randoms) == 8 and all(0 <= r <= 1 for r in randoms)
+    # the beat the engine predicts is a real one
+    assert np.min(np.abs(track.beats - beat)) < 0.03 or beat > track.beats[-1]
+
+
+# --- operator controls -------------------------------------------------------------------------------------
+def feed_while_commanding(a: Analyzer, mono: np.ndarray, commands: list[tuple[float, TempoCommand]]):
+    """Feed in live-sized blocks while another thread hands in commands at the given audio times."""
+    pending = sorted(commands, key=lambda c: c[0])
+    block = 256
+    for i in range(0, len(mono), block):
+        t = i / SR
+        while pending and pending[0][0] <= t:
+            _, cmd = pending.pop(0)
+            sender = threading.Thread(target=a.command, args=(cmd,))
+            sender.start()
+            sender.join()
+        a.feed(mono[i : i + block])
+
+
+def test_manual_bpm_and_back_to_automatic():
+    mono, _ = mono_loop(128, 14)
+    a = Analyzer(SR)
+    feed_while_commanding(a, mono, [(8.0, TempoCommand("bpm", 100.0))])
+    g = a.snapshot().grid
+    assert g.bpm == 100.0 and g.locked
+    a.command(TempoCommand("bpm", 0.0))
+    a.feed(np.zeros(256, np.float32))
+    assert a.snapshot().grid.bpm == pytest.approx(128, rel=0.02)
+
+
+def test_double_half_and_lock():
+    mono, _ = mono_loop(128, 10)
+    a = Analyzer(SR)
+    feed_while_commanding(a, mono, [(8.0, TempoCommand("double"))])
+    assert a.snapshot().grid.bpm == pytest.approx(256, rel=0.02)
+    a.command(TempoCommand("half"))
+    a.command(TempoCommand("half"))
+    a.feed(np.zeros(256, np.float32))
+    assert a.snapshot().grid.bpm == pytest.approx(64, rel=0.02)
+    a.command(TempoCommand("double"))
+    a.command(TempoCommand("lock", 1.0))
+    other, _ = mono_loop(150, 10)
+    a.feed(other)
+    assert a.snapshot().grid.bpm == pytest.approx(128, rel=0.02), "locked: the new song does not move it"
+    a.command(TempoCommand("lock", 0.0))
+    a.feed(other)
+    assert a.snapshot().grid.bpm == pytest.approx(150, rel=0.02)
+
+
+def test_tap_sets_tempo_and_phase_in_silence():
+    a = Analyzer(SR)
+    taps = [(2.0 + 0.5 * k, TempoCommand("tap", at=2.0 + 0.5 * k)) for k in range(4)]
+    feed_while_commanding(a, np.zeros(4 * SR, np.float32), taps)
+    f = a.snapshot()
+    assert f.grid.bpm == pytest.approx(120, rel=0.01)
+    assert f.values(5.0)["beat_phase"] == pytest.approx(0.0, abs=0.02) or f.values(5.0)["beat_phase"] > 0.98
+    assert f.values(5.25)["beat_phase"] == pytest.approx(0.5, abs=0.02)
+
+
+def test_resync_makes_now_beat_one_and_nudge_moves_the_phase():
+    mono, _ = mono_loop(120, 12)
+    a = Analyzer(SR)
+    a.feed(mono[: 10 * SR])
+    f = a.snapshot()
+    beat = f.grid.next_beat
+    a.command(TempoCommand("resync", at=beat))
+    a.feed(mono[10 * SR : 10 * SR + 256])
+    after = a.snapshot().values(beat + 0.01)
+    assert after["bar_beat"] == 0.0 and after["bar_phase"] < 0.02 and after["downbeat"] > 0.8
+    before = a.snapshot().values(beat + 0.2)["beat_phase"]
+    a.command(TempoCommand("nudge", 0.1))
+    a.feed(mono[10 * SR + 256 : 10 * SR + 512])
+    assert a.snapshot().values(beat + 0.2)["beat_phase"] == pytest.approx((before + 0.1) % 1.0, abs=0.01)
