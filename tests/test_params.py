@@ -53,3 +53,13 @@ def test_events_fire_for_one_frame_only():
     assert s.base()["tempo.tap"] is True
     s.reset_events()
     assert s.base()["tempo.tap"] is False
+
+
+def test_tempo_params_become_clock_commands():
+    from engine.params.tempo import tempo_commands
+
+    before = {"tempo.tap": False, "tempo.bpm": 0.0, "tempo.lock": False, "tempo.nudge": 0.0}
+    after = {**before, "tempo.tap": True, "tempo.bpm": 128.0, "tempo.nudge": -0.1}
+    kinds = {(c.kind, c.value, c.at) for c in tempo_commands(before, after, 12.5)}
+    assert kinds == {("tap", 0.0, 12.5), ("bpm", 128.0, None), ("nudge", -0.1, None)}
+    assert tempo_commands(after, {**after, "tempo.tap": False, "tempo.nudge": 0.0}, 13.0) == []
