@@ -22,7 +22,7 @@ SENDER = r"""
 import json, socket, struct, sys, time
 port = int(sys.argv[1])
 rate, seconds, block, lead = (float(a) for a in sys.argv[2:6])
-addresses = ["/hl/master/level", "/hl/shader/glow", "/hl/tempo/nudge"]
+addresses = ["/hl/master/level", "/hl/shader/glow", "/hl/clips/crossfade"]
 def message(address, value):
     a = address.encode() + b"\0" * (4 - len(address) % 4)
     return a + b",f\0\0" + struct.pack(">f", value)
