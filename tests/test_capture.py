@@ -184,3 +184,66 @@ def test_unknown_device_is_refused_with_the_list_of_inputs(jack_server):
         LiveCapture("no such card").start()
     with pytest.raises(HalationError, match="block size 32"):
         LiveCapture("JACK", blocksize=32)
+
+
+def test_perform_listens_live_and_tells_the_desk_the_tempo(jack_server):
+    """The whole chain as a VJ runs it: `halation perform --audio-device JACK`, clicks at 120 BPM from a
+    JACK client, and the BPM the engine hears comes back to a registered OSC client (a desk)."""
+    import socket
+    import sys
+
+    from pythonosc.osc_message import OscMessage
+
+    from engine.paths import ROOT
+
+    desk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    desk.bind(("127.0.0.1", 0))
+    desk.settimeout(0.5)
+    show = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "perform",
+            "--headless",
+            "--audio-device",
+            "JACK",
+            "--duration",
+            "14",
+            "--size",
+            "160x90",
+            "--fps",
+            "30",
+            "--osc-port",
+            "0",
+            "--no-zeroconf",
+            "--osc-feedback",
+            f"127.0.0.1:{desk.getsockname()[1]}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    feeder = ClickFeeder(jack_server.name)
+    try:
+        feeder.connect(timeout=15)
+        bpms = []
+        deadline = time.monotonic() + 14
+        while time.monotonic() < deadline and show.poll() is None:
+            try:
+                msg = OscMessage(desk.recv(65536))
+            except (TimeoutError, ValueError):
+                continue
+            if msg.address == "/hl/status/bpm":
+                bpms.append(float(msg.params[0]))
+        out, err = show.communicate(timeout=30)
+    finally:
+        feeder.close()
+        desk.close()
+        if show.poll() is None:
+            show.kill()
+    assert show.returncode == 0, err
+    assert "capture: " in out and " 0 reconnects" in out
+    assert bpms and bpms[-1] == pytest.approx(120, abs=1.5), bpms
