@@ -140,7 +140,7 @@ def crossfade_trial(ctx, work: Path, size_name: str, seconds: float, fps: float 
         ctx.finish()
         render_ms.append(1000 * (time.perf_counter() - f0))
         time.sleep(max(0.0, t0 + (n + 1) / fps - time.monotonic()))
-    misses = sum(deck._worker.misses for deck in show.pipeline.clips.decks)
+    misses = sum(deck.misses for deck in show.pipeline.clips.decks)
     show.release()
     target.release()
     render_ms.sort()

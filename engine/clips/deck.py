@@ -49,6 +49,11 @@ class Deck:
     def loaded(self) -> bool:
         return self._worker is not None
 
+    @property
+    def misses(self) -> int:
+        """Frames that were due but not decoded in time (each one showed the previous frame instead)."""
+        return self._worker.misses if self._worker is not None else 0
+
     def load(self, path: Path, playback: Playback | None = None) -> bool:
         """Open and preload a clip (frames 0…PRELOAD); False (logged) when it cannot be opened."""
         self.unload()
@@ -150,13 +155,13 @@ class Director:
         self._previous_energy = 0.5
         self._started = False
 
-    def _playback(self, clip: BankClip) -> Playback:
+    def playback_for(self, clip: BankClip) -> Playback:
         return Playback("pingpong" if clip.mode == "pingpong" else "loop", beats=self.beat_sync)
 
     def _load_next(self, deck: Deck, energy: float) -> bool:
         for _ in range(len(self.selector.clips)):
             clip = self.selector.next(energy)
-            if deck.load(clip.path, self._playback(clip)):
+            if deck.load(clip.path, self.playback_for(clip)):
                 return True
         return False
 

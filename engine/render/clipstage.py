@@ -140,7 +140,7 @@ class ClipStage:
             if clip is None:
                 return False
             idle = self.director.decks[1 - self.director.live]
-            return idle.load(clip.path, self.director._playback(clip))
+            return idle.load(clip.path, self.director.playback_for(clip))
         if self._folder is None:
             return False
         files = sorted(p for p in self._folder.iterdir() if p.suffix in (".hlclip", ".mp4", ".mov", ".webm"))
