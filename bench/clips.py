@@ -132,6 +132,8 @@ def crossfade_trial(ctx, work: Path, size_name: str, seconds: float, fps: float 
     show = Show(ctx, load_preset(preset_path), size, live=True)
     target = Offscreen(ctx, size)
     features = silent_features(("bass",))
+    for deck in show.pipeline.clips.decks:  # a show preloads a clip before it goes on air
+        deck.wait_ready()
     t0 = time.monotonic()
     render_ms = []
     for n in range(int(seconds * fps)):
