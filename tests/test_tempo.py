@@ -236,3 +236,52 @@ def test_resync_makes_now_beat_one_and_nudge_moves_the_phase():
     a.command(TempoCommand("nudge", 0.1))
     a.feed(mono[10 * SR + 256 : 10 * SR + 512])
     assert a.snapshot().values(beat + 0.2)["beat_phase"] == pytest.approx((before + 0.1) % 1.0, abs=0.01)
+
+
+def test_a_slope_rising_to_the_end_of_the_range_is_not_a_tempo():
+    """The maximum of a tempogram that keeps rising to max_bpm belongs to a peak above the range: only the
+    peaks inside it may be chosen (a track just above the range is read at its half, not at the edge)."""
+    from engine.analysis.tempo import _inner
+
+    score = np.array([0.5, 0.3, 0.2, 0.6, 0.9, 0.6, 0.4, 0.5, 0.8, 1.0])
+    inner = _inner(score)
+    assert int(np.argmax(inner)) == 4
+    assert not inner[:2].any() and not inner[-2:].any()
+    assert not _inner(np.linspace(0.1, 1.0, 10)).any()  # no peak inside at all: nothing to choose
+
+
+def test_between_levels_related_by_3_to_2_the_duple_one_is_the_beat():
+    """Eighth notes at 150 BPM whose accents fall on every third one (a dotted riff, period 100 BPM) over a
+    soft beat: the beat is 150, the dotted grouping ⅔ of it is not."""
+    from engine.analysis.tempo import TempoTracker
+
+    dt = 256 / SR
+    eighth = 30 / 150
+    n = int(12 / eighth)
+    strength = np.where(np.arange(n) % 3 == 0, 1.0, 0.15) + np.where(np.arange(n) % 2 == 0, 0.35, 0.0)
+    flux = np.zeros(int(12 / dt))
+    flux[np.round(np.arange(n) * eighth / dt).astype(int)] = strength
+    tracker = TempoTracker(dt)
+    for value in flux:
+        tracker.step(float(value))
+    assert abs(tracker.estimate.bpm / 150 - 1) < 0.02
+
+
+def test_the_tempo_holds_through_a_breakdown_of_stray_onsets():
+    """16 s without a beat, only stray onsets, between two stretches at 128 BPM: weakly periodic evidence
+    counts little and the tempogram barely forgets in it, so the tempo does not wander."""
+    from engine.analysis.tempo import TempoTracker
+
+    dt = 256 / SR
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        flux = np.abs(rng.normal(0.0, 0.05, int(56 / dt)))
+        flux[np.round(np.arange(0, 20, 60 / 128) / dt).astype(int)] += 1.0
+        flux[np.round(np.sort(rng.uniform(20, 36, 40)) / dt).astype(int)] += rng.uniform(0.2, 0.8, 40)
+        flux[np.round(np.arange(36.1, 56, 60 / 128) / dt).astype(int)] += 1.0
+        tracker = TempoTracker(dt)
+        heard = []
+        for i, value in enumerate(flux):
+            if tracker.step(float(value)) and 20 < (i + 1) * dt < 40:
+                heard.append(tracker.estimate.bpm)
+        assert np.all(np.abs(np.array(heard) / 128 - 1) < 0.02), seed

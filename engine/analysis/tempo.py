@@ -5,6 +5,10 @@ beat period and its multiples), weighted by a broad prior over tempo and accumul
 tempo only moves to another peak of that accumulated tempogram when the other peak is clearly stronger,
 and much more so when it is the double, half or 1.5× of the current one: the classic octave flips of
 aubio and friends need overwhelming evidence. Tempo changes within a few percent are followed directly.
+Between two levels related by 3:2 the metre decides: a level whose third is more periodic than its half
+groups the beat in threes (a dotted riff) and counts less. A maximum on a slope that rises to an end of
+the BPM range is not a tempo (its peak lies outside the range). Once the window is full, evidence counts
+in proportion to how periodic it is against the track's recent best, so a breakdown does not move it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ class TempoSettings:
     follow: float = 0.04  # drift within ±4 % is followed without any switch
     harmonics: int = 4  # comb: the period and its multiples up to this
     subdivision: float = 0.25  # weight of the half-period in the comb (metrical evidence for the beat level)
+    triple: float = 0.5  # between two levels related by 3:2, a level whose third is more periodic than its
+    # half groups the beat in threes (a dotted rhythm, a 3-3-2 riff): it counts this much less
+    reference: float = 10.0  # once the window is full, new evidence counts in proportion to its periodicity
+    # against the track's own recent peak (forgotten over ~this many seconds): a breakdown does not move it
     settle: float = 3.0  # seconds after the start or a tempo change before the switch margins are full
     start: float = 0.5  # seconds of music before the first estimate
 
@@ -58,7 +66,10 @@ class TempoTracker:
         self._prior = np.exp(-0.5 * (np.log2(self.bpm_grid / s.prior_bpm) / s.prior_octaves) ** 2)
         self._keep = float(np.exp(-s.update / s.memory))
         self._acc = np.zeros(len(self.bpm_grid))
+        self._triple = np.zeros(len(self.bpm_grid))  # accumulated like _acc: evidence of a grouping in 3
+        self._triple_now = np.zeros(len(self.bpm_grid))
         self._weight = 0.0
+        self._reference = 0.0  # recent peak periodicity of this track (decays over settings.reference)
         self._current: int | None = None
         self._moved_at = 0  # hop count when the tempo last moved to an unrelated one (or started)
         self.estimate = TempoEstimate(0.0, 0.0)
@@ -78,7 +89,9 @@ class TempoTracker:
         moves to that tempo, so the tracker stays in the octave the operator chose."""
         self._prior = np.exp(-0.5 * (np.log2(self.bpm_grid / bpm) / self.settings.prior_octaves) ** 2)
         self._acc[:] = 0.0
+        self._triple[:] = 0.0
         self._weight = 0.0
+        self._reference = 0.0
         self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
         self.estimate = TempoEstimate(bpm, self.estimate.confidence)
 
@@ -93,6 +106,7 @@ class TempoTracker:
         self._acf = acf
         n = len(acf)
         if acf[0] <= 0:
+            self._triple_now = np.zeros(len(self.bpm_grid))
             return np.zeros(len(self.bpm_grid))
         wide = np.maximum(acf, np.maximum(np.roll(acf, 1), np.roll(acf, -1)))  # later multiples drift
         usable = 0.5 * n
@@ -107,6 +121,9 @@ class TempoTracker:
         sub = self.settings.subdivision
         if sub:
             comb = (comb + sub * np.interp(0.5 * self._periods, np.arange(n), acf)) / (1.0 + sub)
+        half = np.interp(0.5 * self._periods, np.arange(n), wide)
+        third = np.interp(self._periods / 3.0, np.arange(n), wide)
+        self._triple_now = np.maximum(third - np.maximum(half, 0.0), 0.0)
         return comb
 
     def _autocorrelation(self) -> np.ndarray:
@@ -129,17 +146,40 @@ class TempoTracker:
     def _update(self) -> None:
         sal = np.maximum(self._salience(), 0.0)
         trust = (1.0 - self._keep) * min(1.0, self._count / self._size)  # short windows count less
-        self._acc = self._keep * self._acc + trust * sal
-        self._weight = self._keep * self._weight + trust
+        keep = self._keep
+        if self.settings.reference > 0:
+            peak = float(sal.max())
+            fall = float(np.exp(-self.settings.update / self.settings.reference))
+            self._reference = max(peak, self._reference * fall)
+            if self._count >= self._size and self._reference > 0:
+                # weakly periodic stretches (breakdowns) count less, and the tempogram forgets less in them
+                share = peak / self._reference
+                trust *= share
+                keep = 1.0 - (1.0 - keep) * share
+        self._acc = keep * self._acc + trust * sal
+        self._triple = keep * self._triple + trust * self._triple_now
+        self._weight = keep * self._weight + trust
         score = self._acc * self._prior
         if not score.any():
             return
-        self._current = self._choose(score)
+        metric = np.maximum(self._acc - self.settings.triple * self._triple, 0.0) * self._prior
+        inner = _inner(score)
+        if inner.any():  # else no peak inside the range at all: take the score as it is
+            score, metric = inner, np.where(inner > 0, metric, 0.0)
+        self._current = self._choose(score, metric)
         i = self._current
         bpm = float(self.bpm_grid[i] * self._grid_step ** _parabolic_offset(score, i))
         bpm = self._refine(bpm)
         confidence = float(np.clip(self._acc[i] / max(self._weight, 1e-9), 0.0, 1.0))
         self.estimate = TempoEstimate(bpm, confidence)
+
+    def _near(self, score: np.ndarray, bpm: float, span: int) -> int | None:
+        """The grid index of the highest score within ±span steps of `bpm` (None: outside the range)."""
+        if not self.bpm_grid[0] <= bpm <= self.bpm_grid[-1]:
+            return None
+        c = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
+        lo, hi = max(0, c - span), min(len(score), c + span + 1)
+        return lo + int(np.argmax(score[lo:hi]))
 
     def _refine(self, bpm: float) -> float:
         """The tempo from the autocorrelation peak at the longest usable multiple of the period: the
@@ -158,23 +198,43 @@ class TempoTracker:
             return bpm
         return bpm
 
-    def _choose(self, score: np.ndarray) -> int:
+    def _choose(self, score: np.ndarray, metric: np.ndarray) -> int:
+        """The tempo peak to report. `metric` is the score less the evidence of grouping in threes: it
+        decides between two levels related by 3:2, the raw score everything else."""
         best = int(np.argmax(score))
         cur = self._current
-        if cur is None:
-            return best
         span = max(1, int(np.ceil(np.log1p(self.settings.follow) / np.log(self._grid_step))))
+        if cur is None:
+            for r in (1.5, 2 / 3):
+                j = self._near(score, self.bpm_grid[best] * r, span)
+                if j is not None and metric[j] > metric[best]:
+                    best = j
+            return best
         lo, hi = max(0, cur - span), min(len(score), cur + span + 1)
         here = lo + int(np.argmax(score[lo:hi]))
         ratio = self.bpm_grid[best] / self.bpm_grid[here]
         octave = any(abs(np.log(ratio / r)) < 0.04 for r in (2.0, 0.5, 1.5, 2 / 3, 3.0, 1 / 3))
         margin = self.settings.octave_switch if octave else self.settings.switch
         margin *= min(1.0, (self._count - self._moved_at) * self.dt / self.settings.settle)
-        if score[best] <= (1.0 + margin) * score[here]:
+        judge = metric if any(abs(np.log(ratio / r)) < 0.04 for r in (1.5, 2 / 3)) else score
+        if judge[best] <= (1.0 + margin) * judge[here]:
             return here
         if not octave:
             self._moved_at = self._count  # a new tempo: its octave is open again for a few seconds
         return best
+
+
+def _inner(score: np.ndarray) -> np.ndarray:
+    """The score without the slopes that rise to either end of the range: their peak lies outside it, so
+    the range's edge is not a tempo the music has (a peak just above the range is read at its half)."""
+    d = np.diff(score)
+    falling, rising = np.flatnonzero(d < 0), np.flatnonzero(d > 0)
+    if not len(falling) or not len(rising):
+        return np.zeros_like(score)
+    out = score.copy()
+    out[falling[-1] + 2 :] = 0.0  # the rise to the top edge begins after the last fall
+    out[: rising[0]] = 0.0  # the fall from the bottom edge ends at the first rise
+    return out
 
 
 def _parabolic_offset(score: np.ndarray, i: int) -> float:
