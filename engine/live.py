@@ -110,21 +110,36 @@ def perform(
     monitor: int | None = None,
     controls: tuple[ControlSurface, ...] = (),
     setlist: Setlist | None = None,
+    preview: bool = True,
 ) -> PerformStats:
-    """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`."""
-    window = None
+    """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
+
+    With `monitor`, the show goes fullscreen on that monitor (the projector) and, unless `preview` is off, a
+    preview window on the laptop shows the same frames plus shader errors; errors never reach the projector.
+    """
+    window = projector = overlay = None
+    title = f"Halation — {preset.name}"
     if headless:
         ctx = headless_context()
+    elif monitor is not None and preview:
+        from engine.output.window import ProjectorOutput
+
+        projector = ProjectorOutput(size, title, monitor)
+        projector.preview.make_current()
+        overlay = ErrorOverlay(projector.preview.ctx)
+        projector.output.make_current()
+        ctx = projector.ctx
     else:
         from engine.output.window import Window
 
-        window = Window(size, f"Halation — {preset.name}", monitor=monitor)
+        window = Window(size, title, monitor=monitor)
         ctx = window.ctx
-    offscreen = Offscreen(ctx, size) if headless else None
+        if monitor is None:  # this window is the laptop's: it may show errors
+            overlay = ErrorOverlay(ctx)
+    offscreen = Offscreen(ctx, size) if headless or projector else None
     show = Show(ctx, preset, size, feed.sample_rate, live=True)
     operator = Operator(show, setlist)
-    # Errors show on the laptop's window, never on a projector (--monitor); the console always logs them.
-    overlay = ErrorOverlay(ctx) if window and monitor is None else None
+    screen = window or projector
     analysis = AnalysisThread(show.analyzer, feed)
     started_controls: list[ControlSurface] = []
     stats = PerformStats()
@@ -142,7 +157,7 @@ def perform(
             ft = clock.tick()
             if (end is not None and ft.time >= end) or (duration and time.monotonic() - started >= duration):
                 break
-            if window and window.should_close:
+            if screen and screen.should_close:
                 break
             t0 = time.perf_counter()
             before = show.params.base()
@@ -162,6 +177,8 @@ def perform(
                 if overlay:
                     overlay.draw(target, show.pipeline.errors())
                 window.present()
+            elif projector:
+                projector.show(offscreen.texture, overlay, show.pipeline.errors())
             else:
                 ctx.finish()
             state = ShowState(ft.time, values, features, base, operator.cue_name)
@@ -179,10 +196,14 @@ def perform(
         for control in started_controls:
             control.stop()
         show.release()
-        if overlay:
-            overlay.release()
         if offscreen:
             offscreen.release()
+        if projector:
+            projector.preview.make_current()
+            overlay.release()
+            projector.close()
+        elif overlay:
+            overlay.release()
         if window:
             window.close()
     return stats

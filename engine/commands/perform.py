@@ -19,7 +19,12 @@ def add_arguments(p) -> None:
     p.add_argument("--duration", type=positive(float), help="stop after this many seconds")
     p.add_argument("--size", type=parse_size, help="render size WIDTHxHEIGHT")
     p.add_argument("--fps", type=positive(float), help="frame rate when headless (default 60)")
-    p.add_argument("--monitor", type=int, help="open fullscreen on this monitor (see `halation devices`)")
+    p.add_argument(
+        "--monitor", type=int, help="fullscreen on this monitor (the projector; see `halation devices`)"
+    )
+    p.add_argument(
+        "--no-preview", action="store_true", help="with --monitor: no preview window on the laptop"
+    )
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
     p.add_argument(
@@ -61,6 +66,7 @@ def run(args) -> int:
         monitor=args.monitor,
         controls=controls,
         setlist=load_setlist(args.setlist) if args.setlist else None,
+        preview=not args.no_preview,
     )
     print(stats.summary())
     if hasattr(feed, "status"):

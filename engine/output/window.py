@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import moderngl
+import numpy as np
 
 from engine.errors import HalationError
 
@@ -30,8 +32,14 @@ class Window:
     """Opens a window with its own moderngl context. Esc or Q closes it; F toggles fullscreen."""
 
     def __init__(
-        self, size: tuple[int, int], title: str = "Halation", monitor: int | None = None, vsync=True
+        self,
+        size: tuple[int, int],
+        title: str = "Halation",
+        monitor: int | None = None,
+        vsync=True,
+        share: Window | None = None,
     ):
+        """`share`: another window whose textures this one samples (the preview of a projector output)."""
         import glfw
 
         self._glfw = glfw
@@ -41,9 +49,8 @@ class Window:
         glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
         glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
         glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
-        glfw.window_hint(
-            glfw.AUTO_ICONIFY, False
-        )  # the projector must not minimise when the preview gets focus
+        # The projector must not minimise when the preview gets focus.
+        glfw.window_hint(glfw.AUTO_ICONIFY, False)
         self.content_size = size
         self._windowed_size = size
         target = None
@@ -56,7 +63,7 @@ class Window:
             target = monitors[monitor]
             mode = glfw.get_video_mode(target)
             size = (mode.size.width, mode.size.height)
-        self.handle = glfw.create_window(size[0], size[1], title, target, None)
+        self.handle = glfw.create_window(size[0], size[1], title, target, share.handle if share else None)
         if not self.handle:
             raise HalationError(
                 "cannot open a window with OpenGL 3.3 core (is a GPU driver or Mesa installed?)"
@@ -103,9 +110,91 @@ class Window:
         screen.viewport = letterbox(fb_size, self.content_size)
         return screen
 
+    def make_current(self) -> None:
+        """Window contexts are per thread and per window: switch before using this window's `ctx`."""
+        self._glfw.make_context_current(self.handle)
+
     def present(self) -> None:
         self._glfw.swap_buffers(self.handle)
         self._glfw.poll_events()
 
     def close(self) -> None:
         self._glfw.destroy_window(self.handle)
+
+
+_BLIT_VS = """#version 330 core
+in vec2 in_pos;
+out vec2 uv;
+void main() { uv = in_pos * 0.5 + 0.5; gl_Position = vec4(in_pos, 0.0, 1.0); }
+"""
+_BLIT_FS = """#version 330 core
+uniform sampler2D image;
+in vec2 uv;
+out vec4 color;
+void main() { color = vec4(texture(image, uv).rgb, 1.0); }
+"""
+
+
+class Blit:
+    """Draws a texture into a framebuffer's viewport; one per context (VAOs are not shared)."""
+
+    def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
+        self._prog = ctx.program(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
+        self._vbo = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4"))
+        self._vao = ctx.vertex_array(self._prog, [(self._vbo, "2f", "in_pos")])
+
+    def draw(self, texture: moderngl.Texture, target: moderngl.Framebuffer) -> None:
+        target.use()
+        texture.use(0)
+        self._prog["image"].value = 0
+        self._vao.render(moderngl.TRIANGLE_STRIP)
+
+    def release(self) -> None:
+        for thing in (self._vao, self._vbo, self._prog):
+            thing.release()
+
+
+class ProjectorOutput:
+    """The gig set-up: the show fullscreen on the projector's monitor, and a preview window on the laptop
+    that shows the same frame plus the operator's error overlay. The preview shares the output's textures;
+    each window draws with its own context."""
+
+    def __init__(self, size: tuple[int, int], title: str, monitor: int):
+        self.output = Window(size, title, monitor=monitor)
+        self.preview = Window(
+            size if size[0] <= 960 else (960, round(960 * size[1] / size[0])),
+            f"{title} — preview",
+            vsync=False,
+            share=self.output,
+        )
+        self._preview_blit = Blit(self.preview.ctx)
+        self.output.make_current()
+        self._output_blit = Blit(self.output.ctx)
+        self.ctx = self.output.ctx
+
+    @property
+    def should_close(self) -> bool:
+        return self.output.should_close or self.preview.should_close
+
+    def show(self, frame: moderngl.Texture, overlay=None, errors: Sequence[object] = ()) -> None:
+        """Put the frame (a texture of the output context) on the projector, then on the preview with the
+        errors drawn by `overlay` (an ErrorOverlay made in the preview's context)."""
+        self._output_blit.draw(frame, self.output.target())
+        self.ctx.finish()  # the preview's context samples the frame: it must be complete
+        self.output.present()
+        self.preview.make_current()
+        target = self.preview.target()
+        self._preview_blit.draw(frame, target)
+        if overlay is not None:
+            overlay.draw(target, errors)
+        self.preview.present()
+        self.output.make_current()
+
+    def close(self) -> None:
+        self.preview.make_current()
+        self._preview_blit.release()
+        self.preview.close()
+        self.output.make_current()
+        self._output_blit.release()
+        self.output.close()
