@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import inspect
 
 import moderngl
 
@@ -60,13 +59,9 @@ def build_params(preset: Preset) -> ParamStore:
 
 
 def feature_values(features: Features, at: float) -> dict[str, float]:
-    """The analysis values for a frame: beat values at the frame's own time when the analysis can say."""
-    if _VALUES_TAKE_TIME:
-        return features.values(at)
-    return features.values()
-
-
-_VALUES_TAKE_TIME = len(inspect.signature(Features.values).parameters) > 1
+    """The analysis values for a frame, with the beat values at the frame's own time (the beat grid is
+    predicted, so a frame lands on its beat even when the analysis snapshot is a few ms old)."""
+    return features.values(at)
 
 
 class Show:
