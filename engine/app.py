@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-
 import moderngl
 
 from engine.analysis.analyzer import Analyzer
