@@ -6,9 +6,9 @@ import os
 from collections.abc import Sequence
 
 import moderngl
-import numpy as np
 
 from engine.errors import HalationError
+from engine.render.quad import Blit
 
 
 def display_available() -> bool:
@@ -120,39 +120,6 @@ class Window:
 
     def close(self) -> None:
         self._glfw.destroy_window(self.handle)
-
-
-_BLIT_VS = """#version 330 core
-in vec2 in_pos;
-out vec2 uv;
-void main() { uv = in_pos * 0.5 + 0.5; gl_Position = vec4(in_pos, 0.0, 1.0); }
-"""
-_BLIT_FS = """#version 330 core
-uniform sampler2D image;
-in vec2 uv;
-out vec4 color;
-void main() { color = vec4(texture(image, uv).rgb, 1.0); }
-"""
-
-
-class Blit:
-    """Draws a texture into a framebuffer's viewport; one per context (VAOs are not shared)."""
-
-    def __init__(self, ctx: moderngl.Context):
-        self.ctx = ctx
-        self._prog = ctx.program(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
-        self._vbo = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4"))
-        self._vao = ctx.vertex_array(self._prog, [(self._vbo, "2f", "in_pos")])
-
-    def draw(self, texture: moderngl.Texture, target: moderngl.Framebuffer) -> None:
-        target.use()
-        texture.use(0)
-        self._prog["image"].value = 0
-        self._vao.render(moderngl.TRIANGLE_STRIP)
-
-    def release(self) -> None:
-        for thing in (self._vao, self._vbo, self._prog):
-            thing.release()
 
 
 class ProjectorOutput:

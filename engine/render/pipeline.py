@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import moderngl
-import numpy as np
 
 from engine.analysis.features import Features
 from engine.clock import FrameTime
@@ -23,6 +22,7 @@ from engine.params.store import ParamValue
 from engine.render.clipstage import ClipStage
 from engine.render.isf import IsfDocument
 from engine.render.program import FrameInfo, IsfProgram
+from engine.render.quad import FULLSCREEN_VS, quad_buffer
 from engine.render.textures import AudioTextures
 from engine.show.preset import Layer, Preset
 
@@ -32,11 +32,6 @@ PREVIOUS = "previous"  # image source: the output of the layer before (the clips
 TRANSITION = "transition"  # reload key of the clip transition
 _FOLLOW_PREVIOUS = ("inputImage", "startImage")
 
-_VS = """#version 330 core
-in vec2 in_pos;
-out vec2 uv;
-void main() { uv = in_pos * 0.5 + 0.5; gl_Position = vec4(in_pos, 0.0, 1.0); }
-"""
 _MASTER_FS = """#version 330 core
 uniform sampler2D image;
 uniform float level;
@@ -142,11 +137,11 @@ class Pipeline:
             self.release()
             raise
         self.clips = ClipStage(ctx, preset, clip_wait)
-        quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4"))
+        quad = quad_buffer(ctx)
         self._quad = quad
-        self._master = ctx.program(vertex_shader=_VS, fragment_shader=_MASTER_FS)
+        self._master = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MASTER_FS)
         self._master_vao = ctx.vertex_array(self._master, [(quad, "2f", "in_pos")])
-        self._mix = ctx.program(vertex_shader=_VS, fragment_shader=_MIX_FS)
+        self._mix = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MIX_FS)
         self._mix_vao = ctx.vertex_array(self._mix, [(quad, "2f", "in_pos")])
         self._out: moderngl.Framebuffer | None = None
         self.reloader = None

@@ -24,7 +24,6 @@ A bad preset is refused with the line it is wrong on; nothing is half-applied.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from engine.errors import PresetError, ShaderError
 from engine.params.modulation import CURVES, Modulation
 from engine.paths import SHADERS_DIR
 from engine.render.isf import IsfDocument, load_isf
-from engine.show.tomlpos import locate
+from engine.show.tomlpos import locate, read_toml
 
 MODULATABLE = ("float", "bool", "event", "long", "color", "point2D")
 VECTOR_KINDS = {"color": (3, 4), "point2D": (2, 2)}  # component counts a value may have
@@ -333,18 +332,7 @@ class _Reader:
 
 
 def load_preset(path: str | Path) -> Preset:
-    path = Path(path)
-    if not path.is_file():
-        raise PresetError("preset not found: check the path", path=path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # Python 3.11 puts the position only in the message: "... (at line 2, column 8)"
-        found = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
-        message = str(exc)[: found.start()].strip() if found else str(exc)
-        line = int(found[1]) if found else None
-        raise PresetError(f"not valid TOML: {message}", path=path, line=line) from exc
+    path, text, data = read_toml(path, "preset")
     r = _Reader(path, text)
     unknown = set(data) - TOP_KEYS
     if unknown:

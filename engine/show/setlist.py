@@ -11,12 +11,11 @@ through it with go / back / go to cue by number or name.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import PresetError
-from engine.show.tomlpos import locate
+from engine.show.tomlpos import locate, read_toml
 
 
 @dataclass(frozen=True)
@@ -58,14 +57,7 @@ class Setlist:
 
 
 def load_setlist(path: str | Path) -> Setlist:
-    path = Path(path)
-    if not path.is_file():
-        raise PresetError("setlist not found: check the path", path=path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"not valid TOML: {exc}", path=path) from exc
+    path, text, data = read_toml(path, "setlist")
     cues = []
     for i, raw in enumerate(data.get("cue", [])):
         if not isinstance(raw, dict) or not isinstance(raw.get("preset"), str):

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from engine.errors import PresetError
 
 _ARRAY = re.compile(r"^\[\[\s*([\w.\-]+)\s*\]\]")
 _TABLE = re.compile(r"^\[\s*([\w.\-]+)\s*\]")
@@ -39,3 +44,20 @@ def locate(text: str, keys: tuple[Key, ...]) -> int | None:
         elif m := _KEY.match(line):
             consider((*header, *_split(m[1])), number)
     return best[1] if best else None
+
+
+def read_toml(path: str | Path, what: str = "preset") -> tuple[Path, str, dict[str, Any]]:
+    """(path, text, data) of a show file; a missing file or bad TOML is a PresetError naming its line."""
+    path = Path(path)
+    if not path.is_file():
+        raise PresetError(f"{what} not found: check the path", path=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        return path, text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11 puts the position only in the message: "... (at line 2, column 8)"
+        found = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
+        message = str(exc)[: found.start()].strip() if found else str(exc)
+        raise PresetError(
+            f"not valid TOML: {message}", path=path, line=int(found[1]) if found else None
+        ) from exc
