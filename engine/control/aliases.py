@@ -8,7 +8,6 @@ mapped onto a Halation target, so the desk needs no reprogramming. Loaded from T
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from engine.control.profiles import profile_name
 from engine.control.targets import resolve
 from engine.errors import HalationError
 from engine.params.store import Param
+from engine.show.tomlpos import read_toml
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,7 @@ class Alias:
 
 
 def load_aliases(path: Path) -> tuple[Alias, ...]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise HalationError("alias file not found: check the path", path=path) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise HalationError(f"cannot read the aliases: {exc}", path=path) from None
+    _, _, data = read_toml(path, "alias file")
     out = []
     for address, spec in data.get("alias", {}).items():
         if not address.startswith("/"):

@@ -7,11 +7,11 @@ upwards; a "value" action (cue.goto) takes the DMX value itself as its argument 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import HalationError
+from engine.show.tomlpos import read_toml
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,7 @@ DEFAULT = Fixture(
 
 
 def load_fixture(path: Path) -> Fixture:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise HalationError("fixture file not found: check the path", path=path) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise HalationError(f"cannot read the fixture: {exc}", path=path) from None
+    _, _, data = read_toml(path, "fixture file")
     channels = []
     for i, entry in enumerate(data.get("channel", [])):
         try:
