@@ -285,3 +285,64 @@ def test_the_tempo_holds_through_a_breakdown_of_stray_onsets():
             if tracker.step(float(value)) and 20 < (i + 1) * dt < 40:
                 heard.append(tracker.estimate.bpm)
         assert np.all(np.abs(np.array(heard) / 128 - 1) < 0.02), seed
+
+
+def test_a_quiet_outro_does_not_move_the_tempo():
+    """A song at 128 BPM that ends in 12 s of quiet, regular hits at another tempo (a ringing chord, a
+    count-out): evidence counts in proportion to its strength against the song's, so the tempo stays."""
+    from engine.analysis.tempo import TempoTracker
+
+    dt = 256 / SR
+    flux = np.zeros(int(42 / dt))
+    flux[np.round(np.arange(0, 30, 60 / 128) / dt).astype(int)] = 1.0
+    flux[np.round(np.arange(30.2, 42, 60 / 95) / dt).astype(int)] = 0.15
+    tracker = TempoTracker(dt)
+    heard = [tracker.estimate.bpm for i, v in enumerate(flux) if tracker.step(float(v)) and i * dt > 30]
+    assert np.all(np.abs(np.array(heard) / 128 - 1) < 0.02)
+
+
+@pytest.mark.parametrize(("sixteenths", "beat"), [(0.2, 0.1), (0.1, 0.3)])
+def test_a_dotted_eighth_riff_over_the_beat_is_not_the_beat(sixteenths, beat):
+    """Sixteenths at 90 BPM whose accents fall on every third one (a dotted-eighth riff or delay, period
+    120 BPM, 4:3 of the beat) over a soft beat: the riff is the most periodic, but the metre says 90."""
+    from engine.analysis.tempo import TempoTracker
+
+    dt = 256 / SR
+    sixteenth = 15 / 90
+    n = int(12 / sixteenth)
+    steps = np.arange(n)
+    strength = np.where(steps % 3 == 0, 1.0, sixteenths) + np.where(steps % 4 == 0, beat, 0.0)
+    flux = np.zeros(int(12 / dt))
+    flux[np.round(steps * sixteenth / dt).astype(int)] = strength
+    tracker = TempoTracker(dt)
+    for value in flux:
+        tracker.step(float(value))
+    assert abs(tracker.estimate.bpm / 90 - 1) < 0.02
+
+
+def test_beats_land_on_a_real_drummers_beats(shared_data):
+    """Real drum recordings (MedleyDB stems, annotated by hand, a human drummer drifting around 110 BPM,
+    syncopated kicks): after 5 s the engine puts a beat within 70 ms of 90 % of the annotated beats over
+    all stems, and of at least 70 % on every stem (never the off-beat for good)."""
+    from engine.audio.file import load_audio
+
+    stems = sorted((shared_data / "audio").glob("mdb_*_drums.wav"))
+    if not stems:
+        pytest.skip("no annotated drum stems in ../shared/data/audio")
+    hit = {}
+    for stem in stems:
+        truth = np.loadtxt(stem.with_suffix(".beats.txt"))
+        beats = np.array([b.time for b in listen(load_audio(stem, SR).mono(), SR).beats])
+        hit[stem.name] = on_time(beats, truth, start=5.0, tolerance=0.07)
+    assert np.mean(list(hit.values())) >= 0.9, hit
+    assert min(hit.values()) >= 0.7, hit
+
+
+def test_faint_music_after_the_song_does_not_move_the_tempo():
+    """The song ends and all that is left is 20 s of faint music at another tempo, 40 dB down (the bar's
+    background music through the room mic, a reverb tail): evidence counts in proportion to the sound
+    level against the song's, so the tempo stays the song's."""
+    mono, _ = mono_loop(128, 30)
+    faint, _ = mono_loop(95, 20)
+    heard = listen(np.concatenate([mono, 0.01 * faint]), SR)
+    assert heard.tempo == pytest.approx(128, rel=0.02)

@@ -27,7 +27,7 @@ from engine.analysis.features import (
     Features,
     Onset,
 )
-from engine.analysis.odf import SpectralFlux, bin_range
+from engine.analysis.odf import ACCENT_BANDS, ONSET_BANDS, Accent, SpectralFlux, bin_range
 from engine.analysis.onsets import OnsetDetector
 
 SILENCE_DB = -60.0
@@ -71,7 +71,8 @@ class Analyzer:
         self._history = np.zeros(fft_size - hop, np.float32)
         self._pending = np.zeros(0, np.float32)
         self._tracker = BandTracker(len(self.band_names), self.dt)
-        self._odf = SpectralFlux(self._freqs)
+        self._odf = SpectralFlux(self._freqs, ONSET_BANDS + ACCENT_BANDS)
+        self._accent = Accent(len(ACCENT_BANDS), self.dt)
         self._onsets = OnsetDetector(self.dt)
         self.clock = BeatClock(self.dt, clock)
         self._commands: queue.SimpleQueue[TempoCommand] = queue.SimpleQueue()
@@ -174,12 +175,13 @@ class Analyzer:
         self._spectrum += self._k_spec * (spec / self._spec_peak - self._spectrum)
 
         self._onset *= self._onset_fall
-        for event in self._onsets.step(band_flux, end_time):
+        onset_flux, accent_flux = band_flux[: len(ONSET_BANDS)], band_flux[len(ONSET_BANDS) :]
+        for event in self._onsets.step(onset_flux, end_time):
             self._onset = max(self._onset, event.strength)
             self._onset_count += 1
             self._events.append(event)
         bass = float(band_flux[0])
-        beat = self.clock.step(flux, bass, end_time)
+        beat = self.clock.step(flux, bass, self._accent.step(accent_flux), rms, end_time)
         if beat is not None:
             self._beats.append(beat)
 

@@ -50,7 +50,6 @@ class ClockSettings:
     tempo: TempoSettings = field(default_factory=TempoSettings)
     beat: BeatSettings = field(default_factory=BeatSettings)
     tempo_bass: float = 0.5  # the tempo hears the whole spectrum's flux plus this much of the bass band's
-    beat_bass: float = 1.0  # ...and the beat this much: kicks mark beats more often than hats do
     tap_timeout: float = 2.0  # a pause longer than this starts a new tap sequence
     accent_memory: float = 8.0  # downbeat evidence forgets over ~this many bars
 
@@ -128,15 +127,15 @@ class BeatClock:
             return self.locked_bpm
         return self.tempo.estimate.bpm * 2.0**self.octave
 
-    def step(self, flux: float, bass: float, end_time: float) -> Beat | None:
-        """One hop: the spectral flux over all bins and in the bass band (SpectralFlux) drive tempo and
-        beat; the bass flux also marks downbeats."""
+    def step(self, flux: float, bass: float, accent: float, level: float, end_time: float) -> Beat | None:
+        """One hop: the spectral flux over all bins and in the bass band (SpectralFlux) drive the tempo
+        (weighed by the sound level, RMS), the band-balanced accent (Accent) places the beat, and the bass
+        flux marks downbeats."""
         s = self.settings
         self.time = end_time
-        self.tempo.step(flux + s.tempo_bass * bass)
+        self.tempo.step(flux + s.tempo_bass * bass, level)
         bpm = self.bpm
-        strength = flux + s.beat_bass * bass
-        beat = self.beat.step(strength, 60.0 / bpm if bpm > 0 else 0.0, follow=self.manual_bpm <= 0)
+        beat = self.beat.step(accent, 60.0 / bpm if bpm > 0 else 0.0, follow=self.manual_bpm <= 0)
         self._track_accent(self.beat.frame_time(round(end_time / self.dt) - 1), bass, beat)
         if beat is not None or self._grid_stale(bpm):
             self.grid = self._make_grid(bpm)

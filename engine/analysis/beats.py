@@ -6,7 +6,9 @@ not. Half-way through each beat the score is projected one period into the futur
 placed where the projection peaks, pulled towards where the current period says it should be: a
 phase-locked loop whose prediction is known half a beat before the beat happens, so visuals can fire on
 it without any latency. Without onsets (a breakdown, a dropout) the projection is the period itself: the
-beat free-runs at the last tempo.
+beat free-runs at the last tempo. The cumulative score favours whatever phase it is on, so a slow check
+weighs the strength on the beats against the strength half-way between them over the last beats and moves
+the beat half a period when the off-beats have clearly been the stronger.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ class BeatSettings:
     lag: float = 0.008  # an onset's strength peaks this long after the sound began (SpectralFlux)
     phase_switch: float = 1.5  # the projected score half a period after the expected beat must be this
     # much stronger for the beat to jump there (a tracker locked onto the off-beat comes back at once)
+    offbeat_switch: float = 1.25  # the strength on the off-beats, remembered over the last beats, must be
+    # this much above the strength on the beats for the beat to move half a period (slow, but it catches
+    # an off-beat lock the projection keeps, as the cumulative score favours whatever phase it is on)
+    offbeat_memory: float = 8.0  # beats that evidence is remembered over (and needed after a move)
+    window: float = 0.04  # seconds around a beat or an off-beat in which its strength is read
 
 
 class BeatTracker:
@@ -45,6 +52,9 @@ class BeatTracker:
         self.dt = hop_seconds
         self._size = int(np.ceil(2.2 * max_period / hop_seconds)) + 2
         self._score = np.zeros(2 * self._size)  # written twice: the last `size` values are one slice
+        self._strength = np.zeros(2 * self._size)  # the onset strength itself, kept the same way
+        self._on = self._off = 0.0  # remembered strength on the beats and half-way between them
+        self._since_move = 0  # beats since the phase last moved half a period
         self._count = 0  # hops seen
         self.last_beat: float | None = None
         self.next_beat: float | None = None
@@ -65,6 +75,7 @@ class BeatTracker:
         score = self._cumulate(onset_strength, period / self.dt if period > 0 else 0.0)
         i = n % self._size
         self._score[i] = self._score[i + self._size] = score
+        self._strength[i] = self._strength[i + self._size] = onset_strength
         self._count += 1
         if period <= 0:
             return None
@@ -79,13 +90,40 @@ class BeatTracker:
         if self.next_beat <= now:
             beat = Beat(self.next_beat, min(self._known, self.next_beat), self.beats)
             self.beats += 1
-            self.last_beat = self.next_beat
+            previous, self.last_beat = self.last_beat, self.next_beat
             self._schedule(self.last_beat + period, end)  # provisional: refined half-way through the beat
+            if follow and previous is not None and self._offbeat(previous, self.last_beat, now):
+                self._schedule(self.last_beat + 0.5 * period, end)
             return beat
         if follow and self._predicted_for != self.last_beat and now - self.last_beat >= 0.5 * period:
             self._schedule(self._predict(period, anchor=self.last_beat, now=now), end)
             self._predicted_for = self.last_beat
         return None
+
+    def _offbeat(self, previous: float, beat: float, now: float) -> bool:
+        """Weigh the strength on the previous beat against the strength half-way to this one; True when
+        the off-beats have clearly been the stronger for a while (the beat should move half a period)."""
+        s = self.settings
+        keep = float(np.exp(-1.0 / s.offbeat_memory))
+        self._on = keep * self._on + self._strength_near(previous, now)
+        self._off = keep * self._off + self._strength_near(0.5 * (previous + beat), now)
+        self._since_move += 1
+        if not s.offbeat_switch or self._since_move < s.offbeat_memory:
+            return False
+        if self._off <= s.offbeat_switch * self._on:
+            return False
+        self._on, self._off, self._since_move = self._off, self._on, 0
+        return True
+
+    def _strength_near(self, t: float, now: float) -> float:
+        """The largest onset strength within ±window of audio time `t` (which lies in the kept past)."""
+        back = round((now - t) / self.dt)
+        w = int(np.ceil(self.settings.window / self.dt))
+        count = min(self._count, self._size)
+        if back + w >= count or back - w < 0:
+            return 0.0
+        end = self._count % self._size + self._size
+        return float(self._strength[end - 1 - back - w : end - back + w].max())
 
     def _schedule(self, beat_time: float, known_at: float) -> None:
         self.next_beat = beat_time
@@ -118,12 +156,12 @@ class BeatTracker:
         return self._score[end - count : end]
 
     def _cumulate(self, strength: float, period: float) -> float:
-        if period <= 0 or self._count < 2:
-            return strength
+        m = self.settings.memory
+        if period <= 0 or self._count < 2:  # no past to build on yet: the same scale as when there is
+            return (1.0 - m) * strength
         past = self._recent(int(2 * period) + 1)
         weights = self._weights(period, len(past))
         best = float(np.max(past * weights)) if len(past) else 0.0
-        m = self.settings.memory
         return (1.0 - m) * strength + m * best
 
     def _weights(self, period: float, count: int) -> np.ndarray:

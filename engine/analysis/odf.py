@@ -15,6 +15,15 @@ import numpy as np
 COMPRESSION_FLOOR = 1e-3
 # Bands that get their own onset detector: the kick body, and everything above it (snare, hats, notes).
 ONSET_BANDS: tuple[tuple[float, float], ...] = ((20.0, 300.0), (300.0, 20000.0))
+# Bands whose flux, each against its own recent mean, marks where beats fall: kick, bass, snare body, snare
+# crack and leads. The hats' band above 4 kHz is left out: hats and open hats fall between beats as often
+# as on them, and their many bins would outvote the rest.
+ACCENT_BANDS: tuple[tuple[float, float], ...] = (
+    (20.0, 100.0),
+    (100.0, 300.0),
+    (300.0, 1000.0),
+    (1000.0, 4000.0),
+)
 
 
 def bin_range(freqs: np.ndarray, lo: float, hi: float) -> slice:
@@ -54,3 +63,21 @@ class SpectralFlux:
 def _mean(rise: np.ndarray, bins: slice) -> np.ndarray:
     """Per-row mean over a bin range, in float64 (row by row, so batching never changes a value)."""
     return rise[:, bins].sum(axis=1, dtype=np.float64) / max(1, bins.stop - bins.start)
+
+
+class Accent:
+    """Beat strength: the mean over bands of each band's flux divided by its own running mean (~`memory`
+    seconds). Each band counts equally whatever its loudness, so an off-beat bass line cannot outvote the
+    kick, snare and leads on the beat, nor off-beat hats the kick (summing raw flux lets the loudest or
+    widest band decide the beat's phase)."""
+
+    def __init__(self, n_bands: int, hop_seconds: float, memory: float = 8.0):
+        self._k = 1.0 - float(np.exp(-hop_seconds / memory))
+        self._mean = np.zeros(n_bands)
+        self._weight = 0.0  # bias correction: the first hops need no warm-up
+
+    def step(self, flux: np.ndarray) -> float:
+        self._mean += self._k * (flux - self._mean)
+        self._weight += self._k * (1.0 - self._weight)
+        mean = self._mean / self._weight
+        return float(np.mean(flux / np.maximum(mean, 1e-6)))

@@ -5,10 +5,11 @@ beat period and its multiples), weighted by a broad prior over tempo and accumul
 tempo only moves to another peak of that accumulated tempogram when the other peak is clearly stronger,
 and much more so when it is the double, half or 1.5× of the current one: the classic octave flips of
 aubio and friends need overwhelming evidence. Tempo changes within a few percent are followed directly.
-Between two levels related by 3:2 the metre decides: a level whose third is more periodic than its half
-groups the beat in threes (a dotted riff) and counts less. A maximum on a slope that rises to an end of
-the BPM range is not a tempo (its peak lies outside the range). Once the window is full, evidence counts
-in proportion to how periodic it is against the track's recent best, so a breakdown does not move it.
+Between two levels related by 3:2 or 4:3 the metre decides: a level whose third is more periodic than its
+half groups the beat in threes (a dotted riff, a dotted-eighth delay) and counts less. A maximum on a slope
+that rises to an end of the BPM range is not a tempo (its peak lies outside the range). Once the window is
+full, evidence counts in proportion to how periodic and how strong it is against the track's recent best,
+so a breakdown or the ringing end of a song does not move it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+# Levels that one grouping in threes turns into one another (a dotted quarter or a dotted eighth against
+# the beat): between these the metre decides, not the raw periodicity.
+METRIC_RATIOS = (1.5, 2 / 3, 4 / 3, 3 / 4)
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ class TempoSettings:
     update: float = 0.1  # seconds between tempogram updates
     memory: float = 3.0  # the accumulated tempogram forgets over ~this many seconds
     switch: float = 0.15  # another tempo must be this much stronger to take over...
-    octave_switch: float = 0.6  # ...and this much when it is ×2, ×½, ×1.5 or ×⅔ of the current one
+    octave_switch: float = 0.6  # ...and this much when it is ×2, ×½, ×3, ×⅓ or a METRIC_RATIOS of the current
     follow: float = 0.04  # drift within ±4 % is followed without any switch
     harmonics: int = 4  # comb: the period and its multiples up to this
     subdivision: float = 0.25  # weight of the half-period in the comb (metrical evidence for the beat level)
@@ -37,6 +42,9 @@ class TempoSettings:
     # half groups the beat in threes (a dotted rhythm, a 3-3-2 riff): it counts this much less
     reference: float = 10.0  # once the window is full, new evidence counts in proportion to its periodicity
     # against the track's own recent peak (forgotten over ~this many seconds): a breakdown does not move it
+    loudness: float = 30.0  # ...and to its onset energy and its sound level against the track's recent peaks
+    # (forgotten over ~this many seconds): the sparse hits, ringing chords and noise tail of an outro count
+    # little
     settle: float = 3.0  # seconds after the start or a tempo change before the switch margins are full
     start: float = 0.5  # seconds of music before the first estimate
 
@@ -70,12 +78,18 @@ class TempoTracker:
         self._triple_now = np.zeros(len(self.bpm_grid))
         self._weight = 0.0
         self._reference = 0.0  # recent peak periodicity of this track (decays over settings.reference)
+        self._energy = 0.0  # onset energy of the current window
+        self._energy_reference = 0.0  # its recent peak (decays over settings.loudness)
+        self._level = 0.0  # sound level (RMS), smoothed over settings.recency
+        self._level_reference = 0.0  # its recent peak (decays over settings.loudness)
+        self._level_k = 1.0 - float(np.exp(-hop_seconds / max(s.recency, hop_seconds)))
         self._current: int | None = None
         self._moved_at = 0  # hop count when the tempo last moved to an unrelated one (or started)
         self.estimate = TempoEstimate(0.0, 0.0)
 
-    def step(self, onset_strength: float) -> bool:
-        """Add one hop's onset strength; True when the estimate was updated."""
+    def step(self, onset_strength: float, level: float = 1.0) -> bool:
+        """Add one hop's onset strength and sound level (RMS); True when the estimate was updated."""
+        self._level += self._level_k * (level - self._level)
         i = self._count % self._size
         self._ring[i] = self._ring[i + self._size] = onset_strength
         self._count += 1
@@ -92,6 +106,8 @@ class TempoTracker:
         self._triple[:] = 0.0
         self._weight = 0.0
         self._reference = 0.0
+        self._energy_reference = 0.0
+        self._level_reference = 0.0
         self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
         self.estimate = TempoEstimate(bpm, self.estimate.confidence)
 
@@ -137,10 +153,11 @@ class TempoTracker:
         weight = np.exp(-np.arange(n)[::-1] * self.dt / recency) if recency > 0 else np.ones(n)
         spec = np.fft.rfft(x * weight, self._fft)
         acf = np.fft.irfft(spec.real**2 + spec.imag**2, self._fft)[:n]
-        if acf[0] <= 1e-12:
-            return np.zeros(n)
         wspec = np.fft.rfft(weight, self._fft)
         overlap = np.fft.irfft(wspec.real**2 + wspec.imag**2, self._fft)[:n]
+        self._energy = float(acf[0] / max(overlap[0], 1e-12))
+        if acf[0] <= 1e-12:
+            return np.zeros(n)
         return acf / acf[0] * overlap[0] / np.maximum(overlap, 1e-9 * overlap[0])
 
     def _update(self) -> None:
@@ -151,9 +168,14 @@ class TempoTracker:
             peak = float(sal.max())
             fall = float(np.exp(-self.settings.update / self.settings.reference))
             self._reference = max(peak, self._reference * fall)
-            if self._count >= self._size and self._reference > 0:
-                # weakly periodic stretches (breakdowns) count less, and the tempogram forgets less in them
-                share = peak / self._reference
+            fade = float(np.exp(-self.settings.update / self.settings.loudness))
+            self._energy_reference = max(self._energy, self._energy_reference * fade)
+            self._level_reference = max(self._level, self._level_reference * fade)
+            if self._count >= self._size and self._reference > 0 and self._energy_reference > 0:
+                # weakly periodic, weak or quiet stretches (breakdowns, outros) count less, and the
+                # tempogram forgets less in them
+                share = peak / self._reference * min(1.0, self._energy / self._energy_reference)
+                share *= min(1.0, self._level / max(self._level_reference, 1e-12))
                 trust *= share
                 keep = 1.0 - (1.0 - keep) * share
         self._acc = keep * self._acc + trust * sal
@@ -200,28 +222,30 @@ class TempoTracker:
 
     def _choose(self, score: np.ndarray, metric: np.ndarray) -> int:
         """The tempo peak to report. `metric` is the score less the evidence of grouping in threes: it
-        decides between two levels related by 3:2, the raw score everything else."""
-        best = int(np.argmax(score))
-        cur = self._current
+        decides between two levels related by 3:2 or 4:3, the raw score everything else."""
         span = max(1, int(np.ceil(np.log1p(self.settings.follow) / np.log(self._grid_step))))
+        best = self._metrical(score, metric, int(np.argmax(score)), span)
+        cur = self._current
         if cur is None:
-            for r in (1.5, 2 / 3):
-                j = self._near(score, self.bpm_grid[best] * r, span)
-                if j is not None and metric[j] > metric[best]:
-                    best = j
             return best
         lo, hi = max(0, cur - span), min(len(score), cur + span + 1)
         here = lo + int(np.argmax(score[lo:hi]))
         ratio = self.bpm_grid[best] / self.bpm_grid[here]
-        octave = any(abs(np.log(ratio / r)) < 0.04 for r in (2.0, 0.5, 1.5, 2 / 3, 3.0, 1 / 3))
+        octave = any(abs(np.log(ratio / r)) < 0.04 for r in (2.0, 0.5, 3.0, 1 / 3, *METRIC_RATIOS))
         margin = self.settings.octave_switch if octave else self.settings.switch
         margin *= min(1.0, (self._count - self._moved_at) * self.dt / self.settings.settle)
-        judge = metric if any(abs(np.log(ratio / r)) < 0.04 for r in (1.5, 2 / 3)) else score
+        judge = metric if any(abs(np.log(ratio / r)) < 0.04 for r in METRIC_RATIOS) else score
         if judge[best] <= (1.0 + margin) * judge[here]:
             return here
         if not octave:
             self._moved_at = self._count  # a new tempo: its octave is open again for a few seconds
         return best
+
+    def _metrical(self, score: np.ndarray, metric: np.ndarray, best: int, span: int) -> int:
+        """Of the peak `best` and the levels a grouping in threes relates it to, the one the metre
+        prefers (a dotted riff's period is not the beat)."""
+        related = (self._near(score, self.bpm_grid[best] * r, span) for r in METRIC_RATIOS)
+        return max((best, *(j for j in related if j is not None)), key=lambda j: metric[j])
 
 
 def _inner(score: np.ndarray) -> np.ndarray:

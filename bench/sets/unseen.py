@@ -1,0 +1,121 @@
+"""Build two annotated sets of full-length music the analysis was never tuned on, from Debian packages.
+
+    python bench/sets/unseen.py OUT          then   halation bench analysis --data OUT/lmms
+                                                    halation bench analysis --data OUT/fof
+
+- OUT/lmms: the demo songs shipped with LMMS (electronic, 87–200 BPM, up to 5 min, with intros and
+  breakdowns), rendered by LMMS itself; the tempo and the beat grid come from the project file (LMMS
+  plays them exactly on the grid from 0 s). Needs the `lmms` package (installed through apt when missing).
+- OUT/fof: the songs of fretsonfire-songs-muldjord and -sectoid (metal and rock bands, 95–190 BPM, full
+  length), backing and guitar stems mixed; the tempo is the chart's MIDI tempo (tempo only: the charts'
+  offsets are not known). The packages are only downloaded and unpacked, not installed.
+
+The audio stays outside the repository (licences: see each package's copyright file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zlib
+from pathlib import Path
+
+LMMS_PROJECTS = Path("/usr/share/lmms/projects")
+FOF_PACKAGES = ("fretsonfire-songs-muldjord", "fretsonfire-songs-sectoid")
+
+
+def main(out: Path) -> int:
+    build_lmms(out / "lmms")
+    build_fof(out / "fof")
+    return 0
+
+
+def _apt(*args: str) -> None:
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run([*sudo, "apt-get", *args], check=True)
+
+
+def _name(path: Path) -> str:
+    return re.sub(r"\W+", "_", path.name.split(".")[0]).strip("_").lower()
+
+
+def _write_index(folder: Path, entries: list[dict]) -> None:
+    (folder / "index.json").write_text(json.dumps(entries, indent=1))
+    print(f"{folder}: {len(entries)} files")
+
+
+def lmms_bpm(project: Path) -> float:
+    """The tempo an LMMS project (.mmp XML, or .mmpz: a 4-byte length + zlib) is written at."""
+    data = project.read_bytes()
+    text = (zlib.decompress(data[4:]) if project.suffix == ".mmpz" else data).decode("utf8", "replace")
+    found = re.search(r'<head[^>]*\bbpm="([\d.]+)"', text)
+    if not found:
+        raise ValueError(f"{project}: no bpm in <head>")
+    return float(found.group(1))
+
+
+def build_lmms(folder: Path) -> None:
+    if shutil.which("lmms") is None:
+        _apt("install", "-y", "--no-install-recommends", "lmms")
+    folder.mkdir(parents=True, exist_ok=True)
+    projects = sorted(p for sub in ("demos", "shorties") for p in (LMMS_PROJECTS / sub).rglob("*.mmp*"))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    entries = []
+    for project in projects:
+        name = "lmmsdemo_" + _name(project)
+        wav = folder / f"{name}.wav"
+        if not wav.exists():
+            subprocess.run(
+                ["lmms", "--allowroot", "render", str(project), "-o", str(wav), "-f", "wav"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        bpm = lmms_bpm(project)
+        duration = _duration(wav)
+        period = 60.0 / bpm
+        beats = "\n".join(f"{k * period:.4f}" for k in range(int(duration / period) + 1))
+        (folder / f"{name}.beats.txt").write_text(beats + "\n")
+        entries.append({"name": name, "audio": wav.name, "tempo": bpm, "beats": f"{name}.beats.txt"})
+    _write_index(folder, entries)
+
+
+def build_fof(folder: Path) -> None:
+    import mido
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", *FOF_PACKAGES], cwd=tmp, check=True, capture_output=True)
+        for deb in Path(tmp).glob("*.deb"):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")], check=True)
+        entries = []
+        for chart in sorted((Path(tmp) / "x").rglob("notes.mid")):
+            song = chart.parent
+            tempos = [m.tempo for m in mido.MidiFile(chart).tracks[0] if m.type == "set_tempo"]
+            name = "fof_" + _name(song)
+            out = folder / f"{name}.ogg"
+            if not out.exists():
+                mix = "amix=inputs=2:duration=longest:normalize=0"
+                stems = ["-i", str(song / "song.ogg"), "-i", str(song / "guitar.ogg")]
+                cmd = ["ffmpeg", "-loglevel", "error", "-y", *stems, "-filter_complex", mix, str(out)]
+                subprocess.run(cmd, check=True)
+            entries.append({"name": name, "audio": out.name, "tempo": round(mido.tempo2bpm(tempos[0]), 2)})
+    _write_index(folder, entries)
+
+
+def _duration(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as container:
+        return float(container.duration) / 1e6
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sys.exit(main(Path(sys.argv[1])))
