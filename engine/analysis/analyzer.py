@@ -180,7 +180,7 @@ class Analyzer:
             self._onset = max(self._onset, event.strength)
             self._onset_count += 1
             self._events.append(event)
-        bass = float(band_flux[0])
+        bass = float(onset_flux[0])
         beat = self.clock.step(flux, bass, self._accent.step(accent_flux), rms, end_time)
         if beat is not None:
             self._beats.append(beat)

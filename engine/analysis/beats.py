@@ -119,11 +119,10 @@ class BeatTracker:
         """The largest onset strength within ±window of audio time `t` (which lies in the kept past)."""
         back = round((now - t) / self.dt)
         w = int(np.ceil(self.settings.window / self.dt))
-        count = min(self._count, self._size)
-        if back + w >= count or back - w < 0:
+        recent = self._recent(back + w + 1, self._strength)
+        if back < w or len(recent) < back + w + 1:
             return 0.0
-        end = self._count % self._size + self._size
-        return float(self._strength[end - 1 - back - w : end - back + w].max())
+        return float(recent[: 2 * w + 1].max())
 
     def _schedule(self, beat_time: float, known_at: float) -> None:
         self.next_beat = beat_time
@@ -150,10 +149,12 @@ class BeatTracker:
         self._known = now
         return self.beats - ahead
 
-    def _recent(self, count: int) -> np.ndarray:
+    def _recent(self, count: int, ring: np.ndarray | None = None) -> np.ndarray:
+        """The last `count` values (as many as are kept) of the cumulative score, or of `ring`."""
+        ring = self._score if ring is None else ring
         count = min(count, self._count, self._size)
         end = self._count % self._size + self._size
-        return self._score[end - count : end]
+        return ring[end - count : end]
 
     def _cumulate(self, strength: float, period: float) -> float:
         m = self.settings.memory

@@ -231,10 +231,10 @@ class TempoTracker:
         lo, hi = max(0, cur - span), min(len(score), cur + span + 1)
         here = lo + int(np.argmax(score[lo:hi]))
         ratio = self.bpm_grid[best] / self.bpm_grid[here]
-        octave = any(abs(np.log(ratio / r)) < 0.04 for r in (2.0, 0.5, 3.0, 1 / 3, *METRIC_RATIOS))
+        octave = _related(ratio, (2.0, 0.5, 3.0, 1 / 3, *METRIC_RATIOS))
         margin = self.settings.octave_switch if octave else self.settings.switch
         margin *= min(1.0, (self._count - self._moved_at) * self.dt / self.settings.settle)
-        judge = metric if any(abs(np.log(ratio / r)) < 0.04 for r in METRIC_RATIOS) else score
+        judge = metric if _related(ratio, METRIC_RATIOS) else score
         if judge[best] <= (1.0 + margin) * judge[here]:
             return here
         if not octave:
@@ -246,6 +246,11 @@ class TempoTracker:
         prefers (a dotted riff's period is not the beat)."""
         related = (self._near(score, self.bpm_grid[best] * r, span) for r in METRIC_RATIOS)
         return max((best, *(j for j in related if j is not None)), key=lambda j: metric[j])
+
+
+def _related(ratio: float, ratios: tuple[float, ...]) -> bool:
+    """Whether two tempi whose ratio is `ratio` are one of `ratios` apart (within 4 %)."""
+    return any(abs(np.log(ratio / r)) < 0.04 for r in ratios)
 
 
 def _inner(score: np.ndarray) -> np.ndarray:
