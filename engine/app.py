@@ -80,7 +80,7 @@ class Show:
         self.ctx = ctx
         self.size = size
         self.preset = preset
-        self.analyzer = Analyzer(sample_rate)
+        self.analyzer = Analyzer(sample_rate, clock=preset.clock_setup().settings())
         self.params = build_params(preset)
         self.modulator = Modulator(self.params, preset.modulations)
         self._watch = live if watch is None else watch
@@ -112,6 +112,7 @@ class Show:
             if name in self.params and name != "clips.crossfade":
                 self.params.set(name, value)
         self.modulator = Modulator(self.params, preset.modulations)
+        self.analyzer.command(preset.clock_setup())  # the next song's tempo range and bar length
         self.pipeline.release()
         self.pipeline = pipeline
         self._generation = pipeline.generation

@@ -38,6 +38,17 @@ def test_good_preset(tmp_path):
     assert preset.modulations[0].source == "bass.hits"
 
 
+def test_a_preset_says_what_its_song_is(tmp_path):
+    """A DnB song's preset keeps the auto-BPM between 160 and 180 and counts bars of 4; a preset that says
+    nothing gets the defaults back (60..200, 4/4) rather than the previous song's."""
+    dnb = load_preset(write(tmp_path, GOOD + "[tempo]\nrange = [160, 180]\n"))
+    assert (dnb.clock_setup().min_bpm, dnb.clock_setup().max_bpm) == (160.0, 180.0)
+    waltz = load_preset(write(tmp_path, GOOD + "[tempo]\nbeats_per_bar = 3\n"))
+    assert waltz.clock_setup().beats_per_bar == 3 and waltz.clock_setup().max_bpm == 200.0
+    plain = load_preset(write(tmp_path, GOOD)).clock_setup()
+    assert (plain.min_bpm, plain.max_bpm, plain.beats_per_bar) == (60.0, 200.0, 4)
+
+
 @pytest.mark.parametrize(
     ("edit", "line", "message"),
     [
@@ -52,6 +63,10 @@ def test_good_preset(tmp_path):
         (lambda t: t + "amount = 'lots'\n", 9, "'amount' must be a number"),
         (lambda t: t.replace("[shader]", "[shader"), 2, "not valid TOML"),
         (lambda t: t + "[extra]\n", 9, "unknown key 'extra'"),
+        (lambda t: t + "[tempo]\nrange = [180, 120]\n", 10, "slowest must be below the fastest"),
+        (lambda t: t + "[tempo]\nrange = [170]\n", 10, "[slowest, fastest]"),
+        (lambda t: t + "[tempo]\nbeats_per_bar = 0\n", 10, "'beats_per_bar' must be 1..16"),
+        (lambda t: t + "[tempo]\nbpm = 128\n", 10, "unknown key 'bpm' in [tempo]"),
     ],
 )
 def test_bad_preset_names_its_line(tmp_path, edit, line, message):

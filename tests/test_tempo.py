@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine.analysis.analyzer import Analyzer
-from engine.analysis.beatclock import ClockSettings, TempoCommand
+from engine.analysis.beatclock import ClockSettings, ClockSetup, TempoCommand
 from engine.analysis.features import CLOCK_NAMES
 from engine.analysis.listen import listen
 from engine.analysis.tempo import TempoSettings
@@ -64,6 +64,44 @@ def test_a_slow_set_is_heard_slow_within_the_range_the_operator_sets():
     heard = listen(mono, SR, slow)
     assert heard.tempo == pytest.approx(70, rel=0.02)
     assert on_time(np.array([b.time for b in heard.beats]), track.beats, start=6.0) >= 0.9
+
+
+def test_a_new_songs_range_folds_the_tempo_at_once_and_keeps_the_beat():
+    """Recalling a preset whose [tempo] range is 60..100 mid-song: the tempo is the half at once (no
+    relearning), beats keep landing on the music and the clock counts bars of 3 from then on."""
+    mono, track = mono_loop(174, 24)
+    a = Analyzer(SR, clock=ClockSetup(120, 200).settings())
+    half = len(mono) // 2
+    a.feed(mono[:half])
+    assert a.clock.bpm == pytest.approx(174, rel=0.02)
+    a.command(ClockSetup(60, 100, beats_per_bar=3))
+    a.feed(mono[half : half + 256])
+    assert a.clock.bpm == pytest.approx(87, rel=0.02)
+    a.feed(mono[half + 256 :])
+    assert a.clock.bpm == pytest.approx(87, rel=0.02)
+    beats = np.array([b.time for b in a.drain_beats()])
+    after = beats[beats > half / SR]
+    assert (
+        on_time(after, track.beats[::2], start=half / SR) >= 0.9
+        or on_time(after, track.beats[1::2], start=half / SR) >= 0.9
+    )
+    grid = a.clock.grid
+    assert grid.beats_per_bar == 3
+    in_bar = [grid.values(grid.next_beat + 0.01 + k * grid.period)["bar_beat"] for k in range(6)]
+    assert sorted(in_bar[:3]) == [0.0, 1.0, 2.0] and in_bar[3:] == in_bar[:3]
+
+
+def test_a_downbeat_the_operator_set_survives_a_new_bar_length():
+    mono, _ = mono_loop(120, 12)
+    a = Analyzer(SR)
+    a.feed(mono[: 8 * SR])
+    a.command(TempoCommand("resync", at=a.time - 0.5))  # the operator hit resync a beat late
+    a.feed(mono[8 * SR : 8 * SR + 256])
+    anchor = a.clock.downbeat.anchor
+    assert anchor % 3 != 0  # else a fresh count of 3 would start there anyway
+    a.command(ClockSetup(beats_per_bar=3))
+    a.feed(mono[8 * SR + 256 :])
+    assert a.clock.downbeat.forced and a.clock.downbeat.offset == anchor % 3
 
 
 def test_downbeat_is_the_bar_start():

@@ -18,7 +18,7 @@ from collections import deque
 import numpy as np
 
 from engine.analysis.bands import DEFAULT_BANDS, BandTracker, coeff
-from engine.analysis.beatclock import BeatClock, ClockSettings, TempoCommand
+from engine.analysis.beatclock import BeatClock, ClockSettings, ClockSetup, TempoCommand
 from engine.analysis.beats import Beat
 from engine.analysis.features import (
     SPECTRUM_BINS,
@@ -75,7 +75,7 @@ class Analyzer:
         self._accent = Accent(len(ACCENT_BANDS), self.dt)
         self._onsets = OnsetDetector(self.dt)
         self.clock = BeatClock(self.dt, clock)
-        self._commands: queue.SimpleQueue[TempoCommand] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[TempoCommand | ClockSetup] = queue.SimpleQueue()
         self._k_spec = coeff(0.08, self.dt)
         self._k_short = coeff(1.0, self.dt)
         self._k_long = coeff(30.0, self.dt)
@@ -106,8 +106,9 @@ class Analyzer:
     def time(self) -> float:
         return self.samples_done / self.sample_rate
 
-    def command(self, command: TempoCommand) -> None:
-        """Queue an operator tempo command (any thread); applied before the next hop is analysed."""
+    def command(self, command: TempoCommand | ClockSetup) -> None:
+        """Queue an operator tempo command or a new clock setup (any thread); applied before the next hop
+        is analysed."""
         self._commands.put(command)
 
     def feed(self, mono: np.ndarray) -> None:

@@ -4,22 +4,23 @@
 `BeatGrid` (see features.py) that the render thread evaluates at the frame's own time, so beat-locked
 values are right at the moment a frame is shown, not when the audio was analysed.
 
-Operator controls (tap, resync, nudge, ×2, ÷2, manual BPM, lock) are `TempoCommand`s: any thread may
-hand one to `Analyzer.command()`; the analysis thread applies them before its next hop, so the clock has
-one owner and no locks.
+Operator controls (tap, resync, nudge, ×2, ÷2, manual BPM, lock) are `TempoCommand`s, and a song's tempo
+range and bar length a `ClockSetup`: any thread may hand one to `Analyzer.command()`; the analysis thread
+applies them before its next hop, so the clock has one owner and no locks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from engine.analysis.beats import Beat, BeatSettings, BeatTracker
 from engine.analysis.features import BeatGrid
-from engine.analysis.tempo import TempoSettings, TempoTracker
+from engine.analysis.tempo import TempoSettings, TempoTracker, fold_octaves
 
+MIN_BPM, MAX_BPM = 20.0, 400.0  # any tempo the clock can hold (taps, manual BPM, the auto range)
 CommandKind = Literal["tap", "resync", "nudge", "double", "half", "bpm", "lock"]
 
 
@@ -42,6 +43,31 @@ class TempoCommand:
     kind: CommandKind
     value: float = 0.0
     at: float | None = None
+
+
+@dataclass(frozen=True)
+class ClockSetup:
+    """What the music is expected to be, set per song by a preset's [tempo] table (or `analyze
+    --min-bpm/--max-bpm/--beats-per-bar`): the range the auto-BPM folds octave errors into, and the beats
+    per bar. Handed to `Analyzer.command()` mid-show, it keeps the beat and what was heard."""
+
+    min_bpm: float = TempoSettings.min_bpm
+    max_bpm: float = TempoSettings.max_bpm
+    beats_per_bar: int = 4
+
+    def __post_init__(self):
+        if not MIN_BPM <= self.min_bpm < self.max_bpm <= MAX_BPM:
+            raise ValueError(
+                f"tempo range {self.min_bpm:g}..{self.max_bpm:g} BPM: the slowest must be below the fastest,"
+                f" both within {MIN_BPM:g}..{MAX_BPM:g}"
+            )
+        if not 1 <= self.beats_per_bar <= 16:
+            raise ValueError(f"beats per bar {self.beats_per_bar}: use 1..16")
+
+    def settings(self) -> ClockSettings:
+        return ClockSettings(
+            self.beats_per_bar, replace(TempoSettings(), min_bpm=self.min_bpm, max_bpm=self.max_bpm)
+        )
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,7 @@ class Downbeat:
         self.keep = float(np.exp(-1.0 / (memory_bars * beats_per_bar)))
         self.accent = np.zeros(beats_per_bar)
         self.offset = 0  # beat count of some downbeat, modulo n
+        self.anchor = 0  # the beat count the operator last said was a downbeat
         self.forced = False
 
     def add(self, count: int, strength: float) -> None:
@@ -94,6 +121,7 @@ class Downbeat:
 
     def resync(self, count: int) -> None:
         """The operator says beat `count` is a downbeat: it stays one, whatever the accents say."""
+        self.anchor = count
         self.offset = count % self.n
         self.accent[:] = 0.0
         self.accent[self.offset] = 1e-6
@@ -108,7 +136,7 @@ class BeatClock:
         self.settings = s
         self.dt = hop_seconds
         self.tempo = TempoTracker(hop_seconds, s.tempo)
-        self.beat = BeatTracker(hop_seconds, 60.0 / s.tempo.min_bpm, s.beat)
+        self.beat = BeatTracker(hop_seconds, 60.0 / MIN_BPM, s.beat)  # any later range fits
         self.downbeat = Downbeat(s.beats_per_bar, s.accent_memory)
         self.taps = TapTempo(s.tap_timeout)
         self.manual_bpm = 0.0  # > 0: the operator set the tempo
@@ -141,14 +169,22 @@ class BeatClock:
             self.grid = self._make_grid(bpm)
         return beat
 
-    def apply(self, command: TempoCommand) -> None:
-        """Carry out an operator command (analysis thread only: Analyzer.command queues them)."""
+    def setup(self) -> ClockSetup:
+        s = self.settings
+        return ClockSetup(s.tempo.min_bpm, s.tempo.max_bpm, s.beats_per_bar)
+
+    def apply(self, command: TempoCommand | ClockSetup) -> None:
+        """Carry out an operator command or a new setup (analysis thread only: Analyzer.command queues
+        them)."""
+        if isinstance(command, ClockSetup):
+            self._set_up(command)
+            return
         at = self.time if command.at is None else command.at
         period = 60.0 / self.bpm if self.bpm > 0 else 0.5
         kind = command.kind
         if kind == "tap":
             bpm = self.taps.tap(at)
-            if bpm is not None and 20.0 <= bpm <= 400.0:
+            if bpm is not None and MIN_BPM <= bpm <= MAX_BPM:
                 self._set_tempo(bpm)
                 period = 60.0 / bpm
             self.beat.place(at, period, self.time)
@@ -178,13 +214,23 @@ class BeatClock:
         elif self.locked_bpm > 0:
             self.locked_bpm = bpm
         else:
-            lo, hi = self.settings.tempo.min_bpm, self.settings.tempo.max_bpm
-            self.octave = 0
-            while bpm / 2.0**self.octave > hi:
-                self.octave += 1
-            while bpm / 2.0**self.octave < lo:
-                self.octave -= 1
+            t = self.settings.tempo
+            self.octave = round(np.log2(bpm / fold_octaves(bpm, t.min_bpm, t.max_bpm)))
             self.tempo.recenter(bpm / 2.0**self.octave)
+
+    def _set_up(self, setup: ClockSetup) -> None:
+        """A new range keeps the tempo evidence inside it; a new bar length keeps a downbeat the operator
+        set (its count still starts a bar) and weighs the accents again."""
+        self.tempo.set_range(setup.min_bpm, setup.max_bpm)
+        s = self.settings
+        if setup.beats_per_bar != s.beats_per_bar:
+            old = self.downbeat
+            self.downbeat = Downbeat(setup.beats_per_bar, s.accent_memory)
+            if old.forced:
+                self.downbeat.resync(old.anchor)
+        tempo = replace(s.tempo, min_bpm=setup.min_bpm, max_bpm=setup.max_bpm)
+        self.settings = replace(s, tempo=tempo, beats_per_bar=setup.beats_per_bar)
+        self.grid = self._make_grid(self.bpm)
 
     def _track_accent(self, frame_time: float, bass: float, beat: Beat | None) -> None:
         """Downbeat evidence: the strongest bass flux within ±40 ms of each beat (judged 40 ms after it)."""

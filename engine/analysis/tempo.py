@@ -14,7 +14,7 @@ so a breakdown or the ringing end of a song does not move it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -68,11 +68,8 @@ class TempoTracker:
         self._update_hops = max(1, round(s.update / hop_seconds))
         self._fft = 1 << int(2 * self._size - 1).bit_length()
         self._smooth = max(1, round(0.05 / hop_seconds)) | 1  # local-mean window, odd
-        self.bpm_grid = np.geomspace(s.min_bpm, s.max_bpm, int(np.log(s.max_bpm / s.min_bpm) / np.log(1.01)))
-        self._grid_step = float(self.bpm_grid[1] / self.bpm_grid[0])
-        self._periods = 60.0 / self.bpm_grid / hop_seconds  # in hops
-        self._prior = np.exp(-0.5 * (np.log2(self.bpm_grid / s.prior_bpm) / s.prior_octaves) ** 2)
         self._keep = float(np.exp(-s.update / s.memory))
+        self._make_grid()
         self._acc = np.zeros(len(self.bpm_grid))
         self._triple = np.zeros(len(self.bpm_grid))  # accumulated like _acc: evidence of a grouping in 3
         self._triple_now = np.zeros(len(self.bpm_grid))
@@ -98,10 +95,41 @@ class TempoTracker:
         self._update()
         return True
 
+    def _make_grid(self) -> None:
+        """Candidate tempi 1 % apart over the range, their periods and the prior over them."""
+        s = self.settings
+        steps = max(3, int(np.log(s.max_bpm / s.min_bpm) / np.log(1.01)))
+        self.bpm_grid = np.geomspace(s.min_bpm, s.max_bpm, steps)
+        self._grid_step = float(self.bpm_grid[1] / self.bpm_grid[0])
+        self._periods = 60.0 / self.bpm_grid / self.dt  # in hops
+        inside = s.min_bpm <= s.prior_bpm <= s.max_bpm
+        self._prior = self._prior_at(s.prior_bpm if inside else float(np.sqrt(s.min_bpm * s.max_bpm)))
+
+    def _prior_at(self, bpm: float) -> np.ndarray:
+        return np.exp(-0.5 * (np.log2(self.bpm_grid / bpm) / self.settings.prior_octaves) ** 2)
+
+    def set_range(self, min_bpm: float, max_bpm: float) -> None:
+        """Move the BPM range (a new song's preset) without starting again: the evidence heard so far is
+        kept where it lies inside the new range, and the tempo is folded into it by octaves at once."""
+        if (min_bpm, max_bpm) == (self.settings.min_bpm, self.settings.max_bpm):
+            return
+        old = np.log(self.bpm_grid)
+        self.settings = replace(self.settings, min_bpm=min_bpm, max_bpm=max_bpm)
+        self._make_grid()
+        new = np.log(self.bpm_grid)
+        self._acc = np.interp(new, old, self._acc, left=0.0, right=0.0)
+        self._triple = np.interp(new, old, self._triple, left=0.0, right=0.0)
+        self._triple_now = np.zeros(len(self.bpm_grid))
+        self._current = None
+        if self.estimate.bpm > 0:
+            bpm = fold_octaves(self.estimate.bpm, min_bpm, max_bpm)
+            self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
+            self.estimate = TempoEstimate(bpm, self.estimate.confidence)
+
     def recenter(self, bpm: float) -> None:
         """Start again from `bpm` (the operator tapped it): the evidence so far is forgotten and the prior
         moves to that tempo, so the tracker stays in the octave the operator chose."""
-        self._prior = np.exp(-0.5 * (np.log2(self.bpm_grid / bpm) / self.settings.prior_octaves) ** 2)
+        self._prior = self._prior_at(bpm)
         self._acc[:] = 0.0
         self._triple[:] = 0.0
         self._weight = 0.0
@@ -246,6 +274,15 @@ class TempoTracker:
         prefers (a dotted riff's period is not the beat)."""
         related = (self._near(score, self.bpm_grid[best] * r, span) for r in METRIC_RATIOS)
         return max((best, *(j for j in related if j is not None)), key=lambda j: metric[j])
+
+
+def fold_octaves(bpm: float, min_bpm: float, max_bpm: float) -> float:
+    """`bpm` doubled or halved into [min_bpm, max_bpm] (the nearest end when no octave of it fits)."""
+    while bpm > max_bpm and bpm / 2.0 >= min_bpm:
+        bpm /= 2.0
+    while bpm < min_bpm and bpm * 2.0 <= max_bpm:
+        bpm *= 2.0
+    return float(min(max(bpm, min_bpm), max_bpm))
 
 
 def _related(ratio: float, ratios: tuple[float, ...]) -> bool:

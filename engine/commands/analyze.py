@@ -20,20 +20,16 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from engine.analysis.beatclock import ClockSettings
+    from engine.analysis.beatclock import ClockSetup
     from engine.analysis.listen import listen
-    from engine.analysis.tempo import TempoSettings
     from engine.audio.file import load_audio
     from engine.errors import HalationError
 
-    if not 0 < args.min_bpm < args.max_bpm:
-        raise HalationError(f"--min-bpm {args.min_bpm} must be positive and below --max-bpm {args.max_bpm}")
-    if args.beats_per_bar < 1:
-        raise HalationError("--beats-per-bar must be 1 or more")
+    try:
+        settings = ClockSetup(args.min_bpm, args.max_bpm, args.beats_per_bar).settings()
+    except ValueError as exc:
+        raise HalationError(f"--min-bpm/--max-bpm/--beats-per-bar: {exc}") from None
     audio = load_audio(args.file)
-    settings = ClockSettings(
-        beats_per_bar=args.beats_per_bar, tempo=TempoSettings(min_bpm=args.min_bpm, max_bpm=args.max_bpm)
-    )
     mono = audio.mono()
     heard = listen(mono, audio.sample_rate, settings)
     if args.plot:

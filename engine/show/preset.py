@@ -15,6 +15,9 @@ A bad preset is refused with the line it is wrong on; nothing is half-applied.
     name = "bloom"                      # optional: the file's stem
     inputs = { amount = 0.4 }           # image inputs take a source: "clips", "shader" or an earlier effect
     mix = 1.0                           # optional: wet/dry, the parameter "bloom.mix"
+    [tempo]                             # optional: what the song is, for the auto-BPM and the bars
+    range = [120, 180]                  # BPM the tempo is folded into (octave errors); default 60..200
+    beats_per_bar = 4
     [[modulate]]
     target = "shader.pulse"             # any float/long/bool/event/color/point2D input, or a show parameter
     source = "bass.hits"
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.analysis.bands import DEFAULT_BANDS
+from engine.analysis.beatclock import ClockSetup
 from engine.analysis.features import silent_features
 from engine.errors import PresetError, ShaderError
 from engine.params.modulation import CURVES, Modulation
@@ -47,7 +51,8 @@ _TYPE_NAMES = {
     dict: "a table",
     bool: "true/false",
 }
-TOP_KEYS = {"name", "description", "shader", "effects", "clips", "master", "modulate", "output"}
+TOP_KEYS = {"name", "description", "shader", "effects", "clips", "master", "modulate", "output", "tempo"}
+TEMPO_KEYS = ("range", "beats_per_bar")
 EFFECT_KEYS = ("file", "name", "inputs", "mix")
 RESERVED_LAYERS = {"shader", "clips", "master", "tempo", "previous"}
 _LAYER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -123,6 +128,13 @@ class Preset:
     images: dict[str, str] = field(default_factory=dict)  # the main shader's image bindings
     effects: tuple[Layer, ...] = ()
     clip_settings: ClipSettings = field(default_factory=lambda: ClipSettings())
+    bpm_range: tuple[float, float] | None = None  # [tempo] range; None: the default, 60..200
+    beats_per_bar: int | None = None  # [tempo] beats_per_bar; None: 4
+
+    def clock_setup(self) -> ClockSetup:
+        """What this preset says about its song, the defaults where it says nothing."""
+        lo, hi = self.bpm_range or (ClockSetup.min_bpm, ClockSetup.max_bpm)
+        return ClockSetup(lo, hi, self.beats_per_bar or ClockSetup.beats_per_bar)
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -209,6 +221,32 @@ class _Reader:
             speed=float(self.typed(table, (*k, "speed"), number, 1.0)),
             reverse=self.typed(table, (*k, "reverse"), bool, False),
         )
+
+    def tempo(self, table: dict) -> tuple[tuple[float, float] | None, int | None]:
+        """The [tempo] table: (BPM range, beats per bar), each None when not given."""
+        unknown = sorted(set(table) - set(TEMPO_KEYS))
+        if unknown:
+            raise self.fail(
+                ("tempo", unknown[0]),
+                f"unknown key '{unknown[0]}' in [tempo] (expected: {', '.join(TEMPO_KEYS)})",
+            )
+        rng = self.typed(table, ("tempo", "range"), list)
+        bars = self.typed(table, ("tempo", "beats_per_bar"), int)
+        bpm_range = None
+        if rng is not None:
+            if len(rng) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in rng):
+                raise self.fail(
+                    ("tempo", "range"), "'range' must be [slowest, fastest] in BPM, e.g. [120, 180]"
+                )
+            bpm_range = (float(rng[0]), float(rng[1]))
+        if bars is not None and not 1 <= bars <= 16:
+            raise self.fail(("tempo", "beats_per_bar"), f"'beats_per_bar' must be 1..16, not {bars}")
+        if bpm_range is not None:
+            try:
+                ClockSetup(*bpm_range)
+            except ValueError as exc:
+                raise self.fail(("tempo", "range"), str(exc)) from None
+        return bpm_range, bars
 
     def shader(self, name: str, keys: tuple, subdir: str) -> IsfDocument:
         found = resolve_file(name, self.path.parent, subdir)
@@ -375,6 +413,7 @@ def load_preset(path: str | Path) -> Preset:
     if size is not None and (len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size)):
         raise r.fail(("output", "size"), "'size' must be [width, height] in pixels")
     fps = r.typed(output, ("output", "fps"), (int, float))
+    bpm_range, beats_per_bar = r.tempo(r.typed(data, ("tempo",), dict, {}))
     return Preset(
         path=path,
         name=name,
@@ -391,6 +430,8 @@ def load_preset(path: str | Path) -> Preset:
         images=images,
         effects=tuple(effects),
         clip_settings=clip_settings,
+        bpm_range=bpm_range,
+        beats_per_bar=beats_per_bar,
     )
 
 
