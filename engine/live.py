@@ -20,6 +20,7 @@ from engine.analysis.features import Features
 from engine.app import Show
 from engine.audio.feed import AudioFeed
 from engine.clock import LiveClock
+from engine.errors import HalationError
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands
 from engine.render.context import Offscreen, headless_context
@@ -27,6 +28,7 @@ from engine.render.overlay import ErrorOverlay
 from engine.show.operator import Operator
 from engine.show.preset import Preset
 from engine.show.setlist import Setlist
+from engine.show.watch import PresetWatcher
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,18 @@ class PerformStats:
         )
 
 
+def _reload(show: Show, watcher: PresetWatcher) -> None:
+    """Bring in the preset just saved; one whose shaders do not build is refused and the look stays."""
+    fresh = watcher.poll(time.monotonic())
+    if fresh is None:
+        return
+    try:
+        show.recall(fresh)
+    except HalationError as exc:
+        watcher.error = exc
+        log.error("%s (the look stays as it was)", exc)
+
+
 def perform(
     preset: Preset,
     feed: AudioFeed,
@@ -111,11 +125,13 @@ def perform(
     controls: tuple[ControlSurface, ...] = (),
     setlist: Setlist | None = None,
     preview: bool = True,
+    watch_preset: bool = False,
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
     With `monitor`, the show goes fullscreen on that monitor (the projector) and, unless `preview` is off, a
     preview window on the laptop shows the same frames plus shader errors; errors never reach the projector.
+    With `watch_preset` (rehearsals), saving the preset file brings the saved look in at the next frame.
     """
     window = projector = overlay = None
     title = f"Halation — {preset.name}"
@@ -139,6 +155,7 @@ def perform(
     offscreen = Offscreen(ctx, size) if headless or projector else None
     show = Show(ctx, preset, size, feed.sample_rate, live=True)
     operator = Operator(show, setlist)
+    watcher = PresetWatcher(preset.path) if watch_preset else None
     screen = window or projector
     analysis = AnalysisThread(show.analyzer, feed)
     started_controls: list[ControlSurface] = []
@@ -153,6 +170,8 @@ def perform(
         feed.start()
         clock = LiveClock(feed.position)
         analysis.start()
+        watching = f"; saving {preset.path.name} shows it at once" if watcher else ""
+        log.info("showing '%s'%s", preset.name, watching)
         while True:
             ft = clock.tick()
             if (end is not None and ft.time >= end) or (duration and time.monotonic() - started >= duration):
@@ -170,15 +189,18 @@ def perform(
                 show.analyzer.command(command)  # thread-safe: applied by the analysis thread
             if base.get("tempo.nudge"):
                 show.params.set("tempo.nudge", 0.0)
+            if watcher is not None:
+                _reload(show, watcher)
             target = window.target() if window else offscreen.fbo
             features = analysis.features
             values = show.draw(ft, features, target)
+            errors = [*show.pipeline.errors(), *([watcher.error] if watcher and watcher.error else [])]
             if window:
                 if overlay:
-                    overlay.draw(target, show.pipeline.errors())
+                    overlay.draw(target, errors)
                 window.present()
             elif projector:
-                projector.show(offscreen.texture, overlay, show.pipeline.errors())
+                projector.show(offscreen.texture, overlay, errors)
             else:
                 ctx.finish()
             state = ShowState(ft.time, values, features, base, operator.cue_name)

@@ -21,9 +21,9 @@ void main() {
 def test_help_lists_every_subcommand():
     out = run_cli("--help")
     assert out.returncode == 0
-    for name in ("demo", "render", "perform", "devices", "check"):
+    for name in ("demo", "render", "perform", "rehearse", "devices", "check"):
         assert name in out.stdout
-    for name in ("demo", "render", "perform", "devices", "check"):
+    for name in ("demo", "render", "perform", "rehearse", "devices", "check"):
         assert run_cli(name, "--help").returncode == 0
 
 

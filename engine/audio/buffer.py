@@ -25,4 +25,26 @@ class AudioBuffer:
 
     def until(self, seconds: float) -> AudioBuffer:
         """The first `seconds` of the buffer (for renders shorter than the track)."""
-        return AudioBuffer(self.samples[: round(seconds * self.sample_rate)], self.sample_rate)
+        return self.section(0.0, seconds)
+
+    def section(self, start: float, stop: float | None = None) -> AudioBuffer:
+        """The part from `start` to `stop` seconds (the end when None): the drop a rehearsal loops on."""
+        end = None if stop is None else round(stop * self.sample_rate)
+        return AudioBuffer(self.samples[round(start * self.sample_rate) : end], self.sample_rate)
+
+
+def fill(out: np.ndarray, samples: np.ndarray, start: int, loop: bool = False) -> None:
+    """Copy `samples` from index `start` into `out`: round again from the beginning when `loop`, silence past
+    the end otherwise. Slices only, so an audio callback can call it."""
+    n = len(samples)
+    done = 0
+    while done < len(out):
+        at = start + done
+        if loop and n:
+            at %= n
+        chunk = samples[at : at + len(out) - done]
+        if not len(chunk):
+            out[done:] = 0.0
+            return
+        out[done : done + len(chunk)] = chunk
+        done += len(chunk)

@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.audio.buffer import AudioBuffer
+from engine.audio.buffer import AudioBuffer, fill
 from engine.audio.playback import Playback
 
 
@@ -31,14 +31,18 @@ class AudioFeed(Protocol):
 
 class BufferFeed:
     """A file or the synthesizer, paced in real time: played to the speakers when asked (the playback
-    position is then the clock), else paced by the monotonic clock."""
+    position is then the clock), else paced by the monotonic clock. With `loop` the buffer plays again and
+    again while time keeps running (a rehearsal's section: the analysis hears it as one long track)."""
 
-    def __init__(self, audio: AudioBuffer, play: bool = True, device: int | str | None = None):
+    def __init__(
+        self, audio: AudioBuffer, play: bool = True, device: int | str | None = None, loop: bool = False
+    ):
         self.audio = audio
         self.sample_rate = audio.sample_rate
+        self.loop = loop
         self._mono = audio.mono()
         self._fed = 0
-        self._playback = Playback(audio, device=device) if play else None
+        self._playback = Playback(audio, device=device, loop=loop) if play else None
         self._playing = False
         self._t0: float | None = None
 
@@ -54,8 +58,11 @@ class BufferFeed:
         return time.monotonic() - self._t0
 
     def read(self) -> np.ndarray:
-        upto = min(len(self._mono), int((self.position() or 0.0) * self.sample_rate))
-        chunk = self._mono[self._fed : upto]
+        upto = int((self.position() or 0.0) * self.sample_rate)
+        if not self.loop:
+            upto = min(len(self._mono), upto)
+        chunk = np.empty(max(0, upto - self._fed), np.float32)
+        fill(chunk, self._mono, self._fed, self.loop)
         self._fed = max(self._fed, upto)
         return chunk
 

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from engine.audio.buffer import AudioBuffer
+from engine.audio.buffer import AudioBuffer, fill
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +20,11 @@ class Playback:
     free-runs). The callback only copies samples: no allocation, no locks held for long.
     """
 
-    def __init__(self, buffer: AudioBuffer, device: int | str | None = None, blocksize: int = 512):
+    def __init__(
+        self, buffer: AudioBuffer, device: int | str | None = None, blocksize: int = 512, loop: bool = False
+    ):
         self.buffer = buffer
+        self.loop = loop  # play the buffer again and again (a rehearsal's section); positions keep rising
         self.device = device
         self.blocksize = blocksize
         self._frames = 0
@@ -53,9 +56,7 @@ class Playback:
 
     def _callback(self, outdata: np.ndarray, frames: int, _time, _status) -> None:
         start = self._frames
-        chunk = self.buffer.samples[start : start + frames]
-        outdata[: len(chunk)] = chunk
-        outdata[len(chunk) :] = 0.0
+        fill(outdata, self.buffer.samples, start, self.loop)
         self._frames = start + frames
         with self._lock:
             self._stamp = (start + frames, time.monotonic())

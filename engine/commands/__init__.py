@@ -3,4 +3,4 @@
 To add a subcommand, write engine/commands/<name>.py and list it in COMMANDS.
 """
 
-COMMANDS = ("demo", "perform", "render", "analyze", "check", "devices", "prepare", "bench")
+COMMANDS = ("demo", "perform", "rehearse", "render", "analyze", "check", "devices", "prepare", "bench")

@@ -14,6 +14,16 @@ def add_arguments(p) -> None:
     p.add_argument("--audio", help="audio file to play and follow; default: the built-in demo song")
     p.add_argument("--preset", type=Path, default=DEMO_PRESET, help="preset .toml (default: the demo preset)")
     p.add_argument(
+        "--audio-device", help="listen live to this input (name substring or index; see `devices`)"
+    )
+    p.add_argument("--audio-channels", help="input channels to mix, 1-based, e.g. 1 or 1,2 (default: all)")
+    p.add_argument("--block-size", type=int, default=256, help="capture block in samples, 64..1024 (256)")
+    add_show_arguments(p)
+
+
+def add_show_arguments(p) -> None:
+    """Where the show goes, how long it runs and who drives it (shared with `rehearse`)."""
+    p.add_argument(
         "--headless", action="store_true", help="render offscreen, no window (for servers and tests)"
     )
     p.add_argument("--duration", type=positive(float), help="stop after this many seconds")
@@ -27,23 +37,15 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
-    p.add_argument(
-        "--audio-device", help="listen live to this input (name substring or index; see `devices`)"
-    )
-    p.add_argument("--audio-channels", help="input channels to mix, 1-based, e.g. 1 or 1,2 (default: all)")
-    p.add_argument("--block-size", type=int, default=256, help="capture block in samples, 64..1024 (256)")
     p.add_argument("--setlist", type=Path, help="setlist .toml: cues the desk steps through (go, back, goto)")
     add_control_arguments(p)
 
 
 def run(args) -> int:
     from engine.audio.feed import BufferFeed
-    from engine.live import perform
     from engine.show.preset import load_preset
-    from engine.show.setlist import load_setlist
 
     preset = load_preset(args.preset)
-    size, _ = output_settings(args, preset)
     if args.audio_device is not None:
         from engine.audio.capture import LiveCapture, parse_channels
 
@@ -54,6 +56,15 @@ def run(args) -> int:
     else:
         music = load_music(args.audio)
         feed, end = BufferFeed(music, play=not args.no_sound, device=args.audio_out), music.duration
+    return run_show(args, preset, feed, end)
+
+
+def run_show(args, preset, feed, end: float | None, watch_preset: bool = False) -> int:
+    """Run the show on `feed` until `end` (audio seconds), --duration, or the window closes."""
+    from engine.live import perform
+    from engine.show.setlist import load_setlist
+
+    size, _ = output_settings(args, preset)
     controls = build_controls(args)
     stats = perform(
         preset,
@@ -67,6 +78,7 @@ def run(args) -> int:
         controls=controls,
         setlist=load_setlist(args.setlist) if args.setlist else None,
         preview=not args.no_preview,
+        watch_preset=watch_preset,
     )
     print(stats.summary())
     if hasattr(feed, "status"):
