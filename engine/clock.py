@@ -59,9 +59,17 @@ class LiveClock:
     `position` returns the audio time now (e.g. the playback position of the sound card); when it is absent
     or returns None (audio stopped or dropped out) the clock free-runs on the monotonic clock from the last
     audio time, so visuals never stall.
+
+    `lead` draws each frame that many seconds ahead of the audio: a frame reaches the projector's light
+    some 30-120 ms after it is drawn (render, buffer swap, the projector's own processing), so beat-locked
+    values drawn for `audio + lead` land on the beat as the room sees and hears it. The beat grid is
+    predicted, so its values are right that far ahead.
     """
 
-    def __init__(self, position: Callable[[], float | None] | None = None, monotonic=_time.monotonic):
+    def __init__(
+        self, position: Callable[[], float | None] | None = None, monotonic=_time.monotonic, lead: float = 0.0
+    ):
+        self.lead = lead
         self._position = position
         self._monotonic = monotonic
         self._t0 = monotonic()
@@ -82,7 +90,7 @@ class LiveClock:
         return mono - self._t0
 
     def tick(self) -> FrameTime:
-        t = max(self.now(), self._last_time)  # never run backwards, even if the audio device jitters
+        t = max(self.now() + self.lead, self._last_time)  # never backwards, even if the device jitters
         ft = FrameTime(
             self._index, t, t - self._last_time if self._index else 0.0, _date_at(self._start_date, t)
         )

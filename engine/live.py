@@ -126,12 +126,14 @@ def perform(
     setlist: Setlist | None = None,
     preview: bool = True,
     watch_preset: bool = False,
+    av_offset: float = 0.0,
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
     With `monitor`, the show goes fullscreen on that monitor (the projector) and, unless `preview` is off, a
     preview window on the laptop shows the same frames plus shader errors; errors never reach the projector.
     With `watch_preset` (rehearsals), saving the preset file brings the saved look in at the next frame.
+    `av_offset` (seconds) draws frames that far ahead of the audio, for the projector's delay (LiveClock).
     """
     window = projector = overlay = None
     title = f"Halation — {preset.name}"
@@ -168,7 +170,7 @@ def perform(
         if setlist is not None:
             operator.apply("cue.go")
         feed.start()
-        clock = LiveClock(feed.position)
+        clock = LiveClock(feed.position, lead=av_offset)
         analysis.start()
         watching = f"; saving {preset.path.name} shows it at once" if watcher else ""
         log.info("showing '%s'%s", preset.name, watching)
@@ -185,7 +187,7 @@ def perform(
                 for command in getattr(control, "drain_commands", list)():
                     operator.apply(command.action, command.args)
             base = show.params.base()
-            for command in tempo_commands(before, base, ft.time):
+            for command in tempo_commands(before, base, ft.time - av_offset):  # when the operator heard it
                 show.analyzer.command(command)  # thread-safe: applied by the analysis thread
             if base.get("tempo.nudge"):
                 show.params.set("tempo.nudge", 0.0)

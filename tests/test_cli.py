@@ -31,6 +31,9 @@ def test_usage_error_exits_2():
     out = run_cli("render", "--size", "big")
     assert out.returncode == 2
     assert "WIDTHxHEIGHT" in out.stderr
+    out = run_cli("perform", "--av-offset", "900")
+    assert out.returncode == 2
+    assert "use -500..500" in out.stderr
 
 
 def test_missing_file_is_one_clear_line_without_traceback(tmp_path):
@@ -101,7 +104,17 @@ def test_render_of_a_real_recording(tmp_path, shared_data):
 
 def test_perform_headless_runs_for_the_duration():
     out = run_cli(
-        "perform", "--headless", "--no-sound", "--duration", "2", "--size", "320x180", "--fps", "30"
+        "perform",
+        "--headless",
+        "--no-sound",
+        "--duration",
+        "2",
+        "--size",
+        "320x180",
+        "--fps",
+        "30",
+        "--av-offset",
+        "80",
     )
     assert out.returncode == 0, out.stderr
     frames = int(out.stdout.split(" frames")[0].split()[-1])

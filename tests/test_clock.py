@@ -30,3 +30,15 @@ def test_live_clock_follows_audio_and_free_runs_when_audio_drops_out():
     assert abs(clock.tick().time - 1.5) < 1e-9
     audio["pos"] = 1.2  # device back but behind: time never runs backwards
     assert clock.tick().time >= 1.5
+
+
+def test_frames_lead_the_audio_by_the_projectors_delay():
+    """With an A/V offset of 80 ms every frame is drawn for 80 ms after the sound being played now, also
+    while the device is away, so a flash drawn on the beat is lit when the beat is heard."""
+    mono = FakeTime()
+    audio = {"pos": 2.0}
+    clock = LiveClock(lambda: audio["pos"], monotonic=mono, lead=0.08)
+    assert abs(clock.tick().time - 2.08) < 1e-9
+    audio["pos"] = None
+    mono.now += 0.5
+    assert abs(clock.tick().time - 2.58) < 1e-9

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from engine.commands.common import load_music, output_settings, parse_size, positive
@@ -35,10 +36,27 @@ def add_show_arguments(p) -> None:
     p.add_argument(
         "--no-preview", action="store_true", help="with --monitor: no preview window on the laptop"
     )
+    p.add_argument(
+        "--av-offset",
+        type=_offset,
+        default=0.0,
+        metavar="MS",
+        help="draw frames this many ms ahead of the audio, for the projector's delay (flash test; 0)",
+    )
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
     p.add_argument("--setlist", type=Path, help="setlist .toml: cues the desk steps through (go, back, goto)")
     add_control_arguments(p)
+
+
+def _offset(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of milliseconds") from None
+    if not -500.0 <= value <= 500.0:
+        raise argparse.ArgumentTypeError(f"{text} ms: use -500..500 (a projector lags 30-120 ms)")
+    return value
 
 
 def run(args) -> int:
@@ -79,6 +97,7 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False) 
         setlist=load_setlist(args.setlist) if args.setlist else None,
         preview=not args.no_preview,
         watch_preset=watch_preset,
+        av_offset=args.av_offset / 1000.0,
     )
     print(stats.summary())
     if hasattr(feed, "status"):
