@@ -7,8 +7,10 @@
   breakdowns), rendered by LMMS itself; the tempo and the beat grid come from the project file (LMMS
   plays them exactly on the grid from 0 s). Needs the `lmms` package (installed through apt when missing).
 - OUT/fof: the songs of fretsonfire-songs-muldjord and -sectoid (metal and rock bands, 95–190 BPM, full
-  length), backing and guitar stems mixed; the tempo is the chart's MIDI tempo (tempo only: the charts'
-  offsets are not known). The packages are only downloaded and unpacked, not installed.
+  length), backing and guitar stems mixed; the beats are the quarter notes of the chart's MIDI tempo map
+  and the tempo the one that lasts longest. The charts are timed to the audio from 0 s (no `delay` in
+  song.ini): their expert notes fall within a median of -9..+20 ms of the guitar onsets Halation hears on
+  the guitar stem alone. The packages are only downloaded and unpacked, not installed.
 
 The audio stays outside the repository (licences: see each package's copyright file).
 """
@@ -96,7 +98,6 @@ def build_fof(folder: Path) -> None:
         entries = []
         for chart in sorted((Path(tmp) / "x").rglob("notes.mid")):
             song = chart.parent
-            tempos = [m.tempo for m in mido.MidiFile(chart).tracks[0] if m.type == "set_tempo"]
             name = "fof_" + _name(song)
             out = folder / f"{name}.ogg"
             if not out.exists():
@@ -104,8 +105,32 @@ def build_fof(folder: Path) -> None:
                 stems = ["-i", str(song / "song.ogg"), "-i", str(song / "guitar.ogg")]
                 cmd = ["ffmpeg", "-loglevel", "error", "-y", *stems, "-filter_complex", mix, str(out)]
                 subprocess.run(cmd, check=True)
-            entries.append({"name": name, "audio": out.name, "tempo": round(mido.tempo2bpm(tempos[0]), 2)})
+            beats, tempo = chart_beats(mido.MidiFile(chart), _duration(out))
+            (folder / f"{name}.beats.txt").write_text("".join(f"{t:.4f}\n" for t in beats))
+            entries.append({"name": name, "audio": out.name, "tempo": tempo, "beats": f"{name}.beats.txt"})
     _write_index(folder, entries)
+
+
+def chart_beats(midi, duration: float) -> tuple[list[float], float]:
+    """The quarter notes of a MIDI file's tempo map up to `duration` seconds, and the tempo (BPM) that
+    lasts longest."""
+    import mido
+
+    changes = [(0, 500000)]  # (tick, microseconds per beat); MIDI's default until the first set_tempo
+    tick = 0
+    for msg in mido.merge_tracks(midi.tracks):
+        tick += msg.time
+        if msg.type == "set_tempo":
+            changes = [c for c in changes if c[0] < tick] + [(tick, msg.tempo)]
+    beats: list[float] = []
+    lasted: dict[int, float] = {}
+    t = 0.0
+    while t <= duration:
+        tempo = next(v for k, v in reversed(changes) if k <= len(beats) * midi.ticks_per_beat)
+        beats.append(t)
+        t += tempo / 1e6
+        lasted[tempo] = lasted.get(tempo, 0.0) + tempo / 1e6
+    return beats, round(mido.tempo2bpm(max(lasted, key=lasted.get)), 2)
 
 
 def _duration(path: Path) -> float:
