@@ -16,13 +16,15 @@ COMPRESSION_FLOOR = 1e-3
 # Bands that get their own onset detector: the kick body, and everything above it (snare, hats, notes).
 ONSET_BANDS: tuple[tuple[float, float], ...] = ((20.0, 300.0), (300.0, 20000.0))
 # Bands whose flux, each against its own recent mean, marks where beats fall: kick, bass, snare body, snare
-# crack and leads. The hats' band above 4 kHz is left out: hats and open hats fall between beats as often
-# as on them, and their many bins would outvote the rest.
+# crack and leads, cymbals and hats. Each is one vote: open hats between the beats of a house track cannot
+# outvote the kick, and in metal, where the kick runs in sixteenths and guitars never stop, the cymbals on
+# the beat still count (beat F on the Frets on Fire songs 0.53 → 0.59 with this band, the rest unchanged).
 ACCENT_BANDS: tuple[tuple[float, float], ...] = (
     (20.0, 100.0),
     (100.0, 300.0),
     (300.0, 1000.0),
     (1000.0, 4000.0),
+    (4000.0, 20000.0),
 )
 
 
@@ -67,9 +69,9 @@ def _mean(rise: np.ndarray, bins: slice) -> np.ndarray:
 
 class Accent:
     """Beat strength: the mean over bands of each band's flux divided by its own running mean (~`memory`
-    seconds). Each band counts equally whatever its loudness, so an off-beat bass line cannot outvote the
-    kick, snare and leads on the beat, nor off-beat hats the kick (summing raw flux lets the loudest or
-    widest band decide the beat's phase)."""
+    seconds). Each band counts equally whatever its loudness or width, so an off-beat bass line cannot
+    outvote the kick, snare and leads on the beat, nor off-beat hats the kick (summing raw flux lets the
+    loudest or widest band decide the beat's phase)."""
 
     def __init__(self, n_bands: int, hop_seconds: float, memory: float = 8.0):
         self._k = 1.0 - float(np.exp(-hop_seconds / memory))
