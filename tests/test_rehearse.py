@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.analysis.listen import listen
 from engine.audio.buffer import AudioBuffer, fill
 from engine.audio.feed import BufferFeed
 from engine.audio.synth import drum_loop, write_wav
+from engine.show.rehearsal import bar_loop
 from engine.show.watch import PresetWatcher
 
 GOOD = """name = "{name}"
@@ -44,6 +46,24 @@ def test_the_feed_hears_the_drop_again_and_again():
     section = tone[int(0.1 * sr) : int(0.3 * sr)]
     n = len(section)
     assert np.array_equal(heard[:n], section) and np.array_equal(heard[2 * n : 3 * n], section)
+
+
+def test_a_loop_comes_round_on_the_downbeat():
+    """Asked for 4.1..13.3 s of a 128 BPM break (bars of 1.875 s, kick on the one), the loop runs from the
+    bar line at 3.75 s for five whole bars, so the beat and the bar run on across the loop point."""
+    track = drum_loop(128, 16, 48000, pattern="breakbeat")
+    heard = listen(track.samples.mean(axis=1).astype(np.float32), 48000)
+    section = bar_loop(heard, 4.1, 13.3, 4, duration=30.0)
+    assert section.bars == 5
+    assert section.start == pytest.approx(3.75, abs=0.02)
+    assert section.stop - section.start == pytest.approx(5 * 1.875, abs=0.02)
+    assert bar_loop(heard, 4.1, 29.9, 4, duration=30.0).stop <= 30.0  # never past the end of the track
+
+
+def test_a_loop_without_a_beat_is_left_as_asked():
+    quiet = np.zeros(10 * 48000, np.float32)
+    section = bar_loop(listen(quiet, 48000), 2.0, 7.0, 4, duration=10.0)
+    assert (section.start, section.stop, section.bars) == (2.0, 7.0, 0)
 
 
 def write_preset(path: Path, text: str) -> None:
