@@ -24,7 +24,7 @@ from engine.errors import HalationError
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands
 from engine.render.context import Offscreen, headless_context
-from engine.render.overlay import ErrorOverlay
+from engine.render.overlay import PreviewOverlay, status_lines
 from engine.show.operator import Operator
 from engine.show.preset import Preset
 from engine.show.setlist import Setlist
@@ -127,6 +127,7 @@ def perform(
     preview: bool = True,
     watch_preset: bool = False,
     av_offset: float = 0.0,
+    hud: bool = False,
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
@@ -134,6 +135,7 @@ def perform(
     preview window on the laptop shows the same frames plus shader errors; errors never reach the projector.
     With `watch_preset` (rehearsals), saving the preset file brings the saved look in at the next frame.
     `av_offset` (seconds) draws frames that far ahead of the audio, for the projector's delay (LiveClock).
+    `hud` shows what the engine hears (tempo, confidence, bar and beat, band meters) on the preview.
     """
     window = projector = overlay = None
     title = f"Halation — {preset.name}"
@@ -144,7 +146,7 @@ def perform(
 
         projector = ProjectorOutput(size, title, monitor)
         projector.preview.make_current()
-        overlay = ErrorOverlay(projector.preview.ctx)
+        overlay = PreviewOverlay(projector.preview.ctx)
         projector.output.make_current()
         ctx = projector.ctx
     else:
@@ -153,7 +155,7 @@ def perform(
         window = Window(size, title, monitor=monitor)
         ctx = window.ctx
         if monitor is None:  # this window is the laptop's: it may show errors
-            overlay = ErrorOverlay(ctx)
+            overlay = PreviewOverlay(ctx)
     offscreen = Offscreen(ctx, size) if headless or projector else None
     show = Show(ctx, preset, size, feed.sample_rate, live=True)
     operator = Operator(show, setlist)
@@ -197,6 +199,8 @@ def perform(
             features = analysis.features
             values = show.draw(ft, features, target)
             errors = [*show.pipeline.errors(), *([watcher.error] if watcher and watcher.error else [])]
+            if overlay and hud:
+                overlay.status = status_lines(features.values(ft.time))
             if window:
                 if overlay:
                     overlay.draw(target, errors)

@@ -123,7 +123,14 @@ def test_perform_headless_runs_for_the_duration():
 
 def test_perform_opens_a_real_window(xvfb_display):
     out = run_cli(
-        "perform", "--no-sound", "--duration", "2", "--size", "320x180", env={"DISPLAY": xvfb_display}
+        "perform",
+        "--no-sound",
+        "--duration",
+        "2",
+        "--size",
+        "320x180",
+        "--hud",
+        env={"DISPLAY": xvfb_display},
     )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.split(" frames")[0].split()[-1]) > 10

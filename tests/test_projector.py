@@ -12,11 +12,11 @@ SCRIPT = textwrap.dedent(
     """
     import json, numpy as np
     from engine.output.window import ProjectorOutput
-    from engine.render.overlay import ErrorOverlay
+    from engine.render.overlay import PreviewOverlay
 
     out = ProjectorOutput((320, 180), "test", monitor=0)
     out.preview.make_current()
-    overlay = ErrorOverlay(out.preview.ctx)
+    overlay = PreviewOverlay(out.preview.ctx)
     out.output.make_current()
     frame = out.ctx.texture((320, 180), 4, data=bytes([200, 60, 30, 255]) * (320 * 180))
     errors = ["shaders/broken.fs:12: syntax error, unexpected '}'"]

@@ -135,3 +135,30 @@ def _edit_until(proc: subprocess.Popen, path: Path, text: str | None, wanted: st
         if wanted in log:
             return log
     pytest.fail(f"no '{wanted}' within {timeout} s: {log}")
+
+
+def test_the_preview_shows_what_the_engine_hears(gl_ctx):
+    """Tempo, confidence, bar and beat with a mark on the beat, and a meter per band, in a box at the
+    preview's bottom-left; the rest of the picture untouched."""
+    from engine.render.context import Offscreen
+    from engine.render.overlay import PreviewOverlay, status_lines
+
+    values = {"bpm": 128.0, "bpm_confidence": 0.82, "bar_count": 11, "bar_beat": 2, "on_beat": 0.9}
+    clock, meters = status_lines({**values, "bass.level": 0.5, "high.level": 1.0})
+    assert clock == "128.0 BPM  82%  bar 12 beat 3 *"
+    assert meters.startswith("bass ####....  lowmid ........") and meters.endswith("high ########")
+    assert status_lines({"bpm": 0.0, "silence": 1.0})[0] == "silence"
+
+    target = Offscreen(gl_ctx, (480, 270))
+    overlay = PreviewOverlay(gl_ctx)
+    try:
+        target.fbo.use()
+        target.fbo.clear(0.0, 0.0, 0.0, 1.0)
+        overlay.status = (clock, meters)
+        overlay.draw(target.fbo, [])
+        pixels = target.read()[..., :3]  # top row first
+        assert pixels[-40:, :200].max() > 150  # bright text at the bottom left
+        assert pixels[:100, :].max() == 0  # no error box: the top untouched
+    finally:
+        overlay.release()
+        target.release()

@@ -15,7 +15,7 @@ import pytest
 from engine.app import Show
 from engine.clock import OfflineClock
 from engine.render.context import Offscreen
-from engine.render.overlay import ErrorOverlay
+from engine.render.overlay import PreviewOverlay
 from engine.render.reload import ShaderReloader
 from engine.show.preset import load_preset
 
@@ -234,7 +234,7 @@ def test_overlay_shows_the_error_on_the_preview(ctx):
     from engine.errors import ShaderError
 
     target = Offscreen(ctx, (320, 180))
-    overlay = ErrorOverlay(ctx)
+    overlay = PreviewOverlay(ctx)
     try:
         target.fbo.use()
         target.fbo.clear(0.0, 0.0, 0.0, 1.0)

@@ -43,6 +43,11 @@ def add_show_arguments(p) -> None:
         metavar="MS",
         help="draw frames this many ms ahead of the audio, for the projector's delay (flash test; 0)",
     )
+    p.add_argument(
+        "--hud",
+        action="store_true",
+        help="show tempo, beat and band meters on the preview (never the projector)",
+    )
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
     p.add_argument("--setlist", type=Path, help="setlist .toml: cues the desk steps through (go, back, goto)")
@@ -77,7 +82,7 @@ def run(args) -> int:
     return run_show(args, preset, feed, end)
 
 
-def run_show(args, preset, feed, end: float | None, watch_preset: bool = False) -> int:
+def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, hud: bool = False) -> int:
     """Run the show on `feed` until `end` (audio seconds), --duration, or the window closes."""
     from engine.live import perform
     from engine.show.setlist import load_setlist
@@ -98,6 +103,7 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False) 
         preview=not args.no_preview,
         watch_preset=watch_preset,
         av_offset=args.av_offset / 1000.0,
+        hud=hud or args.hud,
     )
     print(stats.summary())
     if hasattr(feed, "status"):

@@ -47,7 +47,9 @@ def run(args) -> int:
         start, stop = _whole_bars(track, preset, start, stop)
     section = track.section(start, stop)
     feed = BufferFeed(section, play=not args.no_sound, device=args.audio_out, loop=args.loop)
-    return run_show(args, preset, feed, end=None if args.loop else section.duration, watch_preset=True)
+    return run_show(
+        args, preset, feed, end=None if args.loop else section.duration, watch_preset=True, hud=True
+    )
 
 
 def _whole_bars(track, preset, start: float, stop: float) -> tuple[float, float]:

@@ -124,8 +124,8 @@ class Window:
 
 class ProjectorOutput:
     """The gig set-up: the show fullscreen on the projector's monitor, and a preview window on the laptop
-    that shows the same frame plus the operator's error overlay. The preview shares the output's textures;
-    each window draws with its own context."""
+    that shows the same frame plus the operator's overlay (errors, what the engine hears). The preview
+    shares the output's textures; each window draws with its own context."""
 
     def __init__(self, size: tuple[int, int], title: str, monitor: int):
         self.output = Window(size, title, monitor=monitor)
@@ -146,7 +146,7 @@ class ProjectorOutput:
 
     def show(self, frame: moderngl.Texture, overlay=None, errors: Sequence[object] = ()) -> None:
         """Put the frame (a texture of the output context) on the projector, then on the preview with the
-        errors drawn by `overlay` (an ErrorOverlay made in the preview's context)."""
+        errors drawn by `overlay` (a PreviewOverlay made in the preview's context)."""
         self._output_blit.draw(frame, self.output.target())
         self.ctx.finish()  # the preview's context samples the frame: it must be complete
         self.output.present()
