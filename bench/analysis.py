@@ -3,11 +3,12 @@
 Scores Halation's causal analysis chain and aubio's own onset (mkl, 512/256) and tempo ('default',
 1024/256) objects on every file of an annotated set (default ../shared/data/audio, its index.json), with
 mir_eval: beat F-measure (±70 ms; beats before 5 s trimmed as mir_eval.beat.evaluate does, and untrimmed),
-tempo Acc1/Acc2 of the tempo each reports at the end of the file, onset F-measure (±50 ms; mean over files
-and over all onsets), detection delay (known_at − annotated time of each matched onset), seconds until the
-tempo locks within 2 % (files of 8 s or more; against the tempo the annotated beats have over the last
-seconds where there are beats, as players drift, else the file's tempo), octave flips after locking, and CPU
-per audio second fed hop by hop. aubio runs at 44.1 kHz, where it scores best; Halation at its own 48 kHz.
+downbeat F-measure where bars are annotated (Halation only: aubio has no bars), tempo Acc1/Acc2 of the
+tempo each reports at the end of the file, onset F-measure (±50 ms; mean over files and over all onsets),
+detection delay (known_at − annotated time of each matched onset), seconds until the tempo locks within
+2 % (files of 8 s or more; against the tempo the annotated beats have over the last seconds where there
+are beats, as players drift, else the file's tempo), octave flips after locking, and CPU per audio second
+fed hop by hop. aubio runs at 44.1 kHz, where it scores best; Halation at its own 48 kHz.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Heard:
         self.onsets = onsets
         self.onsets_known = onsets_known
         self.trace: list[tuple[float, float]] = []  # (audio time, bpm)
+        self.downbeats: list[float] | None = None  # None: the detector has no notion of bars (aubio)
 
 
 def run(args) -> int:
@@ -69,7 +71,11 @@ def run(args) -> int:
     rows = []
     for entry in entries:
         path = args.data / entry["audio"]
-        truth = {k: np.loadtxt(args.data / entry[k], ndmin=1) for k in ("beats", "onsets") if k in entry}
+        truth = {
+            k: np.loadtxt(args.data / entry[k], ndmin=1)
+            for k in ("beats", "downbeats", "onsets")
+            if k in entry
+        }
         audio = load_audio(path, ENGINE_RATE)
         ours = _ours(audio.mono())
         theirs = _aubio(load_audio(path, AUBIO_RATE).mono())
@@ -101,6 +107,7 @@ def _ours(mono) -> Heard:
         [o.known_at for o in heard.onsets],
     )
     out.trace = list(zip(heard.trace_time.tolist(), heard.trace_bpm.tolist(), strict=True))
+    out.downbeats = list(heard.downbeats)
     return out
 
 
@@ -141,6 +148,11 @@ def _score(heard: Heard, truth: dict, tempo: float | None, duration: float) -> d
         trim = mir_eval.beat.trim_beats
         out["beat_f"] = float(mir_eval.beat.f_measure(trim(ref), trim(est)))
         out["beat_f_untrimmed"] = float(mir_eval.beat.f_measure(ref, est))
+    if "downbeats" in truth and heard.downbeats is not None:
+        trim = mir_eval.beat.trim_beats
+        out["downbeat_f"] = float(
+            mir_eval.beat.f_measure(trim(truth["downbeats"]), trim(np.array(heard.downbeats)))
+        )
     if "onsets" in truth:
         ref, est = truth["onsets"], np.array(heard.onsets)
         known = np.array(heard.onsets_known)
@@ -214,6 +226,7 @@ def _summarise(scores: list[dict]) -> dict:
     return {
         "beat_f": mean("beat_f"),
         "beat_f_untrimmed": mean("beat_f_untrimmed"),
+        "downbeat_f": mean("downbeat_f"),
         "acc1": mean("acc1"),
         "acc2": mean("acc2"),
         "onset_f": mean("onset_f"),
@@ -264,6 +277,7 @@ def _cpu(data: Path, entries: list[dict], seconds: float) -> dict[str, float]:
 ROWS = (
     ("beat F (±70 ms, mir_eval trims <5 s)", "beat_f", "{:.3f}"),
     ("beat F (untrimmed)", "beat_f_untrimmed", "{:.3f}"),
+    ("downbeat F (±70 ms, trimmed <5 s)", "downbeat_f", "{:.3f}"),
     ("tempo Acc1 (±4 %)", "acc1", "{:.3f}"),
     ("tempo Acc2 (also ×2 ×½ ×3 ×⅓)", "acc2", "{:.3f}"),
     ("onset F (±50 ms, mean of files)", "onset_f", "{:.3f}"),

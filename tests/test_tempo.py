@@ -104,6 +104,27 @@ def test_a_downbeat_the_operator_set_survives_a_new_bar_length():
     assert a.clock.downbeat.forced and a.clock.downbeat.offset == anchor % 3
 
 
+def test_downbeat_is_where_the_chords_change_when_the_kick_is_on_every_beat():
+    """Four on the floor gives the bass nothing to tell the bar by; a pad whose chord changes on each bar
+    line does (C, Am, F, G, as a house track would)."""
+    drums = drum_loop(124, 16, SR)
+    t = np.arange(len(drums.samples)) / SR
+    bar = 4 * 60 / 124
+    chords = ((60, 64, 67), (57, 60, 64), (53, 57, 60), (55, 59, 62))
+    which = (t // bar).astype(int) % 4
+    pad = np.zeros_like(t)
+    for i, notes in enumerate(chords):
+        tone = sum(np.sin(2 * np.pi * 440 * 2 ** ((m - 69) / 12) * t) for m in (notes[0] - 12, *notes))
+        pad += np.where(which == i, tone, 0.0)
+    mono = (drums.samples.mean(axis=1) + 0.05 * pad).astype(np.float32)
+    heard = listen(mono, SR)
+    late = np.array([d for d in heard.downbeats if d > 12.0])
+    assert len(late) >= 4
+    on_bar_lines = [np.min(np.abs(drums.downbeats - d)) <= 0.04 for d in late]
+    assert np.mean(on_bar_lines) >= 0.8
+    assert listen(mono, SR, block=256).downbeats == heard.downbeats  # live blocks hear the same bars
+
+
 def test_downbeat_is_the_bar_start():
     mono, track = mono_loop(128, 24, "breakbeat")  # kick on 1, snares on 2 and 4: the bar is audible
     heard = listen(mono, SR)

@@ -51,14 +51,27 @@ def _write_index(folder: Path, entries: list[dict]) -> None:
     print(f"{folder}: {len(entries)} files")
 
 
-def lmms_bpm(project: Path) -> float:
-    """The tempo an LMMS project (.mmp XML, or .mmpz: a 4-byte length + zlib) is written at."""
+def lmms_meter(project: Path) -> tuple[float, int]:
+    """The tempo and beats per bar an LMMS project (.mmp XML, or .mmpz: a 4-byte length + zlib) is
+    written in."""
     data = project.read_bytes()
     text = (zlib.decompress(data[4:]) if project.suffix == ".mmpz" else data).decode("utf8", "replace")
-    found = re.search(r'<head[^>]*\bbpm="([\d.]+)"', text)
-    if not found:
+    head = re.search(r"<head[^>]*>", text)
+    bpm = re.search(r'\bbpm="([\d.]+)"', head.group(0)) if head else None
+    if not bpm:
         raise ValueError(f"{project}: no bpm in <head>")
-    return float(found.group(1))
+    per_bar = re.search(r'\btimesig_numerator="(\d+)"', head.group(0))
+    return float(bpm.group(1)), int(per_bar.group(1)) if per_bar else 4
+
+
+def _grid(folder: Path, name: str, beats: list[float], per_bar: int) -> dict:
+    """Write the beats, and the downbeats when the bars are 3 or 4 beats (bars start at the first beat)."""
+    (folder / f"{name}.beats.txt").write_text("".join(f"{t:.4f}\n" for t in beats))
+    out = {"beats": f"{name}.beats.txt"}
+    if per_bar in (3, 4):
+        (folder / f"{name}.downbeats.txt").write_text("".join(f"{t:.4f}\n" for t in beats[::per_bar]))
+        out["downbeats"] = f"{name}.downbeats.txt"
+    return out
 
 
 def build_lmms(folder: Path) -> None:
@@ -78,12 +91,11 @@ def build_lmms(folder: Path) -> None:
                 check=True,
                 capture_output=True,
             )
-        bpm = lmms_bpm(project)
+        bpm, per_bar = lmms_meter(project)
         duration = _duration(wav)
         period = 60.0 / bpm
-        beats = "\n".join(f"{k * period:.4f}" for k in range(int(duration / period) + 1))
-        (folder / f"{name}.beats.txt").write_text(beats + "\n")
-        entries.append({"name": name, "audio": wav.name, "tempo": bpm, "beats": f"{name}.beats.txt"})
+        beats = [k * period for k in range(int(duration / period) + 1)]
+        entries.append({"name": name, "audio": wav.name, "tempo": bpm, **_grid(folder, name, beats, per_bar)})
     _write_index(folder, entries)
 
 
@@ -105,9 +117,14 @@ def build_fof(folder: Path) -> None:
                 stems = ["-i", str(song / "song.ogg"), "-i", str(song / "guitar.ogg")]
                 cmd = ["ffmpeg", "-loglevel", "error", "-y", *stems, "-filter_complex", mix, str(out)]
                 subprocess.run(cmd, check=True)
-            beats, tempo = chart_beats(mido.MidiFile(chart), _duration(out))
-            (folder / f"{name}.beats.txt").write_text("".join(f"{t:.4f}\n" for t in beats))
-            entries.append({"name": name, "audio": out.name, "tempo": tempo, "beats": f"{name}.beats.txt"})
+            midi = mido.MidiFile(chart)
+            beats, tempo = chart_beats(midi, _duration(out))
+            per_bar = next(
+                (m.numerator for m in mido.merge_tracks(midi.tracks) if m.type == "time_signature"), 4
+            )
+            entries.append(
+                {"name": name, "audio": out.name, "tempo": tempo, **_grid(folder, name, beats, per_bar)}
+            )
     _write_index(folder, entries)
 
 

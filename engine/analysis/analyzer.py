@@ -27,6 +27,7 @@ from engine.analysis.features import (
     Features,
     Onset,
 )
+from engine.analysis.harmony import Chroma
 from engine.analysis.odf import ACCENT_BANDS, ONSET_BANDS, Accent, SpectralFlux, bin_range
 from engine.analysis.onsets import OnsetDetector
 
@@ -74,7 +75,8 @@ class Analyzer:
         self._odf = SpectralFlux(self._freqs, ONSET_BANDS + ACCENT_BANDS)
         self._accent = Accent(len(ACCENT_BANDS), self.dt)
         self._onsets = OnsetDetector(self.dt)
-        self.clock = BeatClock(self.dt, clock)
+        self._chroma = Chroma(sample_rate)
+        self.clock = BeatClock(self.dt, clock, self._chroma)
         self._commands: queue.SimpleQueue[TempoCommand | ClockSetup] = queue.SimpleQueue()
         self._k_spec = coeff(0.08, self.dt)
         self._k_short = coeff(1.0, self.dt)
@@ -132,6 +134,7 @@ class Analyzer:
         band_amp = np.sqrt(np.stack([power[:, b].sum(axis=1) for b in self._band_bins], axis=1)).tolist()
         log_spec = power @ self._log_bins.T
         full_flux, band_flux = self._odf.process(mags)
+        self._chroma.feed(data[:used])  # frames by sample position: the beat clock reads only the past
         hops = data[:used].reshape(n_hops, self.hop)
         rms = np.sqrt(np.mean(hops * hops, axis=1, dtype=np.float64))
         total = mags.sum(axis=1, dtype=np.float64)

@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.analysis.beats import Beat, BeatSettings, BeatTracker
 from engine.analysis.features import BeatGrid
+from engine.analysis.harmony import Chroma
 from engine.analysis.tempo import TempoSettings, TempoTracker, fold_octaves
 
 MIN_BPM, MAX_BPM = 20.0, 400.0  # any tempo the clock can hold (taps, manual BPM, the auto range)
@@ -78,6 +79,11 @@ class ClockSettings:
     tempo_bass: float = 0.5  # the tempo hears the whole spectrum's flux plus this much of the bass band's
     tap_timeout: float = 2.0  # a pause longer than this starts a new tap sequence
     accent_memory: float = 8.0  # downbeat evidence forgets over ~this many bars
+    downbeat_harmony: float = 12.0  # downbeat evidence: this times the harmony's change across the beat
+    # (Chroma: a cosine distance, ~0.3 at a chord change, ~0.02 between two hits of a drum loop)...
+    downbeat_bass: float = 0.5  # ...plus this times the bass onset on it against its recent mean over beats
+    # (the bass alone without Chroma). Raw, not normalised, so drums alone cannot make harmony out of noise
+    harmony_span: float = 0.8  # beats of harmony compared on either side of a beat
 
 
 class TapTempo:
@@ -99,7 +105,8 @@ class TapTempo:
 
 class Downbeat:
     """Which beat of the bar is the one: the position (mod beats_per_bar) whose beats carry the most
-    bass onset strength, remembered over several bars, and switched only on clear evidence."""
+    evidence (the harmony changing across them, the bass onset on them), remembered over several bars, and
+    switched only on clear evidence."""
 
     def __init__(self, beats_per_bar: int, memory_bars: float):
         self.n = beats_per_bar
@@ -131,8 +138,11 @@ class Downbeat:
 class BeatClock:
     """Tempo tracker + beat tracker + downbeat + operator state → beats and the current `BeatGrid`."""
 
-    def __init__(self, hop_seconds: float, settings: ClockSettings | None = None):
+    def __init__(
+        self, hop_seconds: float, settings: ClockSettings | None = None, harmony: Chroma | None = None
+    ):
         s = settings or ClockSettings()
+        self.harmony = harmony
         self.settings = s
         self.dt = hop_seconds
         self.tempo = TempoTracker(hop_seconds, s.tempo)
@@ -145,6 +155,8 @@ class BeatClock:
         self.time = 0.0
         self._accent_window: list[tuple[float, float]] = []  # (frame time, bass flux) of recent hops
         self._pending_accent: Beat | None = None
+        self._pending_harmony: list[tuple[Beat, float]] = []  # (beat, its bass strength) awaiting the harmony
+        self._bass_mean = self._bass_weight = 0.0  # recent mean bass strength over beats (weighted sum)
         self.grid = BeatGrid(beats_per_bar=s.beats_per_bar)
 
     @property
@@ -241,8 +253,36 @@ class BeatClock:
         pending = self._pending_accent
         if pending is not None and frame_time >= pending.time + 0.04:
             near = [v for t, v in self._accent_window if abs(t - pending.time) <= 0.04]
-            self.downbeat.add(pending.count, max(near, default=0.0))
+            if self.harmony is None:
+                self.downbeat.add(pending.count, max(near, default=0.0))
+            else:
+                self._pending_harmony.append((pending, max(near, default=0.0)))
             self._pending_accent = None
+        if self._pending_harmony:
+            self._weigh_harmony(self.time)
+
+    def _weigh_harmony(self, now: float) -> None:
+        """Downbeat evidence for the beats whose harmony after them has been heard: its change across the
+        beat plus some of the bass on it against its recent mean over beats."""
+        bpm = self.bpm
+        span = self.settings.harmony_span * 60.0 / bpm if bpm > 0 else 0.4
+        keep = float(np.exp(-1.0 / (4 * self.settings.beats_per_bar)))  # means over ~4 bars
+        while self._pending_harmony:
+            beat, bass = self._pending_harmony[0]
+            if now < beat.time + span:  # the harmony after it is still being played
+                return
+            change = self.harmony.change(beat.time, span, now)
+            if change is None:
+                if now > beat.time + 3 * span:  # never will be (a dropout): skip it
+                    self._pending_harmony.pop(0)
+                    continue
+                return
+            self._pending_harmony.pop(0)
+            self._bass_mean = keep * self._bass_mean + bass
+            self._bass_weight = keep * self._bass_weight + 1.0
+            relative_bass = bass * self._bass_weight / max(self._bass_mean, 1e-9)
+            s = self.settings
+            self.downbeat.add(beat.count, s.downbeat_harmony * change + s.downbeat_bass * relative_bass)
 
     def _grid_stale(self, bpm: float) -> bool:
         g = self.grid
