@@ -87,10 +87,12 @@ class Show:
         self._clip_wait = 0.0 if live else 2.0
         self.pipeline = Pipeline(ctx, preset, size, watch=self._watch, clip_wait=self._clip_wait)
         self._generation = self.pipeline.generation
+        self.sources: dict[str, float] = {}
 
     def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:
         """Modulate and render one frame; returns the parameter values it was drawn with."""
         sources = feature_values(features, ft.time)
+        self.sources = sources  # what the music gave this frame (the preview's HUD reads it)
         values = self.modulator.evaluate(sources, ft.delta)
         self.pipeline.render(ft, values, features, target, sources)
         self.params.reset_events()

@@ -102,6 +102,8 @@ class PerformStats:
 
 def _reload(show: Show, watcher: PresetWatcher) -> None:
     """Bring in the preset just saved; one whose shaders do not build is refused and the look stays."""
+    if watcher.path != show.preset.path:
+        watcher.follow(show.preset.path)
     fresh = watcher.poll(time.monotonic())
     if fresh is None:
         return
@@ -200,7 +202,7 @@ def perform(
             values = show.draw(ft, features, target)
             errors = [*show.pipeline.errors(), *([watcher.error] if watcher and watcher.error else [])]
             if overlay and hud:
-                overlay.status = status_lines(features.values(ft.time))
+                overlay.status = status_lines(show.sources)
             if window:
                 if overlay:
                     overlay.draw(target, errors)

@@ -181,10 +181,6 @@ class BeatClock:
             self.grid = self._make_grid(bpm)
         return beat
 
-    def setup(self) -> ClockSetup:
-        s = self.settings
-        return ClockSetup(s.tempo.min_bpm, s.tempo.max_bpm, s.beats_per_bar)
-
     def apply(self, command: TempoCommand | ClockSetup) -> None:
         """Carry out an operator command or a new setup (analysis thread only: Analyzer.command queues
         them)."""

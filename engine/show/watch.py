@@ -20,12 +20,16 @@ log = logging.getLogger(__name__)
 
 class PresetWatcher:
     def __init__(self, path: Path, interval: float = POLL_INTERVAL):
-        self.path = Path(path)
         self.interval = interval
+        self._next = 0.0
+        self.follow(path)
+
+    def follow(self, path: Path) -> None:
+        """Watch this preset from now on (a setlist cue brought another one in)."""
+        self.path = Path(path)
         self.error: HalationError | None = None  # the saved version that was refused, until a good one
         self._stamp: Stamp = stamp_of([self.path])
         self._candidate: Stamp | None = None
-        self._next = 0.0
 
     def poll(self, now: float) -> Preset | None:
         """The preset as just saved, once per save that loads; None otherwise. `now`: a monotonic time."""
