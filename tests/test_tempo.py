@@ -12,6 +12,7 @@ import pytest
 from engine.analysis.analyzer import Analyzer
 from engine.analysis.beatclock import ClockSettings, ClockSetup, TempoCommand
 from engine.analysis.features import CLOCK_NAMES
+from engine.analysis.harmony import REACH, Chroma
 from engine.analysis.listen import listen
 from engine.analysis.tempo import TempoSettings
 from engine.audio.synth import drum_loop
@@ -123,6 +124,20 @@ def test_downbeat_is_where_the_chords_change_when_the_kick_is_on_every_beat():
     on_bar_lines = [np.min(np.abs(drums.downbeats - d)) <= 0.04 for d in late]
     assert np.mean(on_bar_lines) >= 0.8
     assert listen(mono, SR, block=256).downbeats == heard.downbeats  # live blocks hear the same bars
+
+
+def test_harmony_compares_half_a_bar_either_side_even_at_a_slow_tempo():
+    """Half a bar of 4/4 at 60 BPM is 2 s on either side of the beat; the chroma keeps enough to compare
+    REACH seconds either side, and never lends the comparison a future it has not heard."""
+    t = np.arange(int(9.0 * SR)) / SR
+    hz = [440 * 2 ** ((m - 69) / 12) for m in (60, 64, 67, 57, 69, 72)]
+    c_major = sum(np.sin(2 * np.pi * f * t) for f in hz[:3])
+    a_minor = sum(np.sin(2 * np.pi * f * t) for f in hz[3:])
+    chroma = Chroma(SR)
+    chroma.feed(np.where(t < 4.5, c_major, a_minor).astype(np.float32))
+    assert chroma.change(4.5, REACH, now=9.0) > 0.2  # the chord change, seen over 4 s on either side
+    assert chroma.change(2.0, 1.5, now=9.0) < 0.02  # the same chord on both sides
+    assert chroma.change(4.5, REACH, now=6.0) is None  # at 6 s the 4 s after the change are not heard yet
 
 
 def test_downbeat_is_the_bar_start():

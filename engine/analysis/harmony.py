@@ -4,14 +4,15 @@ makes it the cue for downbeats where the kick is on every beat (on the LMMS and 
 bar line is the beat with the largest change on 24 of 33, the one with the strongest bass onset on 16).
 
 Frames are cut at fixed sample positions from a window of its own (4096 samples: the 1024-sample analysis
-FFT cannot tell bass notes a semitone apart), so feeding any block size gives the same frames.
+FFT cannot tell bass notes a semitone apart), so feeding any block size gives the same frames. They are kept
+for `memory` seconds, which bounds the stretches `change` can compare (REACH on either side of a moment).
 """
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
+
+REACH = 4.0  # seconds on either side of a moment that `change` can compare with the default memory
 
 
 class Chroma:
@@ -20,7 +21,7 @@ class Chroma:
         sample_rate: int,
         size: int = 4096,
         step: int = 1024,
-        memory: float = 4.0,
+        memory: float = 9.0,
         band: tuple[float, float] = (50.0, 2000.0),
     ):
         self.sample_rate = sample_rate
@@ -35,9 +36,10 @@ class Chroma:
         self._buffer = np.zeros(size, np.float32)  # the last `size` samples
         self._count = 0  # samples seen
         keep = int(memory * sample_rate / step) + 1
-        self._times: deque[float] = deque(maxlen=keep)  # centre of each frame's window (audio seconds)
-        self._ends: deque[float] = deque(maxlen=keep)  # when each frame's window ends: when it was known
-        self._frames: deque[np.ndarray] = deque(maxlen=keep)
+        self._times = np.full(keep, -np.inf)  # centre of each frame's window (audio seconds), a ring
+        self._ends = np.full(keep, np.inf)  # when each frame's window ends: when it was known
+        self._frames = np.zeros((keep, 12), np.float32)
+        self._written = 0  # frames made
 
     def feed(self, samples: np.ndarray) -> None:
         done = 0
@@ -53,20 +55,21 @@ class Chroma:
     def _frame(self) -> None:
         mags = np.abs(np.fft.rfft(self._buffer * self._window))[self._bins]
         chroma = np.sqrt(self._fold @ (mags * mags))
-        self._frames.append(chroma / (np.linalg.norm(chroma) + 1e-9))
-        self._times.append((self._count - self.size / 2) / self.sample_rate)
-        self._ends.append(self._count / self.sample_rate)
+        i = self._written % len(self._times)
+        self._frames[i] = chroma / (np.linalg.norm(chroma) + 1e-9)
+        self._times[i] = (self._count - self.size / 2) / self.sample_rate
+        self._ends[i] = self._count / self.sample_rate
+        self._written += 1
 
     def change(self, at: float, span: float, now: float) -> float | None:
         """How different the harmony of [at, at + span) is from that of [at - span, at): the cosine distance
         of their mean chroma, 0..1, from frames that were complete by `now` (None until there are), so a
         block fed ahead of the beat clock never lends it the future."""
-        times = np.array(self._times)
-        known = np.array(self._ends) <= now
+        times = self._times
+        known = self._ends <= now
         before = known & (times >= at - span) & (times < at)
         after = known & (times >= at) & (times < at + span)
         if not before.any() or not after.any() or times[known].max(initial=-np.inf) < at + span - 0.05:
             return None
-        frames = np.array(self._frames)
-        a, b = frames[before].mean(axis=0), frames[after].mean(axis=0)
+        a, b = self._frames[before].mean(axis=0), self._frames[after].mean(axis=0)
         return float(1.0 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9))
