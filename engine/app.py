@@ -13,6 +13,7 @@ from engine.clock import FrameTime
 from engine.params.modulation import Modulator
 from engine.params.show_params import show_params
 from engine.params.store import Param, ParamStore, ParamValue
+from engine.params.tempo import SONG_PARAMS
 from engine.render.isf import IsfDocument
 from engine.render.pipeline import Pipeline
 from engine.show.preset import MODULATABLE, Layer, Preset
@@ -54,7 +55,7 @@ def layer_params(layer: Layer) -> list[Param]:
 
 def build_params(preset: Preset) -> ParamStore:
     layers = [p for layer in preset.layers for p in layer_params(layer)]
-    return ParamStore([*layers, *show_params(preset.crossfade, preset.master)])
+    return ParamStore([*layers, *show_params(preset.crossfade, preset.master, preset.clock_setup())])
 
 
 def feature_values(features: Features, at: float) -> dict[str, float]:
@@ -106,7 +107,9 @@ class Show:
         The operator's show-level settings (master, tempo, crossfader) carry over."""
         pipeline = Pipeline(self.ctx, preset, self.size, watch=self._watch, clip_wait=self._clip_wait)
         kept = {
-            k: v for k, v in self.params.base().items() if k.split(".")[0] in ("master", "tempo", "clips")
+            k: v
+            for k, v in self.params.base().items()
+            if k.split(".")[0] in ("master", "tempo", "clips") and k not in SONG_PARAMS
         }
         fresh = build_params(preset)
         self.params.replace(fresh.params.values())

@@ -130,6 +130,7 @@ e0000000.38000000 /hl/master/freeze f 0.000000
 e0000000.40000000 /hl/tempo/tap f 1.000000
 e0000000.48000000 /hl/tempo/tap f 0.000000
 e0000000.50000000 /hl/tempo/bpm i 128
+e0000000.58000000 /hl/tempo/max i 180
 """
 
 
@@ -139,16 +140,17 @@ def test_an_eos_session_over_tcp_leaves_the_show_where_the_desk_put_it(tmp_path)
     show = Performance("--osc-profile", "eos")
     try:
         replay(f"osc.tcp://localhost:{show.ports['tcp']}", EOS_SESSION, tmp_path)
-        assert show.wait_value("/hl/tempo/bpm", [128.0]) == [128.0]  # the last message: all are in
+        assert show.wait_value("/hl/tempo/max", [180.0]) == [180.0]  # the last message: all are in
+        assert show.value("/hl/tempo/bpm") == [128.0]
         assert show.value("/hl/master/freeze") == [False]  # on, then off again
         assert show.value("/hl/master/level") == [0.75]
         assert show.value("/hl/shader/glow") == [0.4]
         assert show.value("/hl/master/blackout") == [True]  # a button without argument toggled it on
-        # (and the BPM above stayed a BPM under the percent profile)
+        # (and the BPM and the tempo range above stayed BPM under the percent profile)
     finally:
         log = show.stop()
-    # level, glow, blackout, bpm, freeze ×2, tap; cue go (once: its release does not fire) and goto 5
-    assert "11 messages, 7 values and 2 commands handed to the show" in log, log
+    # level, glow, blackout, bpm, max, freeze ×2, tap; cue go (once: its release does not fire) and goto 5
+    assert "12 messages, 8 values and 2 commands handed to the show" in log, log
 
 
 MA3_SESSION = """\

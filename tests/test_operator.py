@@ -85,6 +85,22 @@ def test_snapshot_keeps_what_the_operator_dialled_in(stage):
     assert show.params.base()["shader.glow"] == pytest.approx(0.9)
 
 
+def test_a_recalled_preset_brings_its_songs_tempo_range_and_a_snapshot_keeps_the_desks(stage):
+    show, _, tmp = stage
+    dnb = TUNNEL.replace("tunnel look", "dnb") + "[tempo]\nrange = [160, 180]\n"
+    (tmp / "demo" / "dnb.toml").write_text(dnb)
+    op = Operator(show)
+    show.params.set("tempo.max", 140.0)  # the desk's range for the song before
+    show.params.set("tempo.bpm", 0.0)
+    assert op.apply("preset.recall", ("dnb",))
+    values = show.params.base()
+    assert (values["tempo.min"], values["tempo.max"], values["tempo.beats_per_bar"]) == (160.0, 180.0, 4.0)
+    show.params.set("tempo.beats_per_bar", 3)
+    assert op.apply("snapshot.save", ("waltz dnb",))
+    saved = load_preset(tmp / "demo" / "snapshots" / "waltz dnb.toml")
+    assert saved.bpm_range == (160.0, 180.0) and saved.beats_per_bar == 3
+
+
 def test_fired_crossfade_moves_to_the_other_deck(stage):
     show, draw, _ = stage
     op = Operator(show)

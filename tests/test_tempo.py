@@ -16,6 +16,9 @@ from engine.analysis.harmony import REACH, Chroma
 from engine.analysis.listen import listen
 from engine.analysis.tempo import TempoSettings
 from engine.audio.synth import drum_loop
+from engine.params.show_params import show_params
+from engine.params.store import ParamStore
+from engine.params.tempo import tempo_commands
 
 SR = 48000
 
@@ -124,6 +127,31 @@ def test_downbeat_is_where_the_chords_change_when_the_kick_is_on_every_beat():
     on_bar_lines = [np.min(np.abs(drums.downbeats - d)) <= 0.04 for d in late]
     assert np.mean(on_bar_lines) >= 0.8
     assert listen(mono, SR, block=256).downbeats == heard.downbeats  # live blocks hear the same bars
+
+
+def test_the_desk_sets_the_songs_tempo_range_and_a_backwards_range_is_refused(caplog):
+    """A lighting programmer types the DnB set's range on the desk: the clock hears 174 as 87 at once. A
+    slowest end above the fastest (one end moved before the other) is refused and the clock keeps its
+    range."""
+    mono, _ = mono_loop(174, 12)
+    a = Analyzer(SR, clock=ClockSetup(120, 200).settings())
+    a.feed(mono[: 8 * SR])
+    assert a.clock.bpm == pytest.approx(174, rel=0.02)
+    store = ParamStore(show_params(setup=ClockSetup(120, 200)))
+    before = store.base()
+    store.set("tempo.min", 60.0)
+    store.set("tempo.max", 100.0)
+    commands = tempo_commands(before, store.base(), a.time)
+    assert commands == [ClockSetup(60, 100, 4)]
+    for command in commands:
+        a.command(command)
+    a.feed(mono[8 * SR : 8 * SR + 256])
+    assert a.clock.bpm == pytest.approx(87, rel=0.02)
+    before = store.base()
+    store.set("tempo.min", 150.0)
+    with caplog.at_level("WARNING"):
+        assert tempo_commands(before, store.base(), a.time) == []
+    assert "tempo range refused" in caplog.text and "150" in caplog.text
 
 
 def test_harmony_compares_half_a_bar_either_side_even_at_a_slow_tempo():

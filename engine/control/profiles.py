@@ -26,7 +26,7 @@ DESKS = {
     "touchosc": "0-1",
 }
 # Parameters whose value is a quantity, not a level: profiles never rescale them (a BPM is a BPM).
-UNIT_PARAMS = frozenset({"tempo.bpm"})
+UNIT_PARAMS = frozenset({"tempo.bpm", "tempo.min", "tempo.max", "tempo.beats_per_bar"})
 
 
 def profile_name(text: str) -> str:

@@ -5,10 +5,13 @@ Control surfaces (OSC, MIDI, sACN, keys) address these by name; events fire once
 
 from __future__ import annotations
 
+from engine.analysis.beatclock import MAX_BPM, MIN_BPM, ClockSetup
 from engine.params.store import Param
 
 
-def show_params(crossfade: float = 0.0, master: float = 1.0) -> list[Param]:
+def show_params(crossfade: float = 0.0, master: float = 1.0, setup: ClockSetup | None = None) -> list[Param]:
+    """`setup` is the song's tempo range and bar length (the preset's [tempo] table) the desk starts from."""
+    setup = setup or ClockSetup()
     return [
         Param("master.level", "float", master, 0.0, 1.0, "Master brightness"),
         Param("master.blackout", "bool", False, description="Output black while on (the operator asked)"),
@@ -21,4 +24,7 @@ def show_params(crossfade: float = 0.0, master: float = 1.0) -> list[Param]:
         Param("tempo.double", "event", description="Double the BPM"),
         Param("tempo.half", "event", description="Halve the BPM"),
         Param("tempo.lock", "bool", False, description="Hold the current BPM"),
+        Param("tempo.min", "float", setup.min_bpm, MIN_BPM, MAX_BPM, "Slowest tempo heard (BPM)"),
+        Param("tempo.max", "float", setup.max_bpm, MIN_BPM, MAX_BPM, "Fastest tempo heard (BPM)"),
+        Param("tempo.beats_per_bar", "long", setup.beats_per_bar, 1, 16, "Beats per bar (3 for a waltz)"),
     ]

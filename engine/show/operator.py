@@ -12,6 +12,7 @@ from typing import Any
 import tomli_w
 
 from engine.errors import HalationError
+from engine.params.tempo import setup_of
 from engine.paths import PRESETS_DIR
 from engine.show.preset import load_preset
 from engine.show.setlist import Setlist
@@ -120,8 +121,9 @@ def _absolute(base: Path, value: Any) -> Any:
 
 
 def save_snapshot(show, folder: Path, name: str | None = None) -> Path:
-    """The current look as a preset file: the preset with its inputs, crossfader and master set to the
-    values the operator has dialled in now (before the music's modulation)."""
+    """The current look as a preset file: the preset with its inputs, crossfader, master and the song's
+    tempo range and bar length set to the values the operator has dialled in now (before the music's
+    modulation)."""
     preset = show.preset
     data = tomllib.loads(preset.path.read_text())
     base = show.params.base()
@@ -158,6 +160,12 @@ def save_snapshot(show, folder: Path, name: str | None = None) -> Path:
         clips["transition"] = str(preset.transition.path)
     clips["crossfade"] = base.get("clips.crossfade", 0.0)
     data.setdefault("master", {})["level"] = base.get("master.level", 1.0)
+    try:
+        setup = setup_of(base)  # the range and bar length the desk set
+    except ValueError:
+        setup = None  # not a valid setup (the clock refused it too): the preset's table stays
+    if setup is not None:
+        data["tempo"] = {"range": [setup.min_bpm, setup.max_bpm], "beats_per_bar": setup.beats_per_bar}
     path = folder / f"{name}.toml"
     path.write_text(f"# Snapshot of '{preset.name}' ({preset.path})\n" + tomli_w.dumps(data))
     return path
