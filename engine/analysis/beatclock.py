@@ -113,7 +113,7 @@ class Downbeat:
     evidence (the harmony changing across them, the bass onset on them), remembered over several bars, and
     switched only on clear evidence."""
 
-    def __init__(self, beats_per_bar: int, memory_bars: float, switch: float = 1.3):
+    def __init__(self, beats_per_bar: int, memory_bars: float, switch: float):
         self.n = beats_per_bar
         self.switch = switch
         self.keep = float(np.exp(-1.0 / (memory_bars * beats_per_bar)))

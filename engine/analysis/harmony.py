@@ -21,7 +21,7 @@ class Chroma:
         sample_rate: int,
         size: int = 4096,
         step: int = 1024,
-        memory: float = 9.0,
+        memory: float = 2 * REACH + 1.0,
         band: tuple[float, float] = (50.0, 2000.0),
     ):
         self.sample_rate = sample_rate
