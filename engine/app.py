@@ -104,7 +104,8 @@ class Show:
     def recall(self, preset: Preset) -> None:
         """Switch to another preset at this frame boundary. The new look is built first: if it fails
         (a shader that does not compile), the error is raised and the current look stays on the output.
-        The operator's show-level settings (master, tempo, crossfader) carry over."""
+        The operator's show-level settings (master, tempo controls, crossfader) carry over; the song's tempo
+        range and bar length come from the new preset."""
         pipeline = Pipeline(self.ctx, preset, self.size, watch=self._watch, clip_wait=self._clip_wait)
         kept = {
             k: v
