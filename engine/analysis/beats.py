@@ -31,7 +31,9 @@ class Beat:
 @dataclass(frozen=True)
 class BeatSettings:
     memory: float = 0.85  # weight of the past in the cumulative score (vs. the new onset strength)
-    tightness: float = 5.0  # how strictly the score looks back exactly one period (log-Gaussian width)
+    tightness: float = 6.5  # how strictly the score looks back exactly one period (log-Gaussian width;
+    # beat F with 5 / 6 / 6.5 / 7 / 8: shared set 0.88 / 0.90 / 0.90 / 0.88 / 0.86, LMMS 0.68 / 0.70 / 0.72 /
+    # 0.72 / 0.72, Frets on Fire 0.59 at each of 5 to 7)
     pull: float = 0.2  # how far the prediction may move from the period's own beat, in periods (std)
     start: float = 1.0  # seconds of music before the first beat is predicted
     lag: float = 0.008  # an onset's strength peaks this long after the sound began (SpectralFlux)
