@@ -168,6 +168,18 @@ def test_harmony_compares_half_a_bar_either_side_even_at_a_slow_tempo():
     assert chroma.change(4.5, REACH, now=6.0) is None  # at 6 s the 4 s after the change are not heard yet
 
 
+def test_a_whole_file_fed_at_once_weighs_the_bars_as_live_blocks_do():
+    """`analyze` and the benches may hand the analyzer a whole track in one call; the downbeat evidence
+    must not lose the harmony of beats that lie minutes before the end of that call."""
+    mono, _ = mono_loop(124, 30)
+    whole, live = Analyzer(SR), Analyzer(SR)
+    whole.feed(mono)
+    for start in range(0, len(mono), 4096):
+        live.feed(mono[start : start + 4096])
+    np.testing.assert_allclose(whole.clock.downbeat.accent, live.clock.downbeat.accent)
+    assert whole.clock.downbeat.offset == live.clock.downbeat.offset
+
+
 def test_downbeat_is_the_bar_start():
     mono, track = mono_loop(128, 24, "breakbeat")  # kick on 1, snares on 2 and 4: the bar is audible
     heard = listen(mono, SR)

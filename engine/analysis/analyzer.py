@@ -114,9 +114,15 @@ class Analyzer:
         self._commands.put(command)
 
     def feed(self, mono: np.ndarray) -> None:
-        """Analyse every complete hop in `mono` (plus what was left over from the last call)."""
-        self._apply_commands()
+        """Analyse every complete hop in `mono` (plus what was left over from the last call). A long block
+        (a whole file) is taken a second at a time, so the harmony the beat clock compares across each beat
+        is still kept (Chroma holds a few seconds) when the clock reaches that beat."""
         mono = np.asarray(mono, np.float32)
+        if len(mono) > self.sample_rate:
+            for start in range(0, len(mono), self.sample_rate):
+                self.feed(mono[start : start + self.sample_rate])
+            return
+        self._apply_commands()
         self.samples_fed += len(mono)
         data = np.concatenate([self._pending, mono]) if len(self._pending) else mono
         n_hops = len(data) // self.hop
