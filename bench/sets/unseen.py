@@ -2,6 +2,7 @@
 
     python bench/sets/unseen.py OUT          then   halation bench analysis --data OUT/lmms
                                                     halation bench analysis --data OUT/fof
+                                                    halation bench analysis --data OUT/fofguitar
 
 - OUT/lmms: the demo songs shipped with LMMS (electronic, 87–200 BPM, up to 5 min, with intros and
   breakdowns), rendered by LMMS itself; the tempo and the beat grid come from the project file (LMMS
@@ -11,6 +12,9 @@
   and the tempo the one that lasts longest. The charts are timed to the audio from 0 s (no `delay` in
   song.ini): their expert notes fall within a median of -9..+20 ms of the guitar onsets Halation hears on
   the guitar stem alone. The packages are only downloaded and unpacked, not installed.
+- OUT/fofguitar: the same songs' guitar stems alone, with onsets: the notes of the expert guitar chart
+  (a chord is one onset). Charts are written to be played, so they leave out some notes the guitar plays
+  (ghost notes, palm-muted fills): recall against them is sound, precision is a floor.
 
 The audio stays outside the repository (licences: see each package's copyright file).
 """
@@ -29,11 +33,12 @@ from pathlib import Path
 
 LMMS_PROJECTS = Path("/usr/share/lmms/projects")
 FOF_PACKAGES = ("fretsonfire-songs-muldjord", "fretsonfire-songs-sectoid")
+EXPERT_NOTES = range(96, 101)  # the five frets of a Frets on Fire chart's expert part (hard: 84..88, ...)
 
 
 def main(out: Path) -> int:
     build_lmms(out / "lmms")
-    build_fof(out / "fof")
+    build_fof(out / "fof", out / "fofguitar")
     return 0
 
 
@@ -99,18 +104,20 @@ def build_lmms(folder: Path) -> None:
     _write_index(folder, entries)
 
 
-def build_fof(folder: Path) -> None:
+def build_fof(folder: Path, guitar: Path) -> None:
     import mido
 
     folder.mkdir(parents=True, exist_ok=True)
+    guitar.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["apt-get", "download", *FOF_PACKAGES], cwd=tmp, check=True, capture_output=True)
         for deb in Path(tmp).glob("*.deb"):
             subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")], check=True)
-        entries = []
+        entries, guitar_entries = [], []
         for chart in sorted((Path(tmp) / "x").rglob("notes.mid")):
             song = chart.parent
             name = "fof_" + _name(song)
+            guitar_entries.append(_guitar_onsets(guitar, "fofguitar_" + _name(song), song, chart))
             out = folder / f"{name}.ogg"
             if not out.exists():
                 mix = "amix=inputs=2:duration=longest:normalize=0"
@@ -126,6 +133,31 @@ def build_fof(folder: Path) -> None:
                 {"name": name, "audio": out.name, "tempo": tempo, **_grid(folder, name, beats, per_bar)}
             )
     _write_index(folder, entries)
+    _write_index(guitar, guitar_entries)
+
+
+def _guitar_onsets(folder: Path, name: str, song: Path, chart: Path) -> dict:
+    import mido
+
+    shutil.copyfile(song / "guitar.ogg", folder / f"{name}.ogg")
+    onsets = chart_onsets(mido.MidiFile(chart))
+    (folder / f"{name}.onsets.txt").write_text("".join(f"{t:.4f}\n" for t in onsets))
+    return {"name": name, "audio": f"{name}.ogg", "onsets": f"{name}.onsets.txt"}
+
+
+def chart_onsets(midi, notes: range = EXPERT_NOTES, chord: float = 0.01) -> list[float]:
+    """The times (s) of a Frets on Fire chart's notes at one difficulty (the five frets' MIDI notes); the
+    notes of a chord, within `chord` seconds of one another, are one onset."""
+    t, starts = 0.0, []
+    for msg in midi:  # mido plays the merged tracks with their delta times in seconds, tempo map applied
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0 and msg.note in notes:
+            starts.append(t)
+    onsets: list[float] = []
+    for start in sorted(starts):
+        if not onsets or start - onsets[-1] > chord:
+            onsets.append(start)
+    return onsets
 
 
 def chart_beats(midi, duration: float) -> tuple[list[float], float]:
