@@ -42,7 +42,9 @@ class AnalysisThread(threading.Thread):
         self.feed = feed
         self.features: Features = analyzer.snapshot()
         self._halt = threading.Event()
-        self._period = analyzer.hop / analyzer.sample_rate
+        # look as often as a capture block arrives (a hop at most): a 64-sample block read a hop late would
+        # waste the latency it was chosen for
+        self._period = min(analyzer.hop, feed.blocksize or analyzer.hop) / analyzer.sample_rate
 
     def run(self) -> None:
         while not self._halt.is_set():

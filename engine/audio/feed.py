@@ -15,6 +15,7 @@ from engine.audio.playback import Playback
 
 class AudioFeed(Protocol):
     sample_rate: int
+    blocksize: int  # samples that arrive at a time (0: any amount, as a clock runs): how often to look
 
     def start(self) -> None: ...
 
@@ -33,6 +34,8 @@ class BufferFeed:
     """A file or the synthesizer, paced in real time: played to the speakers when asked (the playback
     position is then the clock), else paced by the monotonic clock. With `loop` the buffer plays again and
     again while time keeps running (a rehearsal's section: the analysis hears it as one long track)."""
+
+    blocksize = 0  # no blocks: samples are ready as the clock runs
 
     def __init__(
         self, audio: AudioBuffer, play: bool = True, device: int | str | None = None, loop: bool = False

@@ -1,0 +1,98 @@
+"""A real audio server to listen through: a JACK server on the dummy driver (no sound card needed) and a
+JACK client that plays clicks into the engine's PortAudio input. Used by `halation bench latency` and the
+live capture tests."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import numpy as np
+
+
+class JackServer:
+    """A dummy-driver JACK server of our own (a unique name, so parallel runs never share one)."""
+
+    def __init__(self, name: str, period: int = 256, rate: int = 48000):
+        self.name = name
+        self.period = period  # frames per JACK cycle
+        self.rate = rate
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import jack
+
+        cmd = ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy", "-r", str(self.rate)]
+        self.proc = subprocess.Popen(
+            [*cmd, "-p", str(self.period)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                jack.Client("halation-probe", servername=self.name, no_start_server=True).close()
+                return
+            except jack.JackError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("jackd did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+class ClickFeeder:
+    """A JACK client playing a click every `every` frames into the engine's PortAudio input, each one a
+    random 0..`spread` frames later than the grid when `spread` is set. `sent` holds the monotonic time each
+    click would have reached a real card's converter: a cycle carries the sound of the period before it."""
+
+    def __init__(
+        self, server: str, every: int = 24000, length: int = 48, level: float = 0.8, spread: int = 0
+    ):
+        import jack
+
+        self.every, self.length, self.level, self.spread = every, length, level, spread
+        self.client = jack.Client("halation-clicks", servername=server, no_start_server=True)
+        self.rate = self.client.samplerate
+        self.out = self.client.outports.register("out")
+        self.frames = 0
+        self.sent: list[float] = []
+        self._rng = np.random.default_rng(0)
+        self._clicks = 0
+        self._start = 0  # frame where the current (or next) click starts
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames: int) -> None:
+        now = time.monotonic()
+        buf = self.out.get_array()
+        buf[:] = 0.0
+        end = self.frames + frames
+        while self._start < end:
+            lo, hi = max(self._start, self.frames), min(self._start + self.length, end)
+            buf[lo - self.frames : hi - self.frames] = self.level
+            if self._start >= self.frames:
+                self.sent.append(now - (end - self._start) / self.rate)
+            if self._start + self.length > end:
+                break  # the click goes on in the next cycle
+            self._clicks += 1
+            jitter = int(self._rng.integers(0, self.spread)) if self.spread else 0
+            self._start = self._clicks * self.every + jitter
+        self.frames = end
+
+    def connect(self, timeout: float = 10.0) -> None:
+        """Wire the clicks into PortAudio:in_0 as soon as the capture's ports exist."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ports = self.client.get_ports("PortAudio.*in_0", is_input=True, is_audio=True)
+            if ports:
+                self.client.connect(self.out, ports[0])
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the capture's JACK ports never appeared")
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
