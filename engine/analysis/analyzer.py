@@ -28,7 +28,7 @@ from engine.analysis.features import (
     Onset,
 )
 from engine.analysis.harmony import Chroma
-from engine.analysis.odf import ACCENT_BANDS, ONSET_BANDS, Accent, SpectralFlux, bin_range
+from engine.analysis.odf import ACCENT_BANDS, Accent, LinearRise, SpectralFlux, bin_range
 from engine.analysis.onsets import OnsetDetector
 
 SILENCE_DB = -60.0
@@ -72,7 +72,8 @@ class Analyzer:
         self._history = np.zeros(fft_size - hop, np.float32)
         self._pending = np.zeros(0, np.float32)
         self._tracker = BandTracker(len(self.band_names), self.dt)
-        self._odf = SpectralFlux(self._freqs, ONSET_BANDS + ACCENT_BANDS)
+        self._odf = SpectralFlux(self._freqs)
+        self._rise = LinearRise(self._freqs, ACCENT_BANDS)
         self._accent = Accent(len(ACCENT_BANDS), self.dt)
         self._onsets = OnsetDetector(self.dt)
         self._chroma = Chroma(sample_rate)
@@ -140,6 +141,7 @@ class Analyzer:
         band_amp = np.sqrt(np.stack([power[:, b].sum(axis=1) for b in self._band_bins], axis=1)).tolist()
         log_spec = power @ self._log_bins.T
         full_flux, band_flux = self._odf.process(mags)
+        accent_rise = self._rise.process(mags)
         self._chroma.feed(data[:used])  # frames by sample position: the beat clock reads only the past
         hops = data[:used].reshape(n_hops, self.hop)
         rms = np.sqrt(np.mean(hops * hops, axis=1, dtype=np.float64))
@@ -148,7 +150,13 @@ class Analyzer:
         centroid = np.where(total > 1e-9, centroid / np.maximum(total, 1e-9), 0.0)
         for i in range(n_hops):
             self._step(
-                float(rms[i]), float(centroid[i]), float(full_flux[i]), band_flux[i], band_amp[i], log_spec[i]
+                float(rms[i]),
+                float(centroid[i]),
+                float(full_flux[i]),
+                band_flux[i],
+                accent_rise[i],
+                band_amp[i],
+                log_spec[i],
             )
         self._history = stream[-(self.fft_size - self.hop) :].copy()
         self._pending = data[used:].copy()
@@ -163,7 +171,7 @@ class Analyzer:
                 return
             self.clock.apply(command)
 
-    def _step(self, rms, centroid, flux, band_flux, band_amp, log_spec) -> None:
+    def _step(self, rms, centroid, flux, onset_flux, accent_rise, band_amp, log_spec) -> None:
         self.samples_done += self.hop
         end_time = self.samples_done / self.sample_rate
         self._tracker.step(band_amp)
@@ -185,13 +193,12 @@ class Analyzer:
         self._spectrum += self._k_spec * (spec / self._spec_peak - self._spectrum)
 
         self._onset *= self._onset_fall
-        onset_flux, accent_flux = band_flux[: len(ONSET_BANDS)], band_flux[len(ONSET_BANDS) :]
         for event in self._onsets.step(onset_flux, end_time):
             self._onset = max(self._onset, event.strength)
             self._onset_count += 1
             self._events.append(event)
         bass = float(onset_flux[0])
-        beat = self.clock.step(flux, bass, self._accent.step(accent_flux), rms, end_time)
+        beat = self.clock.step(flux, bass, self._accent.step(accent_rise), rms, end_time)
         if beat is not None:
             self._beats.append(beat)
 

@@ -6,9 +6,7 @@ not. Half-way through each beat the score is projected one period into the futur
 placed where the projection peaks, pulled towards where the current period says it should be: a
 phase-locked loop whose prediction is known half a beat before the beat happens, so visuals can fire on
 it without any latency. Without onsets (a breakdown, a dropout) the projection is the period itself: the
-beat free-runs at the last tempo. The cumulative score favours whatever phase it is on, so a slow check
-weighs the strength on the beats against the strength half-way between them over the last beats and moves
-the beat half a period when the off-beats have clearly been the stronger.
+beat free-runs at the last tempo.
 """
 
 from __future__ import annotations
@@ -31,19 +29,14 @@ class Beat:
 @dataclass(frozen=True)
 class BeatSettings:
     memory: float = 0.85  # weight of the past in the cumulative score (vs. the new onset strength)
-    tightness: float = 6.5  # how strictly the score looks back exactly one period (log-Gaussian width;
-    # beat F with 5 / 6 / 6.5 / 7 / 8: shared set 0.88 / 0.90 / 0.90 / 0.88 / 0.86, LMMS 0.68 / 0.70 / 0.72 /
-    # 0.72 / 0.72, Frets on Fire 0.59 at each of 5 to 7)
+    tightness: float = 5.0  # how strictly the score looks back exactly one period (log-Gaussian width;
+    # beat F with 4 / 5 / 6.5 / 8, scanned when the off-beat check was still there: shared set 0.89 / 0.88 /
+    # 0.86 / 0.85, LMMS 0.82 / 0.82 / 0.83 / 0.84, Frets on Fire 0.66 / 0.65 / 0.65 / 0.66; docs/listening.md)
     pull: float = 0.2  # how far the prediction may move from the period's own beat, in periods (std)
     start: float = 1.0  # seconds of music before the first beat is predicted
     lag: float = 0.008  # an onset's strength peaks this long after the sound began (SpectralFlux)
     phase_switch: float = 1.5  # the projected score half a period after the expected beat must be this
     # much stronger for the beat to jump there (a tracker locked onto the off-beat comes back at once)
-    offbeat_switch: float = 1.25  # the strength on the off-beats, remembered over the last beats, must be
-    # this much above the strength on the beats for the beat to move half a period (slow, but it catches
-    # an off-beat lock the projection keeps, as the cumulative score favours whatever phase it is on)
-    offbeat_memory: float = 8.0  # beats that evidence is remembered over (and needed after a move)
-    window: float = 0.04  # seconds around a beat or an off-beat in which its strength is read
 
 
 class BeatTracker:
@@ -54,9 +47,6 @@ class BeatTracker:
         self.dt = hop_seconds
         self._size = int(np.ceil(2.2 * max_period / hop_seconds)) + 2
         self._score = np.zeros(2 * self._size)  # written twice: the last `size` values are one slice
-        self._strength = np.zeros(2 * self._size)  # the onset strength itself, kept the same way
-        self._on = self._off = 0.0  # remembered strength on the beats and half-way between them
-        self._since_move = 0  # beats since the phase last moved half a period
         self._count = 0  # hops seen
         self.last_beat: float | None = None
         self.next_beat: float | None = None
@@ -77,7 +67,6 @@ class BeatTracker:
         score = self._cumulate(onset_strength, period / self.dt if period > 0 else 0.0)
         i = n % self._size
         self._score[i] = self._score[i + self._size] = score
-        self._strength[i] = self._strength[i + self._size] = onset_strength
         self._count += 1
         if period <= 0:
             return None
@@ -92,39 +81,13 @@ class BeatTracker:
         if self.next_beat <= now:
             beat = Beat(self.next_beat, min(self._known, self.next_beat), self.beats)
             self.beats += 1
-            previous, self.last_beat = self.last_beat, self.next_beat
+            self.last_beat = self.next_beat
             self._schedule(self.last_beat + period, end)  # provisional: refined half-way through the beat
-            if follow and previous is not None and self._offbeat(previous, self.last_beat, now):
-                self._schedule(self.last_beat + 0.5 * period, end)
             return beat
         if follow and self._predicted_for != self.last_beat and now - self.last_beat >= 0.5 * period:
             self._schedule(self._predict(period, anchor=self.last_beat, now=now), end)
             self._predicted_for = self.last_beat
         return None
-
-    def _offbeat(self, previous: float, beat: float, now: float) -> bool:
-        """Weigh the strength on the previous beat against the strength half-way to this one; True when
-        the off-beats have clearly been the stronger for a while (the beat should move half a period)."""
-        s = self.settings
-        keep = float(np.exp(-1.0 / s.offbeat_memory))
-        self._on = keep * self._on + self._strength_near(previous, now)
-        self._off = keep * self._off + self._strength_near(0.5 * (previous + beat), now)
-        self._since_move += 1
-        if not s.offbeat_switch or self._since_move < s.offbeat_memory:
-            return False
-        if self._off <= s.offbeat_switch * self._on:
-            return False
-        self._on, self._off, self._since_move = self._off, self._on, 0
-        return True
-
-    def _strength_near(self, t: float, now: float) -> float:
-        """The largest onset strength within ±window of audio time `t` (which lies in the kept past)."""
-        back = round((now - t) / self.dt)
-        w = int(np.ceil(self.settings.window / self.dt))
-        recent = self._recent(back + w + 1, self._strength)
-        if back < w or len(recent) < back + w + 1:
-            return 0.0
-        return float(recent[: 2 * w + 1].max())
 
     def _schedule(self, beat_time: float, known_at: float) -> None:
         self.next_beat = beat_time
@@ -151,12 +114,11 @@ class BeatTracker:
         self._known = now
         return self.beats - ahead
 
-    def _recent(self, count: int, ring: np.ndarray | None = None) -> np.ndarray:
-        """The last `count` values (as many as are kept) of the cumulative score, or of `ring`."""
-        ring = self._score if ring is None else ring
+    def _recent(self, count: int) -> np.ndarray:
+        """The last `count` values (as many as are kept) of the cumulative score."""
         count = min(count, self._count, self._size)
         end = self._count % self._size + self._size
-        return ring[end - count : end]
+        return self._score[end - count : end]
 
     def _cumulate(self, strength: float, period: float) -> float:
         m = self.settings.memory

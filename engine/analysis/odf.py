@@ -3,8 +3,9 @@
 Log-compressed spectral flux with a frequency max-filter on the previous frame (SuperFlux, Böck & Widmer
 2013): a rise in level counts in decibel-like units whatever the loudness, and vibrato or a sliding pitch
 does not count as new sound. Computed per band (kick body vs. the rest) for onsets and over all bins for
-the beat. Rows are processed independently, so a batch of hops gives bit-identical results to one hop at a
-time (live and offline hear the same).
+the tempo. Where the beat falls is read from the plain-amplitude rise per band instead (LinearRise), where the
+loud hits of the music stand out. Rows are processed independently, so a batch of hops gives bit-identical
+results to one hop at a time (live and offline hear the same).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 COMPRESSION_FLOOR = 1e-3
 # Bands that get their own onset detector: the kick body, and everything above it (snare, hats, notes).
 ONSET_BANDS: tuple[tuple[float, float], ...] = ((20.0, 300.0), (300.0, 20000.0))
-# Bands whose flux, each against its own recent mean, marks where beats fall: kick, bass, snare body, snare
+# Bands whose rise, each against its own recent mean, marks where beats fall: kick, bass, snare body, snare
 # crack and leads, cymbals and hats. Each is one vote: open hats between the beats of a house track cannot
 # outvote the kick, and in metal, where the kick runs in sixteenths and guitars never stop, the cymbals on
 # the beat still count (beat F on the Frets on Fire songs 0.53 → 0.59 with this band, the rest unchanged).
@@ -67,11 +68,34 @@ def _mean(rise: np.ndarray, bins: slice) -> np.ndarray:
     return rise[:, bins].sum(axis=1, dtype=np.float64) / max(1, bins.stop - bins.start)
 
 
+class LinearRise:
+    """Feed magnitude frames (hops × bins); get how much each band's magnitude rose since the last hop, summed
+    over its bins, in plain amplitude: no log compression, so the loud hits of the music (kick, snare, the
+    accented chord) stand far above its soft notes (ghost notes, off-beat bass notes, hats), as they do to a
+    listener. In the log-compressed flux every note counts alike, and an off-beat bass line or a syncopated
+    kick pattern could hold the beat on the off-beat (beat F with the log flux → with this, and the beat
+    tracker set again for it: shared set 0.90 → 0.89, LMMS songs 0.72 → 0.83, Frets on Fire 0.59 → 0.70;
+    downbeat F on LMMS 0.46 → 0.60, on Frets on Fire 0.35 → 0.55)."""
+
+    def __init__(self, freqs: np.ndarray, bands: tuple[tuple[float, float], ...] = ACCENT_BANDS):
+        self.bands = tuple(bin_range(freqs, lo, hi) for lo, hi in bands)
+        self._prev: np.ndarray | None = None
+
+    def process(self, mags: np.ndarray) -> np.ndarray:
+        """The rise per hop × band of `mags` (hops, bins)."""
+        rise = np.empty_like(mags)
+        rise[0] = mags[0] - (mags[0] if self._prev is None else self._prev)
+        rise[1:] = mags[1:] - mags[:-1]
+        np.maximum(rise, 0.0, out=rise)
+        self._prev = mags[-1].copy()
+        return np.stack([rise[:, b].sum(axis=1, dtype=np.float64) for b in self.bands], axis=1)
+
+
 class Accent:
-    """Beat strength: the mean over bands of each band's flux divided by its own running mean (~`memory`
-    seconds). Each band counts equally whatever its loudness or width, so an off-beat bass line cannot
-    outvote the kick, snare and leads on the beat, nor off-beat hats the kick (summing raw flux lets the
-    loudest or widest band decide the beat's phase)."""
+    """Beat strength: the mean over bands of each band's rise (LinearRise) divided by its own running mean
+    (~`memory` seconds). Each band counts equally whatever its loudness or width, so an off-beat bass line
+    cannot outvote the kick, snare and leads on the beat, nor off-beat hats the kick (summing over the whole
+    spectrum lets the loudest or widest band decide the beat's phase)."""
 
     def __init__(self, n_bands: int, hop_seconds: float, memory: float = 8.0):
         self._k = 1.0 - float(np.exp(-hop_seconds / memory))
@@ -82,4 +106,4 @@ class Accent:
         self._mean += self._k * (flux - self._mean)
         self._weight += self._k * (1.0 - self._weight)
         mean = self._mean / self._weight
-        return float(np.mean(flux / np.maximum(mean, 1e-6)))
+        return float(np.mean(flux / np.maximum(mean, 1e-9)))  # a silent band: ~0
