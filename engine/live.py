@@ -49,8 +49,10 @@ class AnalysisThread(threading.Thread):
     def run(self) -> None:
         while not self._halt.is_set():
             samples = self.feed.read()
+            done = self.analyzer.samples_done
             if len(samples):
                 self.analyzer.feed(samples)
+            if self.analyzer.samples_done != done:  # a small block may not complete a hop: nothing new then
                 self.features = self.analyzer.snapshot()
                 self.analyzer.drain_onsets()  # events are not routed anywhere yet: keep the queues empty
                 self.analyzer.drain_beats()

@@ -45,7 +45,6 @@ class BandPeakPicker:
 
     def __init__(self, hop_seconds: float, rule: PeakPicking):
         self.rule = rule
-        self.dt = hop_seconds
         self._mean_hops = max(1, round(rule.mean_window / hop_seconds))
         self._recent: deque[float] = deque(maxlen=self._mean_hops)
         self._peak_fall = float(np.exp(-hop_seconds / rule.peak_memory))
