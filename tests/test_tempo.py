@@ -415,6 +415,23 @@ def test_a_quiet_outro_does_not_move_the_tempo():
     assert np.all(np.abs(np.array(heard) / 128 - 1) < 0.02)
 
 
+def test_a_loud_first_hit_does_not_freeze_the_tempo():
+    """A crash (or a bumped microphone) far louder than the music, in the first second: the track's
+    reference strength is read from full windows, so the music after it still counts and a tempo change
+    12 s later is followed at once, not half a minute later."""
+    from engine.analysis.tempo import TempoTracker
+
+    dt = 256 / SR
+    flux = np.zeros(int(24 / dt))
+    flux[round(0.1 / dt)] = 20.0
+    flux[np.round(np.arange(0.6, 12, 60 / 100) / dt).astype(int)] = 1.0
+    flux[np.round(np.arange(12, 24, 60 / 128) / dt).astype(int)] = 1.0
+    tracker = TempoTracker(dt)
+    heard = [(i * dt, tracker.estimate.bpm) for i, v in enumerate(flux) if tracker.step(float(v))]
+    assert all(abs(bpm / 100 - 1) < 0.02 for t, bpm in heard if 6 < t < 12)
+    assert all(abs(bpm / 128 - 1) < 0.02 for t, bpm in heard if t > 18), "follows the new tempo"
+
+
 @pytest.mark.parametrize(("sixteenths", "beat"), [(0.2, 0.1), (0.1, 0.3)])
 def test_a_dotted_eighth_riff_over_the_beat_is_not_the_beat(sixteenths, beat):
     """Sixteenths at 90 BPM whose accents fall on every third one (a dotted-eighth riff or delay, period

@@ -192,14 +192,16 @@ class TempoTracker:
         sal = np.maximum(self._salience(), 0.0)
         trust = (1.0 - self._keep) * min(1.0, self._count / self._size)  # short windows count less
         keep = self._keep
-        if self.settings.reference > 0:
+        if self.settings.reference > 0 and self._count >= self._size:
+            # the track's references are read from full windows only: a short window holding the first
+            # hit is not diluted, and would set a peak that the music after it cannot reach for a while
             peak = float(sal.max())
             fall = float(np.exp(-self.settings.update / self.settings.reference))
             self._reference = max(peak, self._reference * fall)
             fade = float(np.exp(-self.settings.update / self.settings.loudness))
             self._energy_reference = max(self._energy, self._energy_reference * fade)
             self._level_reference = max(self._level, self._level_reference * fade)
-            if self._count >= self._size and self._reference > 0 and self._energy_reference > 0:
+            if self._reference > 0 and self._energy_reference > 0:
                 # weakly periodic, weak or quiet stretches (breakdowns, outros) count less, and the
                 # tempogram forgets less in them
                 share = peak / self._reference * min(1.0, self._energy / self._energy_reference)
