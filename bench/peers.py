@@ -65,7 +65,7 @@ def run(args) -> int:
         heard["aubio"] = analysis._aubio(mono)
         heard.update((name, peer(mono)) for name, peer in peers.items())
         row = {"name": entry["name"], "tempo": entry.get("tempo")}
-        # the lock time needs a trace over time, which the offline peers do not have: score the whole file
+        # duration 0: no lock time, which needs a tempo over time (the offline peers give one per file)
         row.update(
             (who, analysis._score(h, {} if who in TEMPO_ONLY else truth, entry.get("tempo"), 0.0))
             for who, h in heard.items()
