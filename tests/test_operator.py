@@ -105,6 +105,8 @@ def test_fired_crossfade_moves_to_the_other_deck(stage):
     show, draw, _ = stage
     op = Operator(show)
     op.apply("transition.duration", (0.2,))
+    for deck in show.pipeline.clips.decks:  # loaded long before a fire in a show; here just now
+        assert deck.wait_ready(), f"deck {deck.name} decodes its first frame"
     cool = draw()
     assert op.apply("transition.fire")
     for _ in range(12):
