@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb liblo-tools ffmpeg
+SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb xdotool liblo-tools ffmpeg
 # torch is pinned and installed first: on these machines the pin is a local CPU wheel, and an unpinned
 # torch would pull a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml | system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH_PIN)
-	$(BIN)/pip install -q -e '.[prepare,plot,dev]'
+	$(BIN)/pip install -q -e '.[prepare,plot,dev,link,ndi]'
 	touch $(STAMP)
 
 clean:
