@@ -10,15 +10,19 @@ import moderngl
 from engine.analysis.analyzer import Analyzer
 from engine.analysis.features import Features
 from engine.clock import FrameTime
+from engine.params.macros import macro_params
 from engine.params.modulation import Modulator
 from engine.params.show_params import show_params
 from engine.params.store import Param, ParamStore, ParamValue
 from engine.params.tempo import SONG_PARAMS
 from engine.render.isf import IsfDocument
 from engine.render.pipeline import Pipeline
+from engine.runtime.guard import Guards
 from engine.show.preset import MODULATABLE, Layer, Preset
 
 _RANGE_DEFAULTS = {"bool": (0.0, 1.0), "event": (0.0, 1.0)}
+# parameters of the show, not of a look: a recall keeps what the operator set (the song's range excepted)
+SHOW_LEVEL = ("master", "tempo", "clips", "macro", "stage", "link")
 
 
 def shader_params(doc: IsfDocument, overrides: dict, layer: str = "shader") -> list[Param]:
@@ -55,7 +59,8 @@ def layer_params(layer: Layer) -> list[Param]:
 
 def build_params(preset: Preset) -> ParamStore:
     layers = [p for layer in preset.layers for p in layer_params(layer)]
-    return ParamStore([*layers, *show_params(preset.crossfade, preset.master, preset.clock_setup())])
+    show = show_params(preset.crossfade, preset.master, preset.clock_setup())
+    return ParamStore([*layers, *show, *macro_params(preset.macros)], preset.macros)
 
 
 def feature_values(features: Features, at: float) -> dict[str, float]:
@@ -66,7 +71,11 @@ def feature_values(features: Features, at: float) -> dict[str, float]:
 
 class Show:
     """`live=True` (perform): hot-reload shader files when they change on disk, and never wait for a clip
-    frame (keep the last one). Offline renders wait for every clip frame, so they are deterministic."""
+    frame (keep the last one). Offline renders wait for every clip frame, so they are deterministic.
+
+    `look_generation` counts changes of the set of parameters (a recall, a cue, a morph's end, a reloaded
+    shader with new inputs): the live loop retargets control surfaces when it moves. `guards` hold the
+    show's guarded stages (engine.runtime.guard): modulation and each layer here, the rest in the loop."""
 
     def __init__(
         self,
@@ -77,8 +86,11 @@ class Show:
         *,
         live: bool = False,
         watch: bool | None = None,
+        guards: Guards | None = None,
     ):
         self.ctx = ctx
+        self.guards = guards or Guards()
+        self.look_generation = 0
         self.size = size
         self.preset = preset
         self.analyzer = Analyzer(sample_rate, clock=preset.clock_setup().settings())
@@ -86,15 +98,24 @@ class Show:
         self.modulator = Modulator(self.params, preset.modulations)
         self._watch = live if watch is None else watch
         self._clip_wait = 0.0 if live else 2.0
-        self.pipeline = Pipeline(ctx, preset, size, watch=self._watch, clip_wait=self._clip_wait)
+        self.pipeline = self._pipeline(preset)
         self._generation = self.pipeline.generation
         self.sources: dict[str, float] = {}
+
+    def _pipeline(self, preset: Preset) -> Pipeline:
+        return Pipeline(
+            self.ctx, preset, self.size, watch=self._watch, clip_wait=self._clip_wait, guards=self.guards
+        )
 
     def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:
         """Modulate and render one frame; returns the parameter values it was drawn with."""
         sources = feature_values(features, ft.time)
         self.sources = sources  # what the music gave this frame (the preview's HUD reads it)
-        values = self.modulator.evaluate(sources, ft.delta)
+        values = None
+        with self.guards.stage("modulation"):
+            values = self.modulator.evaluate(sources, ft.delta)
+        if values is None:  # modulation bypassed for this frame: the values as the operator set them
+            values = self.params.base()
         self.pipeline.render(ft, values, features, target, sources)
         self.params.reset_events()
         if self.pipeline.generation != self._generation:
@@ -106,14 +127,15 @@ class Show:
         (a shader that does not compile), the error is raised and the current look stays on the output.
         The operator's show-level settings (master, tempo controls, crossfader) carry over; the song's tempo
         range and bar length come from the new preset."""
-        pipeline = Pipeline(self.ctx, preset, self.size, watch=self._watch, clip_wait=self._clip_wait)
+        pipeline = self._pipeline(preset)
         kept = {
             k: v
             for k, v in self.params.base().items()
-            if k.split(".")[0] in ("master", "tempo", "clips") and k not in SONG_PARAMS
+            if k.split(".")[0] in SHOW_LEVEL and k not in SONG_PARAMS
         }
         fresh = build_params(preset)
-        self.params.replace(fresh.params.values())
+        added = [p for n, p in self.params.params.items() if n in kept and n not in fresh]  # e.g. stage.*
+        self.params.replace([*fresh.params.values(), *added], preset.macros)
         for name, value in kept.items():
             if name in self.params and name != "clips.crossfade":
                 self.params.set(name, value)
@@ -123,14 +145,20 @@ class Show:
         self.pipeline = pipeline
         self._generation = pipeline.generation
         self.preset = preset
+        self.guards.clear("layer ")  # the old look's layer errors went with it
+        self.look_generation += 1
 
     def _adopt_new_inputs(self) -> None:
         """A reloaded shader may declare new inputs: give them parameters so desks can reach them."""
         self._generation = self.pipeline.generation
+        added = False
         for layer in self.pipeline.layers:
             for param in shader_params(layer.program.doc, {}, layer.name):
                 if param.name not in self.params:
                     self.params.add(param)
+                    added = True
+        if added:
+            self.look_generation += 1
 
     def release(self) -> None:
         self.pipeline.release()

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.errors import HalationError
+
+if TYPE_CHECKING:
+    from engine.params.macros import Macro
 
 ParamValue = float | bool | tuple[float, ...]
 KINDS = ("float", "bool", "event", "long", "color", "point2D")
@@ -42,22 +46,34 @@ class ParamMessage:
 
 
 class ParamStore:
-    def __init__(self, params: Iterable[Param] = ()):
+    def __init__(self, params: Iterable[Param] = (), macros: Iterable[Macro] = ()):
         self._params: dict[str, Param] = {}
         self._base: dict[str, ParamValue] = {}
+        self._macros: dict[str, Macro] = {}
+        self.touched: set[str] = set()  # macros the operator has moved: kept across looks
         for p in params:
             self.add(p)
+        self.map_macros(macros)
+
+    def map_macros(self, macros: Iterable[Macro]) -> None:
+        """What each macro fader drives in this look."""
+        self._macros = {f"macro.{m.slot}": m for m in macros}
+
+    @property
+    def macros(self) -> Mapping[str, Macro]:
+        return self._macros
 
     def add(self, param: Param) -> None:
         self._params[param.name] = param
         self._base[param.name] = param.clamp(param.default)
 
-    def replace(self, params: Iterable[Param]) -> None:
+    def replace(self, params: Iterable[Param], macros: Iterable[Macro] = ()) -> None:
         """Swap in another preset's parameters, keeping this store (control surfaces hold a view of it)."""
         self._params.clear()
         self._base.clear()
         for p in params:
             self.add(p)
+        self.map_macros(macros)
 
     def __contains__(self, name: str) -> bool:
         return name in self._params
@@ -77,6 +93,15 @@ class ParamStore:
             known = ", ".join(sorted(self._params)) or "none"
             raise HalationError(f"unknown parameter '{name}' (known: {known})")
         self._base[name] = self._params[name].clamp(value)
+        macro = self._macros.get(name)
+        if macro is not None and name in self.touched:
+            self._follow(macro, float(self._base[name]))  # type: ignore[arg-type]
+
+    def _follow(self, macro: Macro, level: float) -> None:
+        for target in macro.targets:
+            param = self._params.get(target)
+            if param is not None:
+                self._base[target] = macro.target_value(param, level)
 
     def apply(self, messages: Iterable[ParamMessage]) -> int:
         """Set base values from control messages; a name this show lacks (e.g. an input of the preset
@@ -84,6 +109,8 @@ class ParamStore:
         skipped = 0
         for m in messages:
             if m.name in self._params:
+                if m.name.startswith("macro."):
+                    self.touched.add(m.name)
                 self.set(m.name, m.value)
             else:
                 skipped += 1

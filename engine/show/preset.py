@@ -35,10 +35,11 @@ from engine.analysis.bands import DEFAULT_BANDS
 from engine.analysis.beatclock import ClockSetup
 from engine.analysis.features import silent_features
 from engine.errors import PresetError, ShaderError
+from engine.params.macros import MACRO_KINDS, SLOTS, Macro
 from engine.params.modulation import CURVES, Modulation
 from engine.paths import SHADERS_DIR
 from engine.render.isf import IsfDocument, load_isf
-from engine.show.tomlpos import locate, read_toml
+from engine.show.tomlpos import close_to, locate, read_toml, unknown_key_error
 
 MODULATABLE = ("float", "bool", "event", "long", "color", "point2D")
 VECTOR_KINDS = {"color": (3, 4), "point2D": (2, 2)}  # component counts a value may have
@@ -51,7 +52,25 @@ _TYPE_NAMES = {
     dict: "a table",
     bool: "true/false",
 }
-TOP_KEYS = {"name", "description", "shader", "effects", "clips", "master", "modulate", "output", "tempo"}
+TOP_KEYS = {
+    "name",
+    "description",
+    "shader",
+    "effects",
+    "clips",
+    "master",
+    "modulate",
+    "output",
+    "tempo",
+    "macros",
+    "tags",
+    "energy",
+}
+SHADER_KEYS = ("file", "inputs")
+OUTPUT_KEYS = ("size", "fps")
+MASTER_KEYS = ("level",)
+MODULATE_KEYS = ("target", "source", "amount", "range", "curve", "smooth", "to")
+MACRO_KEYS = ("name", "target", "targets", "range", "curve")
 TEMPO_KEYS = ("range", "beats_per_bar")
 EFFECT_KEYS = ("file", "name", "inputs", "mix")
 RESERVED_LAYERS = {"shader", "clips", "master", "tempo", "previous"}
@@ -130,6 +149,9 @@ class Preset:
     clip_settings: ClipSettings = field(default_factory=lambda: ClipSettings())
     bpm_range: tuple[float, float] | None = None  # [tempo] range; None: the default, 60..200
     beats_per_bar: int | None = None  # [tempo] beats_per_bar; None: 4
+    macros: tuple[Macro, ...] = ()  # what /hl/macro/1..8 drive in this look
+    tags: tuple[str, ...] = ()  # what music the look is for ("techno", "ambient"…): the autopilot reads them
+    energy: float | None = None  # 0 (calm) .. 1 (peak): which section of a song the look suits
 
     def clock_setup(self) -> ClockSetup:
         """What this preset says about its song, the defaults where it says nothing."""
@@ -163,6 +185,12 @@ class _Reader:
     def fail(self, keys: tuple, message: str) -> PresetError:
         return PresetError(message, path=self.path, line=locate(self.text, keys))
 
+    def known_keys(self, table: dict, allowed, keys: tuple, where: str) -> None:
+        """Refuse a key this table does not take (a typo would otherwise be ignored), with a hint."""
+        error = unknown_key_error(self.path, self.text, table, allowed, keys, where)
+        if error is not None:
+            raise error
+
     def typed(self, table: dict, keys: tuple, kind: type | tuple, default: Any = None, required=False) -> Any:
         value = table.get(keys[-1], default)
         if value is None and required:
@@ -186,9 +214,7 @@ class _Reader:
         from engine.clips.quantize import QUANTIZE_BEATS
 
         k = ("clips",)
-        unknown = sorted(set(table) - CLIP_KEYS)
-        if unknown:
-            raise self.fail((*k, unknown[0]), f"unknown key '{unknown[0]}' in [clips]")
+        self.known_keys(table, CLIP_KEYS, k, "[clips]")
         bank = self.typed(table, (*k, "bank"), str)
         bank_path = None
         if bank is not None:
@@ -224,12 +250,7 @@ class _Reader:
 
     def tempo(self, table: dict) -> tuple[tuple[float, float] | None, int | None]:
         """The [tempo] table: (BPM range, beats per bar), each None when not given."""
-        unknown = sorted(set(table) - set(TEMPO_KEYS))
-        if unknown:
-            raise self.fail(
-                ("tempo", unknown[0]),
-                f"unknown key '{unknown[0]}' in [tempo] (expected: {', '.join(TEMPO_KEYS)})",
-            )
+        self.known_keys(table, TEMPO_KEYS, ("tempo",), "[tempo]")
         rng = self.typed(table, ("tempo", "range"), list)
         bars = self.typed(table, ("tempo", "beats_per_bar"), int)
         bpm_range = None
@@ -269,7 +290,8 @@ class _Reader:
             inp = declared.get(key)
             if inp is None:
                 known = ", ".join(sorted(declared)) or "none"
-                raise self.fail(where, f"shader has no input '{key}' (inputs: {known})")
+                hint = close_to(key, declared)
+                raise self.fail(where, f"shader has no input '{key}'{hint} (inputs: {known})")
             if inp.type in ("image", "audio", "audioFFT"):
                 if inp.type != "image":
                     raise self.fail(where, f"'{key}' is fed from the live audio; it takes no value")
@@ -304,12 +326,7 @@ class _Reader:
         k = ("effects", i)
         if not isinstance(table, dict):
             raise self.fail(k, "each [[effects]] entry must be a table with a 'file'")
-        unknown = sorted(set(table) - set(EFFECT_KEYS))
-        if unknown:
-            raise self.fail(
-                (*k, unknown[0]),
-                f"unknown key '{unknown[0]}' in [[effects]] (expected: {', '.join(EFFECT_KEYS)})",
-            )
+        self.known_keys(table, EFFECT_KEYS, k, "[[effects]]")
         file = self.typed(table, (*k, "file"), str, required=True)
         shader = self.shader(file, (*k, "file"), "effects")
         name = self.typed(table, (*k, "name"), str, Path(file).stem)
@@ -331,22 +348,58 @@ class _Reader:
             raise self.fail((*k, "mix"), "'mix' must be between 0 and 1")
         return Layer(name, shader, inputs, images, mix)
 
+    def macros(self, tables: dict | list, targets: dict[str, str]) -> tuple[Macro, ...]:
+        """`[macros.1]` … `[macros.8]` (or `[[macros]]` in slot order): name, target(s), range, curve."""
+        found: list[Macro] = []
+        for k, slot, table in _macro_tables(tables):
+            if slot is None or not 1 <= slot <= SLOTS:
+                raise self.fail(k, f"macros are numbered 1..{SLOTS}: use [macros.1] … [macros.{SLOTS}]")
+            if not isinstance(table, dict):
+                raise self.fail(k, "each macro is a table: name, target (or targets), range, curve")
+            self.known_keys(table, MACRO_KEYS, k, f"[macros.{slot}]")
+            one = self.typed(table, (*k, "target"), str)
+            many = self.typed(table, (*k, "targets"), list, [])
+            names = ([one] if one else []) + many
+            if not names or not all(isinstance(n, str) for n in names):
+                raise self.fail(k, f'macro {slot} needs target = "shader.<input>" (or targets = [...])')
+            for n in names:
+                if targets.get(n) not in MACRO_KINDS:
+                    what = "is not a number or switch input" if n in targets else "is no input of this look"
+                    raise self.fail(
+                        (*k, "targets" if n in many else "target"), f"'{n}' {what}{close_to(n, targets)}"
+                    )
+            rng = self.typed(table, (*k, "range"), list)
+            if rng is not None and (
+                len(rng) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in rng)
+            ):
+                raise self.fail((*k, "range"), "'range' must be [value at 0, value at full], e.g. [0.2, 1.0]")
+            curve = self.typed(table, (*k, "curve"), str, "linear")
+            if curve not in CURVES:
+                raise self.fail((*k, "curve"), f"unknown curve '{curve}'{close_to(curve, CURVES)}")
+            name = self.typed(table, (*k, "name"), str, names[0])
+            rng_t = (float(rng[0]), float(rng[1])) if rng else None
+            found.append(Macro(slot, name, tuple(names), rng_t, curve))
+        slots = [m.slot for m in found]
+        if len(set(slots)) != len(slots):
+            raise self.fail(("macros",), "a macro slot is given twice")
+        return tuple(sorted(found, key=lambda m: m.slot))
+
     def modulation(
         self, i: int, table: dict, targets: dict[str, str], sources: tuple[str, ...]
     ) -> Modulation:
         k = ("modulate", i)
-        unknown = set(table) - {"target", "source", "amount", "range", "curve", "smooth", "to"}
-        if unknown:
-            raise self.fail((*k, sorted(unknown)[0]), f"unknown key '{sorted(unknown)[0]}' in [[modulate]]")
+        self.known_keys(table, MODULATE_KEYS, k, "[[modulate]]")
         target = self.typed(table, (*k, "target"), str, required=True)
         if target not in targets:
+            known = ", ".join(sorted(targets))
             raise self.fail(
-                (*k, "target"), f"unknown target '{target}' (one of: {', '.join(sorted(targets))})"
+                (*k, "target"), f"unknown target '{target}'{close_to(target, targets)} (one of: {known})"
             )
         kind = targets[target]
         source = self.typed(table, (*k, "source"), str, required=True)
         if source not in sources:
-            raise self.fail((*k, "source"), f"unknown source '{source}' (e.g. bass.hits, mid.level, onset)")
+            hint = close_to(source, sources) or " (e.g. bass.hits, mid.level, onset)"
+            raise self.fail((*k, "source"), f"unknown source '{source}'{hint}")
         rng = self.typed(table, (*k, "range"), list, [0.0, 1.0])
         if len(rng) != 2 or not all(isinstance(v, int | float) for v in rng) or rng[0] == rng[1]:
             raise self.fail((*k, "range"), "'range' must be two different numbers, e.g. [0.0, 1.0]")
@@ -369,16 +422,21 @@ class _Reader:
         return Modulation(target, source, amount, (float(rng[0]), float(rng[1])), curve, smooth, to)
 
 
+def _macro_tables(tables: dict | list) -> list[tuple[tuple, int | None, Any]]:
+    """(key path, slot or None when the key is no slot, table) for `[macros.N]` tables or `[[macros]]`."""
+    if isinstance(tables, list):
+        return [(("macros", i), i + 1, t) for i, t in enumerate(tables)]
+    return [(("macros", key), int(key) if key.isdigit() else None, t) for key, t in tables.items()]
+
+
 def load_preset(path: str | Path) -> Preset:
     path, text, data = read_toml(path, "preset")
     r = _Reader(path, text)
-    unknown = set(data) - TOP_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise r.fail((key,), f"unknown key '{key}' (expected: {', '.join(sorted(TOP_KEYS))})")
+    r.known_keys(data, TOP_KEYS, (), "the preset")
 
     name = r.typed(data, ("name",), str, path.stem)
     shader_table = r.typed(data, ("shader",), dict, required=True)
+    r.known_keys(shader_table, SHADER_KEYS, ("shader",), "[shader]")
     shader = r.shader(r.typed(shader_table, ("shader", "file"), str, required=True), ("shader", "file"), "")
     raw_inputs = r.typed(shader_table, ("shader", "inputs"), dict, {})
     inputs, images = r.inputs(shader, raw_inputs, ("shader", "inputs"), ("clips",))
@@ -398,7 +456,11 @@ def load_preset(path: str | Path) -> Preset:
         )
     crossfade = float(r.typed(clips_table, ("clips", "crossfade"), (int, float), 0.0))
     clip_settings = r.clip_settings(clips_table)
-    master = float(r.typed(r.typed(data, ("master",), dict, {}), ("master", "level"), (int, float), 1.0))
+    master_table = r.typed(data, ("master",), dict, {})
+    r.known_keys(master_table, MASTER_KEYS, ("master",), "[master]")
+    master = float(r.typed(master_table, ("master", "level"), (int, float), 1.0))
+    if not 0.0 <= master <= 1.0:
+        raise r.fail(("master", "level"), f"'level' must be between 0 and 1, not {master}")
 
     targets = modulation_targets((Layer("shader", shader), *effects))
     sources = source_names()
@@ -409,11 +471,21 @@ def load_preset(path: str | Path) -> Preset:
     )
 
     output = r.typed(data, ("output",), dict, {})
+    r.known_keys(output, OUTPUT_KEYS, ("output",), "[output]")
     size = r.typed(output, ("output", "size"), list)
     if size is not None and (len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size)):
         raise r.fail(("output", "size"), "'size' must be [width, height] in pixels")
     fps = r.typed(output, ("output", "fps"), (int, float))
+    if fps is not None and not 1 <= fps <= 480:
+        raise r.fail(("output", "fps"), f"'fps' must be 1..480, not {fps}")
     bpm_range, beats_per_bar = r.tempo(r.typed(data, ("tempo",), dict, {}))
+    macros = r.macros(r.typed(data, ("macros",), (dict, list), {}), targets)
+    tags = r.typed(data, ("tags",), list, [])
+    if not all(isinstance(t, str) for t in tags):
+        raise r.fail(("tags",), '\'tags\' must be a list of words, e.g. ["techno", "dark"]')
+    energy = r.typed(data, ("energy",), (int, float))
+    if energy is not None and not 0.0 <= energy <= 1.0:
+        raise r.fail(("energy",), "'energy' must be 0 (calm) .. 1 (peak)")
     return Preset(
         path=path,
         name=name,
@@ -432,6 +504,9 @@ def load_preset(path: str | Path) -> Preset:
         clip_settings=clip_settings,
         bpm_range=bpm_range,
         beats_per_bar=beats_per_bar,
+        macros=macros,
+        tags=tuple(tags),
+        energy=float(energy) if energy is not None else None,
     )
 
 

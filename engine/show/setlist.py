@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import PresetError
-from engine.show.tomlpos import locate, read_toml
+from engine.show.tomlpos import locate, read_toml, unknown_key_error
+
+SETLIST_KEYS = ("name", "description", "cue")
+CUE_KEYS = ("name", "preset", "morph", "quantize", "notes")
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,24 @@ class Cue:
     number: int  # 1-based, as desks count
     name: str
     preset: Path
+    morph: str | None = None  # e.g. "4 bars", "2 beats", "3 s": how the look comes in (None: a cut)
+    quantize: str | None = None  # when it starts: "now", "beat", "bar", "phrase"
+    notes: str = ""
 
 
 @dataclass
 class Setlist:
     cues: tuple[Cue, ...]
     current: int = -1  # index of the cue running now (-1: none yet)
+    path: Path | None = None  # the setlist file; its folder is the show folder
+
+    @property
+    def running(self) -> Cue | None:
+        return self.cues[self.current] if 0 <= self.current < len(self.cues) else None
+
+    @property
+    def next(self) -> Cue | None:
+        return self.cues[self.current + 1] if self.current + 1 < len(self.cues) else None
 
     def go(self) -> Cue | None:
         if self.current + 1 < len(self.cues):
@@ -56,20 +71,42 @@ class Setlist:
         return None
 
 
+def _checked(error: PresetError | None) -> None:
+    if error is not None:
+        raise error
+
+
+def _text(raw: dict, key: str, path: Path, text: str, where: tuple) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise PresetError(
+            f"'{key}' must be a string, not {value!r}", path=path, line=locate(text, (*where, key))
+        )
+    return value
+
+
 def load_setlist(path: str | Path) -> Setlist:
     path, text, data = read_toml(path, "setlist")
+    _checked(unknown_key_error(path, text, data, SETLIST_KEYS, (), "the setlist"))
+    raw_cues = data.get("cue", [])
+    if not isinstance(raw_cues, list):
+        raise PresetError("cues are [[cue]] tables", path=path, line=locate(text, ("cue",)))
     cues = []
-    for i, raw in enumerate(data.get("cue", [])):
+    for i, raw in enumerate(raw_cues):
+        where = ("cue", i)
         if not isinstance(raw, dict) or not isinstance(raw.get("preset"), str):
-            raise PresetError(
-                'each [[cue]] needs preset = "file.toml"', path=path, line=locate(text, ("cue", i))
-            )
+            raise PresetError('each [[cue]] needs preset = "file.toml"', path=path, line=locate(text, where))
+        _checked(unknown_key_error(path, text, raw, CUE_KEYS, where, f"[[cue]] {i + 1}"))
         preset = (path.parent / raw["preset"]).resolve()
         if not preset.is_file():
             raise PresetError(
-                f"preset '{raw['preset']}' not found", path=path, line=locate(text, ("cue", i, "preset"))
+                f"preset '{raw['preset']}' not found", path=path, line=locate(text, (*where, "preset"))
             )
-        cues.append(Cue(i + 1, str(raw.get("name", preset.stem)), preset))
+        name = _text(raw, "name", path, text, where) or preset.stem
+        morph = _text(raw, "morph", path, text, where)
+        quantize = _text(raw, "quantize", path, text, where)
+        notes = _text(raw, "notes", path, text, where) or ""
+        cues.append(Cue(i + 1, name, preset, morph, quantize, notes))
     if not cues:
         raise PresetError("no [[cue]] entries", path=path)
-    return Setlist(tuple(cues))
+    return Setlist(tuple(cues), path=path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -51,9 +53,19 @@ def read_toml(path: str | Path, what: str = "preset") -> tuple[Path, str, dict[s
     path = Path(path)
     if not path.is_file():
         raise PresetError(f"{what} not found: check the path", path=path)
-    text = path.read_text(encoding="utf-8")
     try:
-        return path, text, tomllib.loads(text)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise PresetError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}): save the file as UTF-8",
+            path=path,
+            line=line,
+        ) from None
+    except OSError as exc:
+        raise PresetError(f"cannot read the {what}: {exc.strerror}", path=path) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # Python 3.11 puts the position only in the message: "... (at line 2, column 8)"
         found = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
@@ -61,3 +73,41 @@ def read_toml(path: str | Path, what: str = "preset") -> tuple[Path, str, dict[s
         raise PresetError(
             f"not valid TOML: {message}", path=path, line=int(found[1]) if found else None
         ) from exc
+    bad = first_non_finite(data)
+    if bad is not None:
+        name = next((k for k in reversed(bad) if isinstance(k, str)), "value")
+        raise PresetError(
+            f"'{name}' is not a finite number: give a number", path=path, line=locate(text, bad)
+        )
+    return path, text, data
+
+
+def close_to(word: str, choices) -> str:
+    """' (did you mean 'x'?)' for a near miss among `choices`, else ''."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def unknown_key_error(
+    path: Path, text: str, table: dict, allowed, keys: tuple[Key, ...], where: str
+) -> PresetError | None:
+    """The error for the first key of `table` that is not in `allowed`, at its line, with a hint."""
+    unknown = sorted(set(table) - set(allowed))
+    if not unknown:
+        return None
+    key = unknown[0]
+    hint = close_to(key, allowed) or f" (expected: {', '.join(sorted(allowed))})"
+    return PresetError(f"unknown key '{key}' in {where}{hint}", path=path, line=locate(text, (*keys, key)))
+
+
+def first_non_finite(value: Any, keys: tuple[Key, ...] = ()) -> tuple[Key, ...] | None:
+    """The key path of the first nan/inf number anywhere in parsed TOML (TOML allows them; a show never
+    wants them: they render black)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return keys
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = first_non_finite(item, (*keys, key))
+        if found is not None:
+            return found
+    return None
