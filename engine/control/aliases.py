@@ -17,7 +17,7 @@ from engine.control.profiles import profile_name
 from engine.control.targets import resolve
 from engine.errors import HalationError
 from engine.params.store import Param
-from engine.show.tomlpos import read_toml
+from engine.show.tomlpos import read_toml, unknown_key_error
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,15 @@ class Alias:
 
 
 def load_aliases(path: Path) -> tuple[Alias, ...]:
-    _, _, data = read_toml(path, "alias file")
+    path, text, data = read_toml(path, "alias file")
+    errors = [unknown_key_error(path, text, data, ("alias",), (), "the alias file")]
+    errors += [
+        unknown_key_error(path, text, spec, ("target", "profile"), ("alias", address), address)
+        for address, spec in data.get("alias", {}).items()
+        if isinstance(spec, dict)
+    ]
+    if any(errors):
+        raise next(e for e in errors if e)
     out = []
     for address, spec in data.get("alias", {}).items():
         if not address.startswith("/"):

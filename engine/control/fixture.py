@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import HalationError
-from engine.show.tomlpos import read_toml
+from engine.show.tomlpos import read_toml, unknown_key_error
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,22 @@ DEFAULT = Fixture(
 )
 
 
+FIXTURE_KEYS = ("name", "mode", "footprint", "channel")
+CHANNEL_KEYS = ("offset", "target", "bits", "value", "description")
+
+
+def _known(error: HalationError | None) -> None:
+    if error is not None:
+        raise error
+
+
 def load_fixture(path: Path) -> Fixture:
-    _, _, data = read_toml(path, "fixture file")
+    path, text, data = read_toml(path, "fixture file")
+    _known(unknown_key_error(path, text, data, FIXTURE_KEYS, (), "the fixture file"))
     channels = []
     for i, entry in enumerate(data.get("channel", [])):
+        if isinstance(entry, dict):
+            _known(unknown_key_error(path, text, entry, CHANNEL_KEYS, ("channel", i), f"[[channel]] {i + 1}"))
         try:
             channel = Channel(
                 int(entry["offset"]),
