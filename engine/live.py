@@ -3,6 +3,11 @@
 Threads share no mutable state: the analysis thread publishes each immutable `Features` snapshot by swapping
 one reference; control surfaces hand over `ParamMessage`s that the render thread applies at the start of a
 frame; the render thread publishes what it showed back to them.
+
+The frame loop is small: it draws each frame once into an offscreen texture at the render size and hands it
+to every sink (engine.output.sink): the projector, the preview with its overlay, a recorder... Every stage of
+a frame runs inside a guard (engine.runtime.guard): an exception bypasses that stage for the frame, is logged
+once and shown on the preview; only the operator ends a show.
 """
 
 from __future__ import annotations
@@ -11,20 +16,23 @@ import logging
 import statistics
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from engine.analysis.analyzer import Analyzer
 from engine.analysis.features import Features
 from engine.app import Show
 from engine.audio.feed import AudioFeed
-from engine.clock import LiveClock
+from engine.clock import FrameTime, LiveClock
 from engine.errors import HalationError
+from engine.output.sink import FrameInfo, Sink
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands
 from engine.render.context import Offscreen, headless_context
-from engine.render.overlay import PreviewOverlay, status_lines
+from engine.runtime.guard import Guards
 from engine.show.operator import Operator
 from engine.show.preset import Preset
 from engine.show.setlist import Setlist
@@ -32,31 +40,73 @@ from engine.show.watch import PresetWatcher
 
 log = logging.getLogger(__name__)
 
+SINK_RETRY = 0.5  # seconds before a sink that raised is tried again (doubling up to 8 s)
+
 
 class AnalysisThread(threading.Thread):
-    """Feeds the analyzer with what the feed heard and publishes a Features snapshot per pass."""
+    """Feeds the analyzer with what the feed heard, publishes a Features snapshot per pass, and fans the
+    analysis events (onsets, beats, and whatever else the analyzer drains) out to subscribers.
 
-    def __init__(self, analyzer: Analyzer, feed: AudioFeed):
+    Nothing here may end the thread: a pass that raises is counted in `guards` and the next pass goes on;
+    samples that are not finite (a broken driver, a NaN from a plug-in) are heard as silence, so one burst
+    cannot poison the analyzer's running state for the rest of the show."""
+
+    def __init__(self, analyzer: Analyzer, feed: AudioFeed, guards: Guards | None = None):
         super().__init__(name="halation-analysis", daemon=True)
         self.analyzer = analyzer
         self.feed = feed
+        self.guards = guards or Guards()
         self.features: Features = analyzer.snapshot()
+        self.non_finite = 0  # samples replaced by silence
+        self._subscribers: list[Callable[[Any], None]] = []
         self._halt = threading.Event()
         # look as often as a capture block arrives (a hop at most): a 64-sample block read a hop late would
         # waste the latency it was chosen for
         self._period = min(analyzer.hop, feed.blocksize or analyzer.hop) / analyzer.sample_rate
 
+    def subscribe(self, callback: Callable[[Any], None]) -> None:
+        """Call `callback(event)` on this thread for each onset, beat (and other analysis event) as it is
+        known. Callbacks must be cheap (hand the event to a queue); one that raises is counted and logged
+        once, and is called again for the next event."""
+        self._subscribers = [*self._subscribers, callback]  # swapped, never mutated: safe from any thread
+
     def run(self) -> None:
+        stage = self.guards.stage("analysis")
         while not self._halt.is_set():
-            samples = self.feed.read()
-            done = self.analyzer.samples_done
-            if len(samples):
-                self.analyzer.feed(samples)
-            if self.analyzer.samples_done != done:  # a small block may not complete a hop: nothing new then
-                self.features = self.analyzer.snapshot()
-                self.analyzer.drain_onsets()  # events are not routed anywhere yet: keep the queues empty
-                self.analyzer.drain_beats()
+            with stage:
+                self._pass()
             self._halt.wait(self._period)
+
+    def _pass(self) -> None:
+        samples = self.feed.read()
+        done = self.analyzer.samples_done
+        if len(samples):
+            self.analyzer.feed(self._finite(samples))
+        if self.analyzer.samples_done != done:  # a small block may not complete a hop: nothing new then
+            self.features = self.analyzer.snapshot()
+            self._fan_out()
+
+    def _finite(self, samples: np.ndarray) -> np.ndarray:
+        """The samples with anything not finite heard as silence (counted)."""
+        finite = np.isfinite(samples)
+        if finite.all():
+            return samples
+        self.non_finite += int(finite.size - np.count_nonzero(finite))
+        return np.where(finite, samples, 0.0).astype(samples.dtype, copy=False)
+
+    def _fan_out(self) -> None:
+        events = [*self.analyzer.drain_onsets(), *self.analyzer.drain_beats()]
+        drain_more = getattr(self.analyzer, "drain_events", None)  # downbeats, drops, sections
+        if drain_more is not None:
+            events.extend(drain_more())
+        subscribers = self._subscribers
+        if not events or not subscribers:
+            return
+        for callback in subscribers:
+            name = getattr(callback, "__qualname__", type(callback).__name__)
+            with self.guards.stage(f"analysis subscriber {name}"):
+                for event in events:
+                    callback(event)
 
     def stop(self) -> None:
         self._halt.set()
@@ -75,7 +125,11 @@ class ShowState:
 
 
 class ControlSurface(Protocol):
-    """A controller (OSC server, MIDI, sACN…): hands over parameter messages, hears back the show state."""
+    """A controller (OSC server, MIDI, sACN…): hands over parameter messages, hears back the show state.
+
+    It may also have `drain_commands()` (operator actions) and `retarget(params)`, which the loop calls
+    right after the frame that first shows a new look (Show.look_generation changed), so the surface can
+    rebuild what it offers from the new parameters."""
 
     def start(self, params: Mapping[str, Param]) -> None: ...
 
@@ -104,6 +158,91 @@ class PerformStats:
         )
 
 
+def _name(obj: object) -> str:
+    return getattr(obj, "name", None) or type(obj).__name__
+
+
+class FrameLoop:
+    """One frame of a live show, stage by stage, each in its guard:
+    control drain → operator actions → tempo commands → preset watcher → draw (modulation, each layer) →
+    each sink → publish to the controls → retarget them when the look changed."""
+
+    def __init__(
+        self,
+        show: Show,
+        operator: Operator,
+        target: Offscreen,
+        *,
+        controls: tuple[ControlSurface, ...] = (),
+        sinks: tuple[Sink, ...] = (),
+        watcher: PresetWatcher | None = None,
+        av_offset: float = 0.0,
+    ):
+        self.show = show
+        self.operator = operator
+        self.target = target
+        self.controls = controls
+        self.sinks = sinks
+        self.watcher = watcher
+        self.av_offset = av_offset
+        self.guards = show.guards
+        self._look = show.look_generation
+
+    def frame(self, ft: FrameTime, features: Features) -> FrameInfo:
+        show, guards = self.show, self.guards
+        before = show.params.base()
+        for control in self.controls:
+            with guards.stage(f"control drain ({_name(control)})"):
+                show.params.apply(control.drain())
+                for command in getattr(control, "drain_commands", list)():
+                    with guards.stage(f"operator {command.action}"):
+                        self.operator.apply(command.action, command.args)
+        base = show.params.base()
+        with guards.stage("tempo"):
+            for command in tempo_commands(
+                before, base, ft.time - self.av_offset
+            ):  # when the operator heard it
+                show.analyzer.command(command)  # thread-safe: applied by the analysis thread
+            if base.get("tempo.nudge"):
+                show.params.set("tempo.nudge", 0.0)
+        if self.watcher is not None:
+            with guards.stage("preset watcher"):
+                _reload(show, self.watcher)
+        values = show.draw(ft, features, self.target.fbo)
+        info = FrameInfo(ft.time, ft.index, features, values, self.errors())
+        for sink in self.sinks:
+            stage = guards.stage(f"sink {sink.name}", backoff=SINK_RETRY)
+            if stage.skip():
+                continue
+            with stage:
+                sink.present(self.target.texture, info)
+        state = ShowState(ft.time, values, features, base, self.operator.cue_name)
+        for control in self.controls:
+            with guards.stage(f"publish ({_name(control)})"):
+                control.publish(state)
+        self._retarget()
+        return info
+
+    def errors(self) -> tuple[str, ...]:
+        """What the preview's banner says: shader and preset errors, then the stages that failed lately."""
+        errors = [str(e) for e in self.show.pipeline.errors()]
+        if self.watcher is not None and self.watcher.error is not None:
+            errors.append(str(self.watcher.error))
+        errors.extend(str(e) for e in self.guards.errors())
+        return tuple(errors)
+
+    def _retarget(self) -> None:
+        """After the first frame of a new look: controls that can, rebuild from its parameters."""
+        if self.show.look_generation == self._look:
+            return
+        self._look = self.show.look_generation
+        for control in self.controls:
+            retarget = getattr(control, "retarget", None)
+            if retarget is not None:
+                with self.guards.stage(f"retarget ({_name(control)})"):
+                    retarget(self.show.params.params)
+
+
 def _reload(show: Show, watcher: PresetWatcher) -> None:
     """Bring in the preset just saved; one whose shaders do not build is refused and the look stays."""
     if watcher.path != show.preset.path:
@@ -116,6 +255,57 @@ def _reload(show: Show, watcher: PresetWatcher) -> None:
     except HalationError as exc:
         watcher.error = exc
         log.error("%s (the look stays as it was)", exc)
+
+
+@dataclass
+class Outputs:
+    """Where the frames go: the GL context the show renders with, its sinks, and the windows to watch."""
+
+    ctx: Any
+    sinks: list[Sink]
+    windows: list[Any]
+
+    @property
+    def should_close(self) -> bool:
+        return any(w.should_close for w in self.windows)
+
+    def release(self) -> None:
+        """Sinks first (each in the context it was made in), then the windows."""
+        for sink in reversed(self.sinks):
+            try:
+                sink.release()
+            except Exception as exc:  # a sink that fails to let go must not keep the others
+                log.warning("releasing sink %s: %s", sink.name, exc)
+        for window in reversed(self.windows):
+            window.close()
+
+
+def open_outputs(
+    size: tuple[int, int], title: str, *, headless: bool, monitor: int | None, preview: bool, hud: bool
+) -> Outputs:
+    """The sinks for the command line's choice: headless; one window (the laptop's, with the overlay, or a
+    projector's without); or the projector fullscreen plus a preview window on the laptop."""
+    from engine.output.screens import HeadlessSink, WindowSink
+
+    if headless:
+        ctx = headless_context()
+        return Outputs(ctx, [HeadlessSink(ctx)], [])
+    from engine.output.window import Window
+
+    if monitor is not None and preview:
+        output = Window(size, title, monitor=monitor)
+        small = size if size[0] <= 960 else (960, round(960 * size[1] / size[0]))
+        preview_window = Window(small, f"{title} — preview", vsync=False, share=output)
+        output.make_current()
+        sinks = [
+            WindowSink("projector", output, flush=True),  # the preview samples the frame: complete it first
+            WindowSink("preview", preview_window, home=output, overlay=True, hud=hud),
+        ]
+        return Outputs(output.ctx, sinks, [output, preview_window])
+    window = Window(size, title, monitor=monitor)
+    laptop = monitor is None  # the laptop's own window may show errors; a projector's never
+    name = "preview" if laptop else "projector"
+    return Outputs(window.ctx, [WindowSink(name, window, overlay=laptop, hud=hud)], [window])
 
 
 def perform(
@@ -134,6 +324,7 @@ def perform(
     watch_preset: bool = False,
     av_offset: float = 0.0,
     hud: bool = False,
+    sinks: tuple[Sink, ...] = (),
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
@@ -142,32 +333,28 @@ def perform(
     With `watch_preset` (rehearsals), saving the preset file brings the saved look in at the next frame.
     `av_offset` (seconds) draws frames that far ahead of the audio, for the projector's delay (LiveClock).
     `hud` shows what the engine hears (tempo, confidence, bar and beat, band meters) on the preview.
+    `sinks`: more outputs (a recorder, a network sender); each gets a texture of the show's GL context in
+    present() and is released with the others.
     """
-    window = projector = overlay = None
-    title = f"Halation — {preset.name}"
-    if headless:
-        ctx = headless_context()
-    elif monitor is not None and preview:
-        from engine.output.window import ProjectorOutput
-
-        projector = ProjectorOutput(size, title, monitor)
-        projector.preview.make_current()
-        overlay = PreviewOverlay(projector.preview.ctx)
-        projector.output.make_current()
-        ctx = projector.ctx
-    else:
-        from engine.output.window import Window
-
-        window = Window(size, title, monitor=monitor)
-        ctx = window.ctx
-        if monitor is None:  # this window is the laptop's: it may show errors
-            overlay = PreviewOverlay(ctx)
-    offscreen = Offscreen(ctx, size) if headless or projector else None
+    outputs = open_outputs(
+        size, f"Halation — {preset.name}", headless=headless, monitor=monitor, preview=preview, hud=hud
+    )
+    outputs.sinks.extend(sinks)
+    ctx = outputs.ctx
+    target = Offscreen(ctx, size)
     show = Show(ctx, preset, size, feed.sample_rate, live=True)
     operator = Operator(show, setlist)
     watcher = PresetWatcher(preset.path) if watch_preset else None
-    screen = window or projector
-    analysis = AnalysisThread(show.analyzer, feed)
+    analysis = AnalysisThread(show.analyzer, feed, show.guards)
+    loop = FrameLoop(
+        show,
+        operator,
+        target,
+        controls=controls,
+        sinks=tuple(outputs.sinks),
+        watcher=watcher,
+        av_offset=av_offset,
+    )
     started_controls: list[ControlSurface] = []
     stats = PerformStats()
     started = time.monotonic()
@@ -186,38 +373,10 @@ def perform(
             ft = clock.tick()
             if (end is not None and ft.time >= end) or (duration and time.monotonic() - started >= duration):
                 break
-            if screen and screen.should_close:
+            if outputs.should_close:
                 break
             t0 = time.perf_counter()
-            before = show.params.base()
-            for control in controls:
-                show.params.apply(control.drain())
-                for command in getattr(control, "drain_commands", list)():
-                    operator.apply(command.action, command.args)
-            base = show.params.base()
-            for command in tempo_commands(before, base, ft.time - av_offset):  # when the operator heard it
-                show.analyzer.command(command)  # thread-safe: applied by the analysis thread
-            if base.get("tempo.nudge"):
-                show.params.set("tempo.nudge", 0.0)
-            if watcher is not None:
-                _reload(show, watcher)
-            target = window.target() if window else offscreen.fbo
-            features = analysis.features
-            values = show.draw(ft, features, target)
-            errors = [*show.pipeline.errors(), *([watcher.error] if watcher and watcher.error else [])]
-            if overlay and hud:
-                overlay.status = status_lines(show.sources)
-            if window:
-                if overlay:
-                    overlay.draw(target, errors)
-                window.present()
-            elif projector:
-                projector.show(offscreen.texture, overlay, errors)
-            else:
-                ctx.finish()
-            state = ShowState(ft.time, values, features, base, operator.cue_name)
-            for control in controls:
-                control.publish(state)
+            loop.frame(ft, analysis.features)
             stats.frame_times.append(time.perf_counter() - t0)
             stats.frames += 1
             if headless:  # pace like a display would
@@ -230,14 +389,6 @@ def perform(
         for control in started_controls:
             control.stop()
         show.release()
-        if offscreen:
-            offscreen.release()
-        if projector:
-            projector.preview.make_current()
-            overlay.release()
-            projector.close()
-        elif overlay:
-            overlay.release()
-        if window:
-            window.close()
+        target.release()
+        outputs.release()
     return stats

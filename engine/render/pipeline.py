@@ -24,6 +24,7 @@ from engine.render.isf import IsfDocument
 from engine.render.program import FrameInfo, IsfProgram
 from engine.render.quad import FULLSCREEN_VS, quad_buffer
 from engine.render.textures import AudioTextures
+from engine.runtime.guard import Guards
 from engine.show.preset import Layer, Preset
 
 log = logging.getLogger(__name__)
@@ -113,10 +114,14 @@ class Pipeline:
         *,
         watch: bool = False,
         clip_wait: float = 2.0,
+        guards: Guards | None = None,
     ):
         """`clip_wait`: seconds to wait for a clip frame being decoded (offline: deterministic frames);
-        live shows pass 0 and keep the last frame instead of waiting."""
+        live shows pass 0 and keep the last frame instead of waiting. `guards`: each layer draws inside
+        its guard (an effect that raises is skipped for the frame, the main shader keeps its last good
+        picture)."""
         self.ctx = ctx
+        self.guards = guards or Guards()
         self.preset = preset
         self.size = size
         self.generation = 0  # counts swaps, so the Show can pick up inputs a reloaded shader added
@@ -232,13 +237,19 @@ class Pipeline:
         sources: Mapping[str, float] | None = None,
     ) -> None:
         """Draw one frame into `target`. `sources` are the analysis values for this frame (the Show
-        passes the ones it modulated with; by default `features.values()`)."""
+        passes the ones it modulated with; by default `features.values()`). A stage that fails is
+        bypassed: `target` then keeps what it showed last."""
         if self.reloader is not None:
-            self.reloader.poll()
+            with self.guards.stage("shader reload"):
+                self.reloader.poll()
         if self._out is None or not values.get("master.freeze", False):
             self._out = self._draw_look(
                 ft, values, features, sources if sources is not None else features.values()
             )
+        with self.guards.stage("master"):
+            self._draw_master(values, target)
+
+    def _draw_master(self, values: Mapping[str, ParamValue], target: moderngl.Framebuffer) -> None:
         level = 0.0 if values.get("master.blackout", False) else float(values.get("master.level", 1.0))
         full = target.size == self.size and tuple(target.viewport) == (0, 0, *self.size)
         if level >= 1.0 and full:
@@ -262,7 +273,12 @@ class Pipeline:
         frame = FrameInfo(time=ft.time, timedelta=ft.delta, frame_index=ft.index, date=ft.date)
         uniforms = audio_uniforms(sources)
         shared = self.audio.update(features.spectrum, features.waveform)
-        outputs = {"clips": self._draw_clips(ft, values, frame, shared, uniforms, sources)}  # by layer name
+        clips = self._blank
+        with self.guards.stage("clips") as stage:
+            clips = self._draw_clips(ft, values, frame, shared, uniforms, sources)
+        if not stage.ok:  # the last clip picture that drew
+            clips = self._clip_fbo.color_attachments[0]
+        outputs = {"clips": clips}  # by layer name
         previous = outputs["clips"]
         out = self.layers[0].fbo
         for layer in self.layers:
@@ -277,21 +293,29 @@ class Pipeline:
                 _, images, audio_inputs = feeds(doc, layer.name, layer.bindings, self.audio)
                 return self._images_from(images, audio_inputs, shared, outputs, previous)
 
-            if self.reloader is not None:
-                new = self._swap_in(layer.name, layer.program, images_for, layer.values(values))
-                if new is not None:
-                    old = layer.program
-                    layer.use(new, self.audio)
-                    old.release()
-            images = self._images(layer, shared, outputs, previous)
-            dst = layer.fbo if mix >= 1.0 else self._scratch
-            layer.program.render(dst, values=layer.values(values), images=images, frame=frame, audio=uniforms)
-            if mix < 1.0:
-                self._blend(previous, self._scratch.color_attachments[0], mix, layer.fbo)
-            previous = layer.fbo.color_attachments[0]
+            with self.guards.stage(f"layer {layer.name}") as stage:
+                self._draw_layer(layer, images_for, values, frame, uniforms, mix, previous, shared, outputs)
+            if not stage.ok and layer is not self.layers[0]:
+                outputs[layer.name] = previous  # a failed effect is skipped for this frame
+                continue
+            previous = layer.fbo.color_attachments[0]  # drawn, or the main shader's last good picture
             outputs[layer.name] = previous
             out = layer.fbo
         return out
+
+    def _draw_layer(self, layer, images_for, values, frame, uniforms, mix, previous, shared, outputs) -> None:
+        """Swap in a reloaded version if one is ready, then draw the layer (blended when mixed)."""
+        if self.reloader is not None:
+            new = self._swap_in(layer.name, layer.program, images_for, layer.values(values))
+            if new is not None:
+                old = layer.program
+                layer.use(new, self.audio)
+                old.release()
+        images = self._images(layer, shared, outputs, previous)
+        dst = layer.fbo if mix >= 1.0 else self._scratch
+        layer.program.render(dst, values=layer.values(values), images=images, frame=frame, audio=uniforms)
+        if mix < 1.0:
+            self._blend(previous, self._scratch.color_attachments[0], mix, layer.fbo)
 
     def _images(self, layer: LayerRun, shared, outputs, previous) -> dict[str, moderngl.Texture]:
         return self._images_from(layer.images, layer.audio_inputs, shared, outputs, previous)

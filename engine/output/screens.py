@@ -1,0 +1,84 @@
+"""The sinks that put the frame on a screen: a glfw window (the projector, the laptop's preview) and the
+headless stand-in. Each window draws with its own context; the loop's frame texture is shared with them
+(see engine.output.window.Window's `share`)."""
+
+from __future__ import annotations
+
+import moderngl
+
+from engine.output.sink import FrameInfo
+from engine.render.overlay import PreviewOverlay, status_lines
+from engine.render.quad import Blit
+
+
+class WindowSink:
+    """Puts the frame, letterboxed, into a window; with `overlay`, the preview: the banner of errors and,
+    with `hud`, what the engine hears. Errors never reach a window without an overlay (the projector).
+
+    `home` is the window whose context the loop renders with; this sink switches back to it after drawing,
+    even when drawing failed, so a failing preview never leaves the loop drawing into the wrong context.
+    `flush` waits for the frame to be complete before the swap (a later sink in another context samples
+    it)."""
+
+    def __init__(
+        self, name: str, window, *, home=None, overlay: bool = False, hud: bool = False, flush=False
+    ):
+        self.name = name
+        self.window = window
+        self.home = home
+        self.hud = hud
+        self.flush = flush
+        if home is not None:
+            window.make_current()
+        self._blit = Blit(window.ctx)
+        self._overlay = PreviewOverlay(window.ctx) if overlay else None
+        if home is not None:
+            home.make_current()
+
+    @property
+    def should_close(self) -> bool:
+        return self.window.should_close
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        if self.home is not None:
+            self.window.make_current()
+        try:
+            target = self.window.target()
+            self._blit.draw(frame, target)
+            if self._overlay is not None:
+                if self.hud:
+                    self._overlay.status = status_lines(info.features.values(info.time))
+                self._overlay.draw(target, info.errors)
+            if self.flush:
+                self.window.ctx.finish()
+            self.window.present()
+        finally:
+            if self.home is not None:
+                self.home.make_current()
+
+    def release(self) -> None:
+        if self.home is not None:
+            self.window.make_current()
+        try:
+            if self._overlay is not None:
+                self._overlay.release()
+            self._blit.release()
+        finally:
+            if self.home is not None:
+                self.home.make_current()
+
+
+class HeadlessSink:
+    """No screen (servers, tests, benches): waits for the frame to be drawn, as a swap would, so frame
+    times are honest."""
+
+    name = "headless"
+
+    def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        self.ctx.finish()
+
+    def release(self) -> None:
+        pass

@@ -1,0 +1,41 @@
+"""One frame loop, many sinks: the loop draws each frame once, into an offscreen texture at the render
+size, and hands it to every sink (projector, preview, recorder, network sender, ...).
+
+A sink must never block the loop: one that needs time (an encoder, a sender) copies what it needs and does
+the work on its own thread, dropping frames when it falls behind, never the output. The loop calls each
+sink inside a guard (engine.runtime.guard): a sink that raises is dropped for the frame, logged once, and
+retried later, while the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import moderngl
+
+from engine.analysis.features import Features
+from engine.params.store import ParamValue
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """What the loop hands every sink with each frame."""
+
+    time: float  # show time of the frame (s)
+    index: int  # frame number
+    features: Features  # the analysis snapshot drawn with
+    values: Mapping[str, ParamValue]  # parameter values drawn with
+    errors: tuple[str, ...]  # operator-facing messages for the preview banner
+
+
+class Sink(Protocol):
+    """An output of the show. `present` gets a texture of the loop's GL context, valid for this call
+    only (the loop draws the next frame into it): sample or copy it now, and return quickly."""
+
+    name: str
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None: ...
+
+    def release(self) -> None: ...

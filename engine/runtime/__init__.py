@@ -1,0 +1,1 @@
+"""What keeps a show running whatever happens in the room: guarded frame stages and the watchdog."""
