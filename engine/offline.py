@@ -5,7 +5,8 @@ Deterministic: the same preset and audio give bit-identical frames.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -16,8 +17,24 @@ from engine.render.context import Offscreen, headless_context
 from engine.show.preset import Preset
 
 
+class FrameHook(Protocol):
+    """Something that follows a render frame by frame: a replayed take applies its control events before
+    each frame is drawn, the performance log notes what it showed after (engine/show/events.py, perflog)."""
+
+    def before_frame(self, show: Show, ft: FrameTime) -> None: ...
+
+    def after_frame(self, show: Show, ft: FrameTime, values: dict) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def render_frames(
-    preset: Preset, audio: AudioBuffer, size: tuple[int, int], fps: float, duration: float | None = None
+    preset: Preset,
+    audio: AudioBuffer,
+    size: tuple[int, int],
+    fps: float,
+    duration: float | None = None,
+    hooks: Sequence[FrameHook] = (),
 ) -> Iterator[tuple[FrameTime, np.ndarray]]:
     """Yield (frame time, RGBA pixels top row first) for every frame of the render."""
     duration = audio.duration if duration is None else min(duration, audio.duration)
@@ -32,9 +49,15 @@ def render_frames(
             ft = clock.tick()
             upto = min(len(mono), round(ft.time * audio.sample_rate))
             show.analyzer.feed(mono[show.analyzer.samples_fed : upto])
-            show.draw(ft, show.analyzer.snapshot(), target.fbo)
+            for hook in hooks:
+                hook.before_frame(show, ft)
+            values = show.draw(ft, show.analyzer.snapshot(), target.fbo)
+            for hook in hooks:
+                hook.after_frame(show, ft, values)
             yield ft, target.read()
     finally:
+        for hook in hooks:
+            hook.close()
         target.release()
         show.release()
         ctx.release()

@@ -3,4 +3,15 @@
 To add a subcommand, write engine/commands/<name>.py and list it in COMMANDS.
 """
 
-COMMANDS = ("demo", "perform", "rehearse", "render", "analyze", "check", "devices", "prepare", "bench")
+COMMANDS = (
+    "demo",
+    "perform",
+    "rehearse",
+    "render",
+    "analyze",
+    "check",
+    "devices",
+    "prepare",
+    "bench",
+    "credits",
+)

@@ -20,9 +20,16 @@ def add_arguments(p) -> None:
     p.add_argument("--size", type=parse_size, help="WIDTHxHEIGHT (default: the preset's, else 1280x720)")
     p.add_argument("--fps", type=positive(float), help="frames per second (default: the preset's, else 30)")
     p.add_argument("--duration", type=positive(float), help="seconds to render (default: the whole track)")
+    p.add_argument("--setlist", type=Path, help="setlist .toml: start at its first cue, as perform does")
+    p.add_argument(
+        "--replay", type=Path, help="take.jsonl from --record-events: replay its events frame-exactly"
+    )
+    p.add_argument("--log", type=Path, help="performance log .jsonl (default: the show folder's logs/)")
 
 
-def write_render(preset, audio, size, fps, duration, out: Path | None, frames_dir: Path | None) -> int:
+def write_render(
+    preset, audio, size, fps, duration, out: Path | None, frames_dir: Path | None, hooks=()
+) -> int:
     """Render to the video file and/or PNG folder with a progress bar; returns the number of frames."""
     from tqdm import tqdm
 
@@ -36,7 +43,7 @@ def write_render(preset, audio, size, fps, duration, out: Path | None, frames_di
         sinks.append(VideoWriter(out, size, fps, audio.until(duration)))
     if frames_dir is not None:
         sinks.append(PngSequence(frames_dir))
-    frames = render_frames(preset, audio, size, fps, duration)
+    frames = render_frames(preset, audio, size, fps, duration, hooks)
     count = 0
     try:
         bar = tqdm(
@@ -59,9 +66,24 @@ def run(args) -> int:
         raise HalationError("render: give --out FILE.mp4 and/or --frames DIR")
     preset = load_preset(args.preset)
     size, fps = output_settings(args, preset)
-    n = write_render(preset, load_music(args.audio), size, fps, args.duration, args.out, args.frames)
+    hooks = _show_hooks(args, preset)
+    n = write_render(preset, load_music(args.audio), size, fps, args.duration, args.out, args.frames, hooks)
     for where in (args.out, args.frames):
         if where is not None:
             print(where)
     log.info("rendered %d frames", n)
     return 0
+
+
+def _show_hooks(args, preset) -> list:
+    """The setlist and replayed take (applied before each frame), then the performance log (after)."""
+    from engine.show.events import ReplayHook, load_take
+    from engine.show.perflog import PerfLogHook, open_perflog
+    from engine.show.setlist import load_setlist
+
+    setlist = load_setlist(args.setlist) if args.setlist else None
+    replay = ReplayHook(load_take(args.replay) if args.replay else None, setlist)
+    perflog = open_perflog(
+        args.log, "render", preset=preset.path, setlist=args.setlist, audio=args.audio, replay=args.replay
+    )
+    return [replay, PerfLogHook(perflog, lambda: replay.cue_name)]

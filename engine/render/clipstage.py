@@ -61,6 +61,7 @@ class ClipStage:
         self._param = 0.0
         self._time = 0.0
         self._play = Playback(cs.mode, cs.speed, cs.reverse, cs.beat_sync)
+        self.last_mix: Mix | None = None  # what the last frame mixed (the performance log reads it)
         self._folder = preset.clips[0].parent if preset.clips else None
         if cs.bank is not None:
             self.director = Director(
@@ -97,6 +98,7 @@ class ClipStage:
             mix = Mix(first.frame(time, beat), last.frame(time, beat), crossfade, first.name, last.name)
         else:
             return None
+        self.last_mix = mix
         a = self._texture(mix.a_deck, mix.a)
         b = self._texture(mix.b_deck, mix.b)
         if a is None and b is None:
