@@ -1,5 +1,6 @@
 """The operator's actions on a running show: cues, preset recall, snapshots, crossfades, clip selection."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -121,6 +122,131 @@ def test_select_a_clip_by_name_on_a_deck(stage):
     assert op.apply("deck.select", ("a", "ember"))
     assert show.pipeline.clips.decks[0].clip.stem == "ember"
     assert not op.apply("deck.select", ("a", "no such clip"))
+
+
+def test_actions_that_do_nothing_are_reported_when_they_happen(stage):
+    show, _, tmp = stage
+    op = Operator(show, load_setlist(tmp / "set.toml"))
+    assert not op.apply("cue.back")
+    assert "already at the first cue" in op.notices.last.text
+    op.apply("cue.go")
+    op.apply("cue.go")
+    assert not op.apply("cue.go")
+    assert "no cue after 2 'Tunnel', the last" in op.notices.last.text
+    assert not op.apply("cue.goto", ("tunel",))
+    assert "did you mean 'Tunnel'" in op.notices.last.text
+    assert not op.apply("preset.recall", ("tunnle look",))
+    assert "no preset named" in op.notices.last.text
+    assert not op.apply("deck.select", ("a", "inf"))  # a name that is a number nobody can index by
+    assert op.notices.count == 5 and show.preset.name == "tunnel look"
+    assert op.status() == {"cue": "2 Tunnel", "cue_next": "", "preset": "tunnel look"}
+
+
+def test_recall_by_name_finds_the_setlists_presets_wherever_the_current_one_lives(stage, tmp_path):
+    show, _, tmp = stage
+    elsewhere = tmp / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "far.toml").write_text(TUNNEL.replace("tunnel look", "far away"))
+    (tmp / "set.toml").write_text(
+        (tmp / "set.toml").read_text() + '[[cue]]\nname = "Far"\npreset = "elsewhere/far.toml"\n'
+    )
+    op = Operator(show, load_setlist(tmp / "set.toml"))
+    assert op.apply("preset.recall", ("far away",)) and show.preset.name == "far away"
+    assert op.apply("preset.recall", ("demo",)) and show.preset.name == "Halation demo"
+
+
+def test_a_burst_of_recalls_builds_only_the_last_look(stage, monkeypatch):
+    from engine.control.commands import ControlCommand
+
+    show, _, tmp = stage
+    op = Operator(show, load_setlist(tmp / "set.toml"))
+    built = []
+    monkeypatch.setattr(op, "_bring_in", built.append)
+    burst = [ControlCommand("preset.recall", ("tunnel",))] * 50 + [ControlCommand("cue.go")] * 2
+    op.apply_all(burst)
+    assert len(built) == 1 and built[0].name == "tunnel.toml" and op.setlist.current == 1
+
+
+@pytest.mark.parametrize("name", ["../../x", "sub/dir", "/etc/passwd", ".hidden"])
+def test_a_snapshot_name_with_a_folder_in_it_writes_nothing(stage, name):
+    show, _, tmp = stage
+    op = Operator(show)
+    before = sorted(str(p) for p in tmp.parent.rglob("*"))
+    assert not op.apply("snapshot.save", (name,))
+    assert sorted(str(p) for p in tmp.parent.rglob("*")) == before
+    assert "not a usable name" in op.notices.last.text
+
+
+def test_a_snapshot_of_a_shipped_preset_goes_to_the_users_folder_not_the_package(
+    gl_ctx, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    show = Show(gl_ctx, load_preset(DEMO_PRESET), SIZE, live=True)
+    try:
+        op = Operator(show)
+        assert op.apply("snapshot.save", ("mine",))
+        assert (tmp_path / "halation" / "snapshots" / "mine.toml").is_file()
+        assert not list(PRESETS_DIR.rglob("mine.toml"))
+    finally:
+        show.release()
+
+
+def test_a_snapshot_over_an_existing_one_keeps_the_old_as_a_backup(stage):
+    show, _, tmp = stage
+    op = Operator(show)
+    show.params.set("shader.glow", 0.2)
+    assert op.apply("snapshot.save", ("take",))
+    show.params.set("shader.glow", 0.7)
+    assert op.apply("snapshot.save", ("take",))
+    folder = tmp / "demo" / "snapshots"
+    assert load_preset(folder / "take.toml").inputs["glow"] == pytest.approx(0.7)
+    assert "glow = 0.2" in (folder / "take.toml.bak").read_text()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 128 KB tmpfs: a real full filesystem (the test needs root to mount it)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(path) -> None:
+    """Fill a filesystem to its last block."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_a_snapshot_onto_a_full_disk_loses_nothing(stage, tiny_disk):
+    show, _, _ = stage
+    op = Operator(show, snapshots=tiny_disk)
+    assert op.apply("snapshot.save", ("keep",))
+    good = (tiny_disk / "keep.toml").read_text()
+    fill(tiny_disk / "filler")
+    show.params.set("shader.glow", 0.33)
+    assert not op.apply("snapshot.save", ("keep",))
+    assert "nothing was changed" in op.notices.last.text
+    assert (tiny_disk / "keep.toml").read_text() == good
+    assert not [p for p in tiny_disk.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_snapshot_into_a_read_only_folder_is_a_clear_error(stage, tiny_disk):
+    show, _, _ = stage
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    op = Operator(show, snapshots=tiny_disk / "snaps")
+    assert not op.apply("snapshot.save", ("x",))
+    assert "Read-only file system" in op.notices.last.text
 
 
 def free_port() -> int:

@@ -133,6 +133,16 @@ class ClipStage:
             spec = self.director.spec
             self.director.spec = TransitionSpec(spec.quantize, None, self.fade_seconds)
 
+    def names(self) -> list[str]:
+        """The clips `select` accepts by name: the bank's, or the fixed decks' folder's."""
+        if self.director is not None:
+            return [c.name for c in self.director.selector.clips]
+        if self._folder is None or not self._folder.is_dir():
+            return []
+        return sorted(
+            p.stem for p in self._folder.iterdir() if p.suffix in (".hlclip", ".mp4", ".mov", ".webm")
+        )
+
     def select(self, deck: str, ref: str | float) -> bool:
         """Load a clip on deck a/b by name or 1-based index: from the bank (it comes in with the next
         transition), or from the fixed decks' folder (it starts now)."""

@@ -5,7 +5,6 @@ between frames. A failed action is logged and the show goes on as it was."""
 from __future__ import annotations
 
 import logging
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,37 +13,102 @@ import tomli_w
 from engine.errors import HalationError
 from engine.params.tempo import setup_of
 from engine.paths import PRESETS_DIR
+from engine.show.folder import safe_name, show_folder, write_atomically
+from engine.show.notices import Notices
 from engine.show.preset import load_preset
 from engine.show.setlist import Setlist
+from engine.show.tomlpos import close_to, read_toml
+from engine.show.validate import file_kind
 
 log = logging.getLogger(__name__)
+LOOK_ACTIONS = ("cue.go", "cue.back", "cue.goto", "preset.recall")  # actions that build a new look
 
 
 class Operator:
-    def __init__(self, show, setlist: Setlist | None = None, snapshots: Path | None = None):
+    """Applies operator actions between frames. Every action that fails or does nothing is reported when it
+    happens (`notices`: console, preview banner, /hl/status/error); nothing an action raises ends the show."""
+
+    def __init__(
+        self,
+        show,
+        setlist: Setlist | None = None,
+        snapshots: Path | None = None,
+        notices: Notices | None = None,
+    ):
         self.show = show
         self.setlist = setlist
-        self.snapshots = snapshots or show.preset.path.parent / "snapshots"
+        self.folder = show_folder(setlist.path if setlist else None, show.preset.path)
+        self.snapshots = snapshots or self.folder / "snapshots"
+        self.notices = notices or Notices()
         self.cue_name = ""
 
     def apply(self, action: str, args: tuple = ()) -> bool:
-        """Do one action; False (and a log line) when it could not be done."""
+        """Do one action; False (and a notice) when it could not be done."""
         handler = getattr(self, "_" + action.replace(".", "_"), None)
         if handler is None:
-            log.warning("unknown action '%s'", action)
+            self.notices.error(f"unknown action '{action}'")
             return False
         try:
             return bool(handler(*args))
         except HalationError as exc:
-            log.error("%s: %s (the show goes on unchanged)", action, exc)
+            self.notices.error(f"{action}: {exc} (the show goes on unchanged)", key=action)
+        except Exception as exc:  # a bug or a value nobody foresaw must not end the show
+            log.debug("action %s%r failed", action, args, exc_info=True)
+            self.notices.error(
+                f"{action}: failed ({type(exc).__name__}: {exc}); the show goes on", key=action
+            )
+        return False
+
+    def apply_all(self, commands) -> int:
+        """A frame's commands in order, with bursts coalesced: of several looks asked for in one frame only
+        the last is built (cue go ×3 still moves three cues on), so a hundred recalls cost what one does."""
+        looks = [i for i, c in enumerate(commands) if c.action in LOOK_ACTIONS]
+        done = 0
+        for i, command in enumerate(commands):
+            if i in looks[:-1]:
+                done += self._navigate_only(command)
+            else:
+                done += self.apply(command.action, command.args)
+        return done
+
+    def _navigate_only(self, command) -> bool:
+        """Move the setlist's position as the command would, without building a look nobody will see."""
+        setlist = self.setlist
+        if setlist is None or command.action == "preset.recall":
             return False
+        moved = {"cue.go": setlist.go, "cue.back": setlist.back}.get(command.action)
+        cue = moved() if moved else setlist.find(*command.args[:1]) if command.args else None
+        return cue is not None
+
+    def status(self) -> dict[str, str]:
+        """What a desk shows about the show: the cue running, the next one and the preset on screen."""
+        setlist = self.setlist
+        nxt = setlist.next if setlist else None
+        return {
+            "cue": self.cue_name,
+            "cue_next": f"{nxt.number} {nxt.name}" if nxt else "",
+            "preset": self.show.preset.name,
+        }
+
+    def choices(self) -> dict[str, list[str]]:
+        """The names the name-taking actions accept now (OSCQuery lists them as RANGE VALS)."""
+        cues = [c.name for c in self.setlist.cues] if self.setlist else []
+        presets = sorted({p.stem for p in self._preset_files()})
+        clips = self.show.pipeline.clips
+        names = clips.names() if hasattr(clips, "names") else []
+        decks = {f"deck.{d.name}": names for d in getattr(clips, "decks", ())}
+        return {"cue.goto": cues, "preset.recall": presets, **decks}
 
     # --- cues and presets ------------------------------------------------------------------------
 
-    def _run_cue(self, cue) -> bool:
+    def _bring_in(self, path: Path) -> None:
+        """Load a look and hand it to the show (it stays on the old look if the new one fails)."""
+        self.show.recall(load_preset(path))
+
+    def _run_cue(self, cue, moved: str) -> bool:
         if cue is None:
-            return False
-        self.show.recall(load_preset(cue.preset))
+            raise HalationError(moved)
+        self._bring_in(cue.preset)
         self.cue_name = f"{cue.number} {cue.name}"
         log.info("cue %s", self.cue_name)
         return True
@@ -55,45 +119,66 @@ class Operator:
         return self.setlist
 
     def _cue_go(self) -> bool:
-        return self._run_cue(self._need_setlist().go())
+        setlist = self._need_setlist()
+        last = setlist.running
+        return self._run_cue(
+            setlist.go(), f"no cue after {last.number} '{last.name}', the last" if last else ""
+        )
 
     def _cue_back(self) -> bool:
-        return self._run_cue(self._need_setlist().back())
+        return self._run_cue(self._need_setlist().back(), "already at the first cue")
 
     def _cue_goto(self, ref) -> bool:
-        return self._run_cue(self._need_setlist().find(ref))
+        setlist = self._need_setlist()
+        cue = setlist.find(ref)
+        names = ", ".join(f"{c.number} {c.name}" for c in setlist.cues)
+        return self._run_cue(
+            cue,
+            f"no cue '{ref}' in the setlist{close_to(ref, [c.name for c in setlist.cues])} (cues: {names})",
+        )
+
+    def _preset_files(self) -> list[Path]:
+        """Where recall by name looks: the setlist's presets, the show folder, the current preset's
+        folder, the snapshots, then the shipped presets."""
+        cue_files = [c.preset for c in self.setlist.cues] if self.setlist else []
+        folders = [self.folder, self.show.preset.path.parent, self.snapshots, PRESETS_DIR]
+        found = [*cue_files]
+        for folder in dict.fromkeys(f.resolve() for f in folders if f.is_dir()):
+            found += sorted(p for p in folder.rglob("*.toml") if file_kind(p) == "preset")
+        return list(dict.fromkeys(found))
 
     def find_preset(self, ref: str | float) -> Path | None:
-        """A preset by setlist number, file stem or `name`, next to the current preset, in the snapshots
-        or among the shipped presets."""
+        """A preset by setlist number, file stem or `name`."""
         text = str(ref).strip()
         if self.setlist is not None and text.replace(".", "", 1).isdigit():
-            cue = self.setlist.find(text)
+            cue = next((c for c in self.setlist.cues if str(c.number) == text.split(".")[0]), None)
             if cue is not None:
                 return cue.preset
-        folders = [self.show.preset.path.parent, self.snapshots, PRESETS_DIR]
-        candidates = [p for f in folders if f.is_dir() for p in sorted(f.rglob("*.toml"))]
+        candidates = self._preset_files()
         for path in candidates:
             if path.stem.lower() == text.lower():
                 return path
         for path in candidates:
             try:
-                if str(tomllib.loads(path.read_text()).get("name", "")).lower() == text.lower():
+                if str(read_toml(path)[2].get("name", "")).lower() == text.lower():
                     return path
-            except (tomllib.TOMLDecodeError, OSError):
+            except HalationError:
                 continue
         return None
 
     def _preset_recall(self, ref) -> bool:
         path = self.find_preset(ref)
         if path is None:
-            raise HalationError(f"no preset named '{ref}'")
-        self.show.recall(load_preset(path))
+            hint = close_to(ref, [p.stem for p in self._preset_files()])
+            raise HalationError(
+                f"no preset named '{ref}'{hint} in the setlist, {self.folder} or the shipped presets"
+            )
+        self._bring_in(path)
         log.info("preset %s", path)
         return True
 
     def _snapshot_save(self, name=None) -> bool:
-        path = save_snapshot(self.show, self.snapshots, str(name) if name else None)
+        path = save_snapshot(self.show, self.snapshots, safe_name(name) if name else None)
         log.info("snapshot saved: %s", path)
         return True
 
@@ -109,7 +194,10 @@ class Operator:
         return True
 
     def _transition_duration(self, seconds) -> bool:
-        self.show.pipeline.clips.set_duration(float(seconds))
+        seconds = float(seconds)
+        if not 0.0 <= seconds <= 600.0:
+            raise HalationError(f"a crossfade of {seconds} s: give 0..600 seconds")
+        self.show.pipeline.clips.set_duration(seconds)
         return True
 
 
@@ -125,11 +213,10 @@ def save_snapshot(show, folder: Path, name: str | None = None) -> Path:
     tempo range and bar length set to the values the operator has dialled in now (before the music's
     modulation)."""
     preset = show.preset
-    data = tomllib.loads(preset.path.read_text())
+    data = read_toml(preset.path)[2]  # a preset deleted or broken under the show: one clear error
     base = show.params.base()
     base_dir = preset.path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = {p.stem for p in folder.glob("*.toml")}
+    existing = {p.stem for p in folder.glob("*.toml")} if folder.is_dir() else set()
     if name is None:
         n = 1
         while f"snapshot-{n}" in existing:
@@ -167,5 +254,5 @@ def save_snapshot(show, folder: Path, name: str | None = None) -> Path:
     if setup is not None:
         data["tempo"] = {"range": [setup.min_bpm, setup.max_bpm], "beats_per_bar": setup.beats_per_bar}
     path = folder / f"{name}.toml"
-    path.write_text(f"# Snapshot of '{preset.name}' ({preset.path})\n" + tomli_w.dumps(data))
+    write_atomically(path, f"# Snapshot of '{preset.name}' ({preset.path})\n" + tomli_w.dumps(data))
     return path
