@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import moderngl
 
 from engine.analysis.analyzer import Analyzer
 from engine.analysis.features import Features
 from engine.clock import FrameTime
+from engine.errors import HalationError
 from engine.params.macros import macro_params
 from engine.params.modulation import Modulator
 from engine.params.show_params import show_params
@@ -17,8 +20,12 @@ from engine.params.store import Param, ParamStore, ParamValue
 from engine.params.tempo import SONG_PARAMS
 from engine.render.isf import IsfDocument
 from engine.render.pipeline import Pipeline
+from engine.render.reload import WarmService, WarmWorker
 from engine.runtime.guard import Guards
+from engine.runtime.looks import LookBuilder, LookReady
 from engine.show.preset import MODULATABLE, Layer, Preset
+
+log = logging.getLogger(__name__)
 
 _RANGE_DEFAULTS = {"bool": (0.0, 1.0), "event": (0.0, 1.0)}
 # parameters of the show, not of a look: a recall keeps what the operator set (the song's range excepted)
@@ -91,6 +98,9 @@ class Show:
         self.ctx = ctx
         self.guards = guards or Guards()
         self.look_generation = 0
+        self.look_error: HalationError | None = None  # the last requested look that was refused
+        self._warm_service: WarmService | None = None
+        self._looks: LookBuilder | None = None
         self.size = size
         self.preset = preset
         self.analyzer = Analyzer(sample_rate, clock=preset.clock_setup().settings())
@@ -104,8 +114,54 @@ class Show:
 
     def _pipeline(self, preset: Preset) -> Pipeline:
         return Pipeline(
-            self.ctx, preset, self.size, watch=self._watch, clip_wait=self._clip_wait, guards=self.guards
+            self.ctx,
+            preset,
+            self.size,
+            watch=self._watch,
+            clip_wait=self._clip_wait,
+            guards=self.guards,
+            warm_service=self._warm(),
         )
+
+    def _warm(self) -> WarmService | None:
+        """The show's one shader warm-up child (live shows only), shared by hot reload and requests."""
+        if self._warm_service is None and self._watch:
+            self._warm_service = WarmService(WarmWorker())
+        return self._warm_service
+
+    def build_looks_aside(self) -> None:
+        """From now on `request` warms a look's shaders in the warm-up child before it is adopted (live
+        shows). Without it, `request` recalls at once (offline renders stay deterministic)."""
+        if self._looks is None:
+            self._looks = LookBuilder(self._warm() or WarmService(WarmWorker()))
+            self._warm_service = self._looks.service
+
+    def request(self, preset: Preset) -> None:
+        """Ask for another look without stalling a frame: it is built aside and adopted by `adopt_look`
+        at a frame boundary; the newest request wins. A look that does not build is refused (look_error)
+        and the current one stays."""
+        if self._looks is None:
+            self.recall(preset)
+            return
+        self._looks.request(preset, self.pipeline.spec_for)
+
+    def adopt_look(self) -> bool:
+        """Called by the live loop at the start of a frame: bring in a requested look that is ready."""
+        if self._looks is None:
+            return False
+        result = self._looks.poll()
+        if result is None:
+            return False
+        try:
+            if not isinstance(result, LookReady):
+                raise result.error
+            self.recall(result.preset)
+        except HalationError as exc:
+            self.look_error = exc
+            log.error("%s (look '%s' refused: the look stays as it was)", exc, result.preset.name)
+            return False
+        self.look_error = None
+        return True
 
     def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:
         """Modulate and render one frame; returns the parameter values it was drawn with."""
@@ -162,3 +218,6 @@ class Show:
 
     def release(self) -> None:
         self.pipeline.release()
+        if self._warm_service is not None:
+            self._warm_service.stop()
+            self._warm_service = None

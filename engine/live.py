@@ -27,7 +27,6 @@ from engine.analysis.features import Features
 from engine.app import Show
 from engine.audio.feed import AudioFeed
 from engine.clock import FrameTime, LiveClock
-from engine.errors import HalationError
 from engine.output.sink import FrameInfo, Sink
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands
@@ -190,6 +189,8 @@ class FrameLoop:
 
     def frame(self, ft: FrameTime, features: Features) -> FrameInfo:
         show, guards = self.show, self.guards
+        with guards.stage("look"):
+            show.adopt_look()  # a look requested earlier, built aside and now ready
         before = show.params.base()
         for control in self.controls:
             with guards.stage(f"control drain ({_name(control)})"):
@@ -228,6 +229,11 @@ class FrameLoop:
         errors = [str(e) for e in self.show.pipeline.errors()]
         if self.watcher is not None and self.watcher.error is not None:
             errors.append(str(self.watcher.error))
+        if self.show.look_error is not None:
+            errors.append(str(self.show.look_error))
+        notices = getattr(self.operator, "notices", None)
+        if notices is not None:
+            errors.extend(notices.banner())
         errors.extend(str(e) for e in self.guards.errors())
         return tuple(errors)
 
@@ -244,17 +250,12 @@ class FrameLoop:
 
 
 def _reload(show: Show, watcher: PresetWatcher) -> None:
-    """Bring in the preset just saved; one whose shaders do not build is refused and the look stays."""
+    """Bring in the preset just saved (a save that does not load is refused by the watcher)."""
     if watcher.path != show.preset.path:
         watcher.follow(show.preset.path)
     fresh = watcher.poll(time.monotonic())
-    if fresh is None:
-        return
-    try:
-        show.recall(fresh)
-    except HalationError as exc:
-        watcher.error = exc
-        log.error("%s (the look stays as it was)", exc)
+    if fresh is not None:
+        show.request(fresh)  # built aside; a shader that does not build is refused and the look stays
 
 
 @dataclass
@@ -343,6 +344,7 @@ def perform(
     ctx = outputs.ctx
     target = Offscreen(ctx, size)
     show = Show(ctx, preset, size, feed.sample_rate, live=True)
+    show.build_looks_aside()
     operator = Operator(show, setlist)
     watcher = PresetWatcher(preset.path) if watch_preset else None
     analysis = AnalysisThread(show.analyzer, feed, show.guards)

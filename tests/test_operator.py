@@ -286,8 +286,25 @@ def test_a_desk_steps_through_the_setlist_over_osc(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3.0)
+    heard = _read_until(show, "showing '", timeout=60)  # the loop is about to draw its first frame
     subprocess.run(["oscsend", "localhost", str(port), "/hl/cue/go"], check=True)
-    _, err = show.communicate(timeout=60)
+    _, rest = show.communicate(timeout=60)
+    err = heard + rest
     assert show.returncode == 0, err
     assert "cue 1 Intro" in err and "cue 2 Tunnel" in err
+
+
+def _read_until(proc: subprocess.Popen, text: str, timeout: float) -> str:
+    """The process's stderr up to and including the first line containing `text` (fails on timeout)."""
+    import selectors
+
+    seen, deadline = "", time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        while text not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0 and proc.poll() is None, f"never said {text!r}:\n{seen}"
+            if sel.select(timeout=left):
+                line = proc.stderr.readline()
+                seen += line
+    return seen

@@ -115,13 +115,16 @@ class Pipeline:
         watch: bool = False,
         clip_wait: float = 2.0,
         guards: Guards | None = None,
+        warm_service=None,
     ):
         """`clip_wait`: seconds to wait for a clip frame being decoded (offline: deterministic frames);
         live shows pass 0 and keep the last frame instead of waiting. `guards`: each layer draws inside
         its guard (an effect that raises is skipped for the frame, the main shader keeps its last good
-        picture)."""
+        picture). `warm_service`: the show's shader warm-up child, shared by every look (else hot reload
+        starts its own)."""
         self.ctx = ctx
         self.guards = guards or Guards()
+        self._warm_service = warm_service
         self.preset = preset
         self.size = size
         self.generation = 0  # counts swaps, so the Show can pick up inputs a reloaded shader added
@@ -149,6 +152,7 @@ class Pipeline:
         self._mix = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MIX_FS)
         self._mix_vao = ctx.vertex_array(self._mix, [(quad, "2f", "in_pos")])
         self._out: moderngl.Framebuffer | None = None
+        self._shared: dict[str, moderngl.Texture] = {}  # the audio textures of the last frame
         self.reloader = None
         if watch:
             self._watch_all()
@@ -170,7 +174,7 @@ class Pipeline:
         if self.reloader is None:
             from engine.render.reload import ShaderReloader
 
-            self.reloader = ShaderReloader()
+            self.reloader = ShaderReloader(service=self._warm_service)
         return self.reloader
 
     def _watch_all(self) -> None:
@@ -226,6 +230,18 @@ class Pipeline:
         log.debug("swap of %s took %.1f ms on the render thread", key, 1000 * self.last_swap_seconds)
         return program
 
+    def spec_for(self, doc: IsfDocument) -> tuple[tuple[int, int], dict]:
+        """The textures another look's shader will be drawn with, described for the warm-up child:
+        this show's audio textures and, for each image input, a layer's framebuffer (all alike)."""
+        images = {name: describe(tex) for name, tex in self._shared.items()}
+        layer_image = describe(self.layers[0].fbo.color_attachments[0])
+        for inp in doc.inputs:
+            if inp.type == "image":
+                images[inp.name] = layer_image
+            elif inp.type in ("audio", "audioFFT") and "hl_spectrum" in images:
+                images[inp.name] = {**images["hl_spectrum"], "components": 4}
+        return self.size, images
+
     # --- drawing ---------------------------------------------------------------------------------
 
     def render(
@@ -272,7 +288,7 @@ class Pipeline:
         """Clips → transition → the shader → each effect; returns the framebuffer holding the look."""
         frame = FrameInfo(time=ft.time, timedelta=ft.delta, frame_index=ft.index, date=ft.date)
         uniforms = audio_uniforms(sources)
-        shared = self.audio.update(features.spectrum, features.waveform)
+        shared = self._shared = self.audio.update(features.spectrum, features.waveform)
         clips = self._blank
         with self.guards.stage("clips") as stage:
             clips = self._draw_clips(ft, values, frame, shared, uniforms, sources)

@@ -247,14 +247,28 @@ class WarmWorker:
             self._proc = None
 
 
-class _WarmThread(threading.Thread):
-    """Runs warm jobs one after another and posts ("warmed", ...) or ("failed", ...) to the inbox."""
+class WarmService(threading.Thread):
+    """Runs warm jobs one after another in one child process and posts ("warmed", key, seq, doc) or
+    ("failed", key, seq, error) to each job's reply queue. One per show: hot reload and the looks built
+    aside (engine.runtime.looks) share it, so a recall does not start another child. A job whose `wanted()`
+    is False by the time its turn comes (a newer request superseded it) is dropped unwarmed."""
 
-    def __init__(self, inbox: queue.SimpleQueue, worker: WarmWorker):
+    def __init__(self, worker: WarmWorker):
         super().__init__(name="halation-shader-warm", daemon=True)
-        self.inbox = inbox
         self.worker = worker
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._running = False
+        self._lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        with self._lock:
+            if not self._running:
+                self._running = True
+                self.start()
+
+    def submit(self, reply: queue.SimpleQueue, key: str, seq: int, doc, source, spec, wanted=None) -> None:
+        self.ensure_started()
+        self.jobs.put((reply, key, seq, doc, source, spec, wanted))
 
     def run(self) -> None:
         self.worker.start()
@@ -262,17 +276,20 @@ class _WarmThread(threading.Thread):
             job = self.jobs.get()
             if job is None:
                 break
-            key, seq, doc, source, spec = job
+            reply, key, seq, doc, source, spec, wanted = job
+            if wanted is not None and not wanted():
+                continue
             result = self.worker.warm(source, spec)
             if result.get("ok"):
-                self.inbox.put(("warmed", key, seq, doc))
+                reply.put(("warmed", key, seq, doc))
             else:
-                self.inbox.put(("failed", key, seq, _error_from(result, doc)))
+                reply.put(("failed", key, seq, _error_from(result, doc)))
         self.worker.close()
 
     def stop(self) -> None:
-        self.jobs.put(None)
-        self.join(timeout=5.0)
+        if self._running:
+            self.jobs.put(None)
+            self.join(timeout=5.0)
 
 
 def _error_from(result: dict, doc: IsfDocument) -> ShaderError:
@@ -286,11 +303,18 @@ class ShaderReloader:
     each layer before drawing it. Only the render thread touches this object."""
 
     def __init__(
-        self, *, interval: float = POLL_INTERVAL, warm: bool = True, warm_timeout: float = WARM_TIMEOUT
+        self,
+        *,
+        interval: float = POLL_INTERVAL,
+        warm: bool = True,
+        warm_timeout: float = WARM_TIMEOUT,
+        service: WarmService | None = None,
     ):
+        """`service`: the show's warm service to share (left running on close); else one of our own."""
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._watcher = ShaderWatcher(self._inbox, interval)
-        self._warm = _WarmThread(self._inbox, WarmWorker(warm_timeout)) if warm else None
+        self._own_warm = service is None
+        self._warm = (service or WarmService(WarmWorker(warm_timeout))) if warm else None
         self._latest: dict[str, int] = {}
         self._parsed: dict[str, tuple[int, IsfDocument, ShaderSource]] = {}
         self._ready: dict[str, IsfDocument] = {}
@@ -316,7 +340,7 @@ class ShaderReloader:
             self._started = True
             self._watcher.start()
             if self._warm is not None:
-                self._warm.start()
+                self._warm.ensure_started()
 
     def poll(self) -> None:
         """Take in what the watcher and the warm worker finished since the last frame (non-blocking)."""
@@ -346,7 +370,7 @@ class ShaderReloader:
             seq, doc, source = self._parsed.pop(key)
             if self._warm is None:
                 return doc
-            self._warm.jobs.put((key, seq, doc, source, spec(doc)))
+            self._warm.submit(self._inbox, key, seq, doc, source, spec(doc))
             self._warming[key] = seq
         if self._ready and key in self._ready:
             return self._ready.pop(key)
@@ -374,5 +398,5 @@ class ShaderReloader:
     def close(self) -> None:
         if self._started:
             self._watcher.stop()
-            if self._warm is not None:
+            if self._warm is not None and self._own_warm:
                 self._warm.stop()

@@ -1,0 +1,123 @@
+"""Looks built aside: a recalled preset's shaders are compiled and drawn in the warm-up child first, so the
+render thread adopts the new look at a frame boundary without the driver's slow first-draw compile.
+
+Requests coalesce: only the newest one is built (a job of an older request still queued is dropped when
+its turn comes, and its result is ignored), so a hundred recalls in a second cost the output no more than
+one. A shader that does not build, or hangs the warm-up child, refuses the whole look with its error; the
+look on the output stays. Shaders warmed once are remembered (bounded), so cycling cues warms nothing
+twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import queue
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.errors import HalationError, ShaderError
+from engine.render.isf import IsfDocument
+from engine.render.reload import ShaderSource, Spec, WarmService, read_source
+from engine.show.preset import Preset
+
+log = logging.getLogger(__name__)
+
+MAX_REMEMBERED = 512  # warmed (shader text, texture shapes) pairs kept; older ones are warmed again
+
+
+@dataclass(frozen=True)
+class LookReady:
+    preset: Preset
+
+
+@dataclass(frozen=True)
+class LookRefused:
+    preset: Preset
+    error: HalationError
+
+
+def look_docs(preset: Preset) -> list[IsfDocument]:
+    """Every shader a preset draws with: its layers and its clip transition."""
+    docs = [layer.shader for layer in preset.layers]
+    if preset.transition is not None:
+        docs.append(preset.transition)
+    return docs
+
+
+def _fingerprint(source: ShaderSource, spec: Spec) -> str:
+    text = json.dumps([str(source.path), source.fs, source.vs, spec], sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
+
+
+class LookBuilder:
+    """The render thread's side: `request(preset, spec_for)` (non-blocking), then `poll()` once a frame.
+    Only the render thread calls these; the warm service answers through a queue."""
+
+    def __init__(self, service: WarmService):
+        self.service = service
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._seq = 0
+        self._preset: Preset | None = None
+        self._waiting: dict[str, str] = {}  # job key -> fingerprint, for the current request
+        self._refused: LookRefused | None = None
+        self._warmed: OrderedDict[str, None] = OrderedDict()
+        self.requests = 0  # how many were asked for
+        self.built = 0  # how many reached the output
+
+    def request(self, preset: Preset, spec_for: Callable[[IsfDocument], Spec]) -> None:
+        """Start building `preset` aside; any request before it that is not ready yet is abandoned."""
+        self.requests += 1
+        self._seq += 1
+        self._preset, self._refused, self._waiting = preset, None, {}
+        seq = self._seq
+
+        def wanted(seq: int = seq) -> bool:
+            return seq == self._seq  # read by the warm thread: a plain int, swapped whole
+
+        for index, doc in enumerate(look_docs(preset)):
+            try:
+                source = read_source(doc.path)
+            except ShaderError as exc:
+                self._refused = LookRefused(preset, exc)
+                return
+            spec = spec_for(doc)
+            fingerprint = _fingerprint(source, spec)
+            if fingerprint in self._warmed:
+                self._warmed.move_to_end(fingerprint)
+                continue
+            key = f"{index}"
+            self._waiting[key] = fingerprint
+            self.service.submit(self._inbox, key, seq, doc, source, spec, wanted)
+
+    @property
+    def pending(self) -> bool:
+        return self._preset is not None
+
+    def poll(self) -> LookReady | LookRefused | None:
+        """The newest requested look once every shader of it is warmed (or its refusal); else None."""
+        while not self._inbox.empty():
+            kind, key, seq, payload = self._inbox.get()
+            if seq != self._seq or self._refused is not None or key not in self._waiting:
+                continue  # an abandoned request's answer
+            if kind == "failed":
+                self._refused = LookRefused(self._preset, payload)
+            else:
+                self._remember(self._waiting.pop(key))
+        if self._preset is None:
+            return None
+        if self._refused is not None:
+            refused, self._preset, self._refused = self._refused, None, None
+            return refused
+        if self._waiting:
+            return None
+        ready, self._preset = LookReady(self._preset), None
+        self.built += 1
+        return ready
+
+    def _remember(self, fingerprint: str) -> None:
+        self._warmed[fingerprint] = None
+        while len(self._warmed) > MAX_REMEMBERED:
+            self._warmed.popitem(last=False)
