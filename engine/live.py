@@ -36,6 +36,7 @@ from engine.show.operator import Operator
 from engine.show.preset import Preset
 from engine.show.setlist import Setlist
 from engine.show.watch import PresetWatcher
+from engine.sync.stage import FeatureStage, run_stages, stages_status
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class ShowState:
     features: Features
     base: Mapping[str, ParamValue] | None = None  # as the operator set them (None: same as values)
     cue: str = ""  # the setlist cue running ("3 Drop"), if any
+    status: Mapping[str, Any] = field(default_factory=dict)  # the sync stages' status (Link mode, peers)
 
 
 class ControlSurface(Protocol):
@@ -186,6 +188,7 @@ class FrameLoop:
         self.av_offset = av_offset
         self.guards = show.guards
         self._look = show.look_generation
+        self.status: Mapping[str, Any] = {}  # the sync stages' status, published with each frame
 
     def frame(self, ft: FrameTime, features: Features) -> FrameInfo:
         show, guards = self.show, self.guards
@@ -217,7 +220,7 @@ class FrameLoop:
                 continue
             with stage:
                 sink.present(self.target.texture, info)
-        state = ShowState(ft.time, values, features, base, self.operator.cue_name)
+        state = ShowState(ft.time, values, features, base, self.operator.cue_name, self.status)
         for control in self.controls:
             with guards.stage(f"publish ({_name(control)})"):
                 control.publish(state)
@@ -326,6 +329,7 @@ def perform(
     av_offset: float = 0.0,
     hud: bool = False,
     sinks: tuple[Sink, ...] = (),
+    stages: tuple[FeatureStage, ...] = (),
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
@@ -336,6 +340,8 @@ def perform(
     `hud` shows what the engine hears (tempo, confidence, bar and beat, band meters) on the preview.
     `sinks`: more outputs (a recorder, a network sender); each gets a texture of the show's GL context in
     present() and is released with the others.
+    `stages` (engine.sync.stage) turn each analysis snapshot into the frame's Features (Link, a leader's
+    stream); a sink with `on_event` hears every analysis event (the feature stream).
     """
     outputs = open_outputs(
         size, f"Halation — {preset.name}", headless=headless, monitor=monitor, preview=preview, hud=hud
@@ -348,6 +354,12 @@ def perform(
     operator = Operator(show, setlist)
     watcher = PresetWatcher(preset.path) if watch_preset else None
     analysis = AnalysisThread(show.analyzer, feed, show.guards)
+    for sink in outputs.sinks:
+        if hasattr(sink, "on_event"):
+            analysis.subscribe(sink.on_event)
+    for stage in stages:  # their controls (link.mode) exist before the desks are told the parameters
+        for param in stage.params():
+            show.params.add(param)
     loop = FrameLoop(
         show,
         operator,
@@ -378,7 +390,9 @@ def perform(
             if outputs.should_close:
                 break
             t0 = time.perf_counter()
-            loop.frame(ft, analysis.features)
+            features = run_stages(stages, analysis.features, ft.time, show.params, show.guards)
+            loop.status = stages_status(stages)
+            loop.frame(ft, features)
             stats.frame_times.append(time.perf_counter() - t0)
             stats.frames += 1
             if headless:  # pace like a display would
@@ -390,6 +404,8 @@ def perform(
         feed.stop()
         for control in started_controls:
             control.stop()
+        for stage in stages:
+            stage.close()
         show.release()
         target.release()
         outputs.release()

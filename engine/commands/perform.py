@@ -7,6 +7,7 @@ from engine.commands.common import load_music, output_settings, parse_size, posi
 from engine.control.options import add_control_arguments, build_controls
 from engine.errors import HalationError
 from engine.paths import DEMO_PRESET
+from engine.sync.options import add_sync_arguments, build_sync
 
 HELP = "run the show live: a window (or --headless) following the music in real time"
 
@@ -19,6 +20,7 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--audio-channels", help="input channels to mix, 1-based, e.g. 1 or 1,2 (default: all)")
     p.add_argument("--block-size", type=int, default=256, help="capture block in samples, 64..1024 (256)")
+    add_sync_arguments(p)
     add_show_arguments(p)
 
 
@@ -69,6 +71,10 @@ def run(args) -> int:
     from engine.show.preset import load_preset
 
     preset = load_preset(args.preset)
+    if args.follow:  # a render node: the leader's ears, no audio here
+        from engine.sync.follow import ClockFeed
+
+        return run_show(args, preset, ClockFeed(), None)
     if args.audio_device is not None:
         from engine.audio.capture import LiveCapture, parse_channels
 
@@ -89,6 +95,7 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
 
     size, _ = output_settings(args, preset)
     controls = build_controls(args)
+    stages, sinks = build_sync(args, feed)
     stats = perform(
         preset,
         feed,
@@ -104,6 +111,8 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
         watch_preset=watch_preset,
         av_offset=args.av_offset / 1000.0,
         hud=hud or args.hud,
+        stages=tuple(stages),
+        sinks=tuple(sinks),
     )
     print(stats.summary())
     if hasattr(feed, "status"):

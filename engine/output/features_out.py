@@ -1,0 +1,235 @@
+"""The analysis, streamed: `perform --send-features HOST:PORT` sends what Halation hears as OSC bundles
+with NTP timetags, so a lighting desk can put light on the beat and render nodes (`perform --follow`) can
+draw from the same ears. The address space is in docs/control.md ("Feature stream").
+
+Every frame is one bundle, timetagged with the wall-clock moment the frame is shown for (show time mapped
+onto the wall clock), carrying the tempo, beat and bar phase, the band levels and hits, energy, and what a
+render node needs to draw the same Features (spectrum, waveform, the beat grid). Each analysis event (onset,
+beat, downbeat, drop, section) is a bundle of its own, timetagged with the moment it refers to: an onset is
+known a few ms after it happened, a beat is predicted before it falls.
+
+A sink of the frame loop (engine.output.sink) that never blocks it: present() hands the frame's immutable
+Features to a sender thread, which encodes and sends; if the sender falls behind, the oldest frames are
+dropped, never the show's.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+import moderngl
+import numpy as np
+
+from engine.analysis.features import BeatGrid, Features
+from engine.control.codec import encode_bundle, unix_to_ntp
+from engine.errors import HalationError
+from engine.output.sink import FrameInfo
+from engine.sync.timebase import ClockOffset
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/hl"
+QUEUE = 16  # frames and events waiting for the sender; older ones are dropped when it falls behind
+FRAME_VALUES = ("rms", "loudness", "centroid", "flux", "energy", "onset")
+BAND_VALUES = ("level", "hits", "presence", "time")
+
+
+def parse_target(text: str) -> tuple[str, int]:
+    """'HOST:PORT' → (host, port); a clear error for anything else."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise HalationError(f"'{text}': give HOST:PORT, e.g. 192.168.1.20:9100 or 127.0.0.1:9100")
+    return host.strip("[]"), int(port)
+
+
+def _pad(data: bytes) -> bytes:
+    return data + b"\0" * (4 - len(data) % 4)
+
+
+@lru_cache(maxsize=512)
+def _head(address: str, tags: str) -> bytes:
+    return _pad(address.encode()) + _pad(("," + tags).encode())
+
+
+def message(address: str, tags: str, *args: Any) -> bytes:
+    """One OSC message of numbers, strings and blobs (f i d s b), encoded with struct: a frame has some 30
+    messages, and the sender should cost the show next to nothing."""
+    parts = [_head(address, tags)]
+    for tag, arg in zip(tags, args, strict=True):
+        if tag == "s":
+            parts.append(_pad(str(arg).encode()))
+        elif tag == "b":
+            blob = bytes(arg)
+            parts.append(struct.pack(">i", len(blob)) + blob + b"\0" * (-len(blob) % 4))
+        else:
+            parts.append(struct.pack(">" + tag, arg))
+    return b"".join(parts)
+
+
+def grid_message(grid: BeatGrid, wall_offset: float) -> bytes:
+    """The beat grid with its beat times on the wall clock, for render nodes: bpm, confidence, the next
+    beat's wall time, its number, beats per bar, the downbeat's residue, locked."""
+    return message(
+        f"{PREFIX}/frame/grid",
+        "ffdiiii",
+        grid.bpm,
+        grid.confidence,
+        grid.next_beat + wall_offset if grid.bpm > 0 else 0.0,
+        grid.count,
+        grid.beats_per_bar,
+        grid.downbeat,
+        int(grid.locked),
+    )
+
+
+def frame_bundle(features: Features, time_: float, index: int, wall_offset: float) -> bytes:
+    """The bundle of one frame shown at show time `time_` (wall time `time_ + wall_offset`)."""
+    clock = features.grid.values(time_)
+    p = f"{PREFIX}/frame"
+    out = [
+        message(f"{p}/index", "id", index, time_),
+        message(f"{p}/bpm", "f", clock["bpm"]),
+        message(f"{p}/confidence", "f", clock["bpm_confidence"]),
+        message(f"{p}/beat", "f", clock["beat_phase"]),
+        message(f"{p}/bar", "f", clock["bar_phase"]),
+        message(f"{p}/count", "ii", int(clock["beat_count"]), int(clock["bar_count"])),
+        *(message(f"{p}/{name}", "f", getattr(features, name)) for name in FRAME_VALUES),
+        message(f"{p}/silence", "i", int(features.silence)),
+        message(f"{p}/onset_count", "i", features.onset_count),
+        message(f"{p}/audio_time", "d", features.time),
+    ]
+    for band, values in features.bands.items():
+        out.extend(message(f"{p}/{band}/{name}", "f", getattr(values, name)) for name in BAND_VALUES)
+    out.append(message(f"{p}/spectrum", "b", np.asarray(features.spectrum, ">f4").tobytes()))
+    out.append(message(f"{p}/waveform", "b", np.asarray(features.waveform, ">f4").tobytes()))
+    out.append(grid_message(features.grid, wall_offset))
+    return encode_bundle(out, unix_to_ntp(time_ + wall_offset))
+
+
+def event_messages(event: Any, grid: BeatGrid) -> list[bytes]:
+    """An analysis event as its messages: /hl/event/<kind> with the show time it refers to first, then its
+    numbers and names; a beat that starts a bar is also a downbeat."""
+    kind = type(event).__name__.lower()
+    p = f"{PREFIX}/event"
+    if kind == "onset":
+        return [message(f"{p}/onset", "dfs", event.time, event.strength, event.band or "all")]
+    if kind == "beat":
+        out = [message(f"{p}/beat", "di", event.time, event.count)]
+        n = grid.beats_per_bar
+        if grid.bpm > 0 and (event.count - grid.downbeat) % n == 0:
+            out.append(message(f"{p}/downbeat", "di", event.time, (event.count - grid.downbeat) // n))
+        return out
+    tags, args = "d", [float(event.time)]
+    for f in fields(event):
+        value = getattr(event, f.name)
+        if f.name == "time" or isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            tags, args = tags + "i", [*args, value]
+        elif isinstance(value, float):
+            tags, args = tags + "f", [*args, value]
+        elif isinstance(value, str):
+            tags, args = tags + "s", [*args, value]
+    return [message(f"{p}/{kind}", tags, *args)]
+
+
+@dataclass(frozen=True)
+class _Frame:
+    features: Features
+    time: float
+    index: int
+    wall_offset: float
+
+
+class FeatureStream:
+    """The sink that streams the analysis to each HOST:PORT (see the module doc)."""
+
+    name = "features"
+
+    def __init__(
+        self,
+        targets: Sequence[tuple[str, int]],
+        position: Callable[[], float | None],
+        wall: Callable[[], float] = time.time,
+    ):
+        self.targets = [self._resolve(host, port) for host, port in targets]
+        self.clock = ClockOffset(position, wall)
+        self.sent = self.dropped = self.errors = 0
+        self._queue: deque[_Frame | Any] = deque(maxlen=QUEUE)
+        self._grid = BeatGrid()
+        self._wake = threading.Event()
+        self._halt = threading.Event()
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 4)  # a booth, not the internet
+        self._thread = threading.Thread(target=self._run, name="halation-features-out", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _resolve(host: str, port: int) -> tuple[str, int]:
+        try:
+            info = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+        except socket.gaierror as exc:
+            raise HalationError(
+                f"--send-features {host}:{port}: {exc.strerror}; check the host name"
+            ) from None
+        return info[0][4][:2]
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        """Hand the frame's Features (immutable) to the sender: a reference and a clock read, no more."""
+        offset = self.clock.update()
+        if offset is None:
+            return
+        self._push(_Frame(info.features, info.time, info.index, offset))
+
+    def on_event(self, event: Any) -> None:
+        """AnalysisThread subscriber: queue the event (cheap, never raises)."""
+        self._push(event)
+
+    def _push(self, item: Any) -> None:
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1
+        self._queue.append(item)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._halt.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            while self._queue:
+                item = self._queue.popleft()
+                self._send_all(self._packets(item))
+
+    def _packets(self, item: Any) -> Iterable[bytes]:
+        if isinstance(item, _Frame):
+            self._grid = item.features.grid
+            return [frame_bundle(item.features, item.time, item.index, item.wall_offset)]
+        offset = self.clock.offset
+        if offset is None or not hasattr(item, "time"):
+            return []
+        return [encode_bundle(event_messages(item, self._grid), unix_to_ntp(item.time + offset))]
+
+    def _send_all(self, packets: Iterable[bytes]) -> None:
+        for packet in packets:
+            for target in self.targets:
+                try:
+                    self._socket.sendto(packet, target)
+                    self.sent += 1
+                except OSError as exc:  # nobody listening yet, a network down: the show goes on
+                    if not self.errors:
+                        log.warning("feature stream to %s:%d: %s (keeps trying)", *target, exc)
+                    self.errors += 1
+
+    def release(self) -> None:
+        self._halt.set()
+        self._wake.set()
+        self._thread.join(timeout=2.0)
+        self._socket.close()

@@ -1,0 +1,1 @@
+"""Sync with the other machines of the booth: Ableton Link (tempo and phase) and render nodes."""

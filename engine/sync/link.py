@@ -1,0 +1,285 @@
+"""Ableton Link, led by the ears: Halation follows a Link session, leads it from what it hears, or both.
+
+Link keeps every peer on one tempo and one beat timeline (bars of `quantum` beats), measured on the Link
+clock, which on Linux is CLOCK_MONOTONIC_RAW. Resolume, TouchDesigner and lighting software can only
+follow a session; Halation hears the room, so it can lead one:
+
+- follow: the session's tempo and phase replace the heard beat grid (the tempo tracker's values are not
+  used), so beat and bar values fall on the session's beats;
+- lead: the heard tempo is published to the session, and the session's bar is moved onto the heard
+  downbeat, so every follower lands on the music in the room;
+- auto: lead while music is heard; follow once another peer changes the tempo (a DJ set it on purpose),
+  until the music stops and the next track starts, or while nothing is heard.
+
+`LinkSync.transform` is the one stage between the analysis snapshot and the render: it runs on the render
+thread each frame, talks to Link (a mutex, microseconds) and returns the Features the frame is drawn with.
+Link is GPLv2+, so it is the optional extra `halation[link]` (PyPI aalink); without it `--link` says how
+to install it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from engine.analysis.features import BeatGrid, Features
+from engine.errors import HalationError
+from engine.params.store import Param, ParamStore
+from engine.sync.timebase import ClockOffset, link_clock
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["off", "follow", "lead", "auto"]
+MODES: tuple[Mode, ...] = ("off", "follow", "lead", "auto")  # index = the value of link.mode
+PHASE_TOLERANCE = 0.002  # s: the session's bar is moved onto the heard downbeat when further off than this
+TEMPO_TOLERANCE = 0.01  # BPM: heard tempo changes smaller than this are not published
+PEER_CHANGE = 0.05  # BPM: a session tempo this far from what we published was set by another peer
+FORCE_INTERVAL = 0.25  # s: the lead moves the session's phase at most this often (each move jolts peers)
+QUIET_RESET = 2.0  # s of silence after which auto leads again (the next track)
+MIN_CONFIDENCE = 0.2  # the heard tempo is published once the tracker is this sure of it
+
+
+def link_params(mode: Mode) -> list[Param]:
+    """The show-level Link controls (names start with link., so a preset recall keeps them)."""
+    return [
+        Param(
+            "link.mode",
+            "long",
+            float(MODES.index(mode)),
+            0,
+            3,
+            "Ableton Link: 0 off, 1 follow, 2 lead, 3 auto",
+        ),
+        Param("link.follow", "event", description="Follow the Link session's tempo and phase"),
+        Param("link.lead", "event", description="Lead the Link session from the heard tempo and downbeat"),
+        Param(
+            "link.auto", "event", description="Lead while music is heard, follow a peer that sets the tempo"
+        ),
+    ]
+
+
+def operator_mode(params: ParamStore, current: Mode) -> Mode:
+    """The mode the operator asks for: a link.follow/lead/auto event sets link.mode, which is the mode."""
+    base = params.base()
+    for mode in ("follow", "lead", "auto"):
+        if base.get(f"link.{mode}") and "link.mode" in params:
+            params.set("link.mode", float(MODES.index(mode)))
+    number = params.base().get("link.mode")
+    if isinstance(number, int | float) and 0 <= int(number) < len(MODES):
+        return MODES[int(number)]
+    return current
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """The Link session at one moment of the Link clock."""
+
+    tempo: float
+    beat: float  # the session's beat at `time` (bars start where beat ≡ 0 mod quantum)
+    time: float  # Link clock seconds
+    quantum: int
+    peers: int
+
+    def beat_at(self, t: float) -> float:
+        return self.beat + (t - self.time) * self.tempo / 60.0
+
+
+def grid_from_session(state: SessionState, link_at: float, audio_at: float) -> BeatGrid:
+    """The session's beat timeline as a BeatGrid on the audio clock, around audio time `audio_at` (which is
+    `link_at` on the Link clock): beat and bar values evaluated there are the session's phase."""
+    beat = state.beat_at(link_at)
+    period = 60.0 / state.tempo
+    count = math.floor(beat) + 1  # the number of the next beat
+    next_beat = audio_at + (count - beat) * period
+    return BeatGrid(
+        bpm=state.tempo,
+        confidence=1.0,
+        last_beat=next_beat - period,
+        next_beat=next_beat,
+        count=count,
+        beats_per_bar=state.quantum,
+        downbeat=0,
+        locked=True,
+    )
+
+
+def bar_error(grid: BeatGrid, state: SessionState, link_at: float, audio_at: float) -> float:
+    """Beats the session's bar position is ahead of the heard one at that moment, wrapped to ±half a bar."""
+    count, phase = grid.beat_position(audio_at)
+    n = grid.beats_per_bar
+    heard = (count - grid.downbeat) % n + phase
+    session = state.beat_at(link_at) % n
+    return (session - heard + n / 2.0) % n - n / 2.0
+
+
+class LinkPeer:
+    """Halation's Link peer (aalink), on its own asyncio thread as aalink requires; its state is read and
+    set from the render thread (Link guards its session state with a mutex)."""
+
+    def __init__(self, bpm: float = 120.0, quantum: int = 4):
+        try:
+            import aalink
+        except ImportError:
+            raise HalationError(
+                "--link needs Ableton Link: pip install 'halation[link]' (aalink; Link is GPLv2+)"
+            ) from None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="halation-link", daemon=True)
+        self._thread.start()
+
+        async def make():
+            link = aalink.Link(bpm)
+            link.quantum = quantum
+            link.enabled = True
+            return link
+
+        self._link = asyncio.run_coroutine_threadsafe(make(), self._loop).result(timeout=5.0)
+
+    def state(self) -> SessionState:
+        link = self._link
+        before = link_clock()
+        beat, tempo = link.beat, link.tempo
+        now = (before + link_clock()) / 2.0
+        return SessionState(float(tempo), float(beat), now, int(link.quantum), int(link.num_peers))
+
+    def set_tempo(self, bpm: float) -> None:
+        self._link.tempo = bpm
+
+    def set_quantum(self, quantum: int) -> None:
+        self._link.quantum = quantum
+
+    def force_beat(self, beat: float) -> None:
+        """Make the session's beat now `beat` (for every peer: the leader's privilege)."""
+        self._link.force_beat(beat)
+
+    def set_enabled(self, on: bool) -> None:
+        self._link.enabled = on
+
+    def close(self) -> None:
+        self._link.enabled = False
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=2.0)
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """What the HUD and /hl/status/ show."""
+
+    mode: Mode
+    role: str  # "follow" or "lead": what auto is doing now; "off"
+    peers: int
+    tempo: float
+
+    def line(self) -> str:
+        role = f" ({self.role})" if self.mode == "auto" else ""
+        return (
+            f"Link {self.mode}{role}: {self.peers} peer{'s' if self.peers != 1 else ''}, {self.tempo:.1f} BPM"
+        )
+
+
+class LinkSync:
+    """The Features stage of the render loop (engine.sync.stage): follow, lead or auto against a Link
+    session; the operator switches the mode with link.mode or the link.follow/lead/auto events."""
+
+    name = "link"
+
+    def __init__(self, peer: LinkPeer, mode: Mode, position: Callable[[], float]):
+        self.peer = peer
+        self.mode: Mode = mode
+        self.clock = ClockOffset(position, link_clock)
+        self.role = "off"
+        self._published: float | None = None  # the tempo we last set (None: none yet)
+        self._last_force = -math.inf
+        self._peer_led = False  # auto: another peer set the tempo; follow until the music stops
+        self._quiet_since: float | None = None
+        self.status_now = LinkStatus(mode, "off", 0, 0.0)
+
+    def set_mode(self, mode: Mode) -> None:
+        if mode != self.mode:
+            log.info("Link: %s", mode)
+            self.peer.set_enabled(mode != "off")
+            self.mode = mode
+            self._peer_led = False
+
+    def params(self) -> list[Param]:
+        return link_params(self.mode)
+
+    def status(self) -> dict[str, str | int | float]:
+        s = self.status_now
+        return {
+            "link/mode": s.mode,
+            "link/role": s.role,
+            "link/peers": s.peers,
+            "link/bpm": round(s.tempo, 2),
+        }
+
+    def transform(self, features: Features, at: float, params: ParamStore | None = None) -> Features:
+        """The Features to draw the frame at show time `at` with (the heard ones, or the session's grid)."""
+        if params is not None:
+            self.set_mode(operator_mode(params, self.mode))
+        if self.mode == "off":
+            self.role = "off"
+            self.status_now = LinkStatus("off", "off", 0, 0.0)
+            return features
+        offset = self.clock.update()
+        if offset is None:  # the audio clock has not started
+            return features
+        link_at = at + offset
+        state = self.peer.state()
+        self.role = self._role(features, state)
+        self.status_now = LinkStatus(self.mode, self.role, state.peers, state.tempo)
+        if self.role == "follow":
+            return replace(features, grid=grid_from_session(state, link_at, at))
+        self._lead(features.grid, state, link_at, at)
+        return features
+
+    def _role(self, features: Features, state: SessionState) -> str:
+        if self.mode != "auto":
+            return self.mode
+        heard = features.grid.bpm > 0 and features.grid.confidence >= MIN_CONFIDENCE and not features.silence
+        if (
+            not self._peer_led
+            and self._published is not None
+            and abs(state.tempo - self._published) > PEER_CHANGE
+        ):
+            log.info("Link: a peer set %.1f BPM: following it until the music stops", state.tempo)
+            self._peer_led = True
+        self._track_quiet(features.time, heard)
+        if self._peer_led or not heard:
+            self._published = None  # while following, the session's tempo is not ours
+            return "follow"
+        return "lead"
+
+    def _track_quiet(self, now: float, heard: bool) -> None:
+        """Auto leads again once the music has stopped for QUIET_RESET seconds (the next track)."""
+        if heard:
+            self._quiet_since = None
+            return
+        if self._quiet_since is None:
+            self._quiet_since = now
+        if self._peer_led and now - self._quiet_since >= QUIET_RESET:
+            log.info("Link: the music stopped: leading again when it comes back")
+            self._peer_led = False
+
+    def _lead(self, heard: BeatGrid, state: SessionState, link_at: float, audio_at: float) -> None:
+        if heard.bpm <= 0 or heard.confidence < MIN_CONFIDENCE:
+            return  # nothing heard yet worth telling the session
+        if heard.beats_per_bar != state.quantum:
+            self.peer.set_quantum(heard.beats_per_bar)
+        if self._published is None or abs(heard.bpm - state.tempo) > TEMPO_TOLERANCE:
+            self.peer.set_tempo(heard.bpm)
+            self._published = heard.bpm
+            state = replace(state, tempo=heard.bpm)
+        error = bar_error(heard, state, link_at, audio_at)
+        now = state.time
+        if abs(error) * 60.0 / heard.bpm > PHASE_TOLERANCE and now - self._last_force >= FORCE_INTERVAL:
+            self.peer.force_beat(state.beat_at(link_clock()) - error)
+            self._last_force = now
+
+    def close(self) -> None:
+        self.peer.close()

@@ -1,0 +1,62 @@
+"""The command line of the booth: --link, --send-features, --follow, --midi-clock-out (perform)."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.output.features_out import parse_target
+
+LINK_MODES = ("follow", "lead", "auto")
+
+
+def _target(text: str) -> tuple[str, int]:
+    try:
+        return parse_target(text)
+    except Exception as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_sync_arguments(p) -> None:
+    p.add_argument(
+        "--link",
+        choices=LINK_MODES,
+        help="join the Ableton Link session: follow its tempo and phase, lead it from what is heard, or "
+        "auto (lead while music is heard, follow a peer that sets the tempo); switch with /hl/link/mode",
+    )
+    p.add_argument(
+        "--send-features",
+        type=_target,
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="stream the analysis as OSC bundles (NTP timetags) to HOST:PORT; repeat for more",
+    )
+    p.add_argument(
+        "--follow",
+        type=_target,
+        metavar="HOST:PORT",
+        help="render node: no audio input; draw from the feature stream of the Halation at HOST "
+        "(or a multicast group) arriving on PORT",
+    )
+
+
+def build_sync(args, feed) -> tuple[list, list]:
+    """(Features stages, sinks) for what the command line asks; nothing for commands without the flags."""
+    stages: list = []
+    sinks: list = []
+    follow = getattr(args, "follow", None)
+    if follow:
+        from engine.sync.follow import FollowStage, StreamReceiver
+
+        stages.append(FollowStage(StreamReceiver(*follow), feed.position))
+    link = getattr(args, "link", None)
+    if link:
+        from engine.sync.link import LinkPeer, LinkSync
+
+        stages.append(LinkSync(LinkPeer(), link, feed.position))
+    targets = getattr(args, "send_features", None) or []
+    if targets:
+        from engine.output.features_out import FeatureStream
+
+        sinks.append(FeatureStream(targets, feed.position))
+    return stages, sinks

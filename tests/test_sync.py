@@ -1,0 +1,253 @@
+"""Beyond one machine: Ableton Link (follow, lead), the feature stream (liblo's oscdump hears it), render
+nodes (a leader and a follower in two processes). Real peers on loopback: LinkPython-extern in the test's
+process, Halation's aalink peer in the `halation perform` it runs."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from conftest import ROOT
+
+from engine.analysis.features import BeatGrid, silent_features
+from engine.control.codec import decode_packet
+from engine.output.features_out import FeatureStream, event_messages, frame_bundle, parse_target
+from engine.sync.follow import features_of
+from engine.sync.link import SessionState, bar_error, grid_from_session
+
+needs_oscdump = pytest.mark.skipif(shutil.which("oscdump") is None, reason="liblo-tools is not installed")
+
+
+# --- the pieces ------------------------------------------------------------------------------------------
+
+
+def test_the_session_grid_puts_beats_and_bars_where_link_has_them():
+    state = SessionState(tempo=120.0, beat=6.25, time=100.0, quantum=4, peers=1)  # beat 6.25 at Link 100 s
+    grid = grid_from_session(state, link_at=100.5, audio_at=10.5)  # half a second later: beat 7.25
+    values = grid.values(10.5)
+    assert values["bpm"] == 120.0
+    assert values["beat_phase"] == pytest.approx(0.25)
+    assert values["bar_phase"] == pytest.approx(
+        3.25 / 4
+    )  # beat 7 is the 4th of bar 1 (bars start at 0, 4, 8)
+    assert grid.values(10.5 + 0.375)["bar_beat"] == 0.0  # 8.0: a downbeat
+
+
+def test_bar_error_says_how_far_the_session_is_from_the_heard_downbeat():
+    heard = BeatGrid(bpm=120.0, confidence=1.0, last_beat=9.5, next_beat=10.0, count=8, downbeat=0)
+    on_time = SessionState(120.0, beat=8.0, time=50.0, quantum=4, peers=0)
+    assert bar_error(heard, on_time, 50.0, 10.0) == pytest.approx(0.0, abs=1e-9)
+    late = SessionState(120.0, beat=7.9, time=50.0, quantum=4, peers=0)
+    assert bar_error(heard, late, 50.0, 10.0) == pytest.approx(-0.1)
+    wrapped = SessionState(120.0, beat=10.0, time=50.0, quantum=4, peers=0)  # two beats off: half a bar
+    assert abs(bar_error(heard, wrapped, 50.0, 10.0)) == pytest.approx(2.0)
+
+
+def test_a_frame_bundle_carries_what_a_render_node_needs():
+    grid = BeatGrid(bpm=124.0, confidence=0.8, last_beat=9.9, next_beat=10.2839, count=21, downbeat=1)
+    features = silent_features(("low", "mid", "high"), time=10.0)
+    from dataclasses import replace
+
+    features = replace(features, grid=grid, energy=0.7, silence=False, onset_count=3)
+    packet = frame_bundle(features, 10.05, 603, wall_offset=1_700_000_000.0)
+    got = features_of(decode_packet(packet))
+    assert got is not None
+    assert got.wall == pytest.approx(1_700_000_010.05, abs=1e-6)
+    assert got.features.energy == pytest.approx(0.7) and got.features.onset_count == 3
+    assert set(got.features.bands) == {"low", "mid", "high"}
+    assert got.features.grid.next_beat == pytest.approx(1_700_000_010.2839, abs=1e-6)  # on the wall clock
+    assert got.features.grid.count == 21 and got.features.grid.downbeat == 1
+
+
+def test_a_beat_that_starts_a_bar_is_also_a_downbeat():
+    from engine.analysis.beats import Beat
+
+    grid = BeatGrid(bpm=120.0, confidence=1.0, last_beat=0, next_beat=0.5, count=1, downbeat=1)
+    assert [decode_packet(m)[0].address for m in event_messages(Beat(4.5, 4.4, 9), grid)] == [
+        "/hl/event/beat",
+        "/hl/event/downbeat",
+    ]
+    assert len(event_messages(Beat(5.0, 4.9, 10), grid)) == 1
+
+
+def test_a_bad_target_is_one_clear_line():
+    assert parse_target("10.0.0.5:9100") == ("10.0.0.5", 9100)
+    for bad in ("10.0.0.5", "host:port", ":9100", "h:70000"):
+        with pytest.raises(Exception, match="HOST:PORT"):
+            parse_target(bad)
+
+
+def test_the_stream_never_blocks_when_nobody_listens():
+    """A sender that cannot send (nothing on the port) drops, counts and goes on; present() stays cheap."""
+    stream = FeatureStream([("127.0.0.1", _free_udp_port())], position=lambda: 1.0)
+    try:
+        from engine.output.sink import FrameInfo
+
+        features = silent_features(("low",), 1.0)
+        t0 = time.perf_counter()
+        for i in range(200):
+            stream.present(None, FrameInfo(1.0 + i / 60, i, features, {}, ()))  # type: ignore[arg-type]
+        assert (time.perf_counter() - t0) / 200 < 0.002
+    finally:
+        stream.release()
+
+
+# --- real peers ------------------------------------------------------------------------------------------
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dump:
+    """liblo's oscdump on a port, each line parsed (timetag as Unix seconds, address, arguments) on a
+    thread; ready once it has heard a probe."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.proc = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[tuple[float | None, str, list[str]]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + 10
+        while not any(a == "/probe" for _, a, _ in self.take(0.1)):
+            assert time.monotonic() < deadline, "oscdump never heard its probe"
+            subprocess.run(["oscsend", "localhost", str(port), "/probe"], check=True, timeout=10)
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:  # type: ignore[union-attr]
+            parts = line.split()
+            if not parts:
+                continue
+            stamp = None
+            if "." in parts[0] and not parts[0].startswith("/"):
+                sec, frac = parts[0].split(".")
+                stamp = int(sec, 16) - 2208988800 + int(frac, 16) / 2**32
+                parts = parts[1:]
+            self.lines.put((stamp, parts[0], parts[2:]))
+
+    def take(self, timeout: float) -> list[tuple[float | None, str, list[str]]]:
+        out = []
+        try:
+            out.append(self.lines.get(timeout=timeout))
+            while True:
+                out.append(self.lines.get_nowait())
+        except queue.Empty:
+            return out
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+def _perform(*args: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "engine", "perform", "--headless", "--no-sound", "--size", "64x36", *args]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        proc.terminate()
+    out, _ = proc.communicate(timeout=30)
+    return out
+
+
+def _frames(lines, address: str) -> list[tuple[float, float]]:
+    """(timetag, first argument) of each frame message at `address`."""
+    return [(t, float(args[0])) for t, a, args in lines if a == address and t is not None]
+
+
+def _raw_minus_wall() -> float:
+    """CLOCK_MONOTONIC_RAW (the Link clock) minus the wall clock, read back to back."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC_RAW) - time.time()
+
+
+def _circular(a: float, b: float) -> float:
+    """a - b in cycles, wrapped to ±0.5."""
+    return (a - b + 0.5) % 1.0 - 0.5
+
+
+@pytest.fixture
+def link_peer():
+    link = pytest.importorskip("link", reason="LinkPython-extern is not installed (pip install -e .[dev])")
+    pytest.importorskip("aalink", reason="aalink is not installed (pip install -e .[link])")
+
+    def make(bpm: float):
+        peer = link.Link(bpm)
+        peer.enabled = True
+        made.append(peer)
+        return peer
+
+    made: list = []
+    yield make
+    for peer in made:
+        peer.enabled = False
+
+
+def _session(peer, quantum: int = 4):
+    state = peer.captureSessionState()
+    micros = peer.clock().micros()
+    return state.tempo(), state.beatAtTime(micros, quantum), micros / 1e6
+
+
+@pytest.mark.slow
+@needs_oscdump
+def test_link_follow_reports_the_session_tempo_and_beats_on_the_peers_beats(link_peer):
+    peer = link_peer(128.0)  # the older session: Link keeps it when Halation joins (>1 s later)
+    dump = Dump(_free_udp_port())
+    proc = _perform("--link", "follow", "--duration", "8", "--send-features", f"127.0.0.1:{dump.port}")
+    try:
+        heard: list = []
+        deadline = time.monotonic() + 60
+        first = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            heard += dump.take(0.2)
+            bpms = _frames(heard, "/hl/frame/bpm")
+            first = first or (bpms[0][0] if bpms else None)
+            if bpms and bpms[-1][0] - bpms[0][0] > 4.0:
+                break
+        bpms = _frames(heard, "/hl/frame/bpm")
+        assert bpms, f"no frames reached oscdump: {_finish(proc)}"
+        at_128 = [t for t, bpm in bpms if abs(bpm - 128.0) < 0.01]
+        assert at_128 and at_128[0] - first <= 2.0, "the session's 128 BPM was not followed within 2 s"
+        assert peer.numPeers() == 1
+        assert _session(peer)[0] == pytest.approx(128.0)  # Halation did not move the session
+        offset = _raw_minus_wall()
+        later = [(t, phase) for t, phase in _frames(heard, "/hl/frame/beat") if t >= at_128[0] + 0.5]
+        assert len(later) > 60
+        state = peer.captureSessionState()
+        errors_ms = [
+            abs(_circular(phase, state.beatAtTime(int((t + offset) * 1e6), 4) % 1.0)) * 60000 / 128.0
+            for t, phase in later
+        ]
+        assert max(errors_ms) < 2.0, f"beats off the peer's by up to {max(errors_ms):.2f} ms"
+    finally:
+        _finish(proc)
+        dump.close()
+
+
+@pytest.mark.slow
+def test_link_lead_moves_the_peer_to_the_tempo_heard(link_peer):
+    peer = link_peer(100.0)  # the demo song is 124 BPM
+    proc = _perform("--link", "lead", "--duration", "30")
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        deadline = time.monotonic() + 60
+        while "showing" not in line and time.monotonic() < deadline and line:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert "showing" in line, _finish(proc)
+        shown = time.monotonic()
+        tempo = _session(peer)[0]
+        while time.monotonic() - shown < 8.0 and abs(tempo - 124.0) > 0.5:
+            time.sleep(0.05)  # polling the peer, not waiting for readiness
+            tempo = _session(peer)[0]
+        assert abs(tempo - 124.0) <= 0.5, f"the peer is at {tempo:.2f} BPM 8 s after the show started"
+    finally:
+        _finish(proc)
