@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from engine.commands.common import load_music, output_settings, parse_size, positive
+from engine.commands.stageargs import add_stage_arguments, resolve_stage
 from engine.errors import HalationError
 from engine.paths import DEMO_PRESET
 
@@ -25,12 +26,28 @@ def add_arguments(p) -> None:
         "--replay", type=Path, help="take.jsonl from --record-events: replay its events frame-exactly"
     )
     p.add_argument("--log", type=Path, help="performance log .jsonl (default: the show folder's logs/)")
+    add_stage_arguments(p)
+    p.add_argument(
+        "--output",
+        metavar="NAME",
+        help="with --stage: render what this output shows, at its size (default: the first output)",
+    )
 
 
 def write_render(
-    preset, audio, size, fps, duration, out: Path | None, frames_dir: Path | None, hooks=()
+    preset,
+    audio,
+    size,
+    fps,
+    duration,
+    out: Path | None,
+    frames_dir: Path | None,
+    hooks=(),
+    output=None,
+    flash_limit: str = "standard",
 ) -> int:
-    """Render to the video file and/or PNG folder with a progress bar; returns the number of frames."""
+    """Render to the video file and/or PNG folder with a progress bar; returns the number of frames.
+    With `output` (an OutputSpec), the files hold what that output shows, at its size."""
     from tqdm import tqdm
 
     from engine.offline import render_frames
@@ -40,10 +57,10 @@ def write_render(
     duration = audio.duration if duration is None else min(duration, audio.duration)
     sinks = []
     if out is not None:
-        sinks.append(VideoWriter(out, size, fps, audio.until(duration)))
+        sinks.append(VideoWriter(out, output.size if output else size, fps, audio.until(duration)))
     if frames_dir is not None:
         sinks.append(PngSequence(frames_dir))
-    frames = render_frames(preset, audio, size, fps, duration, hooks)
+    frames = render_frames(preset, audio, size, fps, duration, hooks, output, flash_limit)
     count = 0
     try:
         bar = tqdm(
@@ -66,8 +83,15 @@ def run(args) -> int:
         raise HalationError("render: give --out FILE.mp4 and/or --frames DIR")
     preset = load_preset(args.preset)
     size, fps = output_settings(args, preset)
+    stage, flash_limit = resolve_stage(args, size)
+    if args.output is not None and args.stage is None:
+        raise HalationError(f"--output {args.output}: give --stage FILE too (the outputs are named there)")
+    output = stage.output(args.output) if args.output else stage.outputs[0]
     hooks = _show_hooks(args, preset)
-    n = write_render(preset, load_music(args.audio), size, fps, args.duration, args.out, args.frames, hooks)
+    music = load_music(args.audio)
+    n = write_render(
+        preset, music, size, fps, args.duration, args.out, args.frames, hooks, output, flash_limit
+    )
     for where in (args.out, args.frames):
         if where is not None:
             print(where)

@@ -1,0 +1,371 @@
+"""The flash-safety limiter, on by default on every output (ITU-R BT.1702, WCAG 2.3.1).
+
+At most 3 general flashes and at most 3 red flashes in any one-second window over more than 25 % of the
+frame (20 % with `strict`). A flash is a pair of opposing transitions: changes of relative luminance of at
+least 0.1 where the darker state is below 0.8; a red transition is a change of at least 20 in
+max(0, R − G − B) × 320 (linear RGB) involving a saturated red, R / (R + G + B) ≥ 0.8.
+
+It runs on the GPU on the final picture, on a grid of cells (each the mean linear colour of its patch;
+flashes are about areas, not single pixels). Per cell it keeps the last extreme and the direction of the
+last transition. Each frame:
+
+A. per cell: would this frame make a transition, and the largest blend k ∈ [0, 1] from the previous output
+   toward the new picture that would not (a bisection); mipmapped, so the top level is the area fraction.
+B. per pixel: when a detector has used its budget (6 transitions = 3 flashes in the last second, counted on
+   the CPU from earlier frames) and the would-be transitions cover more than the area limit, the cells that
+   would transition are blended toward the previous output by k, in linear light; every other pixel is
+   the picture, bit for bit.
+C. per cell: the state after what was really shown, and the transitions it made (mipmapped; the CPU reads
+   the 1×1 level at the next frame, by when it is done, to count them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+import moderngl
+import numpy as np
+
+from engine.render.quad import FULLSCREEN_VS, quad_buffer
+
+log = logging.getLogger(__name__)
+
+AREA = {"standard": 0.25, "strict": 0.20}
+MAX_TRANSITIONS = 6  # 3 flashes: 6 opposing transitions in any one second
+WINDOW = 1.0  # seconds
+LUMA_STEP, LUMA_DARK = 0.1, 0.8
+RED_STEP = 20.0
+SATURATED_RED = 0.8
+MARGIN = 0.85  # damp to this fraction of a step, so 8-bit rounding cannot make one
+SAFE_DARK = LUMA_DARK + (1 - MARGIN) * LUMA_STEP  # nor push a bright state under the darker-state limit
+CELLS = (64, 64)  # a power of two each way: the mip chain's top level is the exact mean
+
+_COMMON = f"""
+const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
+vec3 linear(vec3 c) {{
+    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
+}}
+vec3 encode(vec3 c) {{
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
+}}
+float redness(vec3 c) {{  // WCAG's red measure: (R - G - B) x 320 when the colour is a saturated red
+    float sum = c.r + c.g + c.b;
+    return (sum > 0.0 && c.r / sum >= {SATURATED_RED}) ? max(0.0, c.r - c.g - c.b) * 320.0 : 0.0;
+}}
+// (new extreme, new direction, 1 when this value makes a transition)
+vec3 detect(float v, float ref, float dir, float step_, float dark) {{
+    float d = v - ref;
+    if (dir > 0.5 && d >= 0.0) return vec3(v, dir, 0.0);   // still rising: follow the peak
+    if (dir < -0.5 && d <= 0.0) return vec3(v, dir, 0.0);  // still falling: follow the trough
+    if (abs(d) >= step_ && min(v, ref) < dark) return vec3(v, sign(d), 1.0);
+    return vec3(ref, dir, 0.0);
+}}
+uniform sampler2D picture;
+uniform sampler2D state;    // per cell: luminance extreme, its direction, red extreme, its direction
+uniform sampler2D shown;    // per cell: the linear colour shown last frame
+uniform sampler2D flags;    // pass A's output; its top mip level is the area fraction
+uniform int top_level;
+uniform bool lock_luma;
+uniform bool lock_red;
+uniform float area;
+uniform bool first;
+vec3 cell_colour(ivec2 cell, ivec2 cells) {{  // mean linear colour of the cell: 4 x 4 bilinear taps
+    vec3 sum = vec3(0.0);
+    for (int j = 0; j < 4; j++) for (int i = 0; i < 4; i++) {{
+        vec2 p = (vec2(cell) + (vec2(i, j) + 0.5) / 4.0) / vec2(cells);
+        sum += linear(texture(picture, p).rgb);
+    }}
+    return sum / 16.0;
+}}
+float applied_k(vec4 f) {{  // the blend this cell gets (1: the picture as it is)
+    vec4 total = textureLod(flags, vec2(0.5), float(top_level));
+    float k = 1.0;
+    if (lock_luma && total.x > area && f.x > 0.5) k = min(k, f.z);
+    if (lock_red && total.y > area && f.y > 0.5) k = min(k, f.w);
+    return k;
+}}
+"""
+
+_PASS_A = f"""#version 330 core
+{_COMMON}
+out vec4 color;
+void main() {{
+    ivec2 cell = ivec2(gl_FragCoord.xy);
+    ivec2 cells = textureSize(state, 0);
+    vec3 v = cell_colour(cell, cells);
+    vec4 s = texelFetch(state, cell, 0);
+    vec3 p = texelFetch(shown, cell, 0).rgb;
+    float would_l = first ? 0.0 : detect(dot(v, LUMA), s.x, s.y, {LUMA_STEP}, {LUMA_DARK}).z;
+    float would_r = first ? 0.0 : detect(redness(v), s.z, s.w, {RED_STEP}, 1e9).z;
+    // the largest k whose blend makes no transition (bisection; k = 0 is what is shown now)
+    float lo_l = 0.0, hi_l = 1.0, lo_r = 0.0, hi_r = 1.0;
+    for (int n = 0; n < 10; n++) {{
+        float m = 0.5 * (lo_l + hi_l);
+        vec3 c = mix(p, v, m);
+        if (detect(dot(c, LUMA), s.x, s.y, {LUMA_STEP * MARGIN}, {SAFE_DARK}).z > 0.5) hi_l = m;
+        else lo_l = m;
+        m = 0.5 * (lo_r + hi_r);
+        c = mix(p, v, m);
+        if (detect(redness(c), s.z, s.w, {RED_STEP * MARGIN}, 1e9).z > 0.5) hi_r = m;
+        else lo_r = m;
+    }}
+    color = vec4(would_l, would_r, lo_l, lo_r);
+}}
+"""
+
+_PASS_B = f"""#version 330 core
+{_COMMON}
+uniform sampler2D previous;  // last frame's output
+in vec2 uv;
+out vec4 color;
+void main() {{
+    ivec2 px = ivec2(gl_FragCoord.xy);
+    vec4 c = texelFetch(picture, px, 0);
+    ivec2 cells = textureSize(flags, 0);
+    float k = applied_k(texelFetch(flags, ivec2(uv * vec2(cells)), 0));
+    if (k < 1.0) {{
+        vec3 before = linear(texelFetch(previous, px, 0).rgb);
+        c.rgb = encode(mix(before, linear(c.rgb), k));
+    }}
+    color = c;
+}}
+"""
+
+_PASS_C = f"""#version 330 core
+{_COMMON}
+layout(location = 0) out vec4 next_state;
+layout(location = 1) out vec4 next_shown;
+layout(location = 2) out vec4 made;
+void main() {{
+    ivec2 cell = ivec2(gl_FragCoord.xy);
+    ivec2 cells = textureSize(state, 0);
+    vec3 v = cell_colour(cell, cells);
+    vec4 s = texelFetch(state, cell, 0);
+    vec3 p = texelFetch(shown, cell, 0).rgb;
+    vec3 c = first ? v : mix(p, v, applied_k(texelFetch(flags, cell, 0)));
+    float l = dot(c, LUMA), r = redness(c);
+    if (first) {{
+        next_state = vec4(l, 0.0, r, 0.0);
+        made = vec4(0.0);
+    }} else {{
+        vec3 dl = detect(l, s.x, s.y, {LUMA_STEP}, {LUMA_DARK});
+        vec3 dr = detect(r, s.z, s.w, {RED_STEP}, 1e9);
+        next_state = vec4(dl.xy, dr.xy);
+        made = vec4(dl.z, dr.z, 0.0, 1.0);
+    }}
+    next_shown = vec4(c, 1.0);
+}}
+"""
+
+
+@dataclass
+class FlashStats:
+    """What the limiter did, for the bench, the log and the preview."""
+
+    frames: int = 0
+    damped: int = 0  # frames in which it damped something
+    luma_transitions: int = 0
+    red_transitions: int = 0
+
+
+class FlashLimiter:
+    """Damps what would exceed the flash limit in a stream of output pictures (one per frame)."""
+
+    def __init__(self, ctx: moderngl.Context, size: tuple[int, int], mode: str = "standard"):
+        self.ctx = ctx
+        self.size = tuple(size)
+        self.area = AREA[mode]
+        self.mode = mode
+        self.stats = FlashStats()
+        self._luma: deque[float] = deque()  # show times of the transitions in the last second
+        self._red: deque[float] = deque()
+        self._pending: float | None = None  # the time of the frame whose transitions are not read yet
+        self._top = int(np.log2(max(CELLS)))
+        self._vbo = quad_buffer(ctx)
+
+        def program(fs):
+            prog = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=fs)
+            return prog, ctx.vertex_array(prog, [(self._vbo, "2f", "in_pos")])
+
+        self._a, self._a_vao = program(_PASS_A)
+        self._b, self._b_vao = program(_PASS_B)
+        self._c, self._c_vao = program(_PASS_C)
+
+        def cells():
+            tex = ctx.texture(CELLS, 4, dtype="f4")
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            return tex
+
+        self._state = [cells(), cells()]
+        self._shown = [cells(), cells()]
+        self._flags, self._made = cells(), cells()
+        for tex in (self._flags, self._made):
+            tex.build_mipmaps()
+            tex.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.NEAREST)
+        self._flags_fbo = ctx.framebuffer(color_attachments=[self._flags])
+        self._c_fbo = [
+            ctx.framebuffer(color_attachments=[self._state[i], self._shown[i], self._made]) for i in (0, 1)
+        ]
+        self._out = [ctx.texture(self.size, 4), ctx.texture(self.size, 4)]
+        self._out_fbo = [ctx.framebuffer(color_attachments=[t]) for t in self._out]
+        self._i = 0
+        self._first = True
+
+    def locked(self, now: float) -> tuple[bool, bool]:
+        """Whether the luminance and the red detector have used their budget for the second up to now."""
+        for times in (self._luma, self._red):
+            while times and times[0] <= now - WINDOW:
+                times.popleft()
+        return len(self._luma) >= MAX_TRANSITIONS, len(self._red) >= MAX_TRANSITIONS
+
+    def _collect(self) -> None:
+        """Count the last frame's transitions (its passes are done by now: the loop presented it)."""
+        if self._pending is None:
+            return
+        made = np.frombuffer(self._made.read(level=self._top), np.float32)
+        for fraction, times, kind in ((made[0], self._luma, "luma"), (made[1], self._red, "red")):
+            if fraction > self.area:
+                times.append(self._pending)
+                setattr(self.stats, f"{kind}_transitions", getattr(self.stats, f"{kind}_transitions") + 1)
+        self._pending = None
+
+    def apply(self, picture: moderngl.Texture, time: float) -> moderngl.Texture:
+        """The output for this frame: `picture`, damped where it would flash too often."""
+        self._collect()
+        lock_luma, lock_red = self.locked(time)
+        i, j = self._i, 1 - self._i
+        for prog in (self._a, self._b, self._c):
+            for name, value in (
+                ("lock_luma", lock_luma),
+                ("lock_red", lock_red),
+                ("area", self.area),
+                ("first", self._first),
+                ("top_level", self._top),
+            ):
+                if name in prog:
+                    prog[name].value = value
+        self._bind(picture, self._state[i], self._shown[i], self._flags)
+        self._flags_fbo.use()
+        self._a_vao.render(moderngl.TRIANGLE_STRIP)
+        self._flags.build_mipmaps()
+        self._out[j].use(4)
+        self._b["previous"].value = 4
+        self._bind(picture, self._state[i], self._shown[i], self._flags)
+        self._out_fbo[i].use()
+        self._b_vao.render(moderngl.TRIANGLE_STRIP)
+        self._c_fbo[j].use()
+        self._c_vao.render(moderngl.TRIANGLE_STRIP)
+        self._made.build_mipmaps()
+        self._pending = time
+        self._first = False
+        self.stats.frames += 1
+        if lock_luma or lock_red:
+            self.stats.damped += 1
+        self._i = j
+        return self._out[i]
+
+    def _bind(self, picture, state, shown, flags) -> None:
+        for unit, tex in enumerate((picture, state, shown, flags)):
+            tex.use(unit)
+        for prog in (self._a, self._b, self._c):
+            for unit, name in enumerate(("picture", "state", "shown", "flags")):
+                if name in prog:
+                    prog[name].value = unit
+
+    def release(self) -> None:
+        things = [
+            *self._out_fbo,
+            *self._c_fbo,
+            self._flags_fbo,
+            *self._out,
+            *self._state,
+            *self._shown,
+            self._flags,
+            self._made,
+            self._a_vao,
+            self._b_vao,
+            self._c_vao,
+            self._a,
+            self._b,
+            self._c,
+            self._vbo,
+        ]
+        for thing in things:
+            thing.release()
+
+
+# --- counting flashes in rendered frames (benches and tests) ----------------------------------------
+
+
+def relative_luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of 8-bit sRGB pixels."""
+    c = rgb[..., :3].astype(np.float32) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+def red_measure(rgb: np.ndarray) -> np.ndarray:
+    c = rgb[..., :3].astype(np.float32) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    total = lin.sum(-1)
+    saturated = (total > 0) & (lin[..., 0] >= SATURATED_RED * np.maximum(total, 1e-9))
+    return np.where(saturated, np.maximum(0.0, lin[..., 0] - lin[..., 1] - lin[..., 2]) * 320.0, 0.0)
+
+
+@dataclass(frozen=True)
+class FlashCount:
+    luma_flashes_max: float  # the most flashes in any one-second window
+    red_flashes_max: float
+    luma_transitions: int
+    red_transitions: int
+
+
+class FlashCounter:
+    """Counts flashes in a sequence of rendered frames, as a viewer would see them: the frame's mean over
+    the part that changed, when that part is more than the area limit. Independent of the GPU limiter
+    (whole-frame numpy), so a test of one against the other can fail."""
+
+    def __init__(self, fps: float, area: float = AREA["standard"]):
+        self.fps = fps
+        self.area = area
+        self._state: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._times: dict[str, list[int]] = {"luma": [], "red": []}
+        self._n = 0
+
+    def add(self, rgba: np.ndarray) -> None:
+        small = rgba[::4, ::4]  # every 4th pixel each way: areas, not pixels
+        for kind, value, step, dark in (
+            ("luma", relative_luminance(small), LUMA_STEP, LUMA_DARK),
+            ("red", red_measure(small), RED_STEP, np.inf),
+        ):
+            if kind not in self._state:
+                self._state[kind] = (value.copy(), np.zeros_like(value))
+                continue
+            ref, direction = self._state[kind]
+            d = value - ref
+            follow = ((direction > 0.5) & (d >= 0)) | ((direction < -0.5) & (d <= 0))
+            made = ~follow & (np.abs(d) >= step) & (np.minimum(value, ref) < dark)
+            ref = np.where(follow | made, value, ref)
+            direction = np.where(made, np.sign(d), direction)
+            self._state[kind] = (ref, direction)
+            if made.mean() > self.area:
+                self._times[kind].append(self._n)
+        self._n += 1
+
+    def result(self) -> FlashCount:
+        window = round(self.fps * WINDOW)
+
+        def most(frames: list[int]) -> float:
+            best = 0
+            for k, start in enumerate(frames):
+                best = max(best, sum(1 for f in frames[k:] if f < start + window))
+            return best / 2.0
+
+        return FlashCount(
+            most(self._times["luma"]),
+            most(self._times["red"]),
+            len(self._times["luma"]),
+            len(self._times["red"]),
+        )

@@ -1,0 +1,203 @@
+"""Stage output: the stage file, warp and blend as the output shows them, and the flash-safety limiter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import run_cli
+from PIL import Image
+
+from engine.output.compose import OutputCompositor, read_pixels
+from engine.output.flash import FlashCounter
+from engine.output.stage import EdgeBlend, OutputSpec, StageError, load_stage, save_stage
+from engine.output.warp import apply_homography, keystone_matrix
+
+KEYSTONE = [[0.1, 0.05], [0.95, 0.0], [1.0, 1.0], [0.0, 0.9]]
+
+STROBE_FS = """/*{ "ISFVSN": "2", "CATEGORIES": ["Generator"], "INPUTS": [] }*/
+void main() { gl_FragColor = vec4(vec3(fract(TIME * 10.0) < 0.5 ? 1.0 : 0.0), 1.0); }
+"""
+
+
+def write_stage(tmp_path, body: str):
+    path = tmp_path / "stage.toml"
+    path.write_text(body)
+    return path
+
+
+def strobe_preset(tmp_path):
+    (tmp_path / "strobe.fs").write_text(STROBE_FS)
+    preset = tmp_path / "strobe.toml"
+    preset.write_text('name = "strobe"\n[shader]\nfile = "strobe.fs"\n')
+    return preset
+
+
+def frames(folder) -> list[np.ndarray]:
+    return [np.asarray(Image.open(p).convert("RGBA")) for p in sorted(folder.glob("*.png"))]
+
+
+# --- the stage file ---------------------------------------------------------------------------------
+
+
+def test_unknown_key_names_its_line_with_a_hint(tmp_path):
+    path = write_stage(tmp_path, '[[output]]\nname = "main"\nsize = [1280, 720]\nkeystome = []\n')
+    with pytest.raises(StageError) as err:
+        load_stage(path)
+    assert str(err.value) == f"{path}:4: unknown key 'keystome' in [[output]] (did you mean 'keystone'?)"
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('fit = "zoom"', "'fit' must be one of: fit, fill, stretch"),
+        ("size = [1281, 720]", "must be even"),
+        ("keystone = [[0, 0], [1, 1], [1, 0], [0, 1]]", "convex quad"),
+        ("brightness = 3.0", "use 0..2"),
+    ],
+)
+def test_a_bad_value_is_one_line_at_its_line(tmp_path, line, says):
+    body = '[[output]]\nname = "main"\nsize = [1280, 720]\n' + line + "\n"
+    if line.startswith("size"):
+        body = '[[output]]\nname = "main"\n' + line + "\n"
+    path = write_stage(tmp_path, body)
+    with pytest.raises(StageError) as err:
+        load_stage(path)
+    text = str(err.value)
+    assert says in text and "\n" not in text
+    assert text.startswith(f"{path}:{body.splitlines().index(line) + 1}: ")
+
+
+def test_save_is_atomic_and_keeps_the_previous_file(tmp_path):
+    path = write_stage(tmp_path, '[[output]]\nname = "main"\nsize = [1280, 720]\n')
+    before = path.read_text()
+    stage = load_stage(path)
+    edited = stage.replace_output(OutputSpec("main", (1280, 720), keystone=tuple(map(tuple, KEYSTONE))))
+    save_stage(edited, path)
+    assert (tmp_path / "stage.toml.bak").read_text() == before
+    assert load_stage(path).outputs[0].keystone == tuple(map(tuple, KEYSTONE))
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+# --- what the output shows ------------------------------------------------------------------------
+
+
+def test_keystone_is_a_true_perspective_warp():
+    spec = OutputSpec("main", (1280, 720), keystone=tuple(map(tuple, KEYSTONE)))
+    h = keystone_matrix(spec)
+    corners = apply_homography(h, [(0, 0), (1, 0), (1, 1), (0, 1)])
+    np.testing.assert_allclose(corners, KEYSTONE, atol=1e-9)
+
+
+def test_render_keystoned_pattern_corners_land_where_the_stage_puts_them(tmp_path):
+    stage = write_stage(
+        tmp_path,
+        '[[output]]\nname = "side"\nsize = [320, 180]\n[[output]]\nname = "main"\nsize = [640, 360]\n'
+        f'pattern = "grid"\nkeystone = {KEYSTONE}\n',
+    )
+    out = tmp_path / "frames"
+    done = run_cli(
+        "render", "--stage", str(stage), "--output", "main", "--frames", str(out),
+        "--duration", "0.1", "--size", "320x180", "--log", str(tmp_path / "log.jsonl"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    picture = frames(out)[-1]
+    assert picture.shape[:2] == (360, 640)
+    lit = np.argwhere(picture[..., :3].max(-1) > 128)[:, ::-1] + 0.5  # (x, y) pixel centres
+    centre = lit.mean(0)
+    for x, y in KEYSTONE:
+        expected = np.array([x * 640, y * 360])
+        near = lit[np.linalg.norm(lit - expected, axis=1) < 6]
+        found = near[np.argmax(np.linalg.norm(near - centre, axis=1))]  # the outermost lit pixel there
+        assert np.linalg.norm(found - expected) <= 2.0, (expected, found)
+
+
+def test_unknown_output_is_one_line(tmp_path):
+    stage = write_stage(tmp_path, '[[output]]\nname = "main"\nsize = [640, 360]\n')
+    done = run_cli("render", "--stage", str(stage), "--output", "mian", "--frames", str(tmp_path / "f"))
+    assert done.returncode == 1
+    assert "no such output (did you mean 'main'?)" in done.stderr
+
+
+def test_edge_blend_ramp_follows_its_curve(gl_ctx):
+    blend = EdgeBlend(width=0.25, curve=3.0, gamma=1.8, centre=0.4)
+    spec = OutputSpec("right", (400, 100), pattern="ramp", blend={"left": blend})
+    comp = OutputCompositor(gl_ctx, spec, (400, 100), "off")
+    try:
+        row = read_pixels(gl_ctx, comp.draw(gl_ctx.texture((4, 4), 4), 0.0))[10, :, 0] / 255.0
+    finally:
+        comp.release()
+    xs = (np.arange(400) + 0.5) / 400
+    expected = np.array([blend.factor(x / 0.25) if x < 0.25 else 1.0 for x in xs])
+    assert np.abs(row - expected).max() <= 1.5 / 255
+    assert row[10] < row[50] < row[90] < row[110]  # a ramp, not a step
+    assert abs(row[50] - 0.4 ** (1 / 1.8)) < 0.02  # its middle is `centre`, through the blend gamma
+
+
+# --- the flash-safety limiter ---------------------------------------------------------------------
+
+
+def run_limiter(ctx, colours, mode, fps=60.0, size=(320, 180)) -> tuple[FlashCounter, list[np.ndarray]]:
+    """Feed full-frame colours through an output and count flashes on what it shows."""
+    program = ctx.texture(size, 4)
+    comp = OutputCompositor(ctx, OutputSpec("main", size), size, mode)
+    counter, shown = FlashCounter(fps), []
+    try:
+        for n, colour in enumerate(colours):
+            program.write(np.broadcast_to(np.array(colour, np.uint8), (*size[::-1], 4)).tobytes())
+            pixels = read_pixels(ctx, comp.draw(program, n / fps))
+            counter.add(pixels)
+            shown.append(pixels)
+    finally:
+        comp.release()
+        program.release()
+    return counter, shown
+
+
+def strobe(on, off, fps=60, seconds=2.0, period=6):
+    """A 10 Hz strobe at 60 fps: `period` frames per flash, half on and half off."""
+    return [on if (n // (period // 2)) % 2 == 0 else off for n in range(int(fps * seconds))]
+
+
+def test_ten_hertz_strobe_is_limited_to_three_flashes_a_second(gl_ctx):
+    white, black = (255, 255, 255, 255), (0, 0, 0, 255)
+    on, _ = run_limiter(gl_ctx, strobe(white, black), "standard")
+    off, _ = run_limiter(gl_ctx, strobe(white, black), "off")
+    assert on.result().luma_flashes_max <= 3.0
+    assert off.result().luma_flashes_max == 10.0
+
+
+def test_red_flashes_are_limited_even_when_the_luminance_barely_changes(gl_ctx):
+    red, grey = (255, 0, 0, 255), (124, 124, 124, 255)  # relative luminance 0.213 vs 0.202
+    on, _ = run_limiter(gl_ctx, strobe(red, grey), "standard")
+    off, _ = run_limiter(gl_ctx, strobe(red, grey), "off")
+    assert off.result().luma_flashes_max == 0.0  # not a general flash: only the red detector sees it
+    assert off.result().red_flashes_max == 10.0
+    assert on.result().red_flashes_max <= 3.0
+
+
+def test_content_that_does_not_flash_is_untouched_bit_for_bit(gl_ctx):
+    slow = [
+        (v, 255 - v, 128, 255) for v in np.r_[np.linspace(0, 255, 60), np.linspace(255, 0, 60)].astype(int)
+    ]
+    slow += strobe((200, 200, 200, 255), (190, 190, 190, 255), seconds=1.0)  # steps of < 0.1 luminance
+    _, on = run_limiter(gl_ctx, slow, "standard")
+    _, off = run_limiter(gl_ctx, slow, "off")
+    assert all(np.array_equal(a, b) for a, b in zip(on, off, strict=True))
+
+
+@pytest.mark.slow
+def test_render_of_a_strobe_preset_counts_three_flashes_limited_and_ten_off(tmp_path):
+    preset = strobe_preset(tmp_path)
+    counts = {}
+    for limit in ("standard", "off"):
+        out = tmp_path / limit
+        done = run_cli(
+            "render", "--preset", str(preset), "--frames", str(out), "--flash-limit", limit,
+            "--size", "160x90", "--fps", "30", "--duration", "1.5", "--log", str(tmp_path / "log.jsonl"),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        counter = FlashCounter(30.0)
+        for picture in frames(out):
+            counter.add(picture)
+        counts[limit] = counter.result().luma_flashes_max
+    assert counts == {"standard": 3.0, "off": 10.0}
