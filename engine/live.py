@@ -29,10 +29,12 @@ from engine.audio.feed import AudioFeed
 from engine.clock import FrameTime, LiveClock
 from engine.output.sink import FrameInfo, Sink
 from engine.params.store import Param, ParamMessage, ParamValue
-from engine.params.tempo import tempo_commands
+from engine.params.tempo import tempo_commands, tempo_resets
 from engine.render.context import Offscreen, headless_context
 from engine.runtime.guard import Guards
+from engine.show.events import EventRecorder
 from engine.show.operator import Operator
+from engine.show.perflog import PerfLog, PerfLogSink
 from engine.show.preset import Preset
 from engine.show.setlist import Setlist
 from engine.show.watch import PresetWatcher
@@ -178,7 +180,9 @@ class FrameLoop:
         sinks: tuple[Sink, ...] = (),
         watcher: PresetWatcher | None = None,
         av_offset: float = 0.0,
+        recorder: EventRecorder | None = None,
     ):
+        self.recorder = recorder  # --record-events: every control event, at the frame it is applied in
         self.show = show
         self.operator = operator
         self.target = target
@@ -193,22 +197,24 @@ class FrameLoop:
     def frame(self, ft: FrameTime, features: Features) -> FrameInfo:
         show, guards = self.show, self.guards
         with guards.stage("look"):
-            show.adopt_look()  # a look requested earlier, built aside and now ready
+            self.operator.settle(show.adopt_look())  # a look built aside and now ready; the cue follows it
         before = show.params.base()
         for control in self.controls:
             with guards.stage(f"control drain ({_name(control)})"):
-                show.params.apply(control.drain())
-                for command in getattr(control, "drain_commands", list)():
-                    with guards.stage(f"operator {command.action}"):
-                        self.operator.apply(command.action, command.args)
+                messages, commands = control.drain(), getattr(control, "drain_commands", list)()
+                if self.recorder is not None:
+                    self.recorder.record(ft, _name(control), messages, commands)
+                show.params.apply(messages)
+                if commands:
+                    with guards.stage("operator actions"):
+                        self.operator.apply_all(commands)  # bursts coalesce; each failure is reported
         base = show.params.base()
         with guards.stage("tempo"):
-            for command in tempo_commands(
-                before, base, ft.time - self.av_offset
-            ):  # when the operator heard it
+            heard = ft.time - self.av_offset  # when the operator heard it
+            for command in tempo_commands(before, base, heard):
                 show.analyzer.command(command)  # thread-safe: applied by the analysis thread
-            if base.get("tempo.nudge"):
-                show.params.set("tempo.nudge", 0.0)
+            for name, value in tempo_resets(base).items():  # a nudge once; auto clears manual BPM and lock
+                show.params.set(name, value)
         if self.watcher is not None:
             with guards.stage("preset watcher"):
                 _reload(show, self.watcher)
@@ -329,6 +335,8 @@ def perform(
     av_offset: float = 0.0,
     hud: bool = False,
     sinks: tuple[Sink, ...] = (),
+    perflog: PerfLog | None = None,
+    recorder: EventRecorder | None = None,
     stages: tuple[FeatureStage, ...] = (),
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
@@ -340,6 +348,7 @@ def perform(
     `hud` shows what the engine hears (tempo, confidence, bar and beat, band meters) on the preview.
     `sinks`: more outputs (a recorder, a network sender); each gets a texture of the show's GL context in
     present() and is released with the others.
+    `perflog` notes what was on screen (a sink); `recorder` writes every control event to a take.
     `stages` (engine.sync.stage) turn each analysis snapshot into the frame's Features (Link, a leader's
     stream); a sink with `on_event` hears every analysis event (the feature stream).
     """
@@ -353,6 +362,8 @@ def perform(
     show.build_looks_aside()
     operator = Operator(show, setlist)
     watcher = PresetWatcher(preset.path) if watch_preset else None
+    if perflog is not None:
+        outputs.sinks.append(PerfLogSink(perflog, show, lambda: operator.cue_name))
     analysis = AnalysisThread(show.analyzer, feed, show.guards)
     for sink in outputs.sinks:
         if hasattr(sink, "on_event"):
@@ -368,6 +379,7 @@ def perform(
         sinks=tuple(outputs.sinks),
         watcher=watcher,
         av_offset=av_offset,
+        recorder=recorder,
     )
     started_controls: list[ControlSurface] = []
     stats = PerformStats()
@@ -376,6 +388,8 @@ def perform(
         for control in controls:  # inside the try: a port in use still releases the GL show
             control.start(show.params.params)
             started_controls.append(control)
+            if hasattr(control, "attach"):  # its status, errors and name lists come from the operator
+                control.attach(operator)
         if setlist is not None:
             operator.apply("cue.go")
         feed.start()
@@ -409,4 +423,6 @@ def perform(
         show.release()
         target.release()
         outputs.release()
+        if recorder is not None:
+            recorder.close()
     return stats

@@ -8,17 +8,16 @@ Resolume-compatible alias layer maps the common Resolume addresses onto the same
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engine.control.commands import ACTIONS, ActionSpec
 from engine.control.pattern import compile_pattern, is_pattern
+from engine.control.status import STATUS, StatusNode
 from engine.errors import HalationError
-from engine.params.store import Param
+from engine.params.store import Param, ParamValue
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-~]")  # OSC reserves space # * , / ? [ ] { }
-RESOLUME_BPM = (20.0, 500.0)  # Resolume sends its tempo normalized over this span
-_DECKS = "ab"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +29,9 @@ class Target:
     action: ActionSpec | None = None
     profile: str | None = None  # forced profile (Resolume aliases are always 0–1); None = the source's
     span: tuple[float, float] | None = None  # a 0–1 level maps onto this span instead of the param's range
+    status: StatusNode | None = None  # a read-only node of /hl/status/ (what the show reports)
+    value: ParamValue | None = None  # a button: it sets the param to this value when it fires
+    read: Callable[[float], float] | None = None  # the number → the param's value (Resolume's tempo)
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -45,39 +47,6 @@ def param_path(name: str) -> str:
     return "/".join(_UNSAFE.sub("_", part) for part in name.split("."))
 
 
-def _resolume_targets(params: Mapping[str, Param]) -> dict[str, Target]:
-    out: dict[str, Target] = {}
-
-    def alias(address: str, name: str, span: tuple[float, float] | None = None) -> None:
-        if name in params:
-            out[address] = Target(address, params[name], profile="0-1", span=span)
-
-    alias("/composition/crossfader/phase", "clips.crossfade")
-    alias("/composition/video/opacity", "master.level")
-    alias("/composition/tempocontroller/tempo", "tempo.bpm", RESOLUME_BPM)
-    alias("/composition/tempocontroller/tempotap", "tempo.tap")
-    alias("/composition/tempocontroller/resync", "tempo.resync")
-    return out
-
-
-_RESOLUME_CLIP = re.compile(r"^/composition/layers/([1-9][0-9]{0,3})/clips/([1-9][0-9]{0,3})/connect$")
-_RESOLUME_COLUMN = re.compile(r"^/composition/columns/([1-9][0-9]{0,3})/connect$")
-
-
-def _resolume_dynamic(address: str) -> Target | None:
-    """Resolume's positional connects: layer N is deck A/B, clip M the M-th clip; column N is cue N."""
-    m = _RESOLUME_CLIP.match(address)
-    if m and int(m.group(1)) <= len(_DECKS):
-        deck = _DECKS[int(m.group(1)) - 1]
-        spec = ActionSpec("deck.select", "", "", f"Deck {deck.upper()} clip", (deck, float(m.group(2))))
-        return Target(address, action=spec, profile="0-1")
-    m = _RESOLUME_COLUMN.match(address)
-    if m:
-        spec = ActionSpec("cue.goto", "", "", "Go to cue", (float(m.group(1)),))
-        return Target(address, action=spec, profile="0-1")
-    return None
-
-
 class AddressSpace:
     """Address → targets. Exact addresses are one dict lookup; patterns are matched once, then cached."""
 
@@ -88,6 +57,7 @@ class AddressSpace:
         actions: tuple[ActionSpec, ...] = ACTIONS,
         resolume: bool = True,
         aliases: Mapping[str, Target] | None = None,
+        status: tuple[StatusNode, ...] = STATUS,
     ):
         self.prefix = normalize_prefix(prefix)
         self.targets: dict[str, Target] = {}  # the published, name-based space (what OSCQuery lists)
@@ -99,8 +69,16 @@ class AddressSpace:
         for spec in actions:
             address = f"{self.prefix}/{spec.path}"
             self.targets.setdefault(address, Target(address, action=spec))
-        self.aliases = {**(_resolume_targets(params) if resolume else {}), **(aliases or {})}
+        for node in status:
+            address = f"{self.prefix}/status/{node.key}"
+            self.targets.setdefault(address, Target(address, status=node))
+        from engine.control import resolume as _resolume  # the Resolume layer builds on Target
+
+        self._resolume = _resolume if resolume else None
+        resolume_targets = _resolume.resolume_targets(params) if resolume else {}
+        self.aliases = {**resolume_targets, **(aliases or {})}
         self.resolume = resolume
+        self.feedback_aliases = _resolume.feedback_targets(resolume_targets)  # param → Resolume addresses
         self._all = {**self.aliases, **self.targets}
         self._lower = {a.lower(): t for a, t in self._all.items()}
         self._patterns: dict[str, tuple[Target, ...]] = {}
@@ -115,8 +93,8 @@ class AddressSpace:
             return (target,)
         if is_pattern(address):
             return self._match(address)
-        if self.resolume and address.startswith("/composition/"):
-            dynamic = _resolume_dynamic(address)
+        if self._resolume is not None and address.startswith("/composition/"):
+            dynamic = self._resolume.resolume_dynamic(address)
             return (dynamic,) if dynamic else ()
         return ()
 

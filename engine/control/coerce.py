@@ -3,6 +3,8 @@
 Ints, floats, doubles, T/F and numeric strings all set a number; the source's profile says what range its
 levels are in. Buttons read the same from every desk: triggers fire on no argument, T, or a number >= 0.5,
 and a release (0, F) does not fire again; a bool without an argument toggles, with one it is on from 0.5.
+Resolume's modifiers lead a number with a string: "+" and "-" move a level by that share of its range, "*"
+multiplies it (a tempo: the BPM), "a" sets it as a plain number would.
 """
 
 from __future__ import annotations
@@ -73,6 +75,47 @@ def _color(args: Sequence[Any], profile: str) -> tuple[float, ...]:
     return tuple(rgba + [1.0] * (4 - len(rgba)))
 
 
+MODIFIERS = ("a", "+", "-", "*")  # Resolume: absolute, add, subtract, multiply (then the number)
+
+
+def modifier(args: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+    """Resolume's leading modifier string, if any, and the arguments after it."""
+    if len(args) >= 2 and isinstance(args[0], str) and args[0].strip() in MODIFIERS:
+        return args[0].strip(), args[1:]
+    return "", args
+
+
+def _scalar(target: Target, arg: Any, profile: str) -> float:
+    """A number for a float or long target, in the parameter's units."""
+    param = target.param
+    assert param is not None
+    if target.read is not None:
+        return target.read(_number(arg)[0])
+    if target.span is not None:
+        return level(arg, profile, *target.span)
+    if param.name in UNIT_PARAMS:
+        return _number(arg)[0]
+    return level(arg, profile, param.min, param.max)
+
+
+def _relative(how: str, target: Target, arg: Any, profile: str, current: ParamValue | None) -> float:
+    """`current` moved by a Resolume modifier: + and - by a share of the range (in the source's
+    profile), * times the number (a share of the range, or a BPM for the tempo)."""
+    param = target.param
+    assert param is not None
+    by, whole = _number(arg)
+    now = float(current) if isinstance(current, int | float) else float(param.default)  # type: ignore[arg-type]
+    lo, hi = target.span or (param.min, param.max)
+    if how == "*":
+        if target.read is not None or param.name in UNIT_PARAMS:
+            return now * by
+        return lo + (now - lo) * by
+    now = min(max(now, min(lo, hi)), max(lo, hi))
+    share = fraction(by, profile, whole)
+    step = by if share is None or (param.name in UNIT_PARAMS and target.span is None) else share * (hi - lo)
+    return now + step if how == "+" else now - step
+
+
 def param_value(
     target: Target, args: Sequence[Any], profile: str, current: ParamValue | None
 ) -> ParamValue | None:
@@ -81,6 +124,9 @@ def param_value(
     assert param is not None
     profile = target.profile or profile
     kind = param.kind
+    if target.value is not None:  # a button that sets a value (Resolume's crossfader sides)
+        return target.value if fires(args) else None
+    how, args = modifier(args)
     if kind == "event":
         return True if fires(args) else None
     if kind == "bool":
@@ -90,11 +136,9 @@ def param_value(
     if kind in ("float", "long"):
         if not args or args[0] is None:
             raise ArgError("missing-value")
-        if target.span is not None:
-            return level(args[0], profile, *target.span)
-        if param.name in UNIT_PARAMS:
-            return _number(args[0])[0]
-        return level(args[0], profile, param.min, param.max)
+        if how in ("+", "-", "*"):
+            return _relative(how, target, args[0], profile, current)
+        return _scalar(target, args[0], profile)
     if kind == "color":
         return _color(args, profile)
     if kind == "point2D":
@@ -123,6 +167,7 @@ def command(target: Target, args: Sequence[Any], profile: str) -> ControlCommand
     spec = target.action
     assert spec is not None
     profile = target.profile or profile
+    args = modifier(args)[1]
     if spec.arg == "s" and args and isinstance(args[0], str):
         return ControlCommand(spec.action, (*spec.fixed, _name_or_number(args[0])))
     if spec.is_trigger:

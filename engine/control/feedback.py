@@ -16,6 +16,7 @@ from typing import Any
 from engine.control.address import AddressSpace
 from engine.control.codec import encode_message
 from engine.control.profiles import SCALES, UNIT_PARAMS
+from engine.control.resolume import resolume_feedback
 from engine.control.stats import Counters
 from engine.params.store import Param, ParamValue
 
@@ -48,26 +49,11 @@ def feedback_args(param: Param, value: ParamValue, profile: str) -> tuple[Any, .
     return (number,)
 
 
-def status_of(state: Any) -> dict[str, Any]:
-    """BPM, beat, bar and cue, when the show state carries them (the tempo and setlist features add them)."""
-    features = getattr(state, "features", None)
-    status: dict[str, Any] = {}
-    for key in ("bpm", "beat", "bar"):
-        value = getattr(features, key, None)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            status[key] = value
-    cue = getattr(state, "cue", None)
-    if cue is not None:
-        status["cue"] = str(cue)
-    return status
-
-
 class Feedback:
     def __init__(
         self, space: AddressSpace, params: Mapping[str, Param], counters: Counters, rate_hz: float = 30.0
     ):
-        self.space = space
-        self.params = params
+        self.view = (space, params)  # swapped whole by retarget
         self.counters = counters
         self.period = 1.0 / rate_hz
         self._clients: dict[tuple[str, str, int], Client] = {}
@@ -102,14 +88,32 @@ class Feedback:
     def active(self) -> bool:
         return bool(self._clients)
 
-    def update(self, values: Mapping[str, ParamValue], state: Any) -> None:
-        """Render thread: the values of the frame just shown and its ShowState (for bpm, beat, cue)."""
-        self._state = (values, state)
+    def update(self, values: Mapping[str, ParamValue], status: Mapping[str, Any]) -> None:
+        """Render thread: the values of the frame just shown and the show's status (cue, bpm, fps, error…)."""
+        self._state = (values, status)
+
+    def retarget(self, space: AddressSpace, params: Mapping[str, Param]) -> None:
+        """A new look: its addresses from now on; what clients last heard of gone inputs is forgotten, and
+        the new inputs' values go out with the next pass (nothing was sent for them yet)."""
+        self.view = (space, params)
+        with self._lock:
+            clients = list(self._clients.values())
+        for client in clients:
+            client.last = {k: v for k, v in client.last.items() if k in params or k.startswith("status.")}
+        self._wake.set()
+
+    def refresh(self) -> None:
+        """Send everything again (a desk that just started, or `/hl/status/refresh`)."""
+        with self._lock:
+            for client in self._clients.values():
+                client.last = {}
+        self._wake.set()
 
     def _messages(self, client: Client, values: Mapping[str, ParamValue], status: Mapping[str, Any]):
+        space, params = self.view  # one look's pair, even if a retarget lands meanwhile
         for name, value in values.items():
-            param = self.params.get(name)
-            address = self.space.address_of(name)
+            param = params.get(name)
+            address = space.address_of(name)
             if param is None or address is None:
                 continue
             args = feedback_args(param, value, client.profile)
@@ -117,11 +121,12 @@ class Feedback:
                 continue
             client.last[name] = args
             yield encode_message(address, args)
+            yield from resolume_feedback(space, name, value)
         for name, value in status.items():
             if value is None or client.last.get(f"status.{name}") == value:
                 continue
             client.last[f"status.{name}"] = value
-            yield encode_message(f"{self.space.prefix}/status/{name}", (value,))
+            yield encode_message(f"{space.prefix}/status/{name}", (value,))
 
     def _run(self) -> None:
         while not self._halt.is_set():
@@ -129,19 +134,25 @@ class Feedback:
             self._wake.clear()
             if self._state is None:
                 continue
-            values, state = self._state
-            status = status_of(state)
+            values, status = self._state
             with self._lock:
                 clients = list(self._clients.values())
             for client in clients:
-                sent = 0
-                for packet in self._messages(client, values, status):
-                    if client.send(packet) is False:
-                        self.unregister(client.key)
-                        break
-                    sent += 1
-                if sent:
-                    self.counters.add("feedback", sent)
+                try:
+                    self._send_to(client, values, status)
+                except Exception:  # one bad value or client must not silence feedback for the show
+                    self.counters.add("feedback-error")
+                    log.debug("feedback to %s failed", client.key, exc_info=True)
+
+    def _send_to(self, client: Client, values: Mapping[str, ParamValue], status: Mapping[str, Any]) -> None:
+        sent = 0
+        for packet in self._messages(client, values, status):
+            if client.send(packet) is False:
+                self.unregister(client.key)
+                break
+            sent += 1
+        if sent:
+            self.counters.add("feedback", sent)
 
     def stop(self) -> None:
         self._halt.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +25,10 @@ from engine.control.profiles import ProfileRule, SourceProfiles
 from engine.control.router import Router, Source
 from engine.control.security import Allowlist, Network, RateLimiter
 from engine.control.stats import Counters
+from engine.control.status import FrameMeter, show_status
+from engine.params.macros import macro_labels, unmapped_macros
 from engine.params.store import Param, ParamMessage, ParamValue
+from engine.show.notices import Notices
 
 log = logging.getLogger(__name__)
 MAX_COMMANDS = 1024
@@ -82,18 +86,28 @@ class ControlHub:
         self._started: list[Any] = []
         self.between_frames = threading.Event()  # clear while the render thread draws a frame
         self.between_frames.set()
+        self.operator: Any = None
+        self.notices = Notices()  # the operator's, once attached
+        self._meter = FrameMeter()
+        self._status: Mapping[str, Any] = {}
+        self._choices: Mapping[str, list[str]] = {}
+        self._labels: Mapping[str, str] = {}
 
     # --- ControlSurface -----------------------------------------------------------------------------------
 
+    def _space(self, params: Mapping[str, Param], warn: bool) -> AddressSpace:
+        cfg = self.config
+        aliases, unknown = alias_targets(cfg.aliases, params)
+        for name in unknown if warn else ():
+            log.warning("OSC alias: '%s' is no parameter or action of this show; skipped", name)
+        return AddressSpace(params, cfg.prefix, resolume=cfg.resolume, aliases=aliases)
+
     def start(self, params: Mapping[str, Param]) -> None:
         cfg = self.config
-        self.params = params
+        self.params = dict(params)
         self._values = {name: p.clamp(p.default) for name, p in params.items()}
-        aliases, unknown = alias_targets(cfg.aliases, params)
-        for name in unknown:
-            log.warning("OSC alias: '%s' is no parameter or action of this show; skipped", name)
-        self.space = AddressSpace(params, cfg.prefix, resolume=cfg.resolume, aliases=aliases)
-        self.feedback = Feedback(self.space, params, self.counters)
+        self.space = self._space(self.params, warn=True)
+        self.feedback = Feedback(self.space, self.params, self.counters)
         self.router = Router(
             self.space,
             self.inbox,
@@ -104,6 +118,9 @@ class ControlHub:
             on_learn=self.learn,
         )
         self.router.observe(self._values)
+        self.router.report = self._report
+        self.router.unmapped = unmapped_macros(self.params)
+        self.router.on_refresh = self.feedback.refresh
         try:
             self._start_osc(cfg)
             for item in self.inputs:
@@ -132,10 +149,58 @@ class ControlHub:
         base = getattr(state, "base", None)  # the set values, when the live loop provides them
         values = base if base is not None else state.values
         self._values = values
+        self._meter.tick(time.monotonic())
+        self._status = {
+            **show_status(state.features, self.operator, self._meter, self._last_error()),
+            **self._labels,
+        }
         if self.router is not None:
             self.router.observe(values)
         if self.feedback is not None and self.feedback.active:
-            self.feedback.update(values, state)
+            self.feedback.update(values, self._status)
+
+    def retarget(self, params: Mapping[str, Param]) -> None:
+        """The look on screen changed (a cue, a recall, a morph, a reload with new inputs): from this frame
+        on its inputs answer, gone ones do not, OSCQuery serves the new tree and tells its WebSocket
+        listeners, feedback clients hear the new values. Show-level addresses are the same in every look."""
+        if self.router is None:
+            return
+        before = self.space
+        self.params = dict(params)
+        space = self._space(self.params, warn=False)
+        self.space = space
+        self.router.space = space
+        self.router.unmapped = unmapped_macros(self.params)
+        self._labels = macro_labels(self.params)
+        if self.feedback is not None:
+            self.feedback.retarget(space, self.params)
+        if self.oscquery is not None:
+            self.oscquery.retarget(space)
+        self._choices = self.operator.choices() if self.operator is not None else {}
+        gone = len(set(before.targets) - set(space.targets)) if before else 0
+        log.info("OSC: the look changed: %d addresses (%d gone)", len(space.targets), gone)
+
+    def attach(self, operator: Any) -> None:
+        """The operator whose actions this hub queues: its cue and preset are the desk's status, its notices
+        the desk's errors, its names the choices OSCQuery lists."""
+        self.operator = operator
+        self.notices = operator.notices
+        self._choices = operator.choices()
+        self._labels = macro_labels(self.params)
+
+    def status(self) -> Mapping[str, Any]:
+        """What /hl/status/ reads now (the last frame's)."""
+        return self._status
+
+    def choices(self) -> Mapping[str, list[str]]:
+        return self._choices
+
+    def _report(self, text: str, key: str) -> None:
+        self.notices.error(text, key=key)
+
+    def _last_error(self) -> str:
+        last = self.notices.last
+        return last.text if last is not None else ""
 
     def stop(self) -> None:
         self.between_frames.set()
@@ -222,6 +287,8 @@ class ControlHub:
                 osc_port=osc_port,
                 osc_tcp=self.udp is None and self.tcp is not None,
                 name=cfg.name,
+                status=self.status,
+                choices=self.choices,
             )
             self.oscquery.start()
             self._started.append(self.oscquery)

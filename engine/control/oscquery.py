@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.control.address import AddressSpace, Target
+from engine.control.commands import ActionSpec
 from engine.params.store import Param, ParamValue
 
 EXTENSIONS = {
@@ -24,11 +25,29 @@ EXTENSIONS = {
     "EXTENDED_TYPE": False,
     "HTML": False,
     "LISTEN": True,
-    "PATH_CHANGED": False,
+    "PATH_CHANGED": True,
     "PATH_RENAMED": False,
-    "PATH_ADDED": False,
-    "PATH_REMOVED": False,
+    "PATH_ADDED": True,
+    "PATH_REMOVED": True,
 }
+ATTRIBUTES = (
+    "FULL_PATH",
+    "CONTENTS",
+    "TYPE",
+    "ACCESS",
+    "VALUE",
+    "RANGE",
+    "DESCRIPTION",
+    "CLIPMODE",
+    "TAGS",
+    "EXTENDED_TYPE",
+    "UNIT",
+    "CRITICAL",
+    "HOST_INFO",
+)
+# what a write-only node says it takes, as VALUE: clients (python-oscquery among them) need one to know the
+# argument types even where there is nothing to read back
+_PLACEHOLDER = {"s": "", "f": 0.0, "i": 0, "T": True, "N": None}
 _TYPES = {"float": "f", "long": "i", "bool": "T", "event": "N", "color": "r", "point2D": "ff"}
 
 
@@ -62,6 +81,8 @@ def _param_node(target: Target, param: Param, value: ParamValue | None, read_onl
     }
     if param.kind == "event":
         node["ACCESS"] = 0 if read_only else 2
+        if not read_only:
+            node["VALUE"] = [None]
         return node
     node["ACCESS"] = 1 if read_only else 3
     if value is not None:
@@ -75,25 +96,62 @@ def _param_node(target: Target, param: Param, value: ParamValue | None, read_onl
     return node
 
 
-def _action_node(target: Target, read_only: bool) -> dict[str, Any]:
+def choice_key(spec: ActionSpec) -> str:
+    """Which list of names an action takes: "cue.goto", "preset.recall", "deck.a"…"""
+    return f"deck.{spec.fixed[0]}" if spec.action == "deck.select" and spec.fixed else spec.action
+
+
+def _action_node(target: Target, read_only: bool, choices: Mapping[str, list[str]]) -> dict[str, Any]:
     spec = target.action
     assert spec is not None
-    return {
+    kind = spec.arg or "N"
+    node: dict[str, Any] = {
         "FULL_PATH": target.address,
-        "TYPE": spec.arg or "N",
+        "TYPE": kind,
         "ACCESS": 0 if read_only else 2,
         "DESCRIPTION": spec.description,
     }
+    if not read_only:
+        node["VALUE"] = [_PLACEHOLDER.get(kind)]
+    names = choices.get(choice_key(spec))
+    if names:
+        node["RANGE"] = [{"VALS": list(names)}]
+    return node
 
 
-def leaf(target: Target, values: Mapping[str, ParamValue], read_only: bool) -> dict[str, Any]:
+def _status_node(target: Target, status: Mapping[str, Any]) -> dict[str, Any]:
+    node = target.status
+    assert node is not None
+    value = status.get(node.key, _PLACEHOLDER.get(node.type))
+    return {
+        "FULL_PATH": target.address,
+        "TYPE": node.type,
+        "ACCESS": 1,
+        "VALUE": [value],
+        "DESCRIPTION": node.description,
+    }
+
+
+def leaf(
+    target: Target,
+    values: Mapping[str, ParamValue],
+    read_only: bool,
+    status: Mapping[str, Any] | None = None,
+    choices: Mapping[str, list[str]] | None = None,
+) -> dict[str, Any]:
     if target.param is not None:
         return _param_node(target, target.param, values.get(target.param.name), read_only)
-    return _action_node(target, read_only)
+    if target.status is not None:
+        return _status_node(target, status or {})
+    return _action_node(target, read_only, choices or {})
 
 
 def namespace(
-    space: AddressSpace, values: Mapping[str, ParamValue], read_only: bool = False
+    space: AddressSpace,
+    values: Mapping[str, ParamValue],
+    read_only: bool = False,
+    status: Mapping[str, Any] | None = None,
+    choices: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The whole tree from the root: containers hold CONTENTS, methods their attributes."""
     root: dict[str, Any] = {"FULL_PATH": "/", "ACCESS": 0, "DESCRIPTION": "Halation", "CONTENTS": {}}
@@ -105,7 +163,7 @@ def namespace(
             node = contents.setdefault(
                 part, {"FULL_PATH": "/" + "/".join(parts[: depth + 1]), "ACCESS": 0, "DESCRIPTION": ""}
             )
-        node.setdefault("CONTENTS", {})[parts[-1]] = leaf(target, values, read_only)
+        node.setdefault("CONTENTS", {})[parts[-1]] = leaf(target, values, read_only, status, choices)
     return root
 
 

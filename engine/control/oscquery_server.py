@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.control.address import AddressSpace
 from engine.control.codec import encode_message
-from engine.control.oscquery import find, host_info, json_value, namespace
+from engine.control.oscquery import ATTRIBUTES, find, host_info, json_value, namespace
 from engine.control.router import Router, Source
 from engine.errors import HalationError
 from engine.params.store import ParamValue
@@ -28,6 +28,24 @@ log = logging.getLogger(__name__)
 quiet = logging.getLogger("halation.oscquery.websocket")  # port scanners should not fill the operator's log
 quiet.setLevel(logging.CRITICAL)
 MAX_LISTENERS = 64
+
+
+def path_changes(old: AddressSpace, new: AddressSpace) -> list[str]:
+    """The WebSocket messages that carry one address space into the next, as JSON texts."""
+    before, after = old.targets, new.targets
+    messages = [("PATH_REMOVED", a) for a in before if a not in after]
+    messages += [("PATH_ADDED", a) for a in after if a not in before]
+    messages += [
+        ("PATH_CHANGED", a) for a in after if a in before and _meaning(before[a]) != _meaning(after[a])
+    ]
+    return [json.dumps({"COMMAND": command, "DATA": address}) for command, address in messages]
+
+
+def _meaning(target) -> tuple:
+    param = target.param
+    if param is None:
+        return (target.action, target.status)
+    return (param.kind, param.min, param.max, param.description)
 
 
 class OscQueryServer:
@@ -44,9 +62,13 @@ class OscQueryServer:
         osc_tcp: bool = False,
         name: str = "Halation",
         rate_hz: float = 30.0,
+        status: Callable[[], Mapping[str, Any]] = dict,
+        choices: Callable[[], Mapping[str, list[str]]] = dict,
     ):
         self.space = space
         self.values = values
+        self.status = status
+        self.choices = choices
         self.router = router
         self.host = host
         self.port = port
@@ -80,16 +102,35 @@ class OscQueryServer:
         """(status, JSON body or None) for GET path?query."""
         if query.upper() == "HOST_INFO":
             return 200, self.info
-        tree = namespace(self.space, self.values(), self.read_only)
+        attribute = query.split("&")[0].upper()
+        if attribute and attribute not in ATTRIBUTES:
+            return 400, None  # the proposal: a query for an attribute the server does not know
+        tree = namespace(self.space, self.values(), self.read_only, self.status(), self.choices())
         node = find(tree, urllib.parse.unquote(path))
         if node is None:
             return 404, None
-        if not query:
+        if not attribute:
             return 200, node
-        attribute = query.split("&")[0].upper()
         if attribute in node:
             return 200, {attribute: node[attribute]}
         return 204, None
+
+    # --- a look that changes ------------------------------------------------------------------------------
+
+    def retarget(self, space: AddressSpace) -> None:
+        """Serve the new look's tree from now on and tell every WebSocket client which paths came and went
+        (PATH_ADDED / PATH_REMOVED; PATH_CHANGED where a path stays but now means another input)."""
+        old, self.space = self.space, space
+        messages = path_changes(old, space)
+        if messages and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._broadcast, messages)
+
+    def _broadcast(self, messages: list[str]) -> None:
+        for ws, listened in list(self._listeners.items()):
+            for text in messages:
+                self._spawn(self._send(ws, text))
+            for gone in [a for a in listened if a not in self.space.targets]:
+                listened.pop(gone, None)
 
     def _process_request(self, connection, request):
         peer = connection.remote_address[0] if connection.remote_address else ""
@@ -157,6 +198,9 @@ class OscQueryServer:
 
     def _current(self, address: str) -> list[Any] | None:
         target = self.space.targets.get(address)
+        if target is not None and target.status is not None:
+            value = self.status().get(target.status.key)
+            return None if value is None else [value]
         param = target.param if target else None
         if param is None or param.kind == "event":
             return None

@@ -56,6 +56,9 @@ class Router:
         self.on_register = on_register
         self.on_learn = on_learn
         self.current: dict[str, ParamValue] = {}  # last known values, for toggles
+        self.report: Callable[[str, str], None] | None = None  # (text, key): the operator hears it at once
+        self.unmapped: frozenset[str] = frozenset()  # macros this look does not map
+        self.on_refresh: Callable[[], None] | None = None
         p = space.prefix
         self._services: dict[str, Callable[[Decoded, Source], None]] = {
             "/ping": self._ping,
@@ -63,6 +66,7 @@ class Router:
             f"{p}/feedback/register": self._register,
             f"{p}/feedback/unregister": self._unregister,
             f"{p}/midi/learn": self._learn,
+            f"{p}/status/refresh": self._refresh,
         }
 
     def observe(self, values: Mapping[str, ParamValue]) -> None:
@@ -105,17 +109,31 @@ class Router:
         targets = self.space.lookup(message.address)
         if not targets:
             self.counters.add("unknown-address")
+            where = message.address
+            self._tell(f"OSC: no address {where} in this look (from {source.host})", where)
             return []
         effects: list[Effect] = []
         for target in targets:
+            if target.status is not None:  # read-only: only an exact address is a mistake worth a word
+                self.counters.add("read-only")
+                if len(targets) == 1:
+                    self._tell(f"OSC: {message.address} is read-only (the show reports it)", message.address)
+                continue
             try:
                 effect = self._effect(target, message.args, profile)
             except ArgError as exc:
                 self.counters.add(exc.reason)
+                self._tell(f"OSC: {message.address} cannot take {_shown(message.args)}", message.address)
                 continue
             if effect is not None:
                 effects.append(effect)
+                if target.param is not None and target.param.name in self.unmapped:
+                    self._tell(f"OSC: {message.address}: {target.param.description}", message.address)
         return effects
+
+    def _tell(self, text: str, key: str) -> None:
+        if self.report is not None:
+            self.report(text, key)
 
     def _effect(self, target: Target, args: tuple[Any, ...], profile: str) -> Effect | None:
         if target.action is not None:
@@ -142,6 +160,16 @@ class Router:
         if self.on_register is not None:
             self.on_register(source, None, False)
 
+    def _refresh(self, message: Decoded, source: Source) -> None:
+        if self.on_refresh is not None:
+            self.on_refresh()
+
     def _learn(self, message: Decoded, source: Source) -> None:
         if self.on_learn is not None and message.args and isinstance(message.args[0], str):
             self.on_learn(message.args[0])
+
+
+def _shown(args: tuple[Any, ...]) -> str:
+    """Arguments as an operator reads them, cut short for a 64 KB packet."""
+    text = " ".join(repr(a) for a in args) or "no argument"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -7,6 +7,7 @@ operator has moved is applied to the new look's targets at once, so the fader's 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.params.modulation import CURVES
@@ -37,11 +38,32 @@ def macro_name(slot: int) -> str:
     return f"macro.{slot}"
 
 
+UNMAPPED = "not mapped in this look"
+
+
 def describe(slot: int, macro: Macro | None) -> str:
     """The fader's DESCRIPTION on OSCQuery: what it drives in this look, or that it drives nothing."""
     if macro is None:
-        return f"Macro {slot}: not mapped in this look"
+        return f"Macro {slot}: {UNMAPPED}"
     return f"Macro {slot}: {macro.name} → {', '.join(macro.targets)}"
+
+
+def unmapped_macros(params: Mapping[str, Param]) -> frozenset[str]:
+    """The macro faders this look leaves free (read from their descriptions, which say so)."""
+    return frozenset(
+        n for n, p in params.items() if n.startswith("macro.") and p.description.endswith(UNMAPPED)
+    )
+
+
+def macro_labels(params: Mapping[str, Param]) -> dict[str, str]:
+    """Feedback for a desk's scribble strips: `status/macro/N` → the macro's name, or 'not mapped'."""
+    out = {}
+    for slot in range(1, SLOTS + 1):
+        param = params.get(macro_name(slot))
+        if param is not None:
+            label = param.description.split(": ", 1)[-1].split(" → ")[0]
+            out[f"macro/{slot}"] = "not mapped" if label == UNMAPPED else label
+    return out
 
 
 def macro_params(macros: tuple[Macro, ...]) -> list[Param]:

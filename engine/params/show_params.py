@@ -24,6 +24,7 @@ def show_params(crossfade: float = 0.0, master: float = 1.0, setup: ClockSetup |
         Param("tempo.double", "event", description="Double the BPM"),
         Param("tempo.half", "event", description="Halve the BPM"),
         Param("tempo.lock", "bool", False, description="Hold the current BPM"),
+        Param("tempo.auto", "event", description="Back to the tempo the music has (no manual, lock or taps)"),
         Param("tempo.min", "float", setup.min_bpm, MIN_BPM, MAX_BPM, "Slowest tempo heard (BPM)"),
         Param("tempo.max", "float", setup.max_bpm, MIN_BPM, MAX_BPM, "Fastest tempo heard (BPM)"),
         Param("tempo.beats_per_bar", "long", setup.beats_per_bar, 1, 16, "Beats per bar (3 for a waltz)"),

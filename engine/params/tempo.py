@@ -1,5 +1,5 @@
-"""The operator's tempo parameters (tap, resync, nudge, ×2, ÷2, manual BPM, lock, the song's BPM range and
-bar length) as commands for the musical clock, which lives on the analysis thread."""
+"""The operator's tempo parameters (tap, resync, nudge, ×2, ÷2, manual BPM, lock, back to automatic, the
+song's BPM range and bar length) as commands for the musical clock, which lives on the analysis thread."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from engine.params.store import ParamValue
 
 log = logging.getLogger(__name__)
 
-_EVENTS = {"tempo.tap": "tap", "tempo.resync": "resync", "tempo.double": "double", "tempo.half": "half"}
+_EVENTS = {
+    "tempo.tap": "tap",
+    "tempo.resync": "resync",
+    "tempo.double": "double",
+    "tempo.half": "half",
+    "tempo.auto": "auto",
+}
 
 
 # What the song is: a preset's [tempo] table sets them, and a recall brings the new preset's values.
@@ -31,6 +37,21 @@ def tempo_commands(
         commands.append(TempoCommand("nudge", value=nudge))
     setup = song_setup(before, after)
     return [*commands, setup] if setup else commands
+
+
+def tempo_resets(values: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+    """Parameters the live loop sets back once their command went out: a nudge moves the phase once, and
+    back-to-automatic clears the manual BPM and the lock, so the desk's faders show it and setting the
+    same BPM again is a change the clock hears."""
+    resets: dict[str, ParamValue] = {}
+    if values.get("tempo.nudge"):
+        resets["tempo.nudge"] = 0.0
+    if values.get("tempo.auto"):
+        resets.update({name: value for name, value in _AUTO.items() if values.get(name, value) != value})
+    return resets
+
+
+_AUTO: dict[str, ParamValue] = {"tempo.bpm": 0.0, "tempo.lock": False}
 
 
 def song_setup(before: Mapping[str, ParamValue], after: Mapping[str, ParamValue]) -> ClockSetup | None:

@@ -82,6 +82,11 @@ class EventRecorder:
         header.update({k: str(v) if isinstance(v, Path) else v for k, v in meta.items() if v is not None})
         self._write(header)
 
+    def record(self, ft, source: str, messages: Iterable[ParamMessage], commands: Iterable[ControlCommand]):
+        """What one control surface handed the loop for the frame `ft` (a FrameTime), in the order applied."""
+        self.params(ft.time, ft.index, source, messages)
+        self.commands(ft.time, ft.index, source, commands)
+
     def params(self, time: float, frame: int, source: str, messages: Iterable[ParamMessage]) -> None:
         for m in messages:
             self.event(TakeEvent(time, frame, source, param=m.name, value=m.value))

@@ -40,7 +40,9 @@ class Operator:
         self.folder = show_folder(setlist.path if setlist else None, show.preset.path)
         self.snapshots = snapshots or self.folder / "snapshots"
         self.notices = notices or Notices()
-        self.cue_name = ""
+        self.cue_name = ""  # the cue whose look is on screen
+        self._pending: tuple[str, Path] | None = None  # a cue whose look is being built aside
+        self._refused = None
 
     def apply(self, action: str, args: tuple = ()) -> bool:
         """Do one action; False (and a notice) when it could not be done."""
@@ -102,16 +104,33 @@ class Operator:
     # --- cues and presets ------------------------------------------------------------------------
 
     def _bring_in(self, path: Path) -> None:
-        """Load a look and hand it to the show (it stays on the old look if the new one fails)."""
-        self.show.recall(load_preset(path))
+        """Load a look and hand it to the show, which builds it aside (live) and adopts it at a frame
+        boundary; it stays on the old look if the new one fails."""
+        self.show.request(load_preset(path))
 
     def _run_cue(self, cue, moved: str) -> bool:
         if cue is None:
             raise HalationError(moved)
         self._bring_in(cue.preset)
-        self.cue_name = f"{cue.number} {cue.name}"
-        log.info("cue %s", self.cue_name)
+        self._pending = (f"{cue.number} {cue.name}", cue.preset.resolve())
+        self.settle(adopted=False)  # a show that recalls at once has the look already
         return True
+
+    def settle(self, adopted: bool = False) -> None:
+        """After the loop tried to adopt a look built aside: the cue is the one on screen once its look
+        is, and a look that was refused is reported as the cue's failure (the old look stays)."""
+        error = getattr(self.show, "look_error", None)
+        if error is not None and error is not self._refused:
+            self._refused = error
+            if self._pending is not None:
+                self.notices.error(
+                    f"cue {self._pending[0]}: refused ({error}); still showing {self.cue_name}"
+                )
+                self._pending = None
+        if self._pending is not None and self.show.preset.path.resolve() == self._pending[1]:
+            self.cue_name = self._pending[0]
+            self._pending = None
+            log.info("cue %s", self.cue_name)
 
     def _need_setlist(self) -> Setlist:
         if self.setlist is None:
