@@ -244,6 +244,7 @@ class FrameLoop:
         if notices is not None:
             errors.extend(notices.banner())
         errors.extend(str(e) for e in self.guards.errors())
+        errors.extend(self.operator.notices.banner())  # the last desk action that failed or did nothing
         return tuple(errors)
 
     def _retarget(self) -> None:
