@@ -159,3 +159,43 @@ def test_python_oscquery_reads_the_whole_tree(tmp_path):
         assert bad.value.code == 400
     finally:
         show.stop()
+
+
+def udp_bound(port: int) -> bool:
+    """Whether something listens on this local UDP port (Linux /proc/net/udp)."""
+    with open("/proc/net/udp") as f:
+        return any(int(row.split()[1].split(":")[1], 16) == port for row in list(f)[1:])
+
+
+@pytest.mark.skipif(shutil.which("oscdump") is None, reason="liblo-tools is not installed")
+def test_a_feedback_client_hears_the_new_looks_inputs_and_the_status(tmp_path):
+    import socket
+    import subprocess
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dump = subprocess.Popen(["oscdump", "-L", str(port)], stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(dump.stdout), daemon=True).start()
+    deadline = time.monotonic() + 20
+    while not udp_bound(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    show = Performance("--setlist", write_set(tmp_path), "--osc-feedback", f"127.0.0.1:{port}", duration=60)
+    try:
+        assert show.wait_value("/hl/status/cue", ["1 Tunnel"], timeout=30) == ["1 Tunnel"]
+        oscsend("localhost", str(show.ports["udp"]), "/hl/cue/go")
+        assert show.wait_value("/hl/status/cue", ["2 Aurora"], timeout=30) == ["2 Aurora"]
+        deadline = time.monotonic() + 20
+        while (
+            not any(line.startswith("/hl/shader/curtains") for line in lines) and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+    finally:
+        show.stop()
+        dump.terminate()
+        dump.wait(timeout=5)
+    heard = "".join(lines)
+    assert "/hl/shader/curtains" in heard  # an input only the second look has
+    assert '/hl/status/cue s "2 Aurora"' in heard
+    assert "/hl/status/macro/1" in heard
