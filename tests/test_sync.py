@@ -4,6 +4,8 @@ process, Halation's aalink peer in the `halation perform` it runs."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import queue
 import shutil
 import socket
@@ -13,7 +15,7 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
 
 from engine.analysis.features import BeatGrid, silent_features
 from engine.control.codec import decode_packet
@@ -251,3 +253,108 @@ def test_link_lead_moves_the_peer_to_the_tempo_heard(link_peer):
         assert abs(tempo - 124.0) <= 0.5, f"the peer is at {tempo:.2f} BPM 8 s after the show started"
     finally:
         _finish(proc)
+
+
+def _demo_wav(path, seconds: float):
+    """The first seconds of the built-in demo song (124 BPM) as a 16-bit WAV file."""
+    import wave
+
+    import numpy as np
+
+    from engine.commands.common import load_music
+
+    music = load_music(None).until(seconds)
+    pcm = (np.clip(music.samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(music.sample_rate)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+@pytest.mark.slow
+@needs_oscdump
+def test_oscdump_hears_timetagged_bundles_whose_beats_are_the_analysis_beats(tmp_path):
+    track = _demo_wav(tmp_path / "demo.wav", 8.0)
+    analysis = run_cli("analyze", "--json", str(track))
+    assert analysis.returncode == 0, analysis.stderr
+    beats = [b["time"] for b in json.loads(analysis.stdout)["beats"]]
+    dump = Dump(_free_udp_port())
+    proc = _perform("--audio", str(track), "--send-features", f"127.0.0.1:{dump.port}")
+    try:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        heard = dump.take(1.0)
+        while (more := dump.take(0.3)) and len(heard) < 1_000_000:
+            heard += more
+    finally:
+        dump.close()
+    stamps = [t for t, _ in _frames(heard, "/hl/frame/index")]
+    assert len(stamps) > 100
+    assert all(b > a for a, b in itertools.pairwise(stamps)), "frame timetags must increase"
+    assert abs(stamps[-1] - time.time()) < 60  # NTP time of day, not show seconds
+    streamed = [float(args[0]) for _, a, args in heard if a == "/hl/event/beat"]
+    assert len(streamed) >= len([b for b in beats if b < 7.0])
+    for t in streamed:
+        assert min(abs(t - b) for b in beats) < 0.002, f"beat at {t:.3f} s is not one analyze heard"
+    downbeats = [a for _, a, _ in heard if a == "/hl/event/downbeat"]
+    assert 0 < len(downbeats) <= len(streamed) // 3
+
+
+def _grids(lines) -> list[tuple[float, float, float]]:
+    """(timetag, bpm, next beat on the wall clock) of each frame's /hl/frame/grid."""
+    return [(t, float(args[0]), float(args[2])) for t, a, args in lines if a == "/hl/frame/grid" and t]
+
+
+def _phase(bpm: float, next_beat: float, at: float) -> float:
+    return ((at - next_beat) * bpm / 60.0) % 1.0
+
+
+@pytest.mark.slow
+@needs_oscdump
+def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
+    """Leader and follower in two processes, both stamping their frames into oscdump: at each of the
+    follower's frames, its beat phase is the leader's at that moment within 5 ms."""
+    leader_log, follower_log = Dump(_free_udp_port()), Dump(_free_udp_port())
+    node_port = _free_udp_port()
+    follower = _perform(
+        "--follow", f"127.0.0.1:{node_port}", "--send-features", f"127.0.0.1:{follower_log.port}"
+    )
+    leader = _perform(
+        "--send-features", f"127.0.0.1:{node_port}", "--send-features", f"127.0.0.1:{leader_log.port}"
+    )
+    try:
+        led: list = []
+        followed: list = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and leader.poll() is None:
+            led += leader_log.take(0.1)
+            followed += follower_log.take(0.1)
+            beating = [g for g in _grids(followed) if g[1] > 0]
+            if beating and beating[-1][0] - beating[0][0] > 6.0:
+                break
+    finally:
+        _finish(leader)
+        out = _finish(follower)
+        leader_log.close()
+        follower_log.close()
+    leading = [g for g in _grids(led) if g[1] > 0]
+    following = [(t, float(args[0])) for t, a, args in followed if a == "/hl/frame/beat"]
+    assert leading, "the leader never heard a beat"
+    assert len(following) > 200, f"the render node showed too few frames: {out}"
+    errors_ms = []
+    settled = leading[0][0] + 2.0  # the first beats, as the leader places them, jump while its tempo settles
+    for t, phase in following:
+        before = [g for g in leading if g[0] <= t]
+        if t < settled:
+            continue
+        if not before or t - before[-1][0] > 0.1:
+            continue
+        _, bpm, next_beat = before[-1]
+        errors_ms.append(abs(_circular(phase, _phase(bpm, next_beat, t))) * 60000.0 / bpm)
+    assert len(errors_ms) > 200
+    errors_ms.sort()
+    assert errors_ms[len(errors_ms) // 2] < 1.0 and errors_ms[-1] < 5.0, (
+        f"median {errors_ms[len(errors_ms) // 2]:.2f} ms, worst {errors_ms[-1]:.2f} ms"
+    )
