@@ -19,10 +19,10 @@ import numpy as np
 from engine.analysis.beats import Beat, BeatSettings, BeatTracker
 from engine.analysis.features import BeatGrid
 from engine.analysis.harmony import REACH, Chroma
-from engine.analysis.tempo import TempoSettings, TempoTracker, fold_octaves
+from engine.analysis.tempo import TempoSettings, TempoTracker, _related, fold_octaves
 
 MIN_BPM, MAX_BPM = 20.0, 400.0  # any tempo the clock can hold (taps, manual BPM, the auto range)
-CommandKind = Literal["tap", "resync", "nudge", "double", "half", "bpm", "lock"]
+CommandKind = Literal["tap", "resync", "nudge", "double", "half", "bpm", "lock", "auto"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class TempoCommand:
     half    -                              -
     bpm     BPM to hold; 0 = follow music  -
     lock    1 = hold current BPM, 0 = free -
+    auto    -                              -   (back to the music: no manual, locked or tapped tempo)
 
     `at` is show/audio time in seconds (the render thread's frame time); None = the analyzer's current time.
     """
@@ -78,6 +79,8 @@ class ClockSettings:
     beat: BeatSettings = field(default_factory=BeatSettings)
     tempo_bass: float = 0.5  # the tempo hears the whole spectrum's flux plus this much of the bass band's
     tap_timeout: float = 2.0  # a pause longer than this starts a new tap sequence
+    tap_hold_bars: float = 12.0  # a tapped tempo holds until the music clearly disagrees this many bars...
+    tap_confidence: float = 0.3  # ...with at least this confidence (silence or a breakdown never releases it)
     accent_memory: float = 8.0  # downbeat evidence forgets over ~this many bars
     downbeat_switch: float = 1.3  # another beat of the bar must have this much more evidence to become beat 1
     downbeat_harmony: float = 12.0  # downbeat evidence: this times the harmony's change across the beat
@@ -89,6 +92,17 @@ class ClockSettings:
     # and not its third, which the beat's span alone cannot tell apart when chords change every two beats
     # as well. The evidence is the mean change over the two (downbeat F on the unseen LMMS songs 0.38 ->
     # 0.45, Frets on Fire 0.30 -> 0.35)
+
+
+@dataclass(frozen=True)
+class TapHold:
+    """A tapped tempo the clock holds (bpm 0: none), since when (audio time), and for how long (seconds)
+    the music has agreed or clearly disagreed with it in a row."""
+
+    bpm: float = 0.0
+    since: float = 0.0
+    agree: float = 0.0
+    disagree: float = 0.0
 
 
 class TapTempo:
@@ -157,6 +171,7 @@ class BeatClock:
         self.taps = TapTempo(s.tap_timeout)
         self.manual_bpm = 0.0  # > 0: the operator set the tempo
         self.locked_bpm = 0.0  # > 0: the operator locked the tempo at this value
+        self.hold = TapHold()  # a tapped tempo, held against the tracker until the music disagrees
         self.octave = 0  # the operator's ×2 / ÷2 on top of the tracked tempo (a power of two)
         self.time = 0.0
         self._accent_window: list[tuple[float, float]] = []  # (frame time, bass flux) of recent hops
@@ -171,6 +186,13 @@ class BeatClock:
             return self.manual_bpm
         if self.locked_bpm > 0:
             return self.locked_bpm
+        if self.hold.bpm > 0:
+            return self.hold.bpm
+        return self.heard_bpm
+
+    @property
+    def heard_bpm(self) -> float:
+        """What the tracker hears, in the octave the operator chose."""
         return self.tempo.estimate.bpm * 2.0**self.octave
 
     def step(self, flux: float, bass: float, accent: float, level: float, end_time: float) -> Beat | None:
@@ -179,9 +201,11 @@ class BeatClock:
         flux marks downbeats."""
         s = self.settings
         self.time = end_time
-        self.tempo.step(flux + s.tempo_bass * bass, level)
+        if self.tempo.step(flux + s.tempo_bass * bass, level) and self.hold.bpm > 0:
+            self._judge_hold()
         bpm = self.bpm
-        beat = self.beat.step(accent, 60.0 / bpm if bpm > 0 else 0.0, follow=self.manual_bpm <= 0)
+        follow = self.manual_bpm <= 0 and self.hold.bpm <= 0  # a tapped phase stays where it was tapped
+        beat = self.beat.step(accent, 60.0 / bpm if bpm > 0 else 0.0, follow=follow)
         self._track_accent(self.beat.frame_time(round(end_time / self.dt) - 1), bass, beat)
         if beat is not None or self._grid_stale(bpm):
             self.grid = self._make_grid(bpm)
@@ -207,20 +231,40 @@ class BeatClock:
         elif kind == "nudge":
             self.beat.shift(-command.value * period)  # positive: the beat comes earlier
         elif kind in ("double", "half"):
-            factor = 2.0 if kind == "double" else 0.5
-            if self.manual_bpm > 0:
-                self.manual_bpm *= factor
-            elif self.locked_bpm > 0:
-                self.locked_bpm *= factor
-            else:
-                self.octave += 1 if kind == "double" else -1
+            self._scale(2.0 if kind == "double" else 0.5)
         elif kind == "bpm":
             self.manual_bpm = max(0.0, float(command.value))
         elif kind == "lock":
             self.locked_bpm = self.bpm if command.value else 0.0
+            self.hold = TapHold()  # a lock holds whatever was tapped; releasing it goes back to the music
+        elif kind == "auto":
+            self.manual_bpm = self.locked_bpm = 0.0
+            self.hold = TapHold()
+            self.octave = 0
         else:
             raise ValueError(f"unknown tempo command {kind!r}")
         self.grid = self._make_grid(self.bpm)
+
+    def _scale(self, factor: float) -> None:
+        """×2 / ÷2 of whatever sets the tempo now; a press that would leave MIN_BPM..MAX_BPM does nothing
+        (17 presses of ×2 stay a tempo)."""
+
+        def scaled(bpm: float) -> float:
+            return bpm * factor if MIN_BPM <= bpm * factor <= MAX_BPM else bpm
+
+        if self.manual_bpm > 0:
+            self.manual_bpm = scaled(self.manual_bpm)
+        elif self.locked_bpm > 0:
+            self.locked_bpm = scaled(self.locked_bpm)
+        elif self.hold.bpm > 0:
+            held = scaled(self.hold.bpm)
+            if held != self.hold.bpm:  # the tracker's octave goes along, so a hand-over does not jump
+                self.hold = replace(self.hold, bpm=held)
+                self.octave += 1 if factor > 1 else -1
+        else:
+            heard = self.heard_bpm or self.settings.tempo.prior_bpm
+            if MIN_BPM <= heard * factor <= MAX_BPM:
+                self.octave += 1 if factor > 1 else -1
 
     def _set_tempo(self, bpm: float) -> None:
         if self.manual_bpm > 0:
@@ -231,6 +275,31 @@ class BeatClock:
             t = self.settings.tempo
             self.octave = round(np.log2(bpm / fold_octaves(bpm, t.min_bpm, t.max_bpm)))
             self.tempo.recenter(bpm / 2.0**self.octave)
+            self.hold = TapHold(bpm, since=self.time)
+
+    def _judge_hold(self) -> None:
+        """After each tempo update: the tapped tempo hands over to the tracker once the music agrees with it
+        for a bar, and gives way once the music has clearly disagreed (another tempo, not an octave of it,
+        heard with confidence) for `tap_hold_bars` bars; an octave of it, silence or a breakdown keep it."""
+        s = self.settings
+        if self.time - self.hold.since < s.tempo.settle:  # the tracker is still hearing afresh
+            return
+        estimate = self.tempo.estimate
+        heard, held = self.heard_bpm, self.hold.bpm
+        bar = s.beats_per_bar * 60.0 / held
+        confident = estimate.confidence >= s.tap_confidence and heard > 0
+        step = s.tempo.update
+        if confident and _related(heard / held, (1.0,)):
+            self.hold = replace(self.hold, agree=self.hold.agree + step, disagree=0.0)
+            if self.hold.agree >= bar:
+                self.hold = TapHold()  # the music plays what was tapped: the tracker goes on from here
+        elif not confident or _related(heard / held, (2.0, 0.5)):
+            self.hold = replace(self.hold, agree=0.0, disagree=0.0)
+        else:
+            self.hold = replace(self.hold, agree=0.0, disagree=self.hold.disagree + step)
+            if self.hold.disagree >= s.tap_hold_bars * bar:
+                self.hold = TapHold()
+                self.octave = 0  # back to the music as the tracker hears it in the song's range
 
     def _set_up(self, setup: ClockSetup) -> None:
         """A new range keeps the tempo evidence inside it; a new bar length keeps a downbeat the operator
@@ -309,11 +378,16 @@ class BeatClock:
         last = b.last_beat if b.last_beat is not None else b.next_beat - 60.0 / bpm
         return BeatGrid(
             bpm=bpm,
-            confidence=1.0 if self.manual_bpm > 0 or self.locked_bpm > 0 else self.tempo.estimate.confidence,
+            confidence=1.0 if self.operator_tempo else self.tempo.estimate.confidence,
             last_beat=last,
             next_beat=b.next_beat,
             count=b.beats,  # the count the next beat will have
             beats_per_bar=self.settings.beats_per_bar,
             downbeat=self.downbeat.offset,
-            locked=self.manual_bpm > 0 or self.locked_bpm > 0,
+            locked=self.operator_tempo,
         )
+
+    @property
+    def operator_tempo(self) -> bool:
+        """Whether the operator's tempo (manual, locked or tapped) is the clock's now."""
+        return self.manual_bpm > 0 or self.locked_bpm > 0 or self.hold.bpm > 0
