@@ -16,6 +16,7 @@ import logging
 import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands, tempo_resets
 from engine.render.context import Offscreen, headless_context
 from engine.runtime.guard import Guards
+from engine.runtime.watchdog import Watchdog
 from engine.show.events import EventRecorder
 from engine.show.operator import Operator
 from engine.show.perflog import PerfLog, PerfLogSink
@@ -143,11 +145,37 @@ class ControlSurface(Protocol):
     def stop(self) -> None: ...
 
 
+MAX_FRAME_TIMES = 1 << 16  # the latest frame times kept (18 min at 60 fps): an hour's show stays bounded
+MEDIAN_EVERY = 256  # frames between updates of the running median the slow frames are judged against
+
+
 @dataclass
 class PerformStats:
+    """How the show ran: frame times (the latest, bounded), the worst frame, frames over twice the median
+    (apart from the frames that brought in a new look, counted on their own: cue-change freezes) and the
+    watchdog's stalls."""
+
     frames: int = 0
     seconds: float = 0.0
-    frame_times: list[float] = field(default_factory=list)
+    frame_times: deque[float] = field(default_factory=lambda: deque(maxlen=MAX_FRAME_TIMES))
+    worst: float = 0.0
+    slow: int = 0  # frames over 2x the running median, outside look changes
+    look_changes: int = 0
+    worst_look_change: float = 0.0  # the longest frame that brought in a new look
+    stalls: int = 0  # the watchdog's count of frames over a second
+    _median: float = 0.0
+
+    def add(self, seconds: float, look_changed: bool = False) -> None:
+        self.frames += 1
+        self.frame_times.append(seconds)
+        self.worst = max(self.worst, seconds)
+        if self.frames % MEDIAN_EVERY == 1 or self._median == 0.0:
+            self._median = statistics.median(self.frame_times)
+        if look_changed:
+            self.look_changes += 1
+            self.worst_look_change = max(self.worst_look_change, seconds)
+        elif seconds > 2.0 * self._median:
+            self.slow += 1
 
     @property
     def median_ms(self) -> float:
@@ -155,9 +183,15 @@ class PerformStats:
 
     def summary(self) -> str:
         fps = self.frames / self.seconds if self.seconds else 0.0
+        looks = (
+            f"; {self.look_changes} look changes, the slowest {1000 * self.worst_look_change:.0f} ms"
+            if self.look_changes
+            else ""
+        )
         return (
             f"{self.frames} frames in {self.seconds:.1f} s ({fps:.1f} fps), "
-            f"median frame {self.median_ms:.1f} ms"
+            f"median frame {self.median_ms:.1f} ms, worst {1000 * self.worst:.0f} ms, "
+            f"{self.slow} over 2x the median{looks}, {self.stalls} stalls"
         )
 
 
@@ -384,6 +418,7 @@ def perform(
     )
     started_controls: list[ControlSurface] = []
     stats = PerformStats()
+    watchdog = Watchdog()
     started = time.monotonic()
     try:
         for control in controls:  # inside the try: a port in use still releases the GL show
@@ -398,6 +433,7 @@ def perform(
         analysis.start()
         watching = f"; saving {preset.path.name} shows it at once" if watcher else ""
         log.info("showing '%s'%s", preset.name, watching)
+        watchdog.start()
         while True:
             ft = clock.tick()
             if (end is not None and ft.time >= end) or (duration and time.monotonic() - started >= duration):
@@ -407,13 +443,18 @@ def perform(
             t0 = time.perf_counter()
             features = run_stages(stages, analysis.features, ft.time, show.params, show.guards)
             loop.status = stages_status(stages)
+            look = show.look_generation
             loop.frame(ft, features)
-            stats.frame_times.append(time.perf_counter() - t0)
-            stats.frames += 1
+            took = time.perf_counter() - t0
+            watchdog.beat()
+            stats.add(took, look_changed=show.look_generation != look)
+            show.pipeline.note_frame(took)
             if headless:  # pace like a display would
                 time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - t0)))
     finally:
         stats.seconds = time.monotonic() - started
+        watchdog.stop()
+        stats.stalls = watchdog.stall_count
         if analysis.is_alive():
             analysis.stop()
         feed.stop()

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 PREVIOUS = "previous"  # image source: the output of the layer before (the clips, for the main shader)
 TRANSITION = "transition"  # reload key of the clip transition
 _FOLLOW_PREVIOUS = ("inputImage", "startImage")
+DRAW_BUDGET = 0.5  # seconds a layer may take to draw one frame live before it is frozen on its last picture
 
 _MASTER_FS = """#version 330 core
 uniform sampler2D image;
@@ -153,6 +154,9 @@ class Pipeline:
         self._mix_vao = ctx.vertex_array(self._mix, [(quad, "2f", "in_pos")])
         self._out: moderngl.Framebuffer | None = None
         self._shared: dict[str, moderngl.Texture] = {}  # the audio textures of the last frame
+        self.draw_budget = DRAW_BUDGET
+        self._profile = 0  # frames left in which each layer is timed
+        self._frozen: dict[str, ShaderError] = {}  # layers over the draw budget, until reloaded
         self.reloader = None
         if watch:
             self._watch_all()
@@ -193,8 +197,17 @@ class Pipeline:
         self._reloader().request(layer, Path(path))
 
     def errors(self) -> list[ShaderError]:
-        """Shader reload errors to show the operator (file, .fs line, message); empty when all is well."""
-        return self.reloader.errors() if self.reloader is not None else []
+        """Shader reload errors and layers frozen for drawing too slowly, to show the operator (file, .fs
+        line, message); empty when all is well."""
+        reload = self.reloader.errors() if self.reloader is not None else []
+        return [*reload, *self._frozen.values()]
+
+    def note_frame(self, seconds: float) -> None:
+        """The live loop's time for the last frame. Over the draw budget, the next frame times each layer
+        (waiting for the GPU after each), and a layer over budget is frozen on its last picture until its
+        shader is reloaded: a loop bounded by TIME that grows slower during the show cannot stall it."""
+        if seconds > self.draw_budget:
+            self._profile = 2
 
     def _swap_in(
         self,
@@ -255,6 +268,8 @@ class Pipeline:
         """Draw one frame into `target`. `sources` are the analysis values for this frame (the Show
         passes the ones it modulated with; by default `features.values()`). A stage that fails is
         bypassed: `target` then keeps what it showed last."""
+        if self._profile:
+            self._profile -= 1
         if self.reloader is not None:
             with self.guards.stage("shader reload"):
                 self.reloader.poll()
@@ -310,7 +325,7 @@ class Pipeline:
                 return self._images_from(images, audio_inputs, shared, outputs, previous)
 
             with self.guards.stage(f"layer {layer.name}") as stage:
-                self._draw_layer(layer, images_for, values, frame, uniforms, mix, previous, shared, outputs)
+                self._timed_layer(layer, images_for, values, frame, uniforms, mix, previous, shared, outputs)
             if not stage.ok and layer is not self.layers[0]:
                 outputs[layer.name] = previous  # a failed effect is skipped for this frame
                 continue
@@ -319,14 +334,37 @@ class Pipeline:
             out = layer.fbo
         return out
 
-    def _draw_layer(self, layer, images_for, values, frame, uniforms, mix, previous, shared, outputs) -> None:
-        """Swap in a reloaded version if one is ready, then draw the layer (blended when mixed)."""
+    def _timed_layer(self, layer, images_for, values, *draw) -> None:
+        """Draw a layer; while profiling, wait for it and freeze it if it went over the draw budget. A
+        frozen layer only looks for a reloaded version (which unfreezes it) and keeps its last picture."""
         if self.reloader is not None:
             new = self._swap_in(layer.name, layer.program, images_for, layer.values(values))
             if new is not None:
                 old = layer.program
                 layer.use(new, self.audio)
                 old.release()
+                self._frozen.pop(layer.name, None)
+        if layer.name in self._frozen:
+            return
+        started = time.perf_counter()
+        self._draw_layer(layer, values, *draw)
+        if self._profile:
+            self.ctx.finish()
+            took = time.perf_counter() - started
+            if took > self.draw_budget:
+                self._freeze(layer, took)
+
+    def _freeze(self, layer: LayerRun, took: float) -> None:
+        error = ShaderError(
+            f"drawing a frame took {took:.1f} s (over the {self.draw_budget:g} s budget): the layer"
+            " holds its last picture until the shader is fixed",
+            path=layer.program.doc.path,
+        )
+        log.error("%s", error)
+        self._frozen[layer.name] = error
+
+    def _draw_layer(self, layer, values, frame, uniforms, mix, previous, shared, outputs) -> None:
+        """Draw the layer (blended when mixed)."""
         images = self._images(layer, shared, outputs, previous)
         dst = layer.fbo if mix >= 1.0 else self._scratch
         layer.program.render(dst, values=layer.values(values), images=images, frame=frame, audio=uniforms)

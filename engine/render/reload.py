@@ -23,10 +23,10 @@ import json
 import logging
 import os
 import queue
-import select
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.25  # seconds between looks at the files: cheap (a stat per file), off the render path
 WARM_TIMEOUT = 20.0  # a shader whose first draw takes longer is treated as hung and refused
+DRAW_CPU_BUDGET = 2.0  # CPU seconds the warm-up child may spend drawing a shader (twice) before it is refused
 
 Stamp = tuple[tuple[int, int, int] | None, ...]
 Spec = tuple[tuple[int, int], dict[str, dict]]  # output size, texture descriptions by input name
@@ -155,11 +156,16 @@ class ShaderWatcher(threading.Thread):
 class WarmWorker:
     """The low-priority child process that draws each new shader once (see engine.render.warm)."""
 
-    def __init__(self, timeout: float = WARM_TIMEOUT):
+    def __init__(self, timeout: float = WARM_TIMEOUT, draw_budget: float = DRAW_CPU_BUDGET):
+        """`timeout`: wall seconds a job may take in all; `draw_budget`: CPU seconds its draws may use.
+        CPU time, not wall time, so a child starved by a busy machine (it runs at idle priority) is
+        never mistaken for a hung one, and a real hang (all CPU, no answer) is caught in about a second."""
         self.timeout = timeout
+        self.draw_budget = draw_budget
         self._proc: subprocess.Popen | None = None
         self.available = True
         self._next_id = 0
+        self._lines: queue.SimpleQueue = queue.SimpleQueue()
 
     def _start(self) -> subprocess.Popen | None:
         from engine.paths import ROOT
@@ -179,6 +185,10 @@ class WarmWorker:
             log.warning("shader warm-up worker cannot start (%s): reloads may hitch", exc)
             self.available = False
             return None
+        self._lines = queue.SimpleQueue()
+        threading.Thread(
+            target=_pump_lines, args=(proc.stdout, self._lines), name="halation-warm-read", daemon=True
+        ).start()
         if self._read(proc, 30.0) is None:
             log.warning("shader warm-up worker did not start: reloads may hitch")
             self._kill(proc)
@@ -187,10 +197,11 @@ class WarmWorker:
         return proc
 
     def _read(self, proc: subprocess.Popen, timeout: float) -> dict | None:
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
-        if not ready:
+        """The child's next line as JSON; None on timeout or when it closed its end."""
+        try:
+            line = self._lines.get(timeout=max(0.0, timeout))
+        except queue.Empty:
             return None
-        line = proc.stdout.readline()
         try:
             return json.loads(line) if line else None
         except json.JSONDecodeError:
@@ -218,23 +229,46 @@ class WarmWorker:
             self._kill(self._proc)
             self._proc = None
             return {"ok": True, "cold": True}
-        result = self._read(self._proc, self.timeout)
-        if result is None:
+        result = self._answer(self._proc)
+        if result is None or result.get("over_budget"):
             hung = self._proc.poll() is None
-            self._kill(self._proc)
+            self._kill(self._proc, at_once=True)
             self._proc = None
-            message = (
-                f"drawing the shader took over {self.timeout:.0f} s (an endless loop?)"
-                if hung
-                else "the driver crashed while drawing the shader"
-            )
+            if result is not None:
+                message = (
+                    f"drawing the shader took over {self.draw_budget:.0f} s of CPU"
+                    " (an endless loop, or one bounded by TIME?)"
+                )
+            elif hung:
+                message = f"drawing the shader took over {self.timeout:.0f} s (an endless loop?)"
+            else:
+                message = "the driver crashed while drawing the shader"
             return {"ok": False, "message": message, "path": str(source.path)}
         return result
 
+    def _answer(self, proc: subprocess.Popen) -> dict | None:
+        """The job's result; {"over_budget": True} when its draws use up the CPU budget; None on timeout."""
+        deadline = time.monotonic() + self.timeout
+        drawing_from = None  # the child's CPU time when its draws began
+        while (left := deadline - time.monotonic()) > 0:
+            result = self._read(proc, min(left, 0.1))
+            if result is not None and result.get("stage") == "compiled":
+                drawing_from = _cpu_seconds(proc.pid)
+                continue
+            if result is not None:
+                return result
+            if proc.poll() is not None:
+                return None
+            if drawing_from is not None and _cpu_seconds(proc.pid) - drawing_from > self.draw_budget:
+                return {"over_budget": True}
+        return None
+
     @staticmethod
-    def _kill(proc: subprocess.Popen) -> None:
+    def _kill(proc: subprocess.Popen, at_once: bool = False) -> None:
         with contextlib.suppress(OSError):
             proc.stdin.close()
+        if at_once:
+            proc.kill()
         try:
             proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
@@ -290,6 +324,24 @@ class WarmService(threading.Thread):
         if self._running:
             self.jobs.put(None)
             self.join(timeout=5.0)
+
+
+def _pump_lines(stream, lines: queue.SimpleQueue) -> None:
+    """The child's stdout, line by line, into a queue (a reader thread: no select on a buffered pipe)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in stream:
+            lines.put(line)
+    lines.put("")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (llvmpipe draws on several), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _error_from(result: dict, doc: IsfDocument) -> ShaderError:

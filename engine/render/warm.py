@@ -6,8 +6,13 @@ does that first draw instead, at low priority, with textures shaped like the one
 driver's shader cache holds the result; the render thread's own compile and first draw are then cache hits.
 Doing it in another process also keeps Python's GIL and a crashing driver away from the show.
 
-Protocol: one JSON object per line on stdin (a job), one JSON object per line on stdout (its result).
-Run as `python -m engine.render.warm`.
+It also refuses what would hurt the show later: the shader is drawn at the show's start and again as if
+ten minutes in (a loop bounded by TIME passes at TIME 0 and then takes seconds a frame), into a float
+target, and a picture that is not finite (NaN, inf: black on the output) is an error. The parent limits the
+CPU time the draws may take (engine.render.reload.WarmWorker), so an endless loop is refused quickly.
+
+Protocol: one JSON object per line on stdin (a job); on stdout, {"id", "stage": "compiled"} once the shader
+has compiled (the draws start), then one JSON object, its result. Run as `python -m engine.render.warm`.
 """
 
 from __future__ import annotations
@@ -29,15 +34,28 @@ def _texture(ctx, spec: dict):
 _TARGETS: dict = {}
 
 
+LATE = 600.0  # seconds: "ten minutes into the show", the second draw's TIME
+
+
 def _target(ctx, size: tuple[int, int]):
-    """One RGBA8 target per size, kept: releasing a bound framebuffer breaks the next one."""
+    """One float RGBA target per size (so NaN survives to be seen), kept: releasing a bound framebuffer
+    breaks the next one."""
     if size not in _TARGETS:
-        _TARGETS[size] = ctx.framebuffer(color_attachments=[ctx.texture(size, 4)])
+        _TARGETS[size] = ctx.framebuffer(color_attachments=[ctx.texture(size, 4, dtype="f4")])
     return _TARGETS[size]
 
 
-def warm_job(ctx, job: dict) -> dict:
-    """Compile and draw one job's shader; return {"ok": True} or the error with its file and line."""
+def _not_finite(target) -> bool:
+    """True when any pixel drawn is NaN or infinite (read back once per warm, off the show's thread)."""
+    import numpy as np
+
+    pixels = np.frombuffer(target.read(components=4, dtype="f4"), np.float32)
+    return not bool(np.isfinite(pixels).all())
+
+
+def warm_job(ctx, job: dict, progress=None) -> dict:
+    """Compile and draw one job's shader; return {"ok": True} or the error with its file and line.
+    `progress(stage)` is told when the compile is done and the draws begin."""
     import moderngl
 
     from engine.errors import HalationError
@@ -53,12 +71,21 @@ def warm_job(ctx, job: dict) -> dict:
             textures.append(_texture(ctx, spec))
             images[name] = textures[-1]
         target = _target(ctx, tuple(job["size"]))
-        frame = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
-        program.render(target, values={}, images=images, frame=frame, audio={})
-        ctx.finish()
-        error = ctx.error
-        if error != "GL_NO_ERROR":
-            return {"ok": False, "message": f"OpenGL error while rendering: {error}", "path": job["path"]}
+        if progress is not None:
+            progress("compiled")
+        for at in (0.0, LATE):
+            frame = FrameInfo(
+                time=at, timedelta=1 / 60, frame_index=round(at * 60), date=(2000.0, 1.0, 1.0, at)
+            )
+            program.render(target, values={}, images=images, frame=frame, audio={})
+            ctx.finish()
+            error = ctx.error
+            if error != "GL_NO_ERROR":
+                return {"ok": False, "message": f"OpenGL error while rendering: {error}", "path": job["path"]}
+            if _not_finite(target):
+                when = "at the start" if at == 0.0 else f"at TIME {at:.0f} s"
+                message = f"the shader renders NaN or infinite values {when} (black on the output)"
+                return {"ok": False, "message": message, "path": job["path"]}
         return {"ok": True}
     except HalationError as exc:
         return {"ok": False, "message": exc.message, "path": str(exc.path or job["path"]), "line": exc.line}
@@ -92,7 +119,12 @@ def main() -> int:
         if not line.strip():
             continue
         job = json.loads(line)
-        result = warm_job(ctx, job)
+        job_id = job.get("id")
+
+        def progress(stage: str, job_id=job_id) -> None:
+            print(json.dumps({"id": job_id, "stage": stage}), flush=True)
+
+        result = warm_job(ctx, job, progress)
         result["id"] = job.get("id")
         print(json.dumps(result), flush=True)
     return 0

@@ -1,0 +1,155 @@
+"""The fault list of a show (issue 16): each fault is made to happen to a running show, which must keep
+rendering with no black frame nobody asked for, and tell the operator.
+
+Here: the shader on screen is replaced by garbage, by a half-written file, by one that renders NaN, by one
+whose loop is bounded by TIME, by an endless loop, and then fixed; a layer that grows too slow live is
+frozen on its last picture; the watchdog names where a stalled loop is stuck."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import pytest
+from test_reload import BLUE, HEADER, RED, Render, blue, red, watched_preset
+
+from engine.runtime.watchdog import Watchdog
+
+NAN = HEADER + "void main()\n{\n    gl_FragColor = vec4(vec3(sqrt(gain - 2.0)), 1.0);\n}\n"
+TIME_LOOP = (
+    HEADER
+    + """void main()
+{
+    float x = isf_FragNormCoord.x;
+    for (float i = 0.0; i < TIME * 1000.0; i++)  // nothing at the start; ten minutes in, far too much
+        x = fract(x * 1.5 + sin(x));
+    gl_FragColor = vec4(x, 0.0, 0.0, 1.0);
+}
+"""
+)
+ENDLESS = (
+    HEADER
+    + """void main()
+{
+    float x = isf_FragNormCoord.x;
+    for (int i = 0; i >= 0; i += 0)
+        x = fract(x * 1.5 + sin(x));
+    gl_FragColor = vec4(x, 0.0, 0.0, 1.0);
+}
+"""
+)
+FAULTS = {
+    "garbage": None,  # random bytes, written below
+    "half-written": BLUE[: len(BLUE) // 2],
+    "nan": NAN,
+    "time-bounded loop": TIME_LOOP,
+    "endless loop": ENDLESS,
+}
+SAYS = {
+    "garbage": "",
+    "half-written": "",
+    "nan": "NaN",
+    "time-bounded loop": "CPU",
+    "endless loop": "",
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_shader_on_screen_replaced_by_a_fault_then_fixed(gl_ctx, tmp_path, fault):
+    preset, shader = watched_preset(tmp_path, RED)
+    run = Render(gl_ctx, preset)
+    try:
+        for _ in range(3):
+            assert red(run.frame())
+        text = FAULTS[fault]
+        if text is None:
+            shader.write_bytes(HEADER.encode() + os.urandom(2000))
+        else:
+            shader.write_text(text)
+        started = time.monotonic()
+        run.until(lambda: run.show.pipeline.errors(), timeout=60)
+        refused_after = time.monotonic() - started
+        assert all(red(look) for look in run.looks), f"{fault}: a frame left the last good look"
+        (error,) = run.show.pipeline.errors()
+        assert error.path == shader and SAYS[fault] in error.message, error
+        if fault in ("time-bounded loop", "endless loop"):
+            assert refused_after < 20.0  # the CPU budget, not the 20 s wall-clock limit, caught it
+        shader.write_text(BLUE)
+        run.until(lambda: blue(run.looks[-1]), timeout=60)
+        assert all(red(look) or blue(look) for look in run.looks), f"{fault}: a black or broken frame"
+        assert run.show.pipeline.errors() == []
+    finally:
+        run.close()
+
+
+SLOW = (
+    HEADER
+    + """void main()
+{
+    float x = isf_FragNormCoord.x;
+    for (int i = 0; i < 3000; i++)
+        x = fract(x * 1.5 + sin(x));
+    gl_FragColor = vec4(0.8 * gain, 0.1 + 0.0001 * x, 0.1, 1.0);
+}
+"""
+)
+
+
+def test_a_layer_over_the_draw_budget_live_is_frozen_on_its_last_picture(gl_ctx, tmp_path):
+    preset, shader = watched_preset(tmp_path, SLOW)
+    run = Render(gl_ctx, preset, size=(320, 180))
+    pipeline = run.show.pipeline
+    try:
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            assert red(run.frame())
+            times.append(time.perf_counter() - t0)
+        pipeline.draw_budget = min(times) / 4  # as if this shader had grown four times too slow
+        for _ in range(3):
+            t0 = time.perf_counter()
+            assert red(run.frame())  # frozen on its last picture: never black
+            pipeline.note_frame(time.perf_counter() - t0)
+        (error,) = pipeline.errors()
+        assert error.path == shader and "budget" in error.message
+        pipeline.draw_budget = 10.0
+        shader.write_text(BLUE)  # the fix comes in by hot reload and unfreezes the layer
+        run.until(lambda: blue(run.looks[-1]), timeout=60)
+        assert pipeline.errors() == []
+    finally:
+        run.close()
+
+
+def test_the_watchdog_says_where_a_stalled_loop_is_stuck(caplog):
+    caplog.set_level(logging.INFO, logger="engine.runtime.watchdog")
+    release = threading.Event()
+    stuck_in = {}
+
+    def render_thread() -> None:
+        dog = Watchdog(stall=0.3)
+        stuck_in["dog"] = dog
+        dog.start()
+        dog.beat()
+        a_shader_that_takes_seconds(release)
+        dog.beat()
+        time.sleep(0.3)  # lets the watchdog see the beat (what is tested is its report, not a wait)
+        dog.stop()
+
+    thread = threading.Thread(target=render_thread)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while "dog" not in stuck_in or not stuck_in["dog"].stall_count:
+        assert time.monotonic() < deadline, "the watchdog never noticed"
+        time.sleep(0.02)
+    release.set()
+    thread.join(timeout=10)
+    dog = stuck_in["dog"]
+    assert "a_shader_that_takes_seconds" in dog.last_stack
+    assert "no frame finished" in caplog.text and "runs again after" in caplog.text
+    assert len(dog.stalls) == 1 and dog.stalls[0] >= 0.3
+
+
+def a_shader_that_takes_seconds(release: threading.Event) -> None:
+    release.wait(10)
