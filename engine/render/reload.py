@@ -273,7 +273,8 @@ class WarmWorker:
             proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(timeout=2.0)
+            with contextlib.suppress(subprocess.TimeoutExpired):  # killed; a busy machine may reap it late
+                proc.wait(timeout=5.0)
 
     def close(self) -> None:
         if self._proc is not None:
