@@ -30,6 +30,7 @@ from engine.analysis.features import (
 from engine.analysis.harmony import Chroma
 from engine.analysis.odf import ACCENT_BANDS, Accent, LinearRise, SpectralFlux, bin_range
 from engine.analysis.onsets import OnsetDetector
+from engine.analysis.structure import StructureEvent, StructureTracker
 
 SILENCE_DB = -60.0
 MAX_PENDING_EVENTS = 4096
@@ -78,6 +79,10 @@ class Analyzer:
         self._onsets = OnsetDetector(self.dt)
         self._chroma = Chroma(sample_rate)
         self.clock = BeatClock(self.dt, clock, self._chroma)
+        self.structure = StructureTracker()  # build-ups, drops, breakdowns, phrases (structure.py)
+        self._form_bands = tuple(
+            self.band_names.index(b) if b in self.band_names else 0 for b in ("bass", "high")
+        )
         self._commands: queue.SimpleQueue[TempoCommand | ClockSetup] = queue.SimpleQueue()
         self._k_spec = coeff(0.08, self.dt)
         self._k_short = coeff(1.0, self.dt)
@@ -201,6 +206,8 @@ class Analyzer:
         beat = self.clock.step(flux, bass, self._accent.step(accent_rise), rms, end_time)
         if beat is not None:
             self._beats.append(beat)
+        low, high = (band_amp[i] for i in self._form_bands)
+        self.structure.step(end_time, rms * rms, low * low, high * high, self.clock.grid)
 
     def drain_onsets(self) -> list[Onset]:
         """Onsets found since the last call (the analysis thread forwards them as events)."""
@@ -213,6 +220,10 @@ class Analyzer:
         beats = list(self._beats)
         self._beats.clear()
         return beats
+
+    def drain_structure(self) -> list[StructureEvent]:
+        """Phrase boundaries, build-ups, drops and breakdowns heard since the last call."""
+        return self.structure.drain()
 
     def snapshot(self) -> Features:
         t = self._tracker
@@ -243,4 +254,5 @@ class Analyzer:
             spectrum=np.clip(self._spectrum, 0.0, 1.0).astype(np.float32),
             waveform=self._waveform.copy(),
             grid=self.clock.grid,
+            structure=self.structure.state,
         )

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.analysis.structure import StructureState
+
 BAND_FIELDS = ("level", "hits", "presence", "time")
 SPECTRUM_BINS = 64
 WAVEFORM_SAMPLES = 512
@@ -142,6 +144,7 @@ class Features:
     spectrum: np.ndarray = field(default_factory=lambda: np.zeros(SPECTRUM_BINS, np.float32))
     waveform: np.ndarray = field(default_factory=lambda: np.zeros(WAVEFORM_SAMPLES, np.float32))
     grid: BeatGrid = field(default_factory=BeatGrid)
+    structure: StructureState = field(default_factory=StructureState)  # the song's form (structure.py)
 
     @property
     def bpm(self) -> float:
@@ -178,6 +181,7 @@ class Features:
             out[f"{name}.presence"] = band.presence
             out[f"{name}.time"] = band.time
         out.update(self.grid.values(self.time if at is None else at))
+        out.update(self.structure.values(self.grid, self.time if at is None else at))
         return out
 
 

@@ -15,6 +15,7 @@ from engine.analysis.analyzer import Analyzer
 from engine.analysis.beatclock import ClockSettings
 from engine.analysis.beats import Beat
 from engine.analysis.features import Onset
+from engine.analysis.structure import SECTIONS, StructureEvent
 
 BLOCK = 4096  # samples per feed call: any size gives the same result
 
@@ -32,6 +33,9 @@ class Listening:
     trace_time: np.ndarray
     trace_bpm: np.ndarray
     trace_levels: dict[str, np.ndarray]  # band name → level per trace step
+    structure: tuple[StructureEvent, ...] = ()  # phrases, build-ups, drops, breakdowns (structure.py)
+    trace_energy: np.ndarray | None = None  # `energy` per trace step
+    trace_section: np.ndarray | None = None  # the section heard (structure.SECTIONS index) per trace step
 
     def as_json(self) -> dict:
         """The `halation analyze --json` object."""
@@ -49,6 +53,7 @@ class Listening:
                 }
                 for o in self.onsets
             ],
+            "structure": [e.as_json() for e in self.structure],
         }
 
 
@@ -60,18 +65,22 @@ def listen(
     beats: list[Beat] = []
     onsets: list[Onset] = []
     downbeats: list[float] = []
-    times, bpms = [], []
+    times, bpms, energy, sections = [], [], [], []
+    structure: list[StructureEvent] = []
     levels: dict[str, list[float]] = {name: [] for name in analyzer.band_names}
     for start in range(0, len(mono), block):
         analyzer.feed(mono[start : start + block])
         onsets.extend(analyzer.drain_onsets())
         new_beats = analyzer.drain_beats()
         beats.extend(new_beats)
+        structure.extend(analyzer.drain_structure())
         features = analyzer.snapshot()
         grid = features.grid
         downbeats.extend(b.time for b in new_beats if (b.count - grid.downbeat) % grid.beats_per_bar == 0)
         times.append(features.time)
         bpms.append(grid.bpm)
+        energy.append(features.energy)
+        sections.append(SECTIONS.index(features.structure.section))
         for name, band in features.bands.items():
             levels[name].append(band.level)
     grid = analyzer.clock.grid
@@ -85,4 +94,7 @@ def listen(
         trace_time=np.array(times),
         trace_bpm=np.array(bpms),
         trace_levels={k: np.array(v) for k, v in levels.items()},
+        structure=tuple(structure),
+        trace_energy=np.array(energy),
+        trace_section=np.array(sections),
     )

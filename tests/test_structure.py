@@ -1,0 +1,52 @@
+"""The song's form, heard causally: on a synthesized song with exact sections, `halation analyze --json`
+reports each drop, breakdown and build-up within a beat of where it begins, and phrases on the 16-bar grid."""
+
+import json
+import math
+
+import pytest
+from conftest import run_cli
+
+from engine.analysis.features import BeatGrid
+from engine.analysis.structure import StructureState
+from engine.audio.songs import FORMS, song
+from engine.audio.synth import write_wav
+
+BPM = 128.0
+
+
+@pytest.fixture(scope="module")
+def short_song(tmp_path_factory):
+    track = song(FORMS["short"], BPM)
+    return track, write_wav(track, tmp_path_factory.mktemp("song") / "short.wav")
+
+
+@pytest.mark.slow
+def test_analyze_json_reports_each_section_change_within_a_beat(short_song):
+    track, wav = short_song
+    result = run_cli("analyze", str(wav), "--json")
+    assert result.returncode == 0, result.stderr
+    events = json.loads(result.stdout)["structure"]
+    beat = 60.0 / BPM
+    changes = [e for e in events if e["kind"] != "phrase"]
+    expected = {"buildup": "buildup", "drop": "drop", "breakdown": "breakdown"}
+    truth = [(s.name, s.start) for s in track.sections if s.name in expected]
+    assert len(changes) == len(truth)
+    for event, (name, start) in zip(changes, truth, strict=True):
+        assert event["kind"] == expected[name]
+        assert abs(event["time"] - start) <= beat, (event, name, start)
+        assert 0.0 <= event["known_at"] - event["time"] <= beat  # heard within the beat, never ahead
+    bar = 4 * beat
+    for phrase in (e for e in events if e["kind"] == "phrase"):  # on the song's own 16-bar grid
+        assert min(abs(phrase["time"] - 16 * bar * k) for k in range(1, 8)) <= beat / 4
+
+
+def test_shaders_get_a_decaying_drop_and_the_phrase_position():
+    grid = BeatGrid(bpm=120.0, confidence=1.0, last_beat=0.0, next_beat=0.5, count=1)
+    state = StructureState(section="drop", since=8.0, anchor_bar=0, last_drop=8.0, phrase_bars=16)
+    at_drop, later = state.values(grid, 8.0), state.values(grid, 10.0)
+    assert at_drop["drop"] == 1.0 and later["drop"] == pytest.approx(math.exp(-1.0))
+    assert at_drop["section"] == 2.0 and later["section_time"] == 2.0
+    assert at_drop["phrase_bar"] == 4.0 and at_drop["phrase_phase"] == pytest.approx(4 / 16)
+    assert state.values(grid, 32.0)["phrase"] == 1.0  # bar 16: a new phrase
+    assert state.values(grid, 0.0)["drop"] == 0.0  # before the drop, nothing
