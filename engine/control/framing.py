@@ -71,6 +71,11 @@ class Deframer:
         self._buffer += data
         return self._length_frames() if self.mode == "length" else self._slip_frames()
 
+    @property
+    def pending(self) -> bool:
+        """True while part of a frame has arrived and the rest has not."""
+        return bool(self._buffer)
+
     def encode(self, packet: bytes) -> bytes:
         """A reply framed the way this connection talks."""
         return length_encode(packet) if self.mode == "length" else slip_encode(packet)

@@ -3,6 +3,10 @@
 ETC Eos prefers TCP (OSC 1.0 length prefix by default, SLIP as an option); liblo's osc.tcp:// uses the
 length prefix. Replies and feedback go back on the same connection in its own framing; they are queued and
 written by this thread, so frames from different threads never interleave.
+
+Abuse cannot lock a desk out: a connection that has sent no complete packet within `quiet_timeout`, or
+holds half a frame for `partial_timeout`, is closed; and when all `MAX_CONNECTIONS` places are taken, a new
+client takes the place of the one quiet the longest (a real desk talks, or at least answers pings).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 import selectors
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -22,6 +27,9 @@ from engine.errors import HalationError
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 64
 MAX_OUTBOX = 1024  # queued reply frames per connection; a client that stops reading loses the oldest
+QUIET_TIMEOUT = 30.0  # seconds a new connection may stay without sending one complete packet
+PARTIAL_TIMEOUT = 10.0  # seconds a connection may sit on half a frame
+EVICT_AFTER = 2.0  # at capacity, only a connection quiet this long makes way for a new one
 
 
 @dataclass(eq=False)
@@ -31,11 +39,27 @@ class Connection:
     deframer: Deframer = field(default_factory=Deframer)
     outbox: deque[bytes] = field(default_factory=lambda: deque(maxlen=MAX_OUTBOX))
     source: Source | None = None
+    opened: float = field(default_factory=time.monotonic)
+    last_packet: float | None = None  # when it last sent a complete packet
+    partial_since: float | None = None  # when it started the frame it has not finished
+
+    def quiet_since(self) -> float:
+        return self.last_packet if self.last_packet is not None else self.opened
 
 
 class TcpInput:
-    def __init__(self, router: Router, host: str = "0.0.0.0", port: int = 9000):
+    def __init__(
+        self,
+        router: Router,
+        host: str = "0.0.0.0",
+        port: int = 9000,
+        *,
+        quiet_timeout: float = QUIET_TIMEOUT,
+        partial_timeout: float = PARTIAL_TIMEOUT,
+    ):
         self.router = router
+        self.quiet_timeout = quiet_timeout
+        self.partial_timeout = partial_timeout
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.server = socket.socket(family, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,6 +107,7 @@ class TcpInput:
 
     def _run(self) -> None:
         while not self._halt.is_set():
+            self._expire(time.monotonic())
             for key, events in self._selector.select(timeout=0.25):
                 try:
                     if key.data == "accept":
@@ -105,7 +130,8 @@ class TcpInput:
             sock, peer = self.server.accept()
         except OSError:
             return
-        if len(self._connections) >= MAX_CONNECTIONS or not self.router.allowlist.allows(peer[0]):
+        full = len(self._connections) >= MAX_CONNECTIONS and not self._evict_quietest(time.monotonic())
+        if full or not self.router.allowlist.allows(peer[0]):
             self.router.counters.add("denied")
             sock.close()
             return
@@ -115,6 +141,26 @@ class TcpInput:
         connection.source = Source(peer[0], peer[1], "tcp", lambda packet: self.send(connection, packet))
         self._connections[sock] = connection
         self._selector.register(sock, selectors.EVENT_READ, connection)
+
+    def _expire(self, now: float) -> None:
+        """Close connections that never said anything, or hang on half a frame (counted as "idle-closed")."""
+        for connection in list(self._connections.values()):
+            never_spoke = connection.last_packet is None and now - connection.opened > self.quiet_timeout
+            stuck = (
+                connection.partial_since is not None and now - connection.partial_since > self.partial_timeout
+            )
+            if never_spoke or stuck:
+                self.router.counters.add("idle-closed")
+                self._close(connection)
+
+    def _evict_quietest(self, now: float) -> bool:
+        """At capacity: close the connection quiet the longest, if it has been quiet a while."""
+        quietest = min(self._connections.values(), key=Connection.quiet_since, default=None)
+        if quietest is None or now - quietest.quiet_since() < EVICT_AFTER:
+            return False
+        self.router.counters.add("evicted")
+        self._close(quietest)
+        return True
 
     def _drain_wake(self) -> None:
         try:
@@ -143,6 +189,10 @@ class TcpInput:
             self.router.counters.add(exc.reason)
             self._close(connection)
             return
+        now = time.monotonic()
+        if frames:
+            connection.last_packet = now
+        connection.partial_since = (connection.partial_since or now) if connection.deframer.pending else None
         for frame in frames:
             if isinstance(frame, BadFrame):
                 self.router.counters.add("packets")
