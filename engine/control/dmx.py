@@ -1,7 +1,9 @@
-"""sACN (E1.31) input through the `sacn` package: a desk without OSC drives Halation as a fixture.
+"""DMX in: a desk without OSC drives Halation as a fixture, over sACN (E1.31, through the `sacn` package) or
+Art-Net (engine/control/artnet.py). Both hand a universe's levels to `FixtureInput.apply`, which turns the
+channels that changed into values and commands, with the same fixture file semantics.
 
 `sacn` handles priorities, sequence numbers, stream timeouts and multicast; its receive thread calls back
-only when a universe's data changed, and this turns the changed channels into values and commands.
+only when a universe's data changed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,63 @@ def channel_share(data: tuple[int, ...] | list[int], index: int, bits: int) -> f
     return data[index] / 255.0
 
 
-class SacnInput:
+class FixtureInput:
+    """The fixture patched at `address`: what each of its channels drives, and what they last said."""
+
+    def __init__(self, address: int, fixture: Fixture, flag: str):
+        if not 1 <= address <= 513 - fixture.footprint:
+            raise HalationError(f"{flag} {address}: the {fixture.footprint}-channel fixture must fit in 512")
+        self.address = address
+        self.fixture = fixture
+        self._hub: ControlHub | None = None
+        self._bound: list[tuple[Channel, Resolved]] = []
+        self._last: dict[int, float] = {}
+
+    def bind(self, hub: ControlHub, protocol: str) -> None:
+        """Resolve the fixture's channels against the show; a channel the show has no target for is skipped
+        with a warning."""
+        self._hub = hub
+        self._bound = []
+        for channel in self.fixture.channels:
+            target = resolve(channel.target, hub.params)
+            if target is None:
+                log.warning(
+                    "%s fixture: '%s' is no parameter or action of this show; skipped",
+                    protocol,
+                    channel.target,
+                )
+            else:
+                self._bound.append((channel, target))
+
+    def apply(self, data: tuple[int, ...] | list[int] | bytes) -> None:
+        """Turn one universe's levels into values and commands for the channels that changed."""
+        hub = self._hub
+        if hub is None or len(data) < self.address - 1 + self.fixture.footprint:
+            return
+        hub.counters.add("dmx")
+        first = not self._last
+        for channel, target in self._bound:
+            index = self.address - 2 + channel.offset
+            share = channel_share(data, index, channel.bits)
+            before = self._last.get(channel.offset)
+            self._last[channel.offset] = share
+            if before is not None and share == before:
+                continue
+            effect = None
+            if channel.value:
+                raw = data[index] if channel.bits == 8 else data[index] * 256 + data[index + 1]
+                if raw and target.action is not None:
+                    effect = target.fire(float(raw))
+            elif target.is_trigger:
+                if not first and share >= 0.5 > (before or 0.0):
+                    effect = target.fire()
+            else:
+                effect = target.level(share)
+            if effect is not None:
+                hub.inbox.put(effect)
+
+
+class SacnInput(FixtureInput):
     def __init__(
         self,
         universe: int = 1,
@@ -41,37 +99,21 @@ class SacnInput:
     ):
         if not 1 <= universe <= 63999:
             raise HalationError(f"--sacn-universe {universe}: use 1–63999")
-        if not 1 <= address <= 513 - fixture.footprint:
-            raise HalationError(
-                f"--sacn-address {address}: the {fixture.footprint}-channel fixture must fit in 512"
-            )
+        super().__init__(address, fixture, "--sacn-address")
         self.universe = universe
-        self.address = address
-        self.fixture = fixture
-        self.bind = bind
+        self.host = bind
         self.port = port
         self.multicast = multicast
         self._receiver: Any = None
-        self._hub: ControlHub | None = None
-        self._bound: list[tuple[Channel, Resolved]] = []
-        self._last: dict[int, float] = {}
 
     def start(self, hub: ControlHub) -> None:
         try:
             import sacn
         except ImportError:
             raise HalationError("sACN input needs the sacn package: pip install sacn") from None
-        self._hub = hub
-        for channel in self.fixture.channels:
-            target = resolve(channel.target, hub.params)
-            if target is None:
-                log.warning(
-                    "sACN fixture: '%s' is no parameter or action of this show; skipped", channel.target
-                )
-            else:
-                self._bound.append((channel, target))
+        self.bind(hub, "sACN")
         try:
-            self._receiver = sacn.sACNreceiver(bind_address=self.bind, bind_port=self.port)
+            self._receiver = sacn.sACNreceiver(bind_address=self.host, bind_port=self.port)
         except OSError as exc:
             raise HalationError(f"sACN: cannot listen on port {self.port} ({exc.strerror})") from None
         self._receiver.register_listener("universe", self._on_packet, universe=self.universe)
@@ -104,30 +146,3 @@ class SacnInput:
             self.apply(packet.dmxData)
         except Exception:
             log.exception("sACN: packet failed")
-
-    def apply(self, data: tuple[int, ...] | list[int]) -> None:
-        """Turn one universe's levels into values and commands for the channels that changed."""
-        hub = self._hub
-        if hub is None or len(data) < self.address - 1 + self.fixture.footprint:
-            return
-        hub.counters.add("dmx")
-        first = not self._last
-        for channel, target in self._bound:
-            index = self.address - 2 + channel.offset
-            share = channel_share(data, index, channel.bits)
-            before = self._last.get(channel.offset)
-            self._last[channel.offset] = share
-            if before is not None and share == before:
-                continue
-            effect = None
-            if channel.value:
-                raw = data[index] if channel.bits == 8 else data[index] * 256 + data[index + 1]
-                if raw and target.action is not None:
-                    effect = target.fire(float(raw))
-            elif target.is_trigger:
-                if not first and share >= 0.5 > (before or 0.0):
-                    effect = target.fire()
-            else:
-                effect = target.level(share)
-            if effect is not None:
-                hub.inbox.put(effect)

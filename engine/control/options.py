@@ -76,12 +76,24 @@ def add_control_arguments(p: argparse.ArgumentParser) -> None:
     add("--sacn-address", type=int, default=1, help="DMX start address of the Halation fixture (default 1)")
     add("--sacn-fixture", type=Path, help="channel list (TOML); default: docs/fixtures/halation-sacn.toml")
     add("--sacn-port", type=_port, default=5568, help=argparse.SUPPRESS)
+    add(
+        "--artnet-universe",
+        help="listen for Art-Net (ArtDmx, UDP 6454) on this universe: NET:SUBNET:UNIVERSE or 0–32767",
+    )
+    add(
+        "--artnet-address",
+        type=int,
+        default=1,
+        help="DMX start address of the fixture on Art-Net (default 1)",
+    )
+    add("--artnet-fixture", type=Path, help="channel list (TOML) for Art-Net; default: the sACN fixture's")
+    add("--artnet-port", type=_port, default=6454, help=argparse.SUPPRESS)
 
 
 def wants_control(args: Any) -> bool:
     return any(
         getattr(args, name, None) is not None
-        for name in ("osc_port", "osc_tcp_port", "oscquery_port", "midi", "sacn_universe")
+        for name in ("osc_port", "osc_tcp_port", "oscquery_port", "midi", "sacn_universe", "artnet_universe")
     )
 
 
@@ -128,4 +140,20 @@ def build_controls(args: Any) -> tuple[Any, ...]:
         inputs.append(
             SacnInput(args.sacn_universe, args.sacn_address, fixture, bind=args.osc_bind, port=args.sacn_port)
         )
+    if getattr(args, "artnet_universe", None) is not None:
+        inputs.append(_artnet_input(args))
     return (ControlHub(config, tuple(inputs)),)
+
+
+def _artnet_input(args: Any) -> Any:
+    from engine.control.artnet import ArtnetInput, port_address
+    from engine.control.fixture import DEFAULT, load_fixture
+
+    path = args.artnet_fixture or args.sacn_fixture
+    return ArtnetInput(
+        port_address(args.artnet_universe),
+        args.artnet_address,
+        load_fixture(path) if path else DEFAULT,
+        bind=args.osc_bind,
+        port=args.artnet_port,
+    )
