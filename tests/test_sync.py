@@ -358,3 +358,67 @@ def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
     assert errors_ms[len(errors_ms) // 2] < 1.0 and errors_ms[-1] < 5.0, (
         f"median {errors_ms[len(errors_ms) // 2]:.2f} ms, worst {errors_ms[-1]:.2f} ms"
     )
+
+
+@pytest.mark.slow
+def test_midi_clock_out_ticks_24_a_beat_at_the_tempo_heard(tmp_path):
+    """A JACK-Client MIDI receiver on a JACK dummy server of the test's own hears Start, then ticks at the
+    demo song's 124 BPM."""
+    jack = pytest.importorskip("jack", reason="JACK-Client is not installed")
+    rtmidi = pytest.importorskip("rtmidi", reason="python-rtmidi is not installed")
+    if shutil.which("jackd") is None or rtmidi.API_UNIX_JACK not in rtmidi.get_compiled_api():
+        pytest.skip("no jackd, or python-rtmidi without JACK")
+    sys.path.insert(0, str(ROOT))
+    from bench._jack import JackServer
+
+    server = JackServer(f"halation-clock-{time.monotonic_ns()}")
+    server.start()
+    client = jack.Client("clock-receiver", servername=server.name, no_start_server=True)
+    inport = client.midi_inports.register("in")
+    heard: queue.Queue[tuple[float, int]] = queue.Queue()
+
+    @client.set_process_callback
+    def _process(frames: int) -> None:
+        now = time.monotonic()  # the dummy driver's frame count drifts from real time on a busy machine
+        for _, data in inport.incoming_midi_events():
+            heard.put((now, bytes(data)[0]))
+
+    client.activate()
+    env = {"JACK_DEFAULT_SERVER": server.name, "JACK_NO_START_SERVER": "1"}
+    cmd = [sys.executable, "-m", "engine", "perform", "--headless", "--no-sound", "--size", "64x36"]
+    proc = subprocess.Popen(
+        [*cmd, "--duration", "20", "--midi-api", "jack", "--midi-clock-out", "virtual"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**__import__("os").environ, **env},
+    )
+    events: list[tuple[float, int]] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            ports = [p.name for p in client.get_ports("Halation clock", is_midi=True, is_output=True)]
+            if ports:
+                client.connect(ports[0], inport)
+                break
+            time.sleep(0.05)  # polling for the port
+        else:
+            pytest.fail(f"no 'Halation clock' MIDI port appeared: {_finish(proc)}")
+        while time.monotonic() < deadline and sum(1 for _, b in events if b == 0xF8) < 24 * 8:
+            try:
+                events.append(heard.get(timeout=0.5))
+            except queue.Empty:
+                assert proc.poll() is None, _finish(proc)
+    finally:
+        _finish(proc)
+        client.deactivate()
+        client.close()
+        server.stop()
+    kinds = [b for _, b in events]
+    assert 0xFA in kinds, "no Start"
+    ticks = [t for t, b in events if b == 0xF8 and t > next(t for t, b in events if b == 0xFA)]
+    assert len(ticks) >= 24 * 8
+    span = ticks[-24 * 6 :]  # JACK delivers rtmidi's events a period at a time: time many ticks, not one
+    bpm = 60.0 / (24 * (span[-1] - span[0]) / (len(span) - 1))
+    assert bpm == pytest.approx(124.0, abs=1.0), f"{bpm:.2f} BPM"

@@ -1,11 +1,13 @@
-"""The command line of the booth: --link, --send-features, --follow, --midi-clock-out (perform)."""
+"""The command line of the booth (perform): --link, --send-features, --midi-clock-out, --follow."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 
 from engine.output.features_out import parse_target
 
+log = logging.getLogger(__name__)
 LINK_MODES = ("follow", "lead", "auto")
 
 
@@ -30,6 +32,12 @@ def add_sync_arguments(p) -> None:
         default=[],
         metavar="HOST:PORT",
         help="stream the analysis as OSC bundles (NTP timetags) to HOST:PORT; repeat for more",
+    )
+    p.add_argument(
+        "--midi-clock-out",
+        metavar="PORT",
+        help="send MIDI clock (24 ppqn, start/stop, song position) from the show's tempo to this MIDI "
+        "output (part of its name, or 'virtual' for a port named 'Halation clock'; --midi-api: the system)",
     )
     p.add_argument(
         "--follow",
@@ -59,4 +67,11 @@ def build_sync(args, feed) -> tuple[list, list]:
         from engine.output.features_out import FeatureStream
 
         sinks.append(FeatureStream(targets, feed.position))
+    clock_out = getattr(args, "midi_clock_out", None)
+    if clock_out:
+        from engine.control.midi_clock import MidiClockOut, open_midi_out
+
+        port, name = open_midi_out(clock_out, getattr(args, "midi_api", None))
+        log.info("MIDI clock out on '%s'", name)
+        sinks.append(MidiClockOut(port.send_message, feed.position, port))
     return stages, sinks
