@@ -34,7 +34,8 @@ def resolve_stage(args, size: tuple[int, int]) -> tuple[Stage, str]:
     """The stage (the file, or one plain output at the render size) and the flash limit in force; a limit
     other than standard is logged with who set it, since it changes what the audience is protected from."""
     path = getattr(args, "stage", None)
-    stage = load_stage(path) if path is not None else default_stage(size)
+    monitor = getattr(args, "monitor", None)  # without a stage file: the one output goes on --monitor
+    stage = load_stage(path) if path is not None else default_stage(size, monitor)
     flag = getattr(args, "flash_limit", None)
     limit = flag or stage.flash_limit
     if limit != "standard":

@@ -4,6 +4,8 @@ headless stand-in. Each window draws with its own context; the loop's frame text
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import moderngl
 
 from engine.output.sink import FrameInfo
@@ -28,6 +30,7 @@ class WindowSink:
         self.home = home
         self.hud = hud
         self.flush = flush
+        self.notices: Callable[[], Sequence[str]] = tuple  # lines the preview shows above the HUD
         if home is not None:
             window.make_current()
         self._blit = Blit(window.ctx)
@@ -46,8 +49,10 @@ class WindowSink:
             target = self.window.target()
             self._blit.draw(frame, target)
             if self._overlay is not None:
+                status = list(self.notices())  # the operator's notices (stage edit, flash limit, quit)
                 if self.hud:
-                    self._overlay.status = status_lines(info.features.values(info.time))
+                    status += status_lines(info.features.values(info.time))
+                self._overlay.status = status
                 self._overlay.draw(target, info.errors)
             if self.flush:
                 self.window.ctx.finish()

@@ -124,9 +124,9 @@ class Stage:
         return replace(self, outputs=tuple(spec if o.name == spec.name else o for o in self.outputs))
 
 
-def default_stage(size: tuple[int, int]) -> Stage:
-    """No stage file: one output, the render size, no warp (what the show did before stage files)."""
-    return Stage((OutputSpec("main", tuple(size)),))
+def default_stage(size: tuple[int, int], monitor: int | None = None) -> Stage:
+    """No stage file: one output at the render size, no warp, on `monitor` (--monitor) or the laptop."""
+    return Stage((OutputSpec("main", tuple(size), monitor=monitor),))
 
 
 # --- reading ---------------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
-"""A glfw window as the show's output (preview on the laptop, or fullscreen on the projector)."""
+"""A glfw window as the show's output (preview on the laptop, or fullscreen on the projector).
+
+Keys can never end a show by accident: quitting needs Esc held for a second (QUIT_HOLD); a single Esc or Q
+does nothing but show a hint. A projector's window ignores the keyboard entirely.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import moderngl
 
@@ -28,18 +33,40 @@ def letterbox(window: tuple[int, int], content: tuple[int, int]) -> tuple[int, i
     return ((ww - w) // 2, (wh - h) // 2, w, h)
 
 
+QUIT_HOLD = 1.0  # seconds Esc must be held to end the show
+
+
+def find_monitor(monitor: int | str):
+    """The glfw monitor for an index or a name (a substring of `halation devices`' name), else None."""
+    import glfw
+
+    monitors = glfw.get_monitors() or []
+    if isinstance(monitor, int):
+        return monitors[monitor] if 0 <= monitor < len(monitors) else None
+    wanted = monitor.lower()
+    for m in monitors:
+        if wanted in (glfw.get_monitor_name(m) or b"").decode("utf-8", "replace").lower():
+            return m
+    return None
+
+
 class Window:
-    """Opens a window with its own moderngl context. Esc or Q closes it; F toggles fullscreen."""
+    """Opens a window with its own moderngl context. Holding Esc for a second closes it; F11 toggles
+    fullscreen; other keys go to `on_key(key)` (the preview's show keys). With `keys` off (a projector)
+    the keyboard is ignored."""
 
     def __init__(
         self,
         size: tuple[int, int],
         title: str = "Halation",
-        monitor: int | None = None,
+        monitor: int | str | None = None,
         vsync=True,
         share: Window | None = None,
+        keys: bool = True,
+        monitor_handle=None,
     ):
-        """`share`: another window whose textures this one samples (the preview of a projector output)."""
+        """`share`: another window whose textures this one samples (the preview of a projector output).
+        `monitor_handle`: a glfw monitor already found (a stage output's)."""
         import glfw
 
         self._glfw = glfw
@@ -53,14 +80,18 @@ class Window:
         glfw.window_hint(glfw.AUTO_ICONIFY, False)
         self.content_size = size
         self._windowed_size = size
-        target = None
-        if monitor is not None:
-            monitors = glfw.get_monitors()
-            if not 0 <= monitor < len(monitors):
+        self.keys = keys
+        self.on_key: Callable[[int], None] | None = None
+        self._esc_since: float | None = None
+        target = monitor_handle
+        if monitor is not None and target is None:
+            target = find_monitor(monitor)
+            if target is None:
                 raise HalationError(
-                    f"--monitor {monitor}: there are {len(monitors)} monitors (see `halation devices`)"
+                    f"--monitor {monitor}: there are {len(glfw.get_monitors())} monitors"
+                    " (see `halation devices`)"
                 )
-            target = monitors[monitor]
+        if target is not None:
             mode = glfw.get_video_mode(target)
             size = (mode.size.width, mode.size.height)
         self.handle = glfw.create_window(size[0], size[1], title, target, share.handle if share else None)
@@ -77,12 +108,27 @@ class Window:
 
     def _on_key(self, handle, key, _scancode, action, _mods) -> None:
         glfw = self._glfw
+        if not self.keys:
+            return
+        if key == glfw.KEY_ESCAPE:
+            if action == glfw.PRESS:
+                self._esc_since = time.monotonic()
+            elif action == glfw.RELEASE:
+                self._esc_since = None
+            return
         if action != glfw.PRESS:
             return
-        if key in (glfw.KEY_ESCAPE, glfw.KEY_Q):
-            glfw.set_window_should_close(handle, True)
-        elif key == glfw.KEY_F:
+        if key == glfw.KEY_F11:
             self.toggle_fullscreen()
+        elif self.on_key is not None:
+            self.on_key(key)
+
+    @property
+    def quit_hint(self) -> str | None:
+        """While Esc is held but not yet long enough: what the preview says."""
+        if self._esc_since is None:
+            return None
+        return f"keep holding Esc to end the show ({QUIT_HOLD:.0f} s)"
 
     def toggle_fullscreen(self) -> None:
         glfw = self._glfw
@@ -98,7 +144,24 @@ class Window:
 
     @property
     def should_close(self) -> bool:
-        return bool(self._glfw.window_should_close(self.handle))
+        held = self._esc_since is not None and time.monotonic() - self._esc_since >= QUIT_HOLD
+        return held or bool(self._glfw.window_should_close(self.handle))
+
+    @property
+    def fullscreen(self) -> bool:
+        return bool(self._glfw.get_window_monitor(self.handle))
+
+    def move_to(self, monitor, windowed_size: tuple[int, int] | None = None) -> None:
+        """Fullscreen on `monitor` (a glfw monitor), or a window on the laptop when None."""
+        glfw = self._glfw
+        if monitor is None:
+            w, h = windowed_size or self._windowed_size
+            glfw.set_window_monitor(self.handle, None, 60, 60, w, h, 0)
+        else:
+            mode = glfw.get_video_mode(monitor)
+            glfw.set_window_monitor(
+                self.handle, monitor, 0, 0, mode.size.width, mode.size.height, mode.refresh_rate
+            )
 
     def target(self) -> moderngl.Framebuffer:
         """The window's framebuffer, cleared, with a letterboxed viewport for the show's aspect ratio."""

@@ -16,6 +16,8 @@ def show_params(crossfade: float = 0.0, master: float = 1.0, setup: ClockSetup |
         Param("master.level", "float", master, 0.0, 1.0, "Master brightness"),
         Param("master.blackout", "bool", False, description="Output black while on (the operator asked)"),
         Param("master.freeze", "bool", False, description="Hold the current frame while on"),
+        Param("master.record_start", "event", description="Start recording the program (perform --record)"),
+        Param("master.record_stop", "event", description="Stop recording"),
         Param("clips.crossfade", "float", crossfade, 0.0, 1.0, "A/B clip crossfader (0 = A, 1 = B)"),
         Param("tempo.bpm", "float", 0.0, 0.0, 300.0, "Manual BPM (0 = follow the music)"),
         Param("tempo.tap", "event", description="Tap tempo"),

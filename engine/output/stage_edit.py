@@ -1,0 +1,254 @@
+"""The preview's keys and mouse: the show keys (GO, BACK, tap, resync, blackout, freeze, next clip, HUD)
+and stage edit mode, where the operator drags an output's corners and mesh points with the mouse or nudges
+them with the arrow keys, and saves the stage file (atomically, the previous one kept as .bak).
+
+Corner moves travel as `stage.<output>.keystone.<corner>` parameter messages, exactly as an OSC desk's do,
+so the desk's feedback follows; mesh points (not parameters) are applied to the output directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+
+from engine.control.commands import ControlCommand
+from engine.output.stage import Mesh, Stage, save_stage
+from engine.output.stage_params import CORNERS
+from engine.output.warp import apply_homography, keystone_matrix
+from engine.params.store import ParamMessage
+
+log = logging.getLogger(__name__)
+
+NUDGE_PX, NUDGE_FAST_PX = 1, 10
+PICK_RADIUS = 0.06  # of the output: how near the mouse must be to grab a point
+
+
+class StageEditor:
+    """Which output is being edited and which of its points is selected; turns moves into messages."""
+
+    def __init__(self, stage: Stage, outputs: list):
+        self.stage = stage
+        self.outputs = outputs  # OutputSinks
+        self.editing: str | None = None
+        self.point = 0  # 0..3 the keystone corners TL, TR, BR, BL; 4.. the mesh points
+        self.messages: list[ParamMessage] = []
+        self.saved_note = ""
+
+    def _output(self):
+        return next((o for o in self.outputs if o.spec.name == self.editing), None)
+
+    def toggle(self) -> None:
+        """E: edit the first output, then the next, then leave edit mode."""
+        names = [o.spec.name for o in self.outputs]
+        if self.editing is None:
+            self.editing = names[0] if names else None
+        else:
+            i = names.index(self.editing) + 1
+            self.editing = names[i] if i < len(names) else None
+        self.point = 0
+        for o in self.outputs:
+            o.compositor.markers = self.markers() if o.spec.name == self.editing else None
+        log.info("stage edit: %s", self.editing or "off")
+
+    def handles(self) -> list[tuple[float, float]]:
+        """The edited output's points in output coordinates (0..1, y down): corners, then mesh points."""
+        out = self._output()
+        if out is None:
+            return []
+        points = list(out.spec.keystone)
+        if out.spec.mesh is not None:
+            points += [tuple(p) for p in apply_homography(keystone_matrix(out.spec), out.spec.mesh.points)]
+        return points
+
+    def markers(self):
+        return (self.handles(), self.point)
+
+    def select(self, i: int) -> None:
+        if 0 <= i < len(self.handles()):
+            self.point = i
+            self._refresh()
+
+    def pick(self, x: float, y: float) -> bool:
+        """Select the point nearest (x, y) when it is within reach (a mouse press)."""
+        handles = self.handles()
+        if not handles:
+            return False
+        d = [np.hypot(px - x, py - y) for px, py in handles]
+        best = int(np.argmin(d))
+        if d[best] > PICK_RADIUS:
+            return False
+        self.select(best)
+        return True
+
+    def nudge(self, dx_px: float, dy_px: float) -> None:
+        out = self._output()
+        if out is None:
+            return
+        w, h = out.spec.size
+        x, y = self.handles()[self.point]
+        self.move_to(x + dx_px / w, y + dy_px / h)
+
+    def move_to(self, x: float, y: float) -> None:
+        """Put the selected point at (x, y) of the output."""
+        out = self._output()
+        if out is None:
+            return
+        x, y = float(np.clip(x, -1.0, 2.0)), float(np.clip(y, -1.0, 2.0))
+        if self.point < 4:
+            self.messages.append(
+                ParamMessage(f"stage.{out.spec.name}.keystone.{CORNERS[self.point]}", (x, y))
+            )
+            corners = list(out.spec.keystone)
+            corners[self.point] = (x, y)
+            self._preview_markers(corners)
+            return
+        mesh: Mesh = out.spec.mesh
+        inverse = np.linalg.inv(keystone_matrix(out.spec))
+        ((u, v),) = apply_homography(inverse, [(x, y)])
+        points = list(mesh.points)
+        points[self.point - 4] = (float(u), float(v))
+        out.compositor.update(replace(out.spec, mesh=replace(mesh, points=tuple(points))))
+        self._refresh()
+
+    def _preview_markers(self, corners) -> None:
+        out = self._output()
+        handles = list(corners) + self.handles()[4:]
+        out.compositor.markers = (handles, self.point)
+
+    def _refresh(self) -> None:
+        out = self._output()
+        if out is not None:
+            out.compositor.markers = self.markers()
+
+    def save(self) -> str:
+        """Write the stage as the outputs run now to the stage file."""
+        stage = replace(self.stage, outputs=tuple(o.spec for o in self.outputs))
+        if self.stage.path is None:
+            self.saved_note = "no stage file to save to: start with --stage FILE"
+        else:
+            try:
+                save_stage(stage, self.stage.path)
+                self.saved_note = f"saved {self.stage.path} (previous kept as .bak)"
+            except OSError as exc:
+                self.saved_note = f"could not save {self.stage.path}: {exc.strerror}; the show goes on"
+        log.info("stage edit: %s", self.saved_note)
+        return self.saved_note
+
+    def notices(self) -> list[str]:
+        if self.editing is None:
+            return [self.saved_note] if self.saved_note else []
+        what = CORNERS[self.point].upper() if self.point < 4 else f"mesh point {self.point - 4}"
+        lines = [
+            f"STAGE EDIT {self.editing}: {what} — drag, arrows nudge (Shift x10), 1-4 corners,"
+            " Tab next point, S save, E next output / done"
+        ]
+        if self.saved_note:
+            lines.append(self.saved_note)
+        return lines
+
+
+class PreviewControl:
+    """The preview window as a control surface: keys become the show's parameter messages and operator
+    commands, taken by the loop at the next frame like any desk's."""
+
+    name = "preview keys"
+
+    def __init__(self, window, preview_sink, editor: StageEditor, outputs: list):
+        import glfw
+
+        self._glfw = glfw
+        self.window = window
+        self.preview_sink = preview_sink  # the WindowSink (its `hud`)
+        self.editor = editor
+        self.outputs = outputs
+        self.base: dict = {}
+        self._messages: list[ParamMessage] = []
+        self._commands: list[ControlCommand] = []
+        self._dragging = False
+        k = glfw
+        self._params = {k.KEY_T: "tempo.tap", k.KEY_R: "tempo.resync"}
+        self._toggles = {k.KEY_B: "master.blackout", k.KEY_F: "master.freeze"}
+        self._actions = {k.KEY_SPACE: "cue.go", k.KEY_BACKSPACE: "cue.back", k.KEY_N: "transition.fire"}
+        glfw.set_mouse_button_callback(window.handle, self._on_button)
+        glfw.set_cursor_pos_callback(window.handle, self._on_cursor)
+
+    # --- ControlSurface ---
+    def start(self, params) -> None:
+        pass
+
+    def drain(self) -> list[ParamMessage]:
+        out, self._messages = [*self._messages, *self.editor.messages], []
+        self.editor.messages = []
+        return out
+
+    def drain_commands(self) -> list[ControlCommand]:
+        out, self._commands = self._commands, []
+        return out
+
+    def publish(self, state) -> None:
+        self.base = dict(state.base if state.base is not None else state.values)
+
+    def stop(self) -> None:
+        pass
+
+    # --- keys and mouse ---
+    def press(self, key: int) -> None:
+        glfw = self._glfw
+        if key in self._params:
+            self._messages.append(ParamMessage(self._params[key], True))
+        elif key in self._toggles:
+            name = self._toggles[key]
+            self._messages.append(ParamMessage(name, not bool(self.base.get(name, False))))
+        elif key in self._actions:
+            self._commands.append(ControlCommand(self._actions[key]))
+        elif key == glfw.KEY_H:
+            self.preview_sink.hud = not self.preview_sink.hud
+        elif key == glfw.KEY_E:
+            self.editor.toggle()
+        elif key == glfw.KEY_M:
+            for out in self.outputs:
+                if out.lost:
+                    out.restore()
+        elif self.editor.editing is not None:
+            self._edit_key(key)
+
+    def _edit_key(self, key: int) -> None:
+        glfw = self._glfw
+        fast = glfw.get_key(self.window.handle, glfw.KEY_LEFT_SHIFT) == glfw.PRESS
+        step = NUDGE_FAST_PX if fast else NUDGE_PX
+        moves = {
+            glfw.KEY_LEFT: (-step, 0),
+            glfw.KEY_RIGHT: (step, 0),
+            glfw.KEY_UP: (0, -step),
+            glfw.KEY_DOWN: (0, step),
+        }
+        if key in moves:
+            self.editor.nudge(*moves[key])
+        elif glfw.KEY_1 <= key <= glfw.KEY_4:
+            self.editor.select(key - glfw.KEY_1)
+        elif key == glfw.KEY_TAB:
+            self.editor.select((self.editor.point + 1) % max(1, len(self.editor.handles())))
+        elif key == glfw.KEY_S:
+            self.editor.save()
+
+    def _output_coords(self, x: float, y: float) -> tuple[float, float]:
+        from engine.output.window import letterbox
+
+        size = self._glfw.get_window_size(self.window.handle)
+        x0, y0, w, h = letterbox(size, self.window.content_size)
+        return (x - x0) / w, (y - y0) / h
+
+    def _on_button(self, handle, button, action, _mods) -> None:
+        glfw = self._glfw
+        if button != glfw.MOUSE_BUTTON_LEFT or self.editor.editing is None:
+            return
+        if action == glfw.PRESS:
+            self._dragging = self.editor.pick(*self._output_coords(*glfw.get_cursor_pos(handle)))
+        elif action == glfw.RELEASE:
+            self._dragging = False
+
+    def _on_cursor(self, _handle, x: float, y: float) -> None:
+        if self._dragging:
+            self.editor.move_to(*self._output_coords(x, y))

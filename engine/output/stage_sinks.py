@@ -1,0 +1,275 @@
+"""The stage's sinks: one per output (composed on the GPU, shown fullscreen on its projector, or headless),
+the laptop's preview (the program with the operator's overlay, or the output being edited), and the
+preview's keys and mouse as a control surface.
+
+A projector window ignores the keyboard; the preview takes the show keys. A projector whose monitor goes
+away mid-show (glfw turns its window into a plain window) is kept running in a window on the laptop and can
+go back with M on the preview or /hl/stage/<output>/restore.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import moderngl
+
+from engine.output.compose import OutputCompositor
+from engine.output.sink import FrameInfo, Sink
+from engine.output.stage import OutputSpec, Stage, convex
+from engine.output.stage_edit import PreviewControl, StageEditor
+from engine.output.stage_params import spec_from_values, stage_params
+from engine.params.store import Param
+from engine.render.quad import Blit
+
+log = logging.getLogger(__name__)
+
+PREVIEW_WIDTH = 960
+LAPTOP_WIDTH = 640  # a lost projector's window on the laptop
+
+
+class OutputSink:
+    """One output of the stage. It composes the program into the output's picture (in the loop's context)
+    and, with a window, shows it there; `picture` is the last one, for the preview."""
+
+    def __init__(self, compositor: OutputCompositor, window=None, home=None, monitor=None):
+        self.compositor = compositor
+        self.name = f"output {compositor.name}"
+        self.window = window
+        self.home = home  # the window whose context the loop renders with (None: this one, or headless)
+        self.monitor = monitor  # the glfw monitor it should be fullscreen on
+        self.lost = False
+        self.picture: moderngl.Texture | None = None
+        self._blit = None
+        if window is not None:
+            self._in_window(lambda: setattr(self, "_blit", Blit(window.ctx)))
+
+    @property
+    def spec(self) -> OutputSpec:
+        return self.compositor.spec
+
+    def _in_window(self, draw: Callable[[], Any]) -> None:
+        if self.home is not None:
+            self.window.make_current()
+        try:
+            draw()
+        finally:
+            if self.home is not None:
+                self.home.make_current()
+
+    def adopt(self, values: Mapping) -> None:
+        """Take the stage values the parameters hold now (OSC, stage edit); a keystone that is not a convex
+        quad is refused (the last good one stays) and said once."""
+        spec = spec_from_values(self.spec, values)
+        if spec == self.spec:
+            return
+        if not convex(spec.keystone):
+            spec = spec_from_values(self.spec, {**values, **_keystone_values(self.spec)})
+            if spec == self.spec:
+                return
+        self.compositor.update(spec)
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        self.adopt(info.values)
+        if info.values.get(f"stage.{self.spec.name}.restore"):
+            self.restore()
+        self.picture = self.compositor.draw(frame, info.time)
+        if self.window is None:
+            return
+        self._watch_monitor()
+        self._in_window(lambda: self._show(self.picture))
+
+    def _show(self, picture: moderngl.Texture) -> None:
+        self._blit.draw(picture, self.window.target())
+        self.window.ctx.finish()  # the preview's context may sample the picture next
+        self.window.present()
+
+    def _watch_monitor(self) -> None:
+        """A projector that is no longer fullscreen was unplugged (glfw makes its window a plain one)."""
+        if self.monitor is None or self.lost or self.window.fullscreen:
+            return
+        self.lost = True
+        w, h = self.spec.size
+        self.window.move_to(None, (LAPTOP_WIDTH, round(LAPTOP_WIDTH * h / w)))
+        log.warning(
+            "output %s: its monitor is gone; it goes on in a window on the laptop (M on the preview or "
+            "/hl/stage/%s/restore puts it back)",
+            self.spec.name,
+            self.spec.name,
+        )
+
+    def restore(self) -> bool:
+        """Back to its monitor, when that monitor is there again."""
+        from engine.output.window import find_monitor
+
+        if self.window is None or self.spec.monitor is None:
+            return False
+        monitor = find_monitor(self.spec.monitor)
+        if monitor is None:
+            log.warning("output %s: monitor %r is still not there", self.spec.name, self.spec.monitor)
+            return False
+        self.window.move_to(monitor)
+        self.monitor, self.lost = monitor, False
+        log.info("output %s: back on its monitor", self.spec.name)
+        return True
+
+    def notice(self) -> str | None:
+        if self.lost:
+            return f"output {self.spec.name}: monitor lost, showing in a window (M: back to the monitor)"
+        return None
+
+    def release(self) -> None:
+        if self._blit is not None:
+            self._in_window(self._blit.release)
+        self.compositor.release()
+
+
+def _keystone_values(spec: OutputSpec) -> dict:
+    from engine.output.stage_params import CORNERS
+
+    return {f"stage.{spec.name}.keystone.{c}": xy for c, xy in zip(CORNERS, spec.keystone, strict=True)}
+
+
+class PreviewSink:
+    """The laptop's preview: the program (or, while a stage output is edited or when there is no projector,
+    that output's picture) with the overlay and the operator's notices."""
+
+    def __init__(self, window_sink, outputs: list[OutputSink], editor: StageEditor, show_output: bool):
+        self.name = "preview"
+        self.inner = window_sink
+        self.outputs = outputs
+        self.editor = editor
+        self.show_output = show_output  # no projector: the laptop's window is the output
+        self.extra: list[str] = []
+
+    def notices(self) -> list[str]:
+        lines = list(self.extra)
+        lines += [n for n in (o.notice() for o in self.outputs) if n]
+        lines += self.editor.notices()
+        hint = self.inner.window.quit_hint
+        if hint:
+            lines.append(hint)
+        return lines
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        shown = frame
+        edited = self.editor.editing
+        if edited is not None or self.show_output:
+            out = next((o for o in self.outputs if o.spec.name == edited), self.outputs[0])
+            shown = out.picture or frame
+        self.inner.window.content_size = shown.size
+        self.inner.present(shown, info)
+
+    def release(self) -> None:
+        self.inner.release()
+
+
+@dataclass
+class StageOutputs:
+    """Where the frames go (live.Outputs' shape): the GL context the show renders with, the sinks in the
+    order they run, the windows to watch, and what the stage adds to the show: its parameters and the
+    preview's control surface."""
+
+    ctx: Any
+    sinks: list[Sink]
+    windows: list[Any]
+    outputs: list[OutputSink] = field(default_factory=list)
+    params: list[Param] = field(default_factory=list)
+    controls: list[Any] = field(default_factory=list)
+
+    @property
+    def should_close(self) -> bool:
+        return any(w.should_close for w in self.windows if getattr(w, "keys", True))
+
+    def release(self) -> None:
+        for sink in reversed(self.sinks):
+            try:
+                sink.release()
+            except Exception as exc:  # a sink that fails to let go must not keep the others
+                log.warning("releasing sink %s: %s", sink.name, exc)
+        for window in reversed(self.windows):
+            window.close()
+
+
+def open_stage_outputs(
+    stage: Stage,
+    size: tuple[int, int],
+    title: str,
+    *,
+    headless: bool,
+    preview: bool,
+    hud: bool,
+    flash_limit: str,
+) -> StageOutputs:
+    """The stage's sinks. Headless: each output composed offscreen. Otherwise each output with a monitor
+    gets a fullscreen window there (keyboard ignored); the laptop gets the preview (unless `preview` is off
+    and there is a projector). Without any projector the laptop's window is the first output."""
+    from engine.output.screens import HeadlessSink, WindowSink
+    from engine.render.context import headless_context
+
+    params = stage_params(stage)
+    if headless:
+        ctx = headless_context()
+        outputs = [OutputSink(OutputCompositor(ctx, s, size, flash_limit)) for s in stage.outputs]
+        return StageOutputs(ctx, [*outputs, HeadlessSink(ctx)], [], outputs, params)
+    from engine.output.window import Window, find_monitor
+
+    windows: list[Window] = []
+    outputs: list[OutputSink] = []
+    home: Window | None = None
+    for spec in (s for s in stage.outputs if s.monitor is not None):
+        monitor = _monitor_or_warn(spec, find_monitor)
+        window = Window(
+            spec.size,
+            f"{title} — {spec.name}",
+            share=home,
+            keys=False,
+            monitor_handle=monitor,
+            vsync=home is None,
+        )
+        home = home or window
+        windows.append(window)
+        home.make_current()
+        comp = OutputCompositor(home.ctx, spec, size, flash_limit)
+        outputs.append(OutputSink(comp, window, home if window is not home else None, monitor))
+    laptop_only = not outputs
+    sinks: list[Sink] = list(outputs)
+    controls: list[Any] = []
+    if preview or laptop_only:
+        small = (
+            size if size[0] <= PREVIEW_WIDTH else (PREVIEW_WIDTH, round(PREVIEW_WIDTH * size[1] / size[0]))
+        )
+        window = Window(small, f"{title} — preview", vsync=laptop_only, share=home)
+        windows.append(window)
+        if home is None:
+            home = window
+        home.make_current()
+        if laptop_only:
+            comps = [OutputCompositor(home.ctx, s, size, flash_limit) for s in stage.outputs]
+            outputs = [OutputSink(c) for c in comps]
+            sinks = list(outputs)
+        editor = StageEditor(stage, outputs)
+        inner = WindowSink(
+            "preview", window, home=home if window is not home else None, overlay=True, hud=hud
+        )
+        sink = PreviewSink(inner, outputs, editor, laptop_only)
+        inner.notices = sink.notices
+        control = PreviewControl(window, inner, editor, outputs)
+        window.on_key = control.press
+        sinks.append(sink)
+        controls.append(control)
+    return StageOutputs(home.ctx, sinks, windows, outputs, params, controls)
+
+
+def _monitor_or_warn(spec: OutputSpec, find_monitor):
+    """The output's monitor; when it is not there, the output opens in a window and the show goes on."""
+    monitor = find_monitor(spec.monitor)
+    if monitor is None:
+        log.warning(
+            "output %s: monitor %r not found (see `halation devices`); it opens in a window on the laptop",
+            spec.name,
+            spec.monitor,
+        )
+    return monitor
