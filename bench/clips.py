@@ -58,7 +58,7 @@ def fixtures(work: Path, size_name: str) -> dict[str, Path]:
             out.mux(s.encode(None))
     prepared_dir = work / f"prepared_{size_name}"
     prepare([h264], prepared_dir, PrepareSettings(size, 30.0))
-    return {"h264": h264, "prepared": prepared_dir / f"clip_{size_name}.hlclip"}
+    return {"h264": h264, "prepared": prepared_dir / f"clip_{size_name}.mov"}
 
 
 def rss_mb() -> float:

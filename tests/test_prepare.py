@@ -1,9 +1,7 @@
-"""`halation prepare`: real decoding (PyAV), torch analysis, HAP frames, clips.json — checked on generated
+"""`halation prepare`: real decoding (PyAV), torch analysis, HAP .mov files, clips.json — checked on generated
 clips and, when present, on the real AI clips in ../shared/data/clips."""
 
 import json
-import shutil
-import subprocess
 
 import av
 import numpy as np
@@ -12,11 +10,12 @@ import torch
 from conftest import run_cli
 from PIL import Image
 
-from engine.clips.clipfile import ClipReader
-from engine.clips.dxt import decode_bc1, encode_bc1
+from engine.clips.blocks import decode_bc1, decode_image
+from engine.clips.dxt import encode_bc1
+from engine.clips.encode import encode_planes, psnr
 from engine.clips.generate import generate_clip
-from engine.clips.hap import decode_frame
 from engine.clips.prepare import PrepareSettings, prepare
+from engine.clips.sources import open_source
 from engine.paths import PRESETS_DIR
 
 DEMO_EMBER = PRESETS_DIR / "demo" / "clips" / "ember.mp4"
@@ -30,10 +29,10 @@ def frames_of(path, limit=None):
 
 
 def decoded(entry_dir, entry) -> np.ndarray:
-    reader = ClipReader(entry_dir / entry["file"])
-    w, h = reader.header.width, reader.header.height
-    frames = np.stack([decode_bc1(reader.bc1(i), w, h) for i in range(reader.frame_count)])
-    reader.close()
+    source = open_source(entry_dir / entry["file"])
+    w, h = source.size
+    frames = np.stack([decode_image(source.read(i), w, h)[..., :3] for i in range(source.frame_count)])
+    source.close()
     return frames
 
 
@@ -114,59 +113,20 @@ def test_loop_seam_is_an_ordinary_step(prepared):
 
 def test_unchanged_sources_are_skipped(prepared, sources):
     out, _ = prepared
-    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.hlclip")}
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mov")}
     again = prepare([sources / "cut.mp4"], out, PrepareSettings(SIZE, 24.0))
     assert [o.status for o in again] == ["skipped"]
-    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.hlclip")} == before
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.mov")} == before
 
 
-def test_bc1_keeps_the_picture():
+def test_etcpak_keeps_the_picture_close_to_the_torch_encoder():
+    """etcpak trades a little quality for 30x the speed (halation bench clips measures both)."""
     frames = np.stack(frames_of(DEMO_EMBER, 4))[:, :268]
-    enc = encode_bc1(torch.from_numpy(frames))
-    for f, data in zip(frames, enc, strict=True):
-        mse = ((decode_bc1(data, 480, 268).astype(float) - f) ** 2).mean()
-        assert 10 * np.log10(255**2 / mse) > 32
-
-
-@pytest.mark.skipif(
-    shutil.which("ffmpeg") is None, reason="system ffmpeg (with its HAP encoder) not installed"
-)
-def test_our_hap_reader_decodes_ffmpeg_hap(tmp_path):
-    """FFmpeg's own HAP encoder writes the file; our reader must decode it as FFmpeg does."""
-    mov = tmp_path / "ref.mov"
-    made = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(DEMO_EMBER),
-            "-frames:v",
-            "3",
-            "-vf",
-            "crop=480:268:0:0",
-            "-c:v",
-            "hap",
-            "-format",
-            "hap",
-            str(mov),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"ffmpeg cannot encode HAP here: {made.stderr.strip()[:200]}")
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(mov), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        capture_output=True,
-    ).stdout
-    reference = np.frombuffer(raw, np.uint8).reshape(-1, 268, 480, 3)
-    with av.open(str(mov)) as c:
-        packets = [bytes(p) for p in c.demux(video=0) if p.size]
-    assert len(packets) == len(reference) == 3
-    for packet, ref in zip(packets, reference, strict=True):
-        ours = decode_bc1(decode_frame(packet), 480, 268)
-        assert np.abs(ours.astype(int) - ref).max() <= 2
+    torch_bc1 = encode_bc1(torch.from_numpy(frames))
+    etcpak_bc1 = list(encode_planes(frames, "hap"))
+    for f, old, new in zip(frames, torch_bc1, etcpak_bc1, strict=True):
+        before, after = psnr(decode_bc1(old, 480, 268), f), psnr(decode_bc1(new.planes[0], 480, 268), f)
+        assert before > 32 and after > 35 and after > before - 2.0
 
 
 def test_real_ai_clips_loop_within_target(shared_data, tmp_path):

@@ -1,19 +1,19 @@
-"""The prepared-clip file (.hlclip): HAP frames with an offset table, so any frame is one seek away.
+"""The prepared-clip file of earlier versions (.hlclip), still read so old clip folders keep playing.
 
 Layout: magic, u32 header length, JSON header (width, height, fps, frames, codec), u64 offsets[frames + 1],
-then the frames back to back. Memory-mapped for reading: decode workers slice frames without copying the file.
+then HAP DXT1 frames back to back, bottom row first. New clips are HAP .mov files (see movfile.py).
+Frames are read with os.pread (no memory map: a file truncated under the show is an error, not SIGBUS).
 """
 
 from __future__ import annotations
 
 import json
-import mmap
+import os
 import struct
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.clips.hap import decode_frame
+from engine.clips.hap import HapError, HapImage, decode_frame
 from engine.errors import MediaError
 
 MAGIC = b"HLCLIP\x00\x01"
@@ -30,58 +30,54 @@ class ClipHeader:
     origin: str = "bottom-left"  # first row stored is the bottom of the picture, as OpenGL expects
 
 
-def write_clip(path: Path, header: ClipHeader, frames: Iterable[bytes]) -> None:
-    """Write HAP frames (already encoded) with their offset table; atomically (temp file + rename)."""
-    frames = list(frames)
-    if len(frames) != header.frames:
-        raise ValueError(f"header says {header.frames} frames, got {len(frames)}")
-    meta = json.dumps(header.__dict__).encode()
-    start = len(MAGIC) + 4 + len(meta) + 8 * (len(frames) + 1)
-    offsets = [start]
-    for f in frames:
-        offsets.append(offsets[-1] + len(f))
-    tmp = path.with_suffix(path.suffix + ".part")
-    with open(tmp, "wb") as out:
-        out.write(MAGIC + struct.pack("<I", len(meta)) + meta)
-        out.write(struct.pack(f"<{len(offsets)}Q", *offsets))
-        for f in frames:
-            out.write(f)
-    tmp.replace(path)
-
-
 class ClipReader:
-    """Random access to a prepared clip's frames; thread-safe for concurrent reads of different frames."""
+    """Random access to a .hlclip's frames; thread-safe (pread has no shared file position)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
-            self._file = open(self.path, "rb")  # noqa: SIM115 (lives as long as the reader)
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError) as exc:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
             raise MediaError(f"cannot open prepared clip ({exc})", path=self.path) from exc
-        if self._map[: len(MAGIC)] != MAGIC:
+        try:
+            head = os.pread(self._fd, len(MAGIC) + 4, 0)
+            if head[: len(MAGIC)] != MAGIC or len(head) < len(MAGIC) + 4:
+                raise MediaError("not a prepared Halation clip (run `halation prepare`)", path=self.path)
+            (n,) = struct.unpack_from("<I", head, len(MAGIC))
+            self.header = ClipHeader(**json.loads(os.pread(self._fd, n, len(MAGIC) + 4)))
+            table = os.pread(self._fd, 8 * (self.header.frames + 1), len(MAGIC) + 4 + n)
+            self._offsets = struct.unpack(f"<{self.header.frames + 1}Q", table)
+        except MediaError:
             self.close()
-            raise MediaError("not a prepared Halation clip (run `halation prepare`)", path=self.path)
-        (n,) = struct.unpack_from("<I", self._map, len(MAGIC))
-        meta_start = len(MAGIC) + 4
-        self.header = ClipHeader(**json.loads(self._map[meta_start : meta_start + n]))
-        table = meta_start + n
-        self._offsets = struct.unpack_from(f"<{self.header.frames + 1}Q", self._map, table)
+            raise
+        except (OSError, ValueError, TypeError, struct.error) as exc:
+            self.close()
+            raise MediaError(f"damaged prepared clip ({exc}): prepare it again", path=self.path) from exc
 
     @property
     def frame_count(self) -> int:
         return self.header.frames
 
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.header.width, self.header.height
+
     def hap(self, index: int) -> bytes:
         a, b = self._offsets[index], self._offsets[index + 1]
-        return self._map[a:b]
+        data = os.pread(self._fd, b - a, a)
+        if len(data) != b - a:
+            raise MediaError(f"frame {index} is cut short: the file was truncated", path=self.path)
+        return data
 
-    def bc1(self, index: int) -> bytes:
-        """BC1 texture data of frame `index` (what the GPU uploads)."""
-        return decode_frame(self.hap(index))
+    def image(self, index: int) -> HapImage:
+        """Frame `index` as texture planes (bottom row first)."""
+        try:
+            image = decode_frame(self.hap(index), self.size)
+        except HapError as exc:
+            raise MediaError(f"frame {index} is damaged ({exc})", path=self.path) from exc
+        return HapImage(image.formats, image.planes, top_down=False)
 
     def close(self) -> None:
-        if getattr(self, "_map", None) is not None:
-            self._map.close()
-            self._map = None
-        self._file.close()
+        if getattr(self, "_fd", -1) >= 0:
+            os.close(self._fd)
+            self._fd = -1

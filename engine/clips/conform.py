@@ -20,7 +20,7 @@ DEFAULT_SEQUENCE_FPS = 24.0
 
 @dataclass(frozen=True)
 class Conformed:
-    frames: np.ndarray  # (N, H, W, 3) uint8 at the show's size and frame rate
+    frames: np.ndarray  # (N, H, W, 3) uint8 at the show's size and frame rate; (N, H, W, 4) with alpha
     fps: float
     source_fps: float
     source_size: tuple[int, int]
@@ -37,17 +37,34 @@ def _placement(src: tuple[int, int], dst: tuple[int, int], policy: str) -> tuple
 
 
 def _place(img: np.ndarray, dst: tuple[int, int]) -> np.ndarray:
-    """Centre-crop and/or pad (black) an image to exactly dst."""
+    """Centre-crop and/or pad (black; transparent when there is alpha) an image to exactly dst."""
     dw, dh = dst
     h, w = img.shape[:2]
     y0, x0 = max(0, (h - dh) // 2), max(0, (w - dw) // 2)
     img = img[y0 : y0 + dh, x0 : x0 + dw]
     if img.shape[:2] == (dh, dw):
         return img
-    out = np.zeros((dh, dw, 3), np.uint8)
+    out = np.zeros((dh, dw, img.shape[2]), np.uint8)
     h, w = img.shape[:2]
     out[(dh - h) // 2 : (dh - h) // 2 + h, (dw - w) // 2 : (dw - w) // 2 + w] = img
     return out
+
+
+def _has_alpha_format(name: str | None) -> bool:
+    """Whether a pixel format carries alpha (rgba, yuva420p, ya8, pal8 with a transparent entry…)."""
+    if not name:
+        return False
+    try:
+        return any(c.is_alpha for c in av.VideoFormat(name).components) or name == "pal8"
+    except (ValueError, AttributeError):
+        return False
+
+
+def _opaque_to_rgb(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """RGBA frames that are everywhere opaque are RGB: alpha is kept only where there is some."""
+    if frames and frames[0].shape[2] == 4 and all(int(f[..., 3].min()) >= 250 for f in frames):
+        return [f[..., :3] for f in frames]
+    return frames
 
 
 def _video_frames(path: Path, size: tuple[int, int], policy: str):
@@ -65,10 +82,11 @@ def _video_frames(path: Path, size: tuple[int, int], policy: str):
         if not all(src):
             raise MediaError("video stream has no picture size (unsupported codec?)", path=path)
         w, h = _placement(src, size, policy)
+        pix = "rgba" if _has_alpha_format(stream.codec_context.pix_fmt) else "rgb24"
         frames = []
         try:
             for frame in container.decode(stream):
-                rgb = frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
+                rgb = frame.reformat(width=w, height=h, format=pix, interpolation="AREA").to_ndarray()
                 frames.append(_place(rgb, size))
         except av.error.FFmpegError as exc:
             if not frames:
@@ -86,7 +104,8 @@ def _animated_image_frames(path: Path, size: tuple[int, int], policy: str):
             w, h = _placement(im.size, size, policy)
             for frame in ImageSequence.Iterator(im):
                 durations.append(frame.info.get("duration", 1000 / DEFAULT_SEQUENCE_FPS) or 100)
-                frames.append(_place(np.asarray(frame.convert("RGB").resize((w, h), Image.BOX)), size))
+                mode = "RGBA" if "transparency" in frame.info or frame.mode in ("RGBA", "LA") else "RGB"
+                frames.append(_place(np.asarray(frame.convert(mode).resize((w, h), Image.BOX)), size))
             src = im.size
     except OSError as exc:
         raise MediaError(f"cannot decode ({exc})", path=path) from exc
@@ -102,7 +121,8 @@ def _image_frames(folder: Path, size: tuple[int, int], policy: str):
         with Image.open(f) as im:
             src = src or im.size
             w, h = _placement(im.size, size, policy)
-            frames.append(_place(np.asarray(im.convert("RGB").resize((w, h), Image.BOX)), size))
+            mode = "RGBA" if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info else "RGB"
+            frames.append(_place(np.asarray(im.convert(mode).resize((w, h), Image.BOX)), size))
     return frames, DEFAULT_SEQUENCE_FPS, src
 
 
@@ -113,7 +133,8 @@ def retime(n_source: int, source_fps: float, fps: float) -> np.ndarray:
     return np.minimum((np.arange(n) / fps * source_fps + 1e-6).astype(np.int64), n_source - 1)
 
 
-def conform(path: Path, size: tuple[int, int], fps: float, policy: str = "fill") -> Conformed:
+def conform(path: Path, size: tuple[int, int], fps: float | None, policy: str = "fill") -> Conformed:
+    """The source at `size`, retimed to `fps` (None: kept at its own rate, for motion interpolation)."""
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}")
     if path.is_dir():
@@ -127,5 +148,14 @@ def conform(path: Path, size: tuple[int, int], fps: float, policy: str = "fill")
             frames, src_fps, src = _animated_image_frames(path, size, policy)
     if not frames:
         raise MediaError("contains no frames", path=path)
+    frames = _opaque_to_rgb(frames)
+    if len({f.shape for f in frames}) > 1:  # a sequence mixing RGB and RGBA images
+        frames = [
+            f if f.shape[2] == 4 else np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]) for f in frames
+        ]
     stack = np.stack(frames)
-    return Conformed(stack[retime(len(stack), src_fps, fps)], fps, src_fps, src)
+    if fps is None:
+        return Conformed(stack, src_fps, src_fps, src)
+    picks = retime(len(stack), src_fps, fps)
+    same = len(picks) == len(stack) and bool((picks == np.arange(len(stack))).all())
+    return Conformed(stack if same else stack[picks], fps, src_fps, src)

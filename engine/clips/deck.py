@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.clips.bank import AutoAdvance, BankClip, Selector
 from engine.clips.decoder import DecodeWorker
+from engine.clips.faults import ClipFaults
 from engine.clips.playhead import Cue, Playback, frame_index
 from engine.clips.quantize import Transition, schedule
 from engine.clips.sources import open_source
@@ -23,6 +24,8 @@ from engine.errors import MediaError
 log = logging.getLogger(__name__)
 PRELOAD = 6  # frames decoded ahead
 ADVANCE_LOOKAHEAD = 0.25  # beats: auto-advance decides this far before the bar line
+MAX_FADE_STEP = 0.25  # beats a transition may advance in one frame: a beat tracker re-locking (jumping the
+# clock forwards by up to a bar, most often in the first bars of a show) must not turn a fade into a cut
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,19 @@ class Frame:
 
 
 class Deck:
-    def __init__(self, name: str, wait: float = 0.0):
+    """One clip and its decode worker. A deck never goes black on its own: a clip that cannot be opened
+    leaves the one it had playing, and a frame that cannot be read shows the last good one."""
+
+    def __init__(self, name: str, wait: float = 0.0, faults: ClipFaults | None = None):
         self.name = name
         self.wait = wait  # offline renders wait for each frame (deterministic); live shows never do
+        self.faults = faults or ClipFaults()
         self.clip: Path | None = None
         self.playback = Playback()
         self._worker: DecodeWorker | None = None
         self._cue = Cue(0.0, 0.0)
-        self._last: Frame | None = None
+        self._last: Frame | None = None  # the last good frame shown (kept across a change of clip)
+        self._last_clip: DecodeWorker | None = None  # the worker `_last` came from
 
     @property
     def loaded(self) -> bool:
@@ -54,25 +62,34 @@ class Deck:
         """Frames that were due but not decoded in time (each one showed the previous frame instead)."""
         return self._worker.misses if self._worker is not None else 0
 
+    @property
+    def broken(self) -> bool:
+        """The clip on this deck failed to decode a frame (changed under the show)."""
+        return self._worker is not None and self._worker.broken
+
     def load(self, path: Path, playback: Playback | None = None) -> bool:
-        """Open and preload a clip (frames 0…PRELOAD); False (logged) when it cannot be opened."""
-        self.unload()
+        """Open and preload a clip (frames 0…PRELOAD). When it cannot be opened it is reported (once) and
+        False returned; the deck keeps the clip it had."""
         try:
             source = open_source(path)
         except MediaError as exc:
-            log.warning("skipping clip: %s", exc)
+            self.faults.report(path, f"{exc.message}; skipped, the deck keeps what it showed", kind="open")
             return False
+        except Exception as exc:  # any decoder surprise on a damaged file is the same fault
+            self.faults.report(path, f"cannot open ({type(exc).__name__}: {exc}); skipped", kind="open")
+            return False
+        if self._worker is not None:
+            self._worker.close()
         self.clip = path
         self.playback = playback or Playback()
-        self._worker = DecodeWorker(source, capacity=PRELOAD + 2)
+        self._worker = DecodeWorker(source, capacity=PRELOAD + 2, faults=self.faults)
         first = self._index(0)
         self._worker.want(tuple(range(first, first + PRELOAD)))
         return True
 
     def start(self, time: float, beat: float) -> None:
-        """Frame 0 of the clip is at this moment."""
+        """Frame 0 of the clip is at this moment (the last frame shown stays up until its first arrives)."""
         self._cue = Cue(time, beat)
-        self._last = None
 
     def _index(self, offset: int) -> int:
         count = self._worker.source.frame_count
@@ -86,11 +103,12 @@ class Deck:
         index = frame_index(self.playback, source.frame_count, source.fps, self._cue, time, beat)
         step = -1 if self.playback.reverse else 1
         self._worker.want(tuple(index + step * k for k in range(PRELOAD)))
-        if self._last is not None and self._last.index == index:
+        if self._last is not None and self._last.index == index and self._last_clip is self._worker:
             return self._last
         payload = self._worker.get(index, wait=self.wait)
         if payload is not None:
             self._last = Frame(source.kind, source.size, payload, index)
+            self._last_clip = self._worker
         return self._last
 
     def wait_ready(self, timeout: float = 2.0) -> bool:
@@ -109,7 +127,7 @@ class Deck:
             self._worker.close()
         self._worker = None
         self.clip = None
-        self._last = None
+        self._last = self._last_clip = None
 
 
 @dataclass(frozen=True)
@@ -142,18 +160,22 @@ class Director:
         beats_per_bar: int = 4,
         beat_sync: float | None = None,
         wait: float = 0.0,
+        faults: ClipFaults | None = None,
     ):
         self.selector = selector
         self.advance = advance or AutoAdvance()
         self.spec = transition or TransitionSpec()
         self.beats_per_bar = beats_per_bar
         self.beat_sync = beat_sync
-        self.decks = (Deck("A", wait), Deck("B", wait))
+        self.faults = faults or ClipFaults()
+        self.decks = (Deck("A", wait, self.faults), Deck("B", wait, self.faults))
         self.live = 0  # index of the deck on air
         self._transition: Transition | None = None
         self._last_advance_bar = 0
         self._previous_energy = 0.5
         self._started = False
+        self._fade_beats = 0.0  # beats the running transition has shown (never jumps)
+        self._beat: float | None = None
 
     def playback_for(self, clip: BankClip) -> Playback:
         return Playback("pingpong" if clip.mode == "pingpong" else "loop", beats=self.beat_sync)
@@ -172,12 +194,29 @@ class Director:
                 beat, self.spec.quantize, self.spec.beats, self.spec.seconds, self.beats_per_bar
             )
 
+    def _skip_broken(self, live: Deck, idle: Deck, beat: float, energy: float) -> None:
+        """A clip that broke under the show: the idle one is replaced, the one on air is left at the next
+        quantisation point (the rotation goes on; both show their last good frame meanwhile)."""
+        if self._transition is not None:
+            return
+        if idle.broken or not idle.loaded:
+            self._load_next(idle, energy)
+        if live.broken and idle.loaded and not idle.broken:
+            self.fire(beat)
+
+    def _fade_step(self, beat: float) -> float:
+        step = 0.0 if self._beat is None else min(max(beat - self._beat, 0.0), MAX_FADE_STEP)
+        self._beat = beat
+        return step
+
     def update(self, time: float, beat: float, energy: float) -> Mix:
         live, idle = self.decks[self.live], self.decks[1 - self.live]
+        step = self._fade_step(beat)
         if not self._started:
             self._started = self._load_next(live, energy)
             live.start(time, beat)
             self._load_next(idle, energy)
+        self._skip_broken(live, idle, beat, energy)
         # Decide a little before the bar line, so the transition can start exactly on it.
         bar = math.floor((beat + ADVANCE_LOOKAHEAD) / self.beats_per_bar)
         if self._transition is None and self.advance.due(
@@ -191,8 +230,11 @@ class Director:
         if t is not None and beat >= t.start_beat:
             if t.start_time is None:
                 self._transition = t = Transition(t.start_beat, time, t.beats, t.seconds)
+                self._fade_beats = 0.0
                 idle.start(time, beat)
-            progress = t.progress(beat, time)
+            else:
+                self._fade_beats += step
+            progress = t.progress(t.start_beat + self._fade_beats, time)
             if progress >= 1.0:  # the incoming deck is on air; the old one gets the next clip, preloaded
                 self.live, self._transition = 1 - self.live, None
                 self._load_next(live, energy)

@@ -1,5 +1,9 @@
 """One decode worker per active clip: decodes the frames the player will need next into a bounded cache,
-off the render thread (PyAV and snappy release the GIL, so workers scale over cores)."""
+off the render thread (PyAV and snappy release the GIL, so workers scale over cores).
+
+A frame that cannot be read (the file was truncated, overwritten or removed under the show) is marked bad
+and never retried; the worker goes on with the other frames, and the deck keeps showing its last good one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from engine.clips.faults import ClipFaults
 from engine.clips.sources import FrameSource
 
 log = logging.getLogger(__name__)
@@ -21,9 +26,12 @@ class DecodeWorker:
     bounded however long the show runs.
     """
 
-    def __init__(self, source: FrameSource, capacity: int = 8):
+    def __init__(self, source: FrameSource, capacity: int = 8, faults: ClipFaults | None = None):
         self.source = source
         self.capacity = capacity
+        self.faults = faults
+        self.bad: set[int] = set()  # frames that failed to decode (not retried)
+        self.error: str | None = None  # the first failure, as the operator was told
         self._cache: OrderedDict[int, bytes | np.ndarray] = OrderedDict()
         self._wanted: tuple[int, ...] = ()
         self._cond = threading.Condition()
@@ -51,7 +59,9 @@ class DecodeWorker:
                 if index not in self._wanted:
                     self._wanted = (index, *self._wanted)[: self.capacity]
                     self._cond.notify_all()
-                self._cond.wait_for(lambda: index in self._cache or not self._running, timeout=wait)
+                self._cond.wait_for(
+                    lambda: index in self._cache or index in self.bad or not self._running, timeout=wait
+                )
             frame = self._cache.get(index)
         if frame is None:
             self.misses += 1
@@ -60,7 +70,7 @@ class DecodeWorker:
     def _next_job(self) -> int | None:
         with self._cond:
             while self._running:
-                missing = [i for i in self._wanted if i not in self._cache]
+                missing = [i for i in self._wanted if i not in self._cache and i not in self.bad]
                 if missing:
                     return missing[0]
                 self._cond.wait()
@@ -70,9 +80,9 @@ class DecodeWorker:
         while (index := self._next_job()) is not None:
             try:
                 frame = self.source.read(index)
-            except Exception as exc:  # a damaged frame: stop decoding, the deck holds its last frame
-                log.warning("clip decoding stopped at frame %d: %s", index, exc)
-                return
+            except Exception as exc:  # a damaged frame: the deck holds its last good frame
+                self._failed(index, exc)
+                continue
             with self._cond:
                 self._cache[index] = frame
                 self._cond.notify_all()
@@ -80,6 +90,26 @@ class DecodeWorker:
                     if len(self._cache) <= self.capacity:
                         break
                     del self._cache[old]
+
+    def _failed(self, index: int, exc: Exception) -> None:
+        with self._cond:
+            self.bad.add(index)
+            first = self.error is None
+            if first:
+                self.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            self._cond.notify_all()  # an offline render waiting for this frame stops waiting
+        if first:
+            path = getattr(self.source, "path", None)
+            message = f"{self.error}; the deck keeps its last good frame"
+            if self.faults is not None:
+                self.faults.report(path, message, kind="decode")
+            else:
+                log.warning("clip %s: %s", path, message)
+
+    @property
+    def broken(self) -> bool:
+        """Some frame failed: the file changed under the show."""
+        return self.error is not None
 
     def ready(self, index: int) -> bool:
         with self._cond:

@@ -1,5 +1,5 @@
-"""BC1 (DXT1) texture compression on torch, batched over frames: the GPU samples it directly, so a prepared
-clip uploads at 1/8 of its RGBA size and needs no colour conversion on the CPU at show time.
+"""BC1 (DXT1) texture compression on torch, batched over frames: the encoder of earlier versions, kept
+selectable (`prepare --encoder torch`) so `halation bench clips` can compare it with etcpak side by side.
 
 Per 4x4 block: the endpoints are the extremes of the block's colours along their principal axis (a few power
 iterations of the 3x3 covariance), quantised to RGB565; each pixel takes the nearest of the four palette
@@ -67,23 +67,3 @@ def encode_bc1(rgb: torch.Tensor) -> np.ndarray:
     out[..., 2] = (b & 0xFFFF).astype(np.uint16)
     out[..., 3] = (b >> 16).astype(np.uint16)
     return out.view(np.uint8).reshape(n, -1)
-
-
-def decode_bc1(data: bytes | np.ndarray, width: int, height: int) -> np.ndarray:
-    """BC1 data → (H, W, 3) uint8, as a GPU would sample it (for tests and thumbnails)."""
-    blocks = np.frombuffer(bytes(data), dtype="<u2").reshape(-1, 4)
-    c0, c1 = blocks[:, 0].astype(np.int32), blocks[:, 1].astype(np.int32)
-    bits = blocks[:, 2].astype(np.uint32) | (blocks[:, 3].astype(np.uint32) << 16)
-
-    def rgb(v):
-        return np.stack([(v >> 11) & 31, (v >> 5) & 63, v & 31], -1) / np.array([31.0, 63.0, 31.0])
-
-    p0, p1 = rgb(c0), rgb(c1)
-    four = np.stack([p0, p1, (2 * p0 + p1) / 3, (p0 + 2 * p1) / 3], 1)
-    three = np.stack([p0, p1, (p0 + p1) / 2, np.zeros_like(p0)], 1)
-    palette = np.where((c0 > c1)[:, None, None], four, three)
-    idx = (bits[:, None] >> (np.arange(16, dtype=np.uint32) * 2)) & 3
-    px = np.take_along_axis(palette, idx[..., None].astype(np.int64), 1)  # (B, 16, 3)
-    bh, bw = height // 4, width // 4
-    img = px.reshape(bh, bw, 4, 4, 3).transpose(0, 2, 1, 3, 4).reshape(height, width, 3)
-    return np.round(img * 255).astype(np.uint8)

@@ -1,37 +1,182 @@
-"""HAP frames: BC1 (DXT1) texture data, snappy-compressed, behind HAP's 4- or 8-byte section header.
+"""HAP frames, as the Vidvox spec (github.com/Vidvox/hap, HapVideoDRAFT.md) defines them.
 
-HAP is the VJ standard performance codec: frames decode with one snappy pass and upload to the GPU still
-compressed. FFmpeg decodes these frames too (tested), so the bytes are the real format.
+A frame is one top-level section: a 4-byte header (24-bit little-endian size, type byte), or 8 bytes when the
+size does not fit (three zero bytes, the type, then a 32-bit size). The type's high nibble is the second-stage
+compressor (0xA none, 0xB snappy, 0xC decode instructions: the data is cut into chunks, each compressed on its
+own), the low nibble the texture format. 0x0D holds several images: HAP Q Alpha is scaled YCoCg DXT5 plus an
+RGTC1 alpha plane. Texture data stays compressed: the GPU samples it directly (see render/cliptexture.py).
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 import cramjam
 
-HAP_DXT1_SNAPPY = 0xBB
-HAP_DXT1_NONE = 0xAB
+NONE, SNAPPY, CHUNKED = 0xA, 0xB, 0xC
+MULTIPLE_IMAGES = 0x0D
+DECODE_INSTRUCTIONS, CHUNK_COMPRESSORS, CHUNK_SIZES, CHUNK_OFFSETS = 0x01, 0x02, 0x03, 0x04
+
+# Texture formats by the low nibble of the section type, and their bytes per 4x4 block.
+FORMATS = {0x0B: "dxt1", 0x0E: "dxt5", 0x0F: "ycocg-dxt5", 0x01: "rgtc1", 0x0C: "bc7"}
+FORMAT_CODES = {name: code for code, name in FORMATS.items()}
+BLOCK_BYTES = {"dxt1": 8, "dxt5": 16, "ycocg-dxt5": 16, "rgtc1": 8, "bc7": 16}
+
+# QuickTime four-character codes (the spec's "Names and Identifiers") and what each frame holds.
+CODEC_TAGS = {
+    "Hap1": ("dxt1",),
+    "Hap5": ("dxt5",),
+    "HapY": ("ycocg-dxt5",),
+    "HapM": ("ycocg-dxt5", "rgtc1"),
+    "HapA": ("rgtc1",),
+    "Hap7": ("bc7",),
+}
 
 
-def encode_frame(bc1: bytes) -> bytes:
-    """One HAP frame (type DXT1 + snappy) from BC1 data."""
-    body = bytes(cramjam.snappy.compress_raw(bytes(bc1)))
-    if len(body) <= 0xFFFFFF:
-        return struct.pack("<I", len(body) | (HAP_DXT1_SNAPPY << 24)) + body
-    return struct.pack("<II", HAP_DXT1_SNAPPY << 24, len(body)) + body
+class HapError(ValueError):
+    """A frame that is not valid HAP (damaged, truncated or not HAP at all)."""
 
 
-def decode_frame(frame: bytes | memoryview) -> bytes:
-    """BC1 data from one HAP DXT1 frame (snappy or uncompressed)."""
-    (word,) = struct.unpack_from("<I", frame, 0)
-    size, kind, offset = word & 0xFFFFFF, word >> 24, 4
+@dataclass(frozen=True)
+class HapImage:
+    """One frame's texture planes, still block-compressed. `top_down`: the first block row is the top of
+    the picture (every HAP file); the .hlclip files of earlier versions stored the bottom row first."""
+
+    formats: tuple[str, ...]
+    planes: tuple[bytes, ...]
+    top_down: bool = True
+
+    @property
+    def has_alpha(self) -> bool:
+        return "dxt5" in self.formats or "rgtc1" in self.formats
+
+
+def texture_bytes(fmt: str, size: tuple[int, int]) -> int:
+    """Bytes of one plane of this format at this picture size (blocks cover partial edges)."""
+    return ((size[0] + 3) // 4) * ((size[1] + 3) // 4) * BLOCK_BYTES[fmt]
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+def _section(data: memoryview, offset: int) -> tuple[int, int, int]:
+    """(type, data start, data end) of the section at `offset`."""
+    if offset + 4 > len(data):
+        raise HapError("section header runs past the end of the frame")
+    size = data[offset] | data[offset + 1] << 8 | data[offset + 2] << 16
+    kind, start = data[offset + 3], offset + 4
     if size == 0:
-        (size,) = struct.unpack_from("<I", frame, 4)
-        offset = 8
-    body = bytes(frame[offset : offset + size])
-    if kind == HAP_DXT1_SNAPPY:
-        return bytes(cramjam.snappy.decompress_raw(body))
-    if kind == HAP_DXT1_NONE:
-        return body
-    raise ValueError(f"unsupported HAP section type 0x{kind:02X} (only DXT1 is supported)")
+        if offset + 8 > len(data):
+            raise HapError("section header runs past the end of the frame")
+        (size,) = struct.unpack_from("<I", data, offset + 4)
+        start = offset + 8
+    if start + size > len(data):
+        raise HapError("section runs past the end of the frame (truncated?)")
+    return kind, start, start + size
+
+
+def _sections(data: memoryview, start: int, end: int) -> dict[int, tuple[int, int]]:
+    """The sections between start and end, by type."""
+    found, offset = {}, start
+    while offset < end:
+        kind, a, b = _section(data[:end], offset)
+        found[kind] = (a, b)
+        offset = b
+    return found
+
+
+def _decompress(compressor: int, chunk: memoryview) -> bytes:
+    if compressor == SNAPPY:
+        try:
+            return bytes(cramjam.snappy.decompress_raw(chunk))
+        except cramjam.DecompressionError as exc:
+            raise HapError(f"damaged snappy data ({exc})") from exc
+    if compressor == NONE:
+        return bytes(chunk)
+    raise HapError(f"unknown second-stage compressor 0x{compressor:X}")
+
+
+def _chunked(data: memoryview, start: int, end: int) -> bytes:
+    """Frame data split into chunks, each with its own compressor (the spec's decode instructions)."""
+    kind, a, b = _section(data[:end], start)
+    if kind != DECODE_INSTRUCTIONS:
+        raise HapError(f"expected decode instructions, found section 0x{kind:02X}")
+    table = _sections(data, a, b)
+    if CHUNK_COMPRESSORS not in table or CHUNK_SIZES not in table:
+        raise HapError("decode instructions without a compressor and size table")
+    compressors = bytes(data[slice(*table[CHUNK_COMPRESSORS])])
+    sa, sb = table[CHUNK_SIZES]
+    sizes = struct.unpack(f"<{(sb - sa) // 4}I", data[sa:sb])
+    if len(sizes) != len(compressors):
+        raise HapError("decode instruction tables disagree on the chunk count")
+    if CHUNK_OFFSETS in table:
+        oa, ob = table[CHUNK_OFFSETS]
+        offsets = struct.unpack(f"<{(ob - oa) // 4}I", data[oa:ob])
+    else:
+        offsets = tuple(sum(sizes[:i]) for i in range(len(sizes)))
+    body = b
+    parts = []
+    for compressor, size, offset in zip(compressors, sizes, offsets, strict=False):
+        if body + offset + size > end:
+            raise HapError("chunk runs past the end of the frame (truncated?)")
+        parts.append(_decompress(compressor, data[body + offset : body + offset + size]))
+    return b"".join(parts)
+
+
+def _image(data: memoryview, kind: int, start: int, end: int) -> tuple[str, bytes]:
+    fmt = FORMATS.get(kind & 0x0F)
+    if fmt is None or kind >> 4 not in (NONE, SNAPPY, CHUNKED):
+        raise HapError(f"unsupported HAP section type 0x{kind:02X}")
+    if kind >> 4 == CHUNKED:
+        return fmt, _chunked(data, start, end)
+    return fmt, _decompress(kind >> 4, data[start:end])
+
+
+def decode_frame(frame: bytes | memoryview, size: tuple[int, int] | None = None) -> HapImage:
+    """The texture planes of one HAP frame; with `size`, each plane's length is checked against it, so
+    random bytes that happen to parse are refused rather than drawn."""
+    data = memoryview(frame)
+    kind, start, end = _section(data, 0)
+    if kind == MULTIPLE_IMAGES:
+        inner = _sections(data, start, end)
+        colour_first = sorted(inner.items(), key=lambda kv: FORMATS.get(kv[0] & 0x0F) == "rgtc1")
+        images = [_image(data, k, a, b) for k, (a, b) in colour_first]
+    else:
+        images = [_image(data, kind, start, end)]
+    if not images:
+        raise HapError("frame holds no image")
+    if size is not None:
+        for fmt, plane in images:
+            if len(plane) != texture_bytes(fmt, size):
+                raise HapError(f"{fmt} plane is {len(plane)} bytes, {texture_bytes(fmt, size)} expected")
+    return HapImage(tuple(f for f, _ in images), tuple(p for _, p in images))
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+
+def section(kind: int, body: bytes) -> bytes:
+    """A section header (4 bytes, or 8 when the size needs more than 24 bits) and its data."""
+    if 0 < len(body) <= 0xFFFFFF:
+        return struct.pack("<I", len(body) | kind << 24) + body
+    return struct.pack("<II", kind << 24, len(body)) + body
+
+
+def _compressed(fmt: str, texture: bytes, chunks: int) -> bytes:
+    """One image section: snappy over the whole texture, or over `chunks` block-aligned pieces."""
+    code = FORMAT_CODES[fmt]
+    if chunks <= 1:
+        return section(SNAPPY << 4 | code, bytes(cramjam.snappy.compress_raw(texture)))
+    step = -(-len(texture) // chunks // BLOCK_BYTES[fmt]) * BLOCK_BYTES[fmt]
+    pieces = [bytes(cramjam.snappy.compress_raw(texture[i : i + step])) for i in range(0, len(texture), step)]
+    instructions = section(CHUNK_COMPRESSORS, bytes([SNAPPY]) * len(pieces)) + section(
+        CHUNK_SIZES, struct.pack(f"<{len(pieces)}I", *map(len, pieces))
+    )
+    return section(CHUNKED << 4 | code, section(DECODE_INSTRUCTIONS, instructions) + b"".join(pieces))
+
+
+def encode_frame(image: HapImage, chunks: int = 1) -> bytes:
+    """One HAP frame from texture planes (one plane, or YCoCg DXT5 + RGTC1 alpha for HAP Q Alpha)."""
+    parts = [_compressed(f, p, chunks) for f, p in zip(image.formats, image.planes, strict=True)]
+    return parts[0] if len(parts) == 1 else section(MULTIPLE_IMAGES, b"".join(parts))

@@ -27,11 +27,13 @@ class ClipEntry:
     provenance: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # what it was prepared with (for idempotency)
     tags: list[str] = field(default_factory=list)
+    codec: str = "hap"  # hap | hap-alpha | hap-q (HAP in QuickTime); .hlclip files of earlier versions: hap
 
 
 @dataclass
 class Manifest:
     clips: dict[str, ClipEntry] = field(default_factory=dict)
+    bank: dict[str, Any] = field(default_factory=dict)  # settings for every clip of the folder (stretch)
 
     def by_source_hash(self, sha256: str) -> ClipEntry | None:
         return next((c for c in self.clips.values() if c.source.get("sha256") == sha256), None)
@@ -49,13 +51,17 @@ def load_manifest(folder: Path) -> Manifest:
             clips[raw["name"]] = ClipEntry(**raw)
     except (json.JSONDecodeError, TypeError, KeyError) as exc:
         raise MediaError(f"damaged clip manifest ({exc}): delete it and prepare again", path=path) from exc
-    return Manifest(clips)
+    bank = data.get("bank", {})
+    if not isinstance(bank, dict):
+        raise MediaError('damaged clip manifest ("bank" must be a table of settings)', path=path)
+    return Manifest(clips, bank)
 
 
 def save_manifest(folder: Path, manifest: Manifest) -> Path:
     path = folder / MANIFEST
     data = {
         "version": VERSION,
+        **({"bank": manifest.bank} if manifest.bank else {}),
         "clips": [asdict(c) for c in sorted(manifest.clips.values(), key=lambda c: c.name)],
     }
     tmp = path.with_suffix(".json.part")

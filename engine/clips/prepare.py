@@ -1,8 +1,10 @@
 """`halation prepare`: turn AI clips into performance clips, once, before the gig.
 
-Each source is decoded and conformed to the show's size and frame rate, described on torch (brightness,
-colour, palette, motion, flicker, cuts), looped seamlessly (or set to ping-pong), optionally deflickered,
-BC1-compressed on torch and written as HAP frames (.hlclip) next to a clips.json manifest.
+Each source is decoded and conformed to the show's size and frame rate (alpha kept when it has some),
+described on torch (brightness, colour, palette, motion, flicker, cuts), looped seamlessly (or set to
+ping-pong), stretched with motion-interpolated in-betweens when it must span more beats than it has frames
+for, deflickered (measured; deliberate strobes untouched), compressed with etcpak and written as a standard
+HAP .mov (HAP, HAP Alpha or HAP Q) next to a clips.json manifest.
 Unchanged sources (same sha256, same settings) are skipped; an unreadable file is reported and the rest go on.
 """
 
@@ -10,26 +12,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from engine.clips.clipfile import ClipHeader, write_clip
 from engine.clips.conform import IMAGE_SUFFIXES, conform
+from engine.clips.deflicker import deflicker
 from engine.clips.describe import describe, device, thumbnails
-from engine.clips.dxt import encode_bc1
+from engine.clips.encode import CODEC_TAG, choose_codec, encode_planes
 from engine.clips.hap import encode_frame
-from engine.clips.loop import deflicker, loop_frames, plan_loop
+from engine.clips.loop import loop_frames, plan_loop
 from engine.clips.manifest import ClipEntry, load_manifest, read_provenance, save_manifest
+from engine.clips.movfile import write_mov
+from engine.clips.stretch import beats_seconds, frame_count, stretch
 from engine.errors import HalationError
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".avi", ".gif", ".m4v", ".mpg", ".mpeg", ".ogv", ".webp"}
-ENCODE_BATCH = 16
+DEFAULT_STRETCH_BPM = 120.0
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,28 @@ class PrepareSettings:
     size: tuple[int, int] = (1280, 720)
     fps: float = 30.0
     policy: str = "fill"
-    deflicker: bool = False
+    deflicker: bool = True
+    codec: str = "auto"  # hap | hap-alpha | hap-q | auto
+    encoder: str = "etcpak"  # etcpak | torch (DXT1 only, the encoder of earlier versions)
+    stretch_beats: float | None = None  # the clip will span this many beats…
+    stretch_bpm: float = DEFAULT_STRETCH_BPM  # …at this tempo: in-betweens so no frame repeats
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["size"] = list(self.size)
         return d
+
+    def with_bank(self, bank: dict) -> PrepareSettings:
+        """The folder's own settings (clips.json "bank") fill in what the command line left out."""
+        if self.stretch_beats is None and bank.get("stretch_beats"):
+            return PrepareSettings(
+                **{
+                    **asdict(self),
+                    "stretch_beats": float(bank["stretch_beats"]),
+                    "stretch_bpm": float(bank.get("stretch_bpm", DEFAULT_STRETCH_BPM)),
+                }
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,22 @@ class Outcome:
     source: Path
     status: str  # "prepared", "skipped", "failed"
     message: str = ""
+    summary: str = ""  # one line for the operator: codec, frames, flicker before → after
+
+
+def summary_of(entry: ClipEntry) -> str:
+    d, loop = entry.descriptors, entry.loop
+    w, h = entry.size
+    parts = [f"{entry.name}: {entry.codec} {w}x{h} {loop['frames']} frames ({loop['mode']})"]
+    if "stretch" in loop:
+        s = loop["stretch"]
+        parts.append(
+            f"stretched {s['source_frames']} → {s['frames']} frames "
+            f"for {s['beats']:g} beats at {s['bpm']:g} BPM"
+        )
+    if "flicker_before" in d:
+        parts.append(f"flicker {d['flicker_before']:.4f} → {d['flicker_after']:.4f}")
+    return ", ".join(parts)
 
 
 def find_sources(paths: Iterable[Path]) -> list[Path]:
@@ -91,38 +126,59 @@ def clip_name(source: Path, taken: set[str]) -> str:
     return name
 
 
-def encode_hap(frames: np.ndarray, dev: torch.device) -> Iterator[bytes]:
-    """HAP frames stored bottom row first (OpenGL's order), so they upload without any flipping."""
-    for i in range(0, len(frames), ENCODE_BATCH):
-        batch = torch.from_numpy(np.ascontiguousarray(frames[i : i + ENCODE_BATCH, ::-1])).to(dev)
-        for bc1 in encode_bc1(batch):
-            yield encode_frame(bc1.tobytes())
-
-
 def dxt_size(size: tuple[int, int]) -> tuple[int, int]:
     """BC1 works on 4x4 blocks: round the stored size up to multiples of 4."""
     return (size[0] + 3) // 4 * 4, (size[1] + 3) // 4 * 4
 
 
+def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings):
+    """Looped frames → what is stored: stretched over the beats asked for (from the source's own frames to
+    the show's frame rate), then deflickered."""
+    wrap = plan_mode == "loop"
+    report = {}
+    if settings.stretch_beats:
+        count = frame_count(beats_seconds(settings.stretch_beats, settings.stretch_bpm), settings.fps)
+        frames, done = stretch(frames, count, wrap=wrap)
+        if len(frames) > count:  # long enough already: pick the frames the show's rate needs
+            frames = frames[np.linspace(0, len(frames), count, endpoint=False).astype(np.int64)]
+        report["stretch"] = {
+            "beats": settings.stretch_beats,
+            "bpm": settings.stretch_bpm,
+            "source_frames": done.source_frames,
+            "frames": done.frames,
+            "crossfaded": done.fallback,
+        }
+    if settings.deflicker:
+        frames, flicker = deflicker(frames, wrap=wrap, copy=False)  # the looped frames are ours to change
+        report["deflicker"] = {
+            "flicker_before": round(flicker.before, 5),
+            "flicker_after": round(flicker.after, 5),
+            "frames_corrected": flicker.corrected,
+            "flashes_kept": flicker.flashes,
+        }
+    return frames, report
+
+
 def prepare_one(source: Path, out_dir: Path, name: str, digest: str, settings: PrepareSettings) -> ClipEntry:
     dev = device()
     stored = dxt_size(settings.size)
-    clip = conform(source, stored, settings.fps, settings.policy)
-    thumbs = thumbnails(clip.frames, dev)
+    rate = None if settings.stretch_beats else settings.fps  # stretching starts from the source's frames
+    clip = conform(source, stored, rate, settings.policy)
+    thumbs = thumbnails(clip.frames[..., :3], dev)
     plan = plan_loop(thumbs, clip.fps)
-    frames = loop_frames(clip.frames, plan)
-    if settings.deflicker:
-        frames = deflicker(frames)
+    frames, report = stored_frames(loop_frames(clip.frames, plan), plan.mode, settings)
+    fps = settings.fps
     desc = describe(thumbs[plan.start : plan.end])
-    file = f"{name}.hlclip"
-    header = ClipHeader(width=stored[0], height=stored[1], fps=clip.fps, frames=len(frames))
-    write_clip(out_dir / file, header, encode_hap(frames, dev))
+    codec = choose_codec(frames) if settings.codec == "auto" else settings.codec
+    file = f"{name}.mov"
+    hap = (encode_frame(image) for image in encode_planes(frames, codec, settings.encoder))
+    write_mov(out_dir / file, stored, fps, CODEC_TAG[codec], hap)
     return ClipEntry(
         name=name,
         file=file,
         source={"path": str(source.resolve()), "sha256": digest},
-        duration=round(len(frames) / clip.fps, 4),
-        fps=clip.fps,
+        duration=round(len(frames) / fps, 4),
+        fps=fps,
         size=stored,
         loop={
             "mode": plan.mode,
@@ -131,10 +187,17 @@ def prepare_one(source: Path, out_dir: Path, name: str, digest: str, settings: P
             "end": plan.end,
             "crossfade": plan.crossfade,
             "seam": round(plan.seam, 3) if plan.seam != float("inf") else None,
+            **({"stretch": report["stretch"]} if "stretch" in report else {}),
         },
-        descriptors={**asdict(desc), "palette": list(desc.palette), "cuts": list(desc.cuts)},
+        descriptors={
+            **asdict(desc),
+            "palette": list(desc.palette),
+            "cuts": list(desc.cuts),
+            **report.get("deflicker", {}),
+        },
         provenance=read_provenance(source),
         settings=settings.as_dict(),
+        codec=codec,
     )
 
 
@@ -142,6 +205,9 @@ def prepare(sources: list[Path], out_dir: Path, settings: PrepareSettings, progr
     """Prepare every source into out_dir; returns one outcome per source (never stops at a bad file)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(out_dir)
+    if settings.stretch_beats:  # remembered for the folder: later prepares into this bank stretch too
+        manifest.bank.update(stretch_beats=settings.stretch_beats, stretch_bpm=settings.stretch_bpm)
+    settings = settings.with_bank(manifest.bank)
     outcomes = []
     for source in sources:
         try:
@@ -153,9 +219,9 @@ def prepare(sources: list[Path], out_dir: Path, settings: PrepareSettings, progr
             if known:
                 del manifest.clips[known.name]
             name = clip_name(source, set(manifest.clips))
-            manifest.clips[name] = prepare_one(source, out_dir, name, digest, settings)
+            entry = manifest.clips[name] = prepare_one(source, out_dir, name, digest, settings)
             save_manifest(out_dir, manifest)
-            outcomes.append(Outcome(source, "prepared", name))
+            outcomes.append(Outcome(source, "prepared", name, summary_of(entry)))
         except HalationError as exc:
             outcomes.append(Outcome(source, "failed", str(exc)))
         except Exception as exc:  # a decoder crash on one file must not stop the batch

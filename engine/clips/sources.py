@@ -1,5 +1,6 @@
-"""Frame sources a decode worker reads: prepared clips (HAP → BC1 bytes, uploaded still compressed) and
-plain video files (PyAV → RGBA), behind one small interface."""
+"""Frame sources a decode worker reads: HAP .mov files (prepared by us or from a user's library: texture
+planes uploaded still compressed), .hlclip files of earlier versions, and any other video (PyAV → RGBA on
+the CPU: H.264, ProRes, DXV…), behind one small interface."""
 
 from __future__ import annotations
 
@@ -10,32 +11,36 @@ import av
 import numpy as np
 
 from engine.clips.clipfile import ClipReader
+from engine.clips.hap import HapImage
+from engine.clips.movfile import HapMovReader, is_hap
 from engine.errors import MediaError
 
 
 class FrameSource(Protocol):
-    kind: str  # "bc1" (bytes of BC1 blocks) or "rgba" (uint8 array h×w×4)
+    kind: str  # "hap" (a HapImage: compressed texture planes) or "rgba" (uint8 array h×w×4)
     fps: float
     size: tuple[int, int]
     frame_count: int
 
-    def read(self, index: int) -> bytes | np.ndarray: ...
+    def read(self, index: int) -> HapImage | np.ndarray: ...
 
     def close(self) -> None: ...
 
 
-class PreparedSource:
-    """A .hlclip: any frame is one seek + one snappy pass away, so scrubbing and reversing are free."""
+class HapSource:
+    """A HAP .mov, or a .hlclip: any frame is one pread + one snappy pass away, so scrubbing and reversing
+    are free."""
 
-    kind = "bc1"
+    kind = "hap"
 
     def __init__(self, path: Path):
-        self._reader = ClipReader(path)
-        h = self._reader.header
-        self.fps, self.size, self.frame_count = h.fps, (h.width, h.height), h.frames
+        self.path = path
+        self._reader = ClipReader(path) if path.suffix == ".hlclip" else HapMovReader(path)
+        self.fps = float(self._reader.header.fps if path.suffix == ".hlclip" else self._reader.fps)
+        self.size, self.frame_count = self._reader.size, self._reader.frame_count
 
-    def read(self, index: int) -> bytes:
-        return self._reader.bc1(index)
+    def read(self, index: int) -> HapImage:
+        return self._reader.image(index)
 
     def close(self) -> None:
         self._reader.close()
@@ -48,6 +53,7 @@ class VideoSource:
     kind = "rgba"
 
     def __init__(self, path: Path):
+        self.path = path
         try:
             self._container = av.open(str(path))
             self._stream = self._container.streams.video[0]
@@ -87,4 +93,4 @@ def open_source(path: str | Path) -> FrameSource:
     path = Path(path)
     if not path.is_file():
         raise MediaError("clip not found", path=path)
-    return PreparedSource(path) if path.suffix == ".hlclip" else VideoSource(path)
+    return HapSource(path) if path.suffix == ".hlclip" or is_hap(path) else VideoSource(path)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 from engine.commands.common import parse_size, positive
 
-HELP = "prepare AI clips for the show: conform, loop seamlessly, describe, encode to HAP (+ clips.json)"
+HELP = "prepare AI clips for the show: conform, loop, stretch, deflicker, describe, encode to HAP .mov"
 
 
 def add_arguments(p) -> None:
@@ -13,7 +14,7 @@ def add_arguments(p) -> None:
         "sources", nargs="+", type=Path, help="clip files and/or folders (a folder of images is one clip)"
     )
     p.add_argument(
-        "--out", type=Path, required=True, help="clip folder to write (.hlclip files + clips.json)"
+        "--out", type=Path, required=True, help="clip folder to write (HAP .mov files + clips.json)"
     )
     p.add_argument("--size", type=parse_size, default=(1280, 720), help="show size WIDTHxHEIGHT (1280x720)")
     p.add_argument("--fps", type=positive(float), default=30.0, help="show frame rate (30)")
@@ -23,7 +24,33 @@ def add_arguments(p) -> None:
         default="fill",
         help="fill: scale to cover and crop (default); fit: letterbox; crop: no scaling",
     )
-    p.add_argument("--deflicker", action="store_true", help="even out frame-to-frame brightness pumping")
+    p.add_argument(
+        "--deflicker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="even out frame-to-frame brightness pumping; strobes and flashes are kept (default: on)",
+    )
+    p.add_argument(
+        "--codec",
+        choices=("hap", "hap-alpha", "hap-q", "auto"),
+        default="auto",
+        help="HAP (DXT1), HAP Alpha (DXT5), HAP Q (YCoCg DXT5); auto: alpha when the source has it, "
+        "HAP Q for high-detail material, else HAP (default)",
+    )
+    p.add_argument(
+        "--encoder",
+        choices=("etcpak", "torch"),
+        default="etcpak",
+        help="block compressor: etcpak (default) or the torch DXT1 encoder of earlier versions",
+    )
+    p.add_argument(
+        "--stretch",
+        type=positive(float),
+        metavar="BEATS",
+        help="each clip spans BEATS beats: add motion-interpolated in-betweens so no frame repeats "
+        "(remembered for the folder)",
+    )
+    p.add_argument("--bpm", type=positive(float), default=120.0, help="tempo the stretch is made for (120)")
 
 
 def run(args) -> int:
@@ -39,12 +66,23 @@ def run(args) -> int:
     from engine.clips.prepare import PrepareSettings, find_sources, prepare
 
     sources = find_sources(args.sources)
-    settings = PrepareSettings(tuple(args.size), float(args.fps), args.policy, args.deflicker)
+    settings = PrepareSettings(
+        tuple(args.size),
+        float(args.fps),
+        args.policy,
+        args.deflicker,
+        args.codec,
+        args.encoder,
+        args.stretch,
+        args.bpm,
+    )
     with tqdm(total=len(sources), unit="clip", desc="prepare", disable=None, file=sys.stderr) as bar:
         outcomes = prepare(sources, args.out, settings, progress=bar)
     for o in outcomes:
         if o.status == "failed":
             print(f"halation: error: {o.message}", file=sys.stderr)
+        elif o.status == "prepared":
+            print(o.summary)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("prepared", "skipped", "failed")}
     print(
         f"{counts['prepared']} prepared, {counts['skipped']} unchanged, {counts['failed']} failed → "

@@ -9,6 +9,7 @@ import moderngl
 
 from engine.clips.bank import AutoAdvance, Selector, load_bank
 from engine.clips.deck import Deck, Director, Frame, Mix, TransitionSpec
+from engine.clips.faults import ClipFaults
 from engine.clips.playhead import Playback
 from engine.render.cliptexture import ClipTexture
 from engine.show.preset import Preset
@@ -51,6 +52,7 @@ class ClipStage:
     def __init__(self, ctx: moderngl.Context, preset: Preset, wait: float):
         cs = preset.clip_settings
         self.textures = {"A": ClipTexture(ctx), "B": ClipTexture(ctx)}
+        self.faults = ClipFaults()  # clips missing or damaged under the show, said once each
         self._shown: dict[str, Frame | None] = {"A": None, "B": None}
         self.director: Director | None = None
         self.decks: list[Deck] = []
@@ -70,17 +72,18 @@ class ClipStage:
                 TransitionSpec(cs.quantize, cs.transition_beats, cs.transition_seconds),
                 beat_sync=cs.beat_sync,
                 wait=wait,
+                faults=self.faults,
             )
         else:
             for name, path in zip("AB", preset.clips, strict=False):
-                deck = Deck(name, wait)
+                deck = Deck(name, wait, self.faults)
                 if deck.load(path, self._play):  # a missing clip is skipped (logged): the show goes on
                     deck.start(0.0, 0.0)
                     self.decks.append(deck)
 
     def _texture(self, deck: str, frame: Frame | None) -> moderngl.Texture | None:
-        if frame is None:
-            return None
+        if frame is None:  # nothing decoded (yet, or any more): the deck's last good picture, if it had one
+            return self.textures[deck].current
         if frame is not self._shown[deck]:
             self.textures[deck].upload(frame.kind, frame.size, frame.payload)
             self._shown[deck] = frame

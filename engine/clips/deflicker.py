@@ -1,0 +1,74 @@
+"""Deflicker: AI clips pump in brightness from frame to frame; each frame is scaled towards its neighbours'
+brightness, so the wobble goes and the clip's own light changes stay.
+
+A deliberate strobe or flash is a large step away from the neighbours: frames more than STROBE_STEP away
+from the trend are left exactly as they are (and kept out of the trend), and no frame's gain moves more
+than MAX_GAIN, so a strobe in the source is never washed out. What it did is measured: the flicker
+descriptor (describe.flicker) before and after goes into clips.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WINDOW = 9  # frames in the brightness trend (about a third of a second at 24-30 fps)
+STROBE_STEP = 0.08  # relative distance from the trend beyond which a frame is a deliberate flash
+MAX_GAIN = 0.1  # the largest brightness correction of any frame (±10 %)
+_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+@dataclass(frozen=True)
+class DeflickerReport:
+    before: float  # flicker descriptor of the source frames
+    after: float  # … of the stored frames
+    corrected: int  # frames whose brightness was adjusted
+    flashes: int  # frames left alone as deliberate flashes
+
+
+def brightness(frames: np.ndarray) -> np.ndarray:
+    """Mean luma of each frame, 0..1 (colour channels only)."""
+    small = frames[:, ::4, ::4, :3].astype(np.float32) / 255.0
+    return (small @ _LUMA).reshape(len(frames), -1).mean(1)
+
+
+def trend(values: np.ndarray, keep: np.ndarray, wrap: bool) -> np.ndarray:
+    """Moving average over WINDOW frames of the kept values (a loop wraps around its seam)."""
+    pad = WINDOW // 2
+    mode = "wrap" if wrap and len(values) > WINDOW else "edge"
+    v = np.pad(np.where(keep, values, 0.0), pad, mode=mode)
+    k = np.pad(keep.astype(np.float64), pad, mode=mode)
+    kernel = np.ones(WINDOW)
+    sums, counts = np.convolve(v, kernel, "valid"), np.convolve(k, kernel, "valid")
+    return np.where(counts > 0, sums / np.maximum(counts, 1e-9), values)
+
+
+def flicker(values: np.ndarray, wrap: bool = False) -> float:
+    """The flicker descriptor: the std of frame brightness around its trend (as describe.flicker)."""
+    if len(values) < 3:
+        return 0.0
+    return float(np.std(values - trend(values, np.ones(len(values), bool), wrap)))
+
+
+def deflicker(
+    frames: np.ndarray, wrap: bool = False, copy: bool = True
+) -> tuple[np.ndarray, DeflickerReport]:
+    """Frames with their brightness pumping evened out, and what that changed (`copy=False`: in place)."""
+    level = brightness(frames)
+    before = flicker(level, wrap)
+    if len(frames) < 3:
+        return frames, DeflickerReport(before, before, 0, 0)
+    rough = trend(level, np.ones(len(level), bool), wrap)
+    flash = np.abs(level / np.maximum(rough, 1e-3) - 1.0) > STROBE_STEP
+    smooth = trend(level, ~flash, wrap)
+    gain = np.clip(smooth / np.maximum(level, 1e-3), 1.0 - MAX_GAIN, 1.0 + MAX_GAIN)
+    gain = np.where(flash | (level < 0.02), 1.0, gain)  # flashes and black frames stay as they are
+    changed = np.nonzero(np.abs(gain - 1.0) > 1e-3)[0]
+    if flicker(level * gain, wrap) >= before or not len(changed):  # nothing to gain: the source exactly
+        return frames, DeflickerReport(before, before, 0, int(flash.sum()))
+    out = frames.copy() if copy else frames
+    for i in changed:
+        rgb = out[i, ..., :3].astype(np.float32) * np.float32(gain[i])
+        out[i, ..., :3] = np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+    return out, DeflickerReport(before, flicker(brightness(out), wrap), len(changed), int(flash.sum()))
