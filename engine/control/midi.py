@@ -1,5 +1,7 @@
-"""MIDI in (python-rtmidi ports, mido messages): CC and notes drive parameters and actions, MIDI learn binds
-a control by moving it, and MIDI clock can set the tempo.
+"""MIDI in and feedback out (python-rtmidi ports, mido messages): CC and notes drive parameters and actions,
+MIDI learn binds a control by moving it, MIDI clock can set the tempo, and the controller's output port gets
+the show back (motor faders, LEDs: engine/control/midi_out.py). `--midi` may be given several times: each
+device is one MidiInput, with its own map or a shared one.
 
 rtmidi queues each event with the driver's time since the previous one (mido's port would drop that time);
 one thread takes them out, looks up the binding and leaves a value in the inbox. MIDI clock is timed from
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.control.midi_clock import MidiClock
 from engine.control.midi_map import Binding, MidiMap, default_mode
+from engine.control.midi_out import Key, MidiFeedback
 from engine.control.targets import Resolved, resolve
 from engine.errors import HalationError
 
@@ -61,6 +64,13 @@ def open_midi_in(api: str | None, client: str = "Halation"):
     return midi_in
 
 
+def open_midi_out(api: str | None, client: str = "Halation"):
+    """An rtmidi output on the same MIDI system as the inputs."""
+    _, rtmidi = _modules()
+    api_id = getattr(rtmidi, APIS[api.lower()]) if api else rtmidi.API_UNSPECIFIED
+    return rtmidi.MidiOut(api_id, name=client)
+
+
 def input_names(api: str | None = None) -> list[str]:
     midi_in = open_midi_in(api)
     try:
@@ -80,6 +90,7 @@ class MidiInput:
         api: str | None = None,
         clock: bool = False,
         virtual_name: str = "Halation",
+        feedback: bool = True,
     ):
         self.port_query = port
         self.map = midi_map or MidiMap()
@@ -94,6 +105,12 @@ class MidiInput:
         self._pressed: dict[tuple[str, int, int], bool] = {}
         self._toggled: dict[str, bool] = {}
         self._targets: dict[str, Resolved | None] = {}
+        self._targets_for: object = None  # the params the cached targets were resolved against
+        self.send_feedback = feedback
+        self.feedback: MidiFeedback | None = None
+        self.out_name = ""
+        self._out: Any = None
+        self._heard: dict[Key, int] = {}  # the last value each of the controller's faders sent
         self._lock = threading.Lock()
         self._event_time = 0.0
         self._halt = threading.Event()
@@ -133,9 +150,48 @@ class MidiInput:
         self._thread = threading.Thread(target=self._poll, name="halation-midi", daemon=True)
         self._thread.start()
         log.info("MIDI listening on '%s' (%d mappings)", self.port_name, len(self.map.bindings))
+        if self.send_feedback:
+            self._start_feedback(hub)
+
+    def _start_feedback(self, hub: ControlHub) -> None:
+        """The device's output port (or a virtual one beside the virtual input) hears the show; a device
+        with no output port is only an input."""
+        out = open_midi_out(self.api)
+        try:
+            if self.port_query == VIRTUAL:
+                out.open_virtual_port(self.virtual_name)
+                self.out_name = self.virtual_name
+            else:
+                names = out.get_ports()
+                matches = [i for i, n in enumerate(names) if self.port_query.lower() in n.lower()]
+                if not matches:
+                    log.info("MIDI: '%s' has no output port; no feedback to it", self.port_name)
+                    out.delete()
+                    return
+                self.out_name = names[matches[0]]
+                out.open_port(matches[0])
+        except Exception as exc:
+            log.warning("MIDI: no feedback to '%s' (%s)", self.port_query, exc)
+            out.delete()
+            return
+        self._out = out
+
+        def show():
+            return hub.params, hub.values(), getattr(hub, "status", dict)()
+
+        self.feedback = MidiFeedback(out, lambda: self.map.bindings, show, self._heard)
+        self.feedback.start()
+        log.info("MIDI feedback to '%s'", self.out_name)
 
     def stop(self) -> None:
         self._halt.set()
+        if self.feedback is not None:
+            self.feedback.stop()
+            self.feedback = None
+        if self._out is not None:
+            self._out.close_port()
+            self._out.delete()
+            self._out = None
         if self._thread is not None:
             self._thread.join(timeout=2.0)
             self._thread = None
@@ -156,11 +212,18 @@ class MidiInput:
         self.learned.clear()
         log.info("MIDI learn: move a control to drive %s", target)
 
+    def cancel_learn(self) -> None:
+        with self._lock:
+            self._learning = None
+
     def _learn(self, control: str, channel: int, number: int) -> None:
         with self._lock:
             target, self._learning = self._learning, None
         if target is None:
             return
+        for other in self._hub.inputs if self._hub is not None else ():
+            if other is not self and hasattr(other, "cancel_learn"):
+                other.cancel_learn()  # the first device moved is bound; the others stop listening for it
         resolved = self._target(target)
         kind = resolved.param.kind if resolved and resolved.param else "action"
         binding = Binding(control, number, target, channel, default_mode(control, kind))
@@ -175,6 +238,9 @@ class MidiInput:
     # --- messages (rtmidi's thread) -----------------------------------------------------------------------
 
     def _target(self, name: str) -> Resolved | None:
+        params = self._hub.params if self._hub else None
+        if params is not self._targets_for:  # another look: its inputs, its ranges
+            self._targets, self._targets_for = {}, params
         if name not in self._targets:
             self._targets[name] = resolve(name, self._hub.params) if self._hub else None
         return self._targets[name]
@@ -227,6 +293,10 @@ class MidiInput:
         else:
             return
         channel = message.channel + 1
+        if control == "cc":
+            self._heard[(control, channel, number)] = value
+        elif self.feedback is not None:
+            self.feedback.touch((control, channel, number))
         if self._learning is not None and (control == "cc" or value > 0):
             self._learn(control, channel, number)
             return
@@ -265,3 +335,27 @@ class MidiInput:
 
 def load_map(path: str | Path | None) -> MidiMap:
     return MidiMap.load(Path(path)) if path else MidiMap()
+
+
+def midi_inputs(
+    ports: list[str], maps: list[Path], api: str | None, clock: bool = False, feedback: bool = True
+) -> list[MidiInput]:
+    """One MidiInput per `--midi`: one map for all of them, or one each (in order); MIDI clock is followed
+    from the first; virtual ports are named Halation, Halation 2, …"""
+    if len(maps) > 1 and len(maps) != len(ports):
+        raise HalationError(
+            f"{len(maps)} --midi-map for {len(ports)} --midi: give one map for all, or one per --midi"
+        )
+    shared = load_map(maps[0]) if len(maps) == 1 else None
+    virtual = 0
+    out = []
+    for i, port in enumerate(ports):
+        name = "Halation"
+        if port == VIRTUAL:
+            virtual += 1
+            name = "Halation" if virtual == 1 else f"Halation {virtual}"
+        midi_map = shared if shared is not None else load_map(maps[i] if maps else None)
+        out.append(
+            MidiInput(port, midi_map, api=api, clock=clock and i == 0, virtual_name=name, feedback=feedback)
+        )
+    return out

@@ -68,8 +68,20 @@ def add_control_arguments(p: argparse.ArgumentParser) -> None:
     add("--oscquery-port", type=_port, help="serve OSCQuery (HTTP + WebSocket) on this port (0 = any)")
     add("--oscquery-readonly", action="store_true", help="OSCQuery shows values but accepts no changes")
     add("--no-zeroconf", action="store_true", help="do not advertise _oscjson._tcp / _osc._udp")
-    add("--midi", metavar="PORT", help="MIDI input: part of a device name, or 'virtual' for a Halation port")
-    add("--midi-map", type=Path, help="MIDI map file (TOML); MIDI learn writes to it")
+    add(
+        "--midi",
+        action="append",
+        metavar="PORT",
+        help="MIDI input: part of a device name, or 'virtual' for a Halation port (repeatable: several "
+        "controllers); its output port gets feedback (motor faders, LEDs)",
+    )
+    add(
+        "--midi-map",
+        action="append",
+        type=Path,
+        help="MIDI map file (TOML); MIDI learn writes to it (one for all --midi, or one per --midi)",
+    )
+    add("--no-midi-feedback", action="store_true", help="send nothing back to the MIDI controllers")
     add("--midi-api", help="MIDI system: alsa, jack, coremidi, windows (default: the platform's)")
     add("--midi-clock", action="store_true", help="follow MIDI clock for the tempo (start = beat 1)")
     add("--sacn-universe", type=int, help="listen for sACN (E1.31) on this universe")
@@ -129,9 +141,11 @@ def build_controls(args: Any) -> tuple[Any, ...]:
     )
     inputs: list[Any] = []
     if args.midi:
-        from engine.control.midi import MidiInput, load_map
+        from engine.control.midi import midi_inputs
 
-        inputs.append(MidiInput(args.midi, load_map(args.midi_map), api=args.midi_api, clock=args.midi_clock))
+        inputs += midi_inputs(
+            args.midi, args.midi_map or [], args.midi_api, args.midi_clock, not args.no_midi_feedback
+        )
     if args.sacn_universe is not None:
         from engine.control.dmx import SacnInput
         from engine.control.fixture import DEFAULT, load_fixture
