@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -15,10 +16,11 @@ MAX_REMEMBERED = 512  # distinct faults remembered for say-once; a longer show m
 class ClipFaults:
     """Thread-safe: decode workers report from their threads; the render thread drains the new ones."""
 
-    def __init__(self):
+    def __init__(self, sink: Callable[[str], None] | None = None):
         self._lock = threading.Lock()
         self._said: dict[tuple[str, str], None] = {}
         self._new: deque[str] = deque(maxlen=32)
+        self.sink = sink  # where the operator hears it (the show's guards: the banner…); else the log
 
     def report(self, path: Path | str | None, problem: str, kind: str = "") -> bool:
         """Say it once per clip and kind of problem (`kind` groups e.g. every frame of one truncation);
@@ -32,7 +34,10 @@ class ClipFaults:
             self._said[key] = None
             text = f"clip {Path(path).name if path else '?'}: {problem}"
             self._new.append(text)
-        log.warning("%s", text)
+        if self.sink is not None:
+            self.sink(text)
+        else:
+            log.warning("%s", text)
         return True
 
     def drain(self) -> list[str]:

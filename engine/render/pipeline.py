@@ -17,7 +17,7 @@ import moderngl
 
 from engine.analysis.features import Features
 from engine.clock import FrameTime
-from engine.errors import ShaderError
+from engine.errors import MediaError, ShaderError
 from engine.params.store import ParamValue
 from engine.render.clipstage import ClipStage
 from engine.render.isf import IsfDocument
@@ -146,6 +146,7 @@ class Pipeline:
             self.release()
             raise
         self.clips = ClipStage(ctx, preset, clip_wait)
+        self.clips.faults.sink = lambda text: self.guards.record("clips", MediaError(text))  # said once each
         quad = quad_buffer(ctx)
         self._quad = quad
         self._master = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MASTER_FS)
