@@ -94,7 +94,10 @@ class Show:
         live: bool = False,
         watch: bool | None = None,
         guards: Guards | None = None,
+        params: ParamStore | None = None,
     ):
+        """`params`: the preset's parameters made beforehand (build_params), so control surfaces can be
+        started, and a port in use reported, before any window opens."""
         self.ctx = ctx
         self.guards = guards or Guards()
         self.look_generation = 0
@@ -104,7 +107,7 @@ class Show:
         self.size = size
         self.preset = preset
         self.analyzer = Analyzer(sample_rate, clock=preset.clock_setup().settings())
-        self.params = build_params(preset)
+        self.params = params if params is not None else build_params(preset)
         self.modulator = Modulator(self.params, preset.modulations)
         self._watch = live if watch is None else watch
         self._clip_wait = 0.0 if live else 2.0
@@ -129,10 +132,13 @@ class Show:
             self._warm_service = WarmService(WarmWorker())
         return self._warm_service
 
-    def build_looks_aside(self) -> None:
+    def build_looks_aside(self, builder=None) -> None:
         """From now on `request` warms a look's shaders in the warm-up child before it is adopted (live
-        shows). Without it, `request` recalls at once (offline renders stay deterministic)."""
-        if self._looks is None:
+        shows). Without it, `request` recalls at once (offline renders stay deterministic). `builder`:
+        another source of ready looks with LookBuilder's request/poll (a replayed take's, events.py)."""
+        if builder is not None:
+            self._looks = builder
+        elif self._looks is None:
             self._looks = LookBuilder(self._warm() or WarmService(WarmWorker()))
             self._warm_service = self._looks.service
 
@@ -144,6 +150,11 @@ class Show:
             self.recall(preset)
             return
         self._looks.request(preset, self.pipeline.spec_for)
+
+    def prewarm(self, preset: Preset) -> None:
+        """Warm a look the show will probably want next (the next cue), so its GO is adopted at once."""
+        if self._looks is not None and hasattr(self._looks, "prewarm"):
+            self._looks.prewarm(preset, self.pipeline.spec_for)
 
     def adopt_look(self) -> bool:
         """Called by the live loop at the start of a frame: bring in a requested look that is ready."""

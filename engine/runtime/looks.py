@@ -59,6 +59,7 @@ class LookBuilder:
     def __init__(self, service: WarmService):
         self.service = service
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._spare: queue.SimpleQueue = queue.SimpleQueue()  # answers to prewarm()
         self._seq = 0
         self._preset: Preset | None = None
         self._waiting: dict[str, str] = {}  # job key -> fingerprint, for the current request
@@ -92,12 +93,32 @@ class LookBuilder:
             self._waiting[key] = fingerprint
             self.service.submit(self._inbox, key, seq, doc, source, spec, wanted)
 
+    def prewarm(self, preset: Preset, spec_for: Callable[[IsfDocument], Spec]) -> None:
+        """Warm a look the show will probably want next (the setlist's next cue) while the machine is idle,
+        so its GO is adopted at the next frame. A real request always goes first: a prewarm job still
+        queued when one comes is dropped."""
+        for doc in look_docs(preset):
+            try:
+                source = read_source(doc.path)
+            except ShaderError:
+                return  # the cue will say so when it is fired
+            spec = spec_for(doc)
+            fingerprint = _fingerprint(source, spec)
+            if fingerprint not in self._warmed:
+                self.service.submit(
+                    self._spare, fingerprint, -1, doc, source, spec, lambda: self._preset is None
+                )
+
     @property
     def pending(self) -> bool:
         return self._preset is not None
 
     def poll(self) -> LookReady | LookRefused | None:
         """The newest requested look once every shader of it is warmed (or its refusal); else None."""
+        while not self._spare.empty():  # prewarmed shaders: remembered, nothing to adopt
+            kind, fingerprint, _, _ = self._spare.get()
+            if kind != "failed":
+                self._remember(fingerprint)
         while not self._inbox.empty():
             kind, key, seq, payload = self._inbox.get()
             if seq != self._seq or self._refused is not None or key not in self._waiting:

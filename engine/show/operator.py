@@ -4,6 +4,7 @@ between frames. A failed action is logged and the show goes on as it was."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,14 @@ class Operator:
             self.cue_name = self._pending[0]
             self._pending = None
             log.info("cue %s", self.cue_name)
+            self._prewarm_next()
+
+    def _prewarm_next(self) -> None:
+        """Warm the next cue's look while this one plays, so GO brings it in at the next frame."""
+        upcoming = self.setlist.next if self.setlist else None
+        if upcoming is not None and hasattr(self.show, "prewarm"):
+            with contextlib.suppress(HalationError):  # a broken next cue is reported when it is fired
+                self.show.prewarm(load_preset(upcoming.preset))
 
     def _need_setlist(self) -> Setlist:
         if self.setlist is None:
