@@ -14,4 +14,5 @@ COMMANDS = (
     "prepare",
     "bench",
     "credits",
+    "fixture",
 )
