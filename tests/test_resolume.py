@@ -191,3 +191,29 @@ def test_feedback_reaches_the_resolume_addresses(rig):
         assert want <= heard
     finally:
         dump.close()
+
+
+def test_a_question_mark_asks_for_the_value(rig):
+    from engine.control.codec import decode_packet, encode_message
+
+    hub, show = rig()
+    send(hub, "/composition/layers/2/video/opacity", "f", "0.25")
+    show.until(lambda v: v["clips.crossfade"] == 0.25)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+        desk.bind(("127.0.0.1", 0))
+        desk.settimeout(5)
+        answers = {}
+        for address in (
+            "/composition/layers/1/video/opacity",
+            "/hl/clips/crossfade",
+            "/composition/bypassed",
+        ):
+            desk.sendto(encode_message(address, ["?"]), ("127.0.0.1", hub.udp.port))
+            (reply,) = decode_packet(desk.recv(2048))
+            answers[reply.address] = reply.args
+    assert answers == {
+        "/composition/layers/1/video/opacity": (pytest.approx(0.75),),  # deck A shows 1 − crossfade
+        "/hl/clips/crossfade": (0.25,),
+        "/composition/bypassed": (0.0,),
+    }
+    assert show.frame()["clips.crossfade"] == 0.25  # asking changed nothing

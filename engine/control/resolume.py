@@ -147,3 +147,24 @@ def resolume_feedback(space: AddressSpace, name: str, value: ParamValue) -> Iter
         share = feedback_value(target, value)
         if share is not None:
             yield encode_message(target.address, (share,))
+
+
+def query_replies(targets: tuple[Target, ...], values: Mapping[str, ParamValue]) -> list[bytes]:
+    """Resolume's "?" query: each parameter target's current value, sent back at the address asked (0–1 at
+    Resolume's addresses, the parameter's own units at Halation's)."""
+    out = []
+    for target in targets:
+        param = target.param
+        if param is None or param.name not in values:
+            continue
+        value = values[param.name]
+        if target.address.startswith("/composition/"):
+            share = feedback_value(target, value)
+            args: tuple = () if share is None else (share,)
+        elif isinstance(value, tuple):
+            args = tuple(float(v) for v in value)
+        else:
+            args = (float(value),)  # bools as 1.0 / 0.0, as feedback sends them
+        if args:
+            out.append(encode_message(target.address, args))
+    return out

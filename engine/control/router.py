@@ -17,6 +17,7 @@ from engine.control.coerce import ArgError, command, param_value
 from engine.control.guard import PacketError
 from engine.control.inbox import Effect, Inbox
 from engine.control.profiles import SourceProfiles
+from engine.control.resolume import query_replies
 from engine.control.security import Allowlist, RateLimiter
 from engine.control.stats import Counters
 from engine.params.store import ParamMessage, ParamValue
@@ -112,6 +113,9 @@ class Router:
             where = message.address
             self._tell(f"OSC: no address {where} in this look (from {source.host})", where)
             return []
+        if message.args == ("?",):  # Resolume's query: the current value goes back to the sender
+            self._answer(targets, source)
+            return []
         effects: list[Effect] = []
         for target in targets:
             if target.status is not None:  # read-only: only an exact address is a mistake worth a word
@@ -130,6 +134,12 @@ class Router:
                 if target.param is not None and target.param.name in self.unmapped:
                     self._tell(f"OSC: {message.address}: {target.param.description}", message.address)
         return effects
+
+    def _answer(self, targets: tuple[Target, ...], source: Source) -> None:
+        if source.reply is not None:
+            for packet in query_replies(targets, self.current):
+                source.reply(packet)
+                self.counters.add("replies")
 
     def _tell(self, text: str, key: str) -> None:
         if self.report is not None:
