@@ -231,7 +231,10 @@ class FrameLoop:
     def frame(self, ft: FrameTime, features: Features) -> FrameInfo:
         show, guards = self.show, self.guards
         with guards.stage("look"):
-            self.operator.settle(show.adopt_look())  # a look built aside and now ready; the cue follows it
+            adopted = show.adopt_look()  # a look built aside and now ready; the cue follows it
+            if self.recorder is not None:
+                self.recorder.look(ft, show.preset.path, adopted)  # a replay brings it in at this frame
+            self.operator.settle(adopted)
         before = show.params.base()
         for control in self.controls:
             with guards.stage(f"control drain ({_name(control)})"):

@@ -53,6 +53,13 @@ def add_show_arguments(p) -> None:
     p.add_argument("--no-sound", action="store_true", help="do not play the audio to the speakers")
     p.add_argument("--audio-out", help="output device name or index for the sound (default: system default)")
     p.add_argument("--setlist", type=Path, help="setlist .toml: cues the desk steps through (go, back, goto)")
+    p.add_argument(
+        "--record-events",
+        type=Path,
+        metavar="TAKE",
+        help="record every control event with its show time (take.jsonl; replay with render --replay)",
+    )
+    p.add_argument("--log", type=Path, help="performance log .jsonl (default: the show folder's logs/)")
     add_control_arguments(p)
 
 
@@ -96,6 +103,7 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
     size, _ = output_settings(args, preset)
     controls = build_controls(args)
     stages, sinks = build_sync(args, feed)
+    perflog, recorder = _show_records(args, preset)
     stats = perform(
         preset,
         feed,
@@ -113,6 +121,8 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
         hud=hud or args.hud,
         stages=tuple(stages),
         sinks=tuple(sinks),
+        perflog=perflog,
+        recorder=recorder,
     )
     print(stats.summary())
     if hasattr(feed, "status"):
@@ -120,3 +130,17 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
         device = status.device or "no device"
         print(f"capture: {device}, {status.overflows} overflows, {status.reconnects} reconnects")
     return 0
+
+
+def _show_records(args, preset):
+    """The performance log (always; --log or the show folder's logs/) and the take (--record-events)."""
+    from engine.show.events import EventRecorder
+    from engine.show.perflog import open_perflog
+
+    kind = getattr(args, "command", None) or "perform"
+    audio = getattr(args, "audio", None) or getattr(args, "track", None)
+    meta = {"preset": preset.path, "setlist": args.setlist, "audio": audio}
+    recorder = None
+    if args.record_events is not None:
+        recorder = EventRecorder(args.record_events, kind=kind, av_offset=args.av_offset / 1000.0, **meta)
+    return open_perflog(args.log, kind, **meta), recorder

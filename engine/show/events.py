@@ -54,10 +54,21 @@ class TakeEvent:
 
 
 @dataclass(frozen=True)
+class Adoption:
+    """When the live show first showed a look it had built aside, and which preset file it was."""
+
+    t: float
+    frame: int
+    preset: Path
+
+
+@dataclass(frozen=True)
 class Take:
     path: Path
     header: dict[str, Any]
     events: tuple[TakeEvent, ...]
+    adoptions: tuple[Adoption, ...] = ()
+    first_look: Path | None = None  # the preset on screen in the take's first frame
 
     @property
     def av_offset(self) -> float:
@@ -76,6 +87,7 @@ class EventRecorder:
         except OSError as exc:
             raise HalationError(f"cannot write the take: {exc.strerror or exc}", path=path) from None
         self.count = 0
+        self._shown = False  # the first frame's look is written
         self._flushed = 0.0
         at = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         header = {"event": "take", "version": VERSION, "at": at}
@@ -94,6 +106,15 @@ class EventRecorder:
     def commands(self, time: float, frame: int, source: str, commands: Iterable[ControlCommand]) -> None:
         for c in commands:
             self.event(TakeEvent(time, frame, source, action=c.action, args=tuple(c.args)))
+
+    def look(self, ft, preset: Path, adopted: bool) -> None:
+        """Called every frame: the look of the first frame, and each frame that first showed a look built
+        aside (a cue's, a recall's, a saved preset's), so a replay brings each in on the same frame."""
+        if not self._shown:
+            self._shown = True
+            self._write({"t": round(ft.time, 9), "frame": ft.index, "shown": str(preset)})
+        elif adopted:
+            self._write({"t": round(ft.time, 9), "frame": ft.index, "adopted": str(preset)})
 
     def event(self, event: TakeEvent) -> None:
         self._write(event.as_record())
@@ -130,6 +151,8 @@ def load_take(path: Path) -> Take:
         raise HalationError(f"cannot read the take: {exc.strerror or exc}", path=path) from None
     header: dict[str, Any] | None = None
     events: list[TakeEvent] = []
+    adoptions: list[Adoption] = []
+    first_look = None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -141,7 +164,11 @@ def load_take(path: Path) -> Take:
                 header = record
                 continue
             t, frame, source = float(record["t"]), int(record["frame"]), str(record.get("source", ""))
-            if "param" in record:
+            if "shown" in record:
+                first_look = Path(record["shown"])
+            elif "adopted" in record:
+                adoptions.append(Adoption(t, frame, Path(record["adopted"])))
+            elif "param" in record:
                 events.append(
                     TakeEvent(t, frame, source, param=str(record["param"]), value=_value(record["value"]))
                 )
@@ -156,7 +183,8 @@ def load_take(path: Path) -> Take:
             ) from None
     if header is None:
         raise HalationError("empty take: record one with perform --record-events", path=path)
-    return Take(path, header, tuple(sorted(events, key=lambda e: e.t)))  # stable: same-frame order kept
+    ordered = tuple(sorted(events, key=lambda e: e.t))  # stable: the order within a frame is kept
+    return Take(path, header, ordered, tuple(sorted(adoptions, key=lambda a: a.t)), first_look)
 
 
 class Replay:
@@ -196,13 +224,52 @@ def apply_events(show, operator, events: Sequence[TakeEvent], time: float, av_of
         show.params.set("tempo.nudge", 0.0)
 
 
+class ReplayedLooks:
+    """Looks for a replayed show, ready when the live show adopted them: live, a cue's look is built aside
+    and comes in some frames after the cue (when its shaders are warm); the take says at which frame, and
+    the replay brings the requested look in at that same moment. Same interface as LookBuilder."""
+
+    def __init__(self, adoptions: Sequence[Adoption]):
+        self.adoptions = adoptions
+        self.now = 0.0
+        self._next = 0
+        self._preset = None
+
+    def request(self, preset, spec_for=None) -> None:
+        self._preset = preset  # the newest request wins, as it does live
+
+    @property
+    def pending(self) -> bool:
+        return self._preset is not None
+
+    def poll(self):
+        from engine.runtime.looks import LookReady
+        from engine.show.preset import load_preset
+
+        if self._next >= len(self.adoptions) or self.adoptions[self._next].t > self.now + EPSILON:
+            return None
+        adoption = self.adoptions[self._next]
+        self._next += 1
+        preset, self._preset = self._preset, None
+        if preset is None or Path(preset.path).resolve() != adoption.preset.resolve():
+            preset = load_preset(adoption.preset)  # a look no event asked for: a preset saved in rehearsal
+        return LookReady(preset)
+
+
 class ReplayHook:
     """An offline render that plays a take: the setlist's first cue at the first frame, as `perform
-    --setlist` does, then each recorded event before the frame that shows its moment (engine.offline)."""
+    --setlist` does, then each recorded event before the frame that shows its moment, and each look at the
+    frame the live show adopted it (engine.offline)."""
 
     def __init__(self, take: Take | None = None, setlist=None):
         self.replay = Replay(take) if take is not None else None
+        self.looks = ReplayedLooks(take.adoptions) if take is not None and take.adoptions else None
         self.setlist = setlist
+        # Did the live show bring its first cue in before its first frame (at once), or build it aside?
+        first = take.first_look if take is not None else None
+        self.first_at_once = first is None or (
+            setlist is not None and first.resolve() == setlist.cues[0].preset.resolve()
+        )
         self.operator = None
 
     @property
@@ -214,8 +281,15 @@ class ReplayHook:
             from engine.show.operator import Operator
 
             self.operator = Operator(show, self.setlist)
-            if self.setlist is not None:
-                self.operator.apply("cue.go")
+            if self.setlist is not None and self.first_at_once:
+                self.operator.apply("cue.go")  # on screen from the first frame, as the live take had it
+            if self.looks is not None:
+                show.build_looks_aside(self.looks)
+            if self.setlist is not None and not self.first_at_once:
+                self.operator.apply("cue.go")  # built aside: it comes in when the take says it did
+        if self.looks is not None:  # first the look that is ready, then the frame's events, as live
+            self.looks.now = ft.time
+            self.operator.settle(show.adopt_look())
         if self.replay is not None:
             apply_events(show, self.operator, self.replay.due(ft.time), ft.time, self.replay.take.av_offset)
 
