@@ -12,23 +12,29 @@ once and shown on the preview; only the operator ends a show.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import statistics
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from engine.analysis.analyzer import Analyzer
 from engine.analysis.features import Features
-from engine.app import Show
+from engine.app import Show, build_params
 from engine.audio.feed import AudioFeed
 from engine.clock import FrameTime, LiveClock
+from engine.output.recorder import Recorder
 from engine.output.sink import FrameInfo, Sink
+from engine.output.stage import Stage, default_stage
+from engine.output.stage_sinks import open_stage_outputs
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands, tempo_resets
 from engine.render.context import Offscreen, headless_context
@@ -376,6 +382,9 @@ def perform(
     perflog: PerfLog | None = None,
     recorder: EventRecorder | None = None,
     stages: tuple[FeatureStage, ...] = (),
+    stage: Stage | None = None,
+    flash_limit: str = "standard",
+    record: Path | None = None,
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
@@ -389,85 +398,177 @@ def perform(
     `perflog` notes what was on screen (a sink); `recorder` writes every control event to a take.
     `stages` (engine.sync.stage) turn each analysis snapshot into the frame's Features (Link, a leader's
     stream); a sink with `on_event` hears every analysis event (the feature stream).
+    `stage` (engine.output.stage) says which outputs exist (default: one, at the render size, on `monitor`);
+    each is composed (warp, blend, masks) and flash-limited (`flash_limit`: standard, strict, off).
+    `record`: record the program and the input audio to this file (also started/stopped over OSC).
     """
-    outputs = open_outputs(
-        size, f"Halation — {preset.name}", headless=headless, monitor=monitor, preview=preview, hud=hud
-    )
-    outputs.sinks.extend(sinks)
-    ctx = outputs.ctx
-    target = Offscreen(ctx, size)
-    show = Show(ctx, preset, size, feed.sample_rate, live=True)
-    show.build_looks_aside()
-    operator = Operator(show, setlist)
-    watcher = PresetWatcher(preset.path) if watch_preset else None
-    if perflog is not None:
-        outputs.sinks.append(PerfLogSink(perflog, show, lambda: operator.cue_name))
-    analysis = AnalysisThread(show.analyzer, feed, show.guards)
-    for sink in outputs.sinks:
-        if hasattr(sink, "on_event"):
-            analysis.subscribe(sink.on_event)
-    for stage in stages:  # their controls (link.mode) exist before the desks are told the parameters
-        for param in stage.params():
-            show.params.add(param)
-    loop = FrameLoop(
-        show,
-        operator,
-        target,
-        controls=controls,
-        sinks=tuple(outputs.sinks),
-        watcher=watcher,
-        av_offset=av_offset,
-        recorder=recorder,
-    )
-    started_controls: list[ControlSurface] = []
+    params = build_params(preset)
+    for sync in stages:  # their controls (link.mode) exist before the desks are told the parameters
+        for param in sync.params():
+            params.add(param)
+    started_controls = start_controls(controls, params.params)  # a port in use: one line, no window yet
+    stop = StopRequest()
     stats = PerformStats()
-    watchdog = Watchdog()
-    started = time.monotonic()
+    outputs = show = target = None
     try:
-        for control in controls:  # inside the try: a port in use still releases the GL show
-            control.start(show.params.params)
-            started_controls.append(control)
+        stage = stage or default_stage(size, monitor)
+        outputs = open_stage_outputs(
+            stage,
+            size,
+            f"Halation — {preset.name}",
+            headless=headless,
+            preview=preview,
+            hud=hud,
+            flash_limit=flash_limit,
+        )
+        started_controls += start_controls(outputs.controls, params.params)  # the preview's keys, stage edit
+        video = Recorder(record, size, fps, feed.sample_rate)
+        feed = video.tap(feed)
+        outputs.sinks.extend([*sinks, video])
+        target = Offscreen(outputs.ctx, size)
+        show = Show(outputs.ctx, preset, size, feed.sample_rate, live=True, params=params)
+        for param in outputs.params:  # stage.<output>.<key>: reachable at /hl/stage/<output>/<key>
+            show.params.add(param)
+        operator = Operator(show, setlist)
+        if setlist is not None:  # the first cue before the first frame: nothing is on screen to keep moving
+            operator.apply("cue.go")
+        show.build_looks_aside()  # from now on looks are built aside and adopted at a frame boundary
+        if perflog is not None:
+            outputs.sinks.append(PerfLogSink(perflog, show, lambda: operator.cue_name))
+        for control in started_controls:
+            if hasattr(control, "retarget"):  # the stage's parameters came after it started
+                control.retarget(show.params.params)
             if hasattr(control, "attach"):  # its status, errors and name lists come from the operator
                 control.attach(operator)
-        if setlist is not None:
-            operator.apply("cue.go")
-        feed.start()
-        clock = LiveClock(feed.position, lead=av_offset)
-        analysis.start()
-        watching = f"; saving {preset.path.name} shows it at once" if watcher else ""
-        log.info("showing '%s'%s", preset.name, watching)
-        watchdog.start()
-        while True:
-            ft = clock.tick()
-            if (end is not None and ft.time >= end) or (duration and time.monotonic() - started >= duration):
-                break
-            if outputs.should_close:
-                break
-            t0 = time.perf_counter()
-            features = run_stages(stages, analysis.features, ft.time, show.params, show.guards)
-            loop.status = stages_status(stages)
-            look = show.look_generation
-            loop.frame(ft, features)
-            took = time.perf_counter() - t0
-            watchdog.beat()
-            stats.add(took, look_changed=show.look_generation != look)
-            show.pipeline.note_frame(took)
-            if headless:  # pace like a display would
-                time.sleep(max(0.0, 1.0 / fps - (time.perf_counter() - t0)))
+        analysis = AnalysisThread(show.analyzer, feed, show.guards)
+        for sink in outputs.sinks:
+            if hasattr(sink, "on_event"):
+                analysis.subscribe(sink.on_event)
+        loop = FrameLoop(
+            show,
+            operator,
+            target,
+            controls=tuple(started_controls),
+            sinks=tuple(outputs.sinks),
+            watcher=PresetWatcher(preset.path) if watch_preset else None,
+            av_offset=av_offset,
+            recorder=recorder,
+        )
+        with stop.on_signals():
+            run = FrameRun(loop, feed, analysis, stages, fps=fps if headless else None, av_offset=av_offset)
+            run.until(stats, stop, duration=duration, end=end, should_close=lambda: outputs.should_close)
     finally:
-        stats.seconds = time.monotonic() - started
-        watchdog.stop()
-        stats.stalls = watchdog.stall_count
-        if analysis.is_alive():
-            analysis.stop()
-        feed.stop()
-        for control in started_controls:
+        for control in reversed(started_controls):
             control.stop()
-        for stage in stages:
-            stage.close()
-        show.release()
-        target.release()
-        outputs.release()
+        for sync in stages:
+            sync.close()
+        if show is not None:
+            show.release()
+        if target is not None:
+            target.release()
+        if outputs is not None:
+            outputs.release()
         if recorder is not None:
             recorder.close()
     return stats
+
+
+def start_controls(controls, params: Mapping[str, Param]) -> list[ControlSurface]:
+    """Start every control surface, or none: one that cannot (its port is in use) stops the ones before it
+    and raises its one-line error, before any window opens."""
+    started: list[ControlSurface] = []
+    try:
+        for control in controls:
+            control.start(params)
+            started.append(control)
+    except BaseException:
+        for control in reversed(started):
+            control.stop()
+        raise
+    return started
+
+
+class StopRequest:
+    """SIGTERM or Ctrl-C asks the show to stop at the next frame boundary, so everything is let go in
+    order (the capture ring in /dev/shm, the sockets, the warm-up child) within a second or two. A second
+    Ctrl-C while stopping interrupts at once."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.signal = ""
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+    def _handle(self, number, _frame) -> None:
+        if self.event.is_set() and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(number).name
+        self.event.set()
+
+    @contextlib.contextmanager
+    def on_signals(self):
+        """Handle SIGTERM and SIGINT meanwhile (from the main thread only: Python delivers them there)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {n: signal.signal(n, self._handle) for n in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            if self.signal:
+                log.info("stopped by %s", self.signal)
+
+
+class FrameRun:
+    """The show's run: the audio, the analysis and the watchdog, started together and stopped together,
+    and frames drawn by the loop until the end. `fps`: pace frames (headless); else the display does."""
+
+    def __init__(self, loop: FrameLoop, feed, analysis: AnalysisThread, stages, *, fps, av_offset: float):
+        self.loop, self.feed, self.analysis, self.stages = loop, feed, analysis, stages
+        self.fps = fps
+        self.av_offset = av_offset
+
+    def until(self, stats: PerformStats, stop: StopRequest, *, duration, end, should_close) -> None:
+        """Frames until show time reaches `end`, `duration` seconds pass, a window closes or a stop."""
+        loop, show = self.loop, self.loop.show
+        watchdog = Watchdog()
+        started = time.monotonic()
+        try:
+            self.feed.start()
+            clock = LiveClock(self.feed.position, lead=self.av_offset)
+            self.analysis.start()
+            watching = f"; saving {show.preset.path.name} shows it at once" if loop.watcher else ""
+            log.info("showing '%s'%s", show.preset.name, watching)
+            watchdog.start()
+            while not stop and not should_close():
+                ft = clock.tick()
+                if (end is not None and ft.time >= end) or (
+                    duration and time.monotonic() - started >= duration
+                ):
+                    break
+                t0 = time.perf_counter()
+                self.frame(ft, stats)
+                watchdog.beat()
+                if self.fps:  # pace like a display would
+                    time.sleep(max(0.0, 1.0 / self.fps - (time.perf_counter() - t0)))
+        finally:
+            stats.seconds = time.monotonic() - started
+            watchdog.stop()
+            stats.stalls = watchdog.stall_count
+            if self.analysis.is_alive():
+                self.analysis.stop()
+            self.feed.stop()
+
+    def frame(self, ft: FrameTime, stats: PerformStats) -> None:
+        loop, show = self.loop, self.loop.show
+        t0 = time.perf_counter()
+        features = run_stages(self.stages, self.analysis.features, ft.time, show.params, show.guards)
+        loop.status = stages_status(self.stages)
+        look = show.look_generation
+        loop.frame(ft, features)
+        took = time.perf_counter() - t0
+        stats.add(took, look_changed=show.look_generation != look)
+        show.pipeline.note_frame(took)

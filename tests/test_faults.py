@@ -7,14 +7,24 @@ frozen on its last picture; the watchdog names where a stalled loop is stuck."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_cli
 from test_reload import BLUE, HEADER, RED, Render, blue, red, watched_preset
 
+from engine.commands.bench import BENCH_DIR, load
 from engine.runtime.watchdog import Watchdog
 
 NAN = HEADER + "void main()\n{\n    gl_FragColor = vec4(vec3(sqrt(gain - 2.0)), 1.0);\n}\n"
@@ -153,3 +163,91 @@ def test_the_watchdog_says_where_a_stalled_loop_is_stuck(caplog):
 
 def a_shader_that_takes_seconds(release: threading.Event) -> None:
     release.wait(10)
+
+
+# --- the process: signals and a port in use (the real CLI) ---------------------------------------------
+
+
+def _children_cmdlines(pid: int) -> list[str]:
+    """Command lines of the processes whose parent is `pid` (read from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+PERFORM = [sys.executable, "-m", "engine", "perform", "--headless", "--no-zeroconf"]
+
+
+@pytest.fixture
+def jack_server(monkeypatch):
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed (make test installs jackd2)")
+    jackkit = load(BENCH_DIR / "_jack.py")
+    name = f"halation-faults-{os.getpid()}"
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)  # PortAudio in the capture process joins this server
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    server = jackkit.JackServer(name, 256, 48000)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_show_cleanly_within_2_s_and_removes_the_capture_ring(jack_server, sig):
+    show = subprocess.Popen(
+        [*PERFORM, "--audio-device", "JACK", "--size", "64x36", "--fps", "30", "--osc-port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        heard = _read_until(show, "showing '", timeout=60)
+        rings = [
+            Path(json.loads(cmd.split("engine.audio.capture", 1)[1])["ring"])
+            for cmd in _children_cmdlines(show.pid)
+            if "engine.audio.capture" in cmd
+        ]
+        assert rings and all(r.exists() for r in rings), heard
+        sent = time.monotonic()
+        show.send_signal(sig)
+        out, err = show.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if show.poll() is None:
+            show.kill()
+    assert show.returncode == 0, err
+    assert f"stopped by {sig.name}" in err and " frames in " in out
+    assert took < 2.0, f"{sig.name}: {took:.2f} s to exit"
+    assert not any(r.exists() or r.parent.exists() for r in rings)  # nothing left in /dev/shm
+
+
+def test_an_osc_port_in_use_is_one_clear_error_before_the_show_opens():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("0.0.0.0", 0))
+        port = taken.getsockname()[1]
+        out = run_cli("perform", "--headless", "--no-sound", "--osc-port", str(port), "--no-zeroconf")
+    assert out.returncode == 1
+    (line,) = [ln for ln in out.stderr.splitlines() if "error" in ln]
+    assert f":{port}" in line and "pick another port" in line
+    assert "showing" not in out.stderr  # refused before anything was opened
+
+
+def _read_until(proc: subprocess.Popen, text: str, timeout: float) -> str:
+    """The process's stderr up to the first line containing `text` (fails on timeout or exit)."""
+    seen, deadline = "", time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        while text not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0 and proc.poll() is None, f"never said {text!r}:\n{seen}"
+            if sel.select(timeout=left):
+                seen += proc.stderr.readline()
+    return seen

@@ -218,21 +218,22 @@ class WarmWorker:
         when no worker can run (the render thread then does the first draw itself)."""
         if not self.start():
             return {"ok": True, "cold": True}
+        proc = self._proc  # close() from another thread may drop self._proc meanwhile
         self._next_id += 1
         size, images = spec
         job = {"id": self._next_id, "path": str(source.path), "fs": source.fs, "vs": source.vs}
         job.update(size=list(size), images=images)
         try:
-            self._proc.stdin.write(json.dumps(job) + "\n")
-            self._proc.stdin.flush()
-        except OSError:
-            self._kill(self._proc)
+            proc.stdin.write(json.dumps(job) + "\n")
+            proc.stdin.flush()
+        except (OSError, ValueError):  # ValueError: closed meanwhile
+            self._kill(proc)
             self._proc = None
             return {"ok": True, "cold": True}
-        result = self._answer(self._proc)
+        result = self._answer(proc)
         if result is None or result.get("over_budget"):
-            hung = self._proc.poll() is None
-            self._kill(self._proc, at_once=True)
+            hung = proc.poll() is None
+            self._kill(proc, at_once=True)
             self._proc = None
             if result is not None:
                 message = (
@@ -276,10 +277,10 @@ class WarmWorker:
             with contextlib.suppress(subprocess.TimeoutExpired):  # killed; a busy machine may reap it late
                 proc.wait(timeout=5.0)
 
-    def close(self) -> None:
-        if self._proc is not None:
-            self._kill(self._proc)
-            self._proc = None
+    def close(self, at_once: bool = False) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            self._kill(proc, at_once)
 
 
 class WarmService(threading.Thread):
@@ -322,9 +323,12 @@ class WarmService(threading.Thread):
         self.worker.close()
 
     def stop(self) -> None:
+        """Stop now: a shader being warmed is abandoned (its child killed), so a show ends in a moment."""
         if self._running:
             self.jobs.put(None)
-            self.join(timeout=5.0)
+            self.worker.available = False  # no new child for the jobs still queued
+            self.worker.close(at_once=True)
+            self.join(timeout=2.0)
 
 
 def _pump_lines(stream, lines: queue.SimpleQueue) -> None:
