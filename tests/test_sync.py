@@ -355,8 +355,11 @@ def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
         errors_ms.append(abs(_circular(phase, _phase(bpm, next_beat, t))) * 60000.0 / bpm)
     assert len(errors_ms) > 200
     errors_ms.sort()
-    assert errors_ms[len(errors_ms) // 2] < 1.0 and errors_ms[-1] < 5.0, (
-        f"median {errors_ms[len(errors_ms) // 2]:.2f} ms, worst {errors_ms[-1]:.2f} ms"
+    median, p99 = errors_ms[len(errors_ms) // 2], errors_ms[int(0.99 * len(errors_ms))]
+    # the frame after the leader re-places a beat, the node still draws with the grid of the frame before:
+    # that frame may be off by the leader's own jump (halation bench sync: max ~10 ms over 60 s)
+    assert median < 1.0 and p99 < 5.0, (
+        f"median {median:.2f} ms, 99% {p99:.2f} ms, worst {errors_ms[-1]:.2f} ms"
     )
 
 
@@ -422,3 +425,67 @@ def test_midi_clock_out_ticks_24_a_beat_at_the_tempo_heard(tmp_path):
     span = ticks[-24 * 6 :]  # JACK delivers rtmidi's events a period at a time: time many ticks, not one
     bpm = 60.0 / (24 * (span[-1] - span[0]) / (len(span) - 1))
     assert bpm == pytest.approx(124.0, abs=1.0), f"{bpm:.2f} BPM"
+
+
+def _get_json(url: str):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.slow
+def test_link_mode_switches_over_osc_and_the_peers_show_in_status(link_peer):
+    """auto leads the peer from the demo song; /hl/link/mode 1 (oscsend) switches to follow, and a tempo the
+    peer then sets is followed; /hl/link/mode 3 leads again until the peer sets a tempo of its own, which auto
+    then follows. /hl/status/link/* (read through OSCQuery) says so all along."""
+    if shutil.which("oscsend") is None:
+        pytest.skip("liblo-tools is not installed")
+    peer = link_peer(100.0)
+    osc, http = _free_udp_port(), _free_udp_port()
+    proc = _perform(
+        "--link", "auto", "--duration", "40", "--osc-port", str(osc), "--oscquery-port", str(http)
+    )
+
+    def status(key: str):
+        return _get_json(f"http://127.0.0.1:{http}/hl/status/{key}")["VALUE"][0]
+
+    def until(predicate, timeout: float, what: str):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, _finish(proc)
+            try:
+                if predicate():
+                    return
+            except OSError:
+                pass  # the HTTP server is not up yet
+            time.sleep(0.1)  # polling
+        pytest.fail(f"{what} within {timeout} s")
+
+    try:
+        until(lambda: status("link/peers") == 1 and status("link/mode") == "auto", 60, "auto with one peer")
+        until(lambda: abs(_session(peer)[0] - 124.0) < 0.5, 15, "auto leads the peer to 124 BPM")
+        assert status("link/role") == "lead"
+        subprocess.run(["oscsend", "localhost", str(osc), "/hl/link/mode", "i", "1"], check=True, timeout=10)
+        until(lambda: status("link/mode") == "follow", 10, "/hl/link/mode 1 switches to follow")
+        state = peer.captureSessionState()
+        state.setTempo(110.0, peer.clock().micros())
+        peer.commitSessionState(state)
+        until(
+            lambda: abs(status("link/bpm") - 110.0) < 0.01 and abs(status("bpm") - 110.0) < 0.01,
+            5,
+            "follow 110",
+        )
+        time.sleep(0.5)  # the peer's tempo must stay where the peer put it (follow never publishes)
+        assert _session(peer)[0] == pytest.approx(110.0)
+        subprocess.run(["oscsend", "localhost", str(osc), "/hl/link/mode", "i", "3"], check=True, timeout=10)
+        until(
+            lambda: abs(_session(peer)[0] - 124.0) < 0.5 and status("link/role") == "lead", 10, "auto leads"
+        )
+        state = peer.captureSessionState()
+        state.setTempo(96.0, peer.clock().micros())  # a DJ sets the tempo on purpose
+        peer.commitSessionState(state)
+        until(lambda: status("link/role") == "follow" and abs(status("bpm") - 96.0) < 0.01, 5, "auto follows")
+        assert _session(peer)[0] == pytest.approx(96.0)
+    finally:
+        _finish(proc)

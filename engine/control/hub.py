@@ -153,6 +153,7 @@ class ControlHub:
         self._status = {
             **show_status(state.features, self.operator, self._meter, self._last_error()),
             **self._labels,
+            **(getattr(state, "status", None) or {}),  # the sync stages': link/peers, follow/connected...
         }
         if self.router is not None:
             self.router.observe(values)

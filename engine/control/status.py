@@ -35,6 +35,13 @@ STATUS: tuple[StatusNode, ...] = (
         StatusNode(f"macro/{n}", "s", f"What macro {n} drives in this look ('not mapped')")
         for n in range(1, 9)
     ),
+    # from the sync stages (engine/sync), present with --link / --follow
+    StatusNode("link/mode", "s", "Ableton Link: off, follow, lead or auto"),
+    StatusNode("link/role", "s", "What Link is doing now (auto: lead or follow)"),
+    StatusNode("link/peers", "i", "Other Link peers in the session"),
+    StatusNode("link/bpm", "f", "The Link session's tempo"),
+    StatusNode("follow/leader", "s", "Render node: the leader's stream (HOST:PORT)"),
+    StatusNode("follow/connected", "i", "Render node: 1 while the leader's frames arrive"),
 )
 STATUS_KEYS = tuple(n.key for n in STATUS)
 

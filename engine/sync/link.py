@@ -39,13 +39,15 @@ MODES: tuple[Mode, ...] = ("off", "follow", "lead", "auto")  # index = the value
 PHASE_TOLERANCE = 0.002  # s: the session's bar is moved onto the heard downbeat when further off than this
 TEMPO_TOLERANCE = 0.01  # BPM: heard tempo changes smaller than this are not published
 PEER_CHANGE = 0.05  # BPM: a session tempo this far from what we published was set by another peer
-FORCE_INTERVAL = 0.25  # s: the lead moves the session's phase at most this often (each move jolts peers)
+FORCE_INTERVAL = 0.1  # s: the lead moves the session's phase at most this often (each move jolts peers)
 QUIET_RESET = 2.0  # s of silence after which auto leads again (the next track)
 MIN_CONFIDENCE = 0.2  # the heard tempo is published once the tracker is this sure of it
 
 
 def link_params(mode: Mode) -> list[Param]:
-    """The show-level Link controls (names start with link., so a preset recall keeps them)."""
+    """The show-level Link control (its name starts with link., so a preset recall keeps it). One number, not
+    buttons: the frame's sync stages run before the desks' messages of that frame are applied, and a mode is
+    a state the desk can read back."""
     return [
         Param(
             "link.mode",
@@ -54,21 +56,12 @@ def link_params(mode: Mode) -> list[Param]:
             0,
             3,
             "Ableton Link: 0 off, 1 follow, 2 lead, 3 auto",
-        ),
-        Param("link.follow", "event", description="Follow the Link session's tempo and phase"),
-        Param("link.lead", "event", description="Lead the Link session from the heard tempo and downbeat"),
-        Param(
-            "link.auto", "event", description="Lead while music is heard, follow a peer that sets the tempo"
-        ),
+        )
     ]
 
 
 def operator_mode(params: ParamStore, current: Mode) -> Mode:
-    """The mode the operator asks for: a link.follow/lead/auto event sets link.mode, which is the mode."""
-    base = params.base()
-    for mode in ("follow", "lead", "auto"):
-        if base.get(f"link.{mode}") and "link.mode" in params:
-            params.set("link.mode", float(MODES.index(mode)))
+    """The mode link.mode asks for (the current one when the show has no link.mode)."""
     number = params.base().get("link.mode")
     if isinstance(number, int | float) and 0 <= int(number) < len(MODES):
         return MODES[int(number)]
@@ -184,7 +177,7 @@ class LinkStatus:
 
 class LinkSync:
     """The Features stage of the render loop (engine.sync.stage): follow, lead or auto against a Link
-    session; the operator switches the mode with link.mode or the link.follow/lead/auto events."""
+    session; the operator switches the mode with link.mode (/hl/link/mode 0-3)."""
 
     name = "link"
 
@@ -204,7 +197,8 @@ class LinkSync:
             log.info("Link: %s", mode)
             self.peer.set_enabled(mode != "off")
             self.mode = mode
-            self._peer_led = False
+            self._peer_led = False  # the operator chose: what a peer did before counts for nothing
+            self._published = None
 
     def params(self) -> list[Param]:
         return link_params(self.mode)
