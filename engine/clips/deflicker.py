@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 WINDOW = 9  # frames in the brightness trend (about a third of a second at 24-30 fps)
-STROBE_STEP = 0.08  # relative distance from the trend beyond which a frame is a deliberate flash
-MAX_GAIN = 0.1  # the largest brightness correction of any frame (±10 %)
+STROBE_STEP = 0.15  # relative distance from the trend beyond which a frame is a deliberate flash
+MAX_GAIN = 0.12  # the largest brightness correction of any frame (±12 %)
 _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 

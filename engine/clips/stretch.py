@@ -30,7 +30,7 @@ class Smoothness:
     """How evenly a stretched clip moves, against its source played at its own rate."""
 
     step_ratio: float  # mean step × stretch factor / source mean step (1 = the same motion per clip time)
-    repeats: int  # steps with (almost) no change: visible as a stutter
+    repeats: int  # steps with (almost) no change, under 5 % of the source's mean: a frame shown twice
     min_step_ratio: float  # smallest step × factor / source mean step
 
 
@@ -57,7 +57,7 @@ def smoothness(source: np.ndarray, stretched: np.ndarray, wrap: bool = True) -> 
     mean = max(float(base.mean()), 1e-6)
     return Smoothness(
         step_ratio=float(steps.mean()) * factor / mean,
-        repeats=int((steps * factor < 0.1 * mean).sum()),
+        repeats=int((steps * factor < 0.05 * mean).sum()),
         min_step_ratio=float(steps.min()) * factor / mean,
     )
 
