@@ -9,10 +9,18 @@ detection delay (known_at − annotated time of each matched onset), seconds unt
 2 % (files of 8 s or more; against the tempo the annotated beats have over the last seconds where there
 are beats, as players drift, else the file's tempo), octave flips after locking, and CPU per audio second
 fed hop by hop. aubio runs at 44.1 kHz, where it scores best; Halation at its own 48 kHz.
+
+A set whose index gives `onset_combine` (seconds; bench/sets/generated.py writes 0.03) annotates the hits
+closer than that as one onset (a chord, a kick with a hat, a flam): then each detector's onsets are combined
+the same way (Halation's `attack` onsets; aubio's within that window) before they are scored. Where the
+index gives `beats_per_bar`, the bar length each file ends in is scored (metre), and where it gives `kind`,
+the figures are printed per kind as well. The reliability table sets Halation's tempo confidence, sampled
+every trace step after 5 s, against whether the tempo is right there (Acc1 against the local tempo).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -50,6 +58,9 @@ class Heard:
         self.onsets_known = onsets_known
         self.trace: list[tuple[float, float]] = []  # (audio time, bpm)
         self.downbeats: list[float] | None = None  # None: the detector has no notion of bars (aubio)
+        self.beats_per_bar: int | None = None  # the bar length at the end (None: aubio has no bars)
+        self.attacks: tuple[list[float], list[float]] | None = None  # (time, known_at) of new attacks
+        self.confidence: list[float] = []  # tempo confidence per trace step (Halation)
 
 
 def run(args) -> int:
@@ -79,10 +90,16 @@ def run(args) -> int:
         audio = load_audio(path, ENGINE_RATE)
         ours = _ours(audio.mono())
         theirs = _aubio(load_audio(path, AUBIO_RATE).mono())
+        if entry.get("onset_combine"):
+            _combine_onsets(ours, theirs, float(entry["onset_combine"]))
         duration = audio.duration
         row = {"name": entry["name"], "duration": duration, "tempo": entry.get("tempo")}
+        row["kind"] = entry.get("kind")
         for who, heard in (("halation", ours), ("aubio", theirs)):
             row[who] = _score(heard, truth, entry.get("tempo"), duration)
+            if entry.get("beats_per_bar") and heard.beats_per_bar is not None:
+                row[who]["metre_ok"] = float(heard.beats_per_bar == entry["beats_per_bar"])
+        row["halation"]["reliability"] = _confidence_samples(ours, truth.get("beats"), entry.get("tempo"))
         rows.append(row)
         if args.per_file:
             _print_file(row)
@@ -91,6 +108,10 @@ def run(args) -> int:
     for who in summary:
         summary[who]["cpu_percent"] = cpu[who]
     _print_summary(summary, len(rows))
+    _print_kinds(rows)
+    table = reliability(rows)
+    summary["halation"]["reliability"] = table
+    _print_reliability(table)
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "files": rows}, indent=1, default=float))
     return 0
@@ -107,8 +128,60 @@ def _ours(mono) -> Heard:
         [o.known_at for o in heard.onsets],
     )
     out.trace = list(zip(heard.trace_time.tolist(), heard.trace_bpm.tolist(), strict=True))
+    out.confidence = heard.trace_confidence.tolist()
     out.downbeats = list(heard.downbeats)
+    out.beats_per_bar = heard.beats_per_bar
+    attacks = [o for o in heard.onsets if o.attack]
+    out.attacks = ([o.time for o in attacks], [o.known_at for o in attacks])
     return out
+
+
+def _combine_onsets(ours: Heard, theirs: Heard, within: float) -> None:
+    """Score each attack once, as the annotations count them: Halation's attacks (it marks them itself, over
+    both its bands), aubio's onsets combined within `within` seconds (it has one band)."""
+    if ours.attacks is not None:
+        ours.onsets, ours.onsets_known = list(ours.attacks[0]), list(ours.attacks[1])
+    kept: list[int] = []
+    for i, t in enumerate(theirs.onsets):
+        if not kept or t - theirs.onsets[kept[-1]] >= within:
+            kept.append(i)
+    theirs.onsets = [theirs.onsets[i] for i in kept]
+    theirs.onsets_known = [theirs.onsets_known[i] for i in kept]
+
+
+CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+RELIABILITY_AFTER = 5.0  # seconds: the first estimates of a file are not yet a claim
+
+
+def _confidence_samples(heard: Heard, beats, tempo: float | None) -> list[tuple[float, bool]]:
+    """(tempo confidence, tempo right within 4 % of the local tempo) at each trace step after 5 s."""
+    if not tempo or not heard.confidence:
+        return []
+    tempo_at = _local_tempo(beats, tempo)
+    return [
+        (c, _within(bpm, tempo_at(t)))
+        for (t, bpm), c in zip(heard.trace, heard.confidence, strict=True)
+        if t >= RELIABILITY_AFTER
+    ]
+
+
+def reliability(rows: list[dict]) -> list[dict]:
+    """Confidence bins against accuracy: per bin, how many samples fell in it and the share whose tempo was
+    right (Acc1), each file weighted by its samples. A calibrated confidence of 0.8 is right 80 % of the
+    time."""
+    samples = [s for r in rows for s in r["halation"].get("reliability", [])]
+    table = []
+    for lo, hi in itertools.pairwise(CONFIDENCE_BINS):
+        inside = [ok for c, ok in samples if lo <= c < hi]
+        table.append(
+            {
+                "lo": lo,
+                "hi": min(hi, 1.0),
+                "n": len(inside),
+                "acc1": sum(inside) / len(inside) if inside else None,
+            }
+        )
+    return table
 
 
 def _aubio(mono) -> Heard:
@@ -301,6 +374,46 @@ def _print_summary(summary: dict, n_files: int) -> None:
     print(f"{'':40s} {'halation':>10s} {'aubio':>10s}")
     for label, key, fmt in ROWS:
         print(f"{label:40s} {fmt.format(h[key]):>10s} {fmt.format(summary['aubio'][key]):>10s}")
+    sys.stdout.flush()
+
+
+def _print_kinds(rows: list[dict]) -> None:
+    """Onset F, beat F, Acc1 and metre per kind of material, Halation beside aubio."""
+    kinds = sorted({r["kind"] for r in rows if r.get("kind")})
+    if not kinds:
+        return
+    keys = (("onset F", "onset_f"), ("beat F", "beat_f"), ("Acc1", "acc1"), ("metre", "metre_ok"))
+    print(f"{'kind':12s}" + "".join(f"{label + ' hal/aub':>20s}" for label, _ in keys))
+    for kind in kinds:
+        summary = {who: _summarise([r[who] for r in rows if r.get("kind") == kind]) for who in WHO}
+        metre = {who: _mean([r[who].get("metre_ok") for r in rows if r.get("kind") == kind]) for who in WHO}
+        cells = []
+        for _, key in keys:
+            h, a = (metre[w] if key == "metre_ok" else summary[w][key] for w in WHO)
+            cells.append(f"{_fmt(h)}/{_fmt(a)}")
+        print(f"{kind:12s}" + "".join(f"{c:>20s}" for c in cells))
+    sys.stdout.flush()
+
+
+WHO = ("halation", "aubio")
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.3f}"
+
+
+def _print_reliability(table: list[dict]) -> None:
+    """The reliability table: confidence bin, samples, Acc1 in it."""
+    if not any(b["n"] for b in table):
+        return
+    print("tempo confidence (Halation, every 0.1 s after 5 s)   samples   Acc1")
+    for b in table:
+        print(f"  {b['lo']:.1f} .. {b['hi']:.1f} {'':38s}{b['n']:7d}   {_fmt(b['acc1'])}")
     sys.stdout.flush()
 
 

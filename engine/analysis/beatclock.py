@@ -56,6 +56,7 @@ class ClockSetup:
     min_bpm: float = TempoSettings.min_bpm
     max_bpm: float = TempoSettings.max_bpm
     beats_per_bar: int = 4
+    hear_metre: bool = True  # the clock may move to the bar length it hears (3 or 4); False: it is fixed
 
     def __post_init__(self):
         if not MIN_BPM <= self.min_bpm < self.max_bpm <= MAX_BPM:
@@ -68,7 +69,9 @@ class ClockSetup:
 
     def settings(self) -> ClockSettings:
         return ClockSettings(
-            self.beats_per_bar, replace(TempoSettings(), min_bpm=self.min_bpm, max_bpm=self.max_bpm)
+            self.beats_per_bar,
+            replace(TempoSettings(), min_bpm=self.min_bpm, max_bpm=self.max_bpm),
+            hear_metre=self.hear_metre,
         )
 
 
@@ -92,6 +95,8 @@ class ClockSettings:
     # and not its third, which the beat's span alone cannot tell apart when chords change every two beats
     # as well. The evidence is the mean change over the two (downbeat F on the unseen LMMS songs 0.38 ->
     # 0.45, Frets on Fire 0.30 -> 0.35)
+    hear_metre: bool = True  # move beats_per_bar to the metre heard (Metre); False: a preset fixed it
+    metre: MetreSettings = field(default_factory=lambda: MetreSettings())
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,57 @@ class Downbeat:
         self.forced = True
 
 
+@dataclass(frozen=True)
+class MetreSettings:
+    candidates: tuple[int, ...] = (3, 4)  # bar lengths the clock may hear (4 first: the default)
+    memory_beats: float = 24.0  # the evidence of each bar position forgets over ~this many beats
+    switch: float = 2.0  # another bar length must be this much more contrasted to take over...
+    floor: float = 0.35  # ...and contrasted at least this much (max over mean of its positions, less 1)
+    settle_bars: float = 4.0  # ...after at least this many bars of it since the start or the last switch
+    accent: float = 0.5  # weight of the beat's loudness (Accent) against its mean, beside the downbeat
+    # evidence (harmony change and bass): a waltz's accented one, a kick on one alone
+
+
+class Metre:
+    """How many beats a bar has: fed each beat's downbeat evidence (Downbeat.add's), it keeps the evidence
+    per position modulo each candidate length and hears the length whose positions differ most. Music in
+    three has one strong position in three and none in four; music in four (or two) has its strong beats
+    every four (or two) beats and none in three. A switch needs a clear and lasting difference (hysteresis),
+    so a fill or a break does not turn a song into a waltz."""
+
+    def __init__(self, settings: MetreSettings, beats_per_bar: int):
+        self.settings = settings
+        self.keep = float(np.exp(-1.0 / settings.memory_beats))
+        self.evidence = {n: np.zeros(n) for n in settings.candidates}
+        self.beats_per_bar = beats_per_bar
+        self._since = 0  # beats since the start or the last switch
+
+    def contrast(self, n: int) -> float:
+        """How much the strongest position of bars of n stands out: its evidence over the mean, less 1."""
+        e = self.evidence[n]
+        mean = float(e.mean())
+        return float(e.max()) / mean - 1.0 if mean > 1e-9 else 0.0
+
+    def add(self, count: int, strength: float) -> int | None:
+        """One beat's evidence; the new bar length when it switches, else None."""
+        for n, e in self.evidence.items():
+            e *= self.keep
+            e[count % n] += strength
+        self._since += 1
+        s = self.settings
+        current = self.beats_per_bar
+        here = self.contrast(current) if current in self.evidence else 0.0
+        best = max(self.evidence, key=self.contrast)
+        if best == current or self._since < s.settle_bars * max(best, current):
+            return None
+        there = self.contrast(best)
+        if there < s.floor or there < s.switch * here:
+            return None
+        self.beats_per_bar = best
+        self._since = 0
+        return best
+
+
 class BeatClock:
     """Tempo tracker + beat tracker + downbeat + operator state → beats and the current `BeatGrid`."""
 
@@ -168,16 +224,19 @@ class BeatClock:
         self.tempo = TempoTracker(hop_seconds, s.tempo)
         self.beat = BeatTracker(hop_seconds, 60.0 / MIN_BPM, s.beat)  # any later range fits
         self.downbeat = Downbeat(s.beats_per_bar, s.accent_memory, s.downbeat_switch)
+        self.metre = Metre(s.metre, s.beats_per_bar)
         self.taps = TapTempo(s.tap_timeout)
         self.manual_bpm = 0.0  # > 0: the operator set the tempo
         self.locked_bpm = 0.0  # > 0: the operator locked the tempo at this value
         self.hold = TapHold()  # a tapped tempo, held against the tracker until the music disagrees
         self.octave = 0  # the operator's ×2 / ÷2 on top of the tracked tempo (a power of two)
         self.time = 0.0
-        self._accent_window: list[tuple[float, float]] = []  # (frame time, bass flux) of recent hops
+        self._accent_window: list[tuple[float, float, float]] = []  # (frame time, bass flux, accent) per hop
         self._pending_accent: Beat | None = None
-        self._pending_harmony: list[tuple[Beat, float]] = []  # (beat, its bass strength) awaiting the harmony
+        # (beat, its bass strength, its accent) awaiting the harmony after it
+        self._pending_harmony: list[tuple[Beat, float, float]] = []
         self._bass_mean = self._bass_weight = 0.0  # recent mean bass strength over beats (weighted sum)
+        self._accent_mean = self._accent_weight = 0.0  # the same for the beats' accent
         self.grid = BeatGrid(beats_per_bar=s.beats_per_bar)
 
     @property
@@ -206,7 +265,7 @@ class BeatClock:
         bpm = self.bpm
         follow = self.manual_bpm <= 0 and self.hold.bpm <= 0  # a tapped phase stays where it was tapped
         beat = self.beat.step(accent, 60.0 / bpm if bpm > 0 else 0.0, follow=follow)
-        self._track_accent(self.beat.frame_time(round(end_time / self.dt) - 1), bass, beat)
+        self._track_accent(self.beat.frame_time(round(end_time / self.dt) - 1), bass, accent, beat)
         if beat is not None or self._grid_stale(bpm):
             self.grid = self._make_grid(bpm)
         return beat
@@ -306,28 +365,34 @@ class BeatClock:
         set (its count still starts a bar) and weighs the accents again."""
         self.tempo.set_range(setup.min_bpm, setup.max_bpm)
         s = self.settings
+        self.metre.beats_per_bar = setup.beats_per_bar
         if setup.beats_per_bar != s.beats_per_bar:
             old = self.downbeat
             self.downbeat = Downbeat(setup.beats_per_bar, s.accent_memory, s.downbeat_switch)
             if old.forced:
                 self.downbeat.resync(old.anchor)
         tempo = replace(s.tempo, min_bpm=setup.min_bpm, max_bpm=setup.max_bpm)
-        self.settings = replace(s, tempo=tempo, beats_per_bar=setup.beats_per_bar)
+        self.settings = replace(
+            s, tempo=tempo, beats_per_bar=setup.beats_per_bar, hear_metre=setup.hear_metre
+        )
         self.grid = self._make_grid(self.bpm)
 
-    def _track_accent(self, frame_time: float, bass: float, beat: Beat | None) -> None:
-        """Downbeat evidence: the strongest bass flux within ±40 ms of each beat (judged 40 ms after it)."""
-        self._accent_window = [(t, v) for t, v in self._accent_window if t > frame_time - 0.1]
-        self._accent_window.append((frame_time, bass))
+    def _track_accent(self, frame_time: float, bass: float, accent: float, beat: Beat | None) -> None:
+        """Downbeat evidence: the strongest bass flux and accent within ±40 ms of each beat (judged 40 ms
+        after it)."""
+        self._accent_window = [w for w in self._accent_window if w[0] > frame_time - 0.1]
+        self._accent_window.append((frame_time, bass, accent))
         if beat is not None:
             self._pending_accent = beat
         pending = self._pending_accent
         if pending is not None and frame_time >= pending.time + 0.04:
-            near = [v for t, v in self._accent_window if abs(t - pending.time) <= 0.04]
+            near = [(b, a) for t, b, a in self._accent_window if abs(t - pending.time) <= 0.04]
+            on_beat_bass = max((b for b, _ in near), default=0.0)
+            on_beat_accent = max((a for _, a in near), default=0.0)
             if self.harmony is None:
-                self.downbeat.add(pending.count, max(near, default=0.0))
+                self._bar_evidence(pending.count, on_beat_bass, on_beat_accent)
             else:
-                self._pending_harmony.append((pending, max(near, default=0.0)))
+                self._pending_harmony.append((pending, on_beat_bass, on_beat_accent))
             self._pending_accent = None
         if self._pending_harmony:
             self._weigh_harmony(self.time)
@@ -339,7 +404,7 @@ class BeatClock:
         span = max(spans)
         keep = float(np.exp(-1.0 / (4 * self.settings.beats_per_bar)))  # means over ~4 bars
         while self._pending_harmony:
-            beat, bass = self._pending_harmony[0]
+            beat, bass, accent = self._pending_harmony[0]
             if now < beat.time + span:  # the harmony after it is still being played
                 return
             changes = [self.harmony.change(beat.time, sp, now) for sp in spans]
@@ -354,7 +419,35 @@ class BeatClock:
             self._bass_weight = keep * self._bass_weight + 1.0
             relative_bass = bass * self._bass_weight / max(self._bass_mean, 1e-9)
             s = self.settings
-            self.downbeat.add(beat.count, s.downbeat_harmony * change + s.downbeat_bass * relative_bass)
+            self._bar_evidence(
+                beat.count, s.downbeat_harmony * change + s.downbeat_bass * relative_bass, accent
+            )
+
+    def _bar_evidence(self, count: int, strength: float, accent: float) -> None:
+        """A beat's downbeat evidence goes to the downbeat; with its accent against the beats' mean accent,
+        to the metre, which may change the bar length."""
+        keep = float(np.exp(-1.0 / (4 * self.settings.beats_per_bar)))
+        self._accent_mean = keep * self._accent_mean + accent
+        self._accent_weight = keep * self._accent_weight + 1.0
+        self.downbeat.add(count, strength)
+        if not self.settings.hear_metre:
+            return
+        relative = accent * self._accent_weight / max(self._accent_mean, 1e-9)
+        heard = self.metre.add(count, strength + self.settings.metre.accent * relative)
+        if heard is not None:
+            self._switch_metre(heard)
+
+    def _switch_metre(self, beats_per_bar: int) -> None:
+        """Count bars of `beats_per_bar` from now, the downbeat starting from the metre's evidence."""
+        s = self.settings
+        old = self.downbeat
+        self.downbeat = Downbeat(beats_per_bar, s.accent_memory, s.downbeat_switch)
+        self.downbeat.accent[:] = self.metre.evidence.get(beats_per_bar, np.zeros(beats_per_bar))
+        self.downbeat.offset = int(np.argmax(self.downbeat.accent))
+        if old.forced:
+            self.downbeat.resync(old.anchor)
+        self.settings = replace(s, beats_per_bar=beats_per_bar)
+        self.grid = self._make_grid(self.bpm)
 
     def _harmony_spans(self) -> tuple[float, float]:
         """Seconds of harmony compared on either side of a beat: a beat's worth and a part of the bar."""
@@ -385,7 +478,16 @@ class BeatClock:
             beats_per_bar=self.settings.beats_per_bar,
             downbeat=self.downbeat.offset,
             locked=self.operator_tempo,
+            **self._runner_up(),
         )
+
+    def _runner_up(self) -> dict[str, float]:
+        """The tracker's runner-up tempo, in the octave the operator chose (none while the operator's tempo
+        is the clock's)."""
+        e = self.tempo.estimate
+        if self.operator_tempo:
+            return {"runner_up": 0.0, "runner_up_share": 0.0}
+        return {"runner_up": e.runner_up * 2.0**self.octave, "runner_up_share": e.runner_up_share}
 
     @property
     def operator_tempo(self) -> bool:

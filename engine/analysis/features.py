@@ -41,6 +41,8 @@ class Onset:
     known_at: float
     strength: float
     band: str = ""  # which detector heard it: "low" (kick, bass) or "high" (snare, hats, notes)
+    attack: bool = True  # a new attack: over ATTACK_GAP (30 ms) after the last attack of any band (a kick
+    # with a hat, a chord, a flam's grace note and its stroke are one attack, heard by both bands or twice)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class BeatGrid:
     beats_per_bar: int = 4
     downbeat: int = 0  # beats whose number ≡ this (mod beats_per_bar) start a bar
     locked: bool = False  # the operator holds the tempo (manual BPM or lock)
+    runner_up: float = 0.0  # the metrical level with the most evidence after `bpm` (BPM; 0: none)
+    runner_up_share: float = 0.0  # its evidence over the tempo's, 0..1 (near 1: a dancer may tap either)
 
     @property
     def period(self) -> float:
@@ -75,6 +79,7 @@ class BeatGrid:
         """The musical-clock values at audio time `at` (see docs/listening.md)."""
         out = dict.fromkeys(CLOCK_NAMES, 0.0)
         out["bpm_confidence"] = self.confidence
+        out["beats_per_bar"] = float(self.beats_per_bar)
         if self.bpm <= 0:
             return out
         count, phase = self.beat_position(at)
@@ -93,6 +98,9 @@ class BeatGrid:
             toggle_beat=float(count % 2),
             random_beat=_unit_hash(count),
             tempo_locked=float(self.locked),
+            bpm_runner_up=self.runner_up,
+            bpm_runner_up_ratio=self.runner_up / self.bpm,
+            bpm_runner_up_share=self.runner_up_share,
         )
         beats_in_bar = in_bar + phase
         for suffix, rate in LFO_RATES.items():
@@ -116,6 +124,10 @@ CLOCK_NAMES = (
     "toggle_beat",
     "random_beat",
     "tempo_locked",
+    "beats_per_bar",
+    "bpm_runner_up",
+    "bpm_runner_up_ratio",
+    "bpm_runner_up_share",
     *(f"beat_{shape}{suffix}" for shape in ("sine", "tri", "saw") for suffix in LFO_RATES),
 )
 

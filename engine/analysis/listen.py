@@ -27,11 +27,13 @@ class Listening:
     duration: float
     tempo: float  # BPM at the end
     tempo_confidence: float
+    beats_per_bar: int  # the bar length at the end (heard, or as the clock settings fixed it)
     beats: list[Beat]
     downbeats: list[float]
     onsets: list[Onset]
     trace_time: np.ndarray
     trace_bpm: np.ndarray
+    trace_confidence: np.ndarray  # tempo confidence per trace step
     trace_levels: dict[str, np.ndarray]  # band name → level per trace step
     structure: tuple[StructureEvent, ...] = ()  # phrases, build-ups, drops, breakdowns (structure.py)
     trace_energy: np.ndarray | None = None  # `energy` per trace step
@@ -42,6 +44,7 @@ class Listening:
         return {
             "tempo": round(self.tempo, 2),
             "tempo_confidence": round(self.tempo_confidence, 3),
+            "beats_per_bar": self.beats_per_bar,
             "beats": [{"time": round(b.time, 4), "known_at": round(b.known_at, 4)} for b in self.beats],
             "downbeats": [round(t, 4) for t in self.downbeats],
             "onsets": [
@@ -50,6 +53,7 @@ class Listening:
                     "known_at": round(o.known_at, 4),
                     "strength": round(o.strength, 3),
                     "band": o.band,
+                    "attack": o.attack,
                 }
                 for o in self.onsets
             ],
@@ -67,6 +71,7 @@ def listen(
     downbeats: list[float] = []
     times, bpms, energy, sections = [], [], [], []
     structure: list[StructureEvent] = []
+    confidences: list[float] = []
     levels: dict[str, list[float]] = {name: [] for name in analyzer.band_names}
     for start in range(0, len(mono), block):
         analyzer.feed(mono[start : start + block])
@@ -79,6 +84,7 @@ def listen(
         downbeats.extend(b.time for b in new_beats if (b.count - grid.downbeat) % grid.beats_per_bar == 0)
         times.append(features.time)
         bpms.append(grid.bpm)
+        confidences.append(grid.confidence)
         energy.append(features.energy)
         sections.append(SECTIONS.index(features.structure.section))
         for name, band in features.bands.items():
@@ -88,11 +94,13 @@ def listen(
         duration=len(mono) / sample_rate,
         tempo=grid.bpm,
         tempo_confidence=grid.confidence,
+        beats_per_bar=grid.beats_per_bar,
         beats=beats,
         downbeats=downbeats,
         onsets=sorted(onsets, key=lambda o: o.time),
         trace_time=np.array(times),
         trace_bpm=np.array(bpms),
+        trace_confidence=np.array(confidences),
         trace_levels={k: np.array(v) for k, v in levels.items()},
         structure=tuple(structure),
         trace_energy=np.array(energy),

@@ -21,6 +21,8 @@ import numpy as np
 # Levels that one grouping in threes turns into one another (a dotted quarter or a dotted eighth against
 # the beat): between these the metre decides, not the raw periodicity.
 METRIC_RATIOS = (1.5, 2 / 3, 4 / 3, 3 / 4)
+# The other levels a listener may tap for the same music: the runner-up tempo is one of these
+OCTAVE_RATIOS = (2.0, 0.5, 3.0, 1 / 3, 1.5, 2 / 3)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class TempoSettings:
 class TempoEstimate:
     bpm: float  # 0 until there is a first estimate
     confidence: float  # 0..1: how periodic the onset strength is at that tempo
+    runner_up: float = 0.0  # the metrical level (×2, ×½, ×3, ×⅓, ×1.5, ×⅔) with the most evidence after it
+    runner_up_share: float = 0.0  # its evidence over the tempo's (0..1; near 1 the evidence is split)
 
 
 class TempoTracker:
@@ -124,7 +128,7 @@ class TempoTracker:
         if self.estimate.bpm > 0:
             bpm = fold_octaves(self.estimate.bpm, min_bpm, max_bpm)
             self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
-            self.estimate = TempoEstimate(bpm, self.estimate.confidence)
+            self.estimate = replace(self.estimate, bpm=bpm, runner_up=0.0, runner_up_share=0.0)
 
     def recenter(self, bpm: float) -> None:
         """Start again from `bpm` (the operator tapped it): the evidence so far is forgotten and the prior
@@ -223,7 +227,21 @@ class TempoTracker:
         bpm = float(self.bpm_grid[i] * self._grid_step ** _parabolic_offset(score, i))
         bpm = self._refine(bpm)
         confidence = float(np.clip(self._acc[i] / max(self._weight, 1e-9), 0.0, 1.0))
-        self.estimate = TempoEstimate(bpm, confidence)
+        runner_up, share = self._runner_up(score, i, bpm)
+        self.estimate = TempoEstimate(bpm, confidence, runner_up, share)
+
+    def _runner_up(self, score: np.ndarray, i: int, bpm: float) -> tuple[float, float]:
+        """The other metrical level with the most evidence (BPM) and its share of the tempo's evidence: a
+        preset can choose between the two when the evidence is split (a dancer may tap either)."""
+        span = max(1, int(np.ceil(np.log1p(self.settings.follow) / np.log(self._grid_step))))
+        best, best_bpm = 0.0, 0.0
+        for ratio in OCTAVE_RATIOS:
+            j = self._near(score, bpm * ratio, span)
+            if j is not None and score[j] > best and abs(j - i) > span:
+                best, best_bpm = float(score[j]), float(self.bpm_grid[j])
+        if best <= 0 or score[i] <= 0:
+            return 0.0, 0.0
+        return best_bpm, min(1.0, best / float(score[i]))
 
     def _near(self, score: np.ndarray, bpm: float, span: int) -> int | None:
         """The grid index of the highest score within ±span steps of `bpm` (None: outside the range)."""

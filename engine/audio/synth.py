@@ -527,6 +527,403 @@ def drum_loop(
     )
 
 
+# ---------------------------------------------------------------- annotated material (listening sets)
+#
+# Why: the listening benches and tests need music the analysis was never tuned on whose every hit, beat and
+# bar is known: rolls and fills, brushes, band mixes, waltzes, 6/8, shuffles, songs at 85 and 170 BPM. Each
+# generator takes a tempo and a seed; the seed varies the timbres, the humanised timing and the arrangement,
+# so a set of files is many songs, not one song many times.
+
+ONSET_MERGE = 0.03  # hits closer than this are one attack (a chord, a kick with a hat, a flam): one onset
+
+
+@dataclass(frozen=True, eq=False)
+class Material:
+    """A rendered piece with what a listener would annotate: the attacks (onsets), the beats a dancer taps,
+    the bar lines and the bar length (6/8 is 2 beats of 3)."""
+
+    track: Track
+    onsets: np.ndarray
+    beats_per_bar: int
+    kind: str
+
+
+class _Score:
+    """Places one-shot sounds at musical positions into a stereo buffer and writes down every attack."""
+
+    def __init__(self, bpm: float, beats: float, sr: int, rng: np.random.Generator, jitter: float = 0.0):
+        self.grid = _Grid(bpm, sr)
+        self.sr = sr
+        self.rng = rng
+        self.jitter = jitter  # seconds (std) of human timing; the annotation follows the played time
+        self.buf = np.zeros((self.grid.index(beats) + sr // 2, 2))
+        self.attacks: list[float] = []
+        self.kicks: list[float] = []
+        self.snares: list[float] = []
+        self.hats: list[float] = []
+
+    def hit(
+        self,
+        beat: float,
+        sound: np.ndarray,
+        gain: float,
+        pan: float = 0.0,
+        onset: bool = True,
+        offset: float = 0.0,
+    ) -> float:
+        """Play `sound` at `beat` (+ `offset` seconds, + human jitter); returns the time it was played."""
+        dt = offset + (self.rng.normal(0.0, self.jitter) if self.jitter else 0.0)
+        start = max(0, self.grid.index(beat) + round(dt * self.sr))
+        _place(self.buf, _pan(sound, pan) if sound.ndim == 1 else sound, start, gain)
+        t = start / self.sr
+        if onset:
+            self.attacks.append(t)
+        return t
+
+    def material(self, beats_per_bar: int, kind: str, n_beats: int, beat_unit: float = 1.0) -> Material:
+        """The mix, mastered, cut to `n_beats` beats of `beat_unit` grid beats, with its annotations."""
+        n = self.grid.index(n_beats * beat_unit)
+        beats = np.array([self.grid.time(k * beat_unit) for k in range(n_beats)])
+        track = Track(
+            samples=_master(self.buf[:n]),
+            sample_rate=self.sr,
+            bpm=self.grid.bpm / beat_unit,
+            beats=beats,
+            downbeats=beats[::beats_per_bar].copy(),
+            kicks=np.array(sorted(self.kicks)),
+            snares=np.array(sorted(self.snares)),
+            hats=np.array(sorted(self.hats)),
+            sections=(Section(kind, 0.0, n / self.sr),),
+        )
+        attacks = np.array(sorted(t for t in self.attacks if t < n / self.sr - 0.05))
+        return Material(track, merge_onsets(attacks), beats_per_bar, kind)
+
+
+def merge_onsets(times: np.ndarray, within: float = ONSET_MERGE) -> np.ndarray:
+    """Sorted attack times with each cluster closer than `within` kept as its first attack."""
+    out: list[float] = []
+    for t in np.sort(times):
+        if not out or t - out[-1] >= within:
+            out.append(float(t))
+    return np.array(out)
+
+
+def _tuned_snare(sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A snare whose shell tuning, wire buzz and ring vary by seed (the fixed `_snare` is one kit)."""
+    n = int(0.35 * sr)
+    t = np.arange(n) / sr
+    f0 = rng.uniform(160.0, 240.0)
+    tone = (np.sin(TWO_PI * f0 * t) + 0.6 * np.sin(TWO_PI * f0 * 1.6 * t)) * np.exp(
+        -t / rng.uniform(0.03, 0.07)
+    )
+    wires = _highpass(_one_pole_lowpass(rng.standard_normal(n), rng.uniform(5000, 9000), sr), 1000.0, sr)
+    body = wires * np.exp(-t / rng.uniform(0.06, 0.16))
+    return (rng.uniform(0.3, 0.6) * tone + 0.8 * body) * _fade(n, int(0.0005 * sr), int(0.02 * sr))
+
+
+def _tom(freq: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A tom: a pitch-dropping sine with a stick click."""
+    n = int(0.5 * sr)
+    t = np.arange(n) / sr
+    phase = TWO_PI * np.cumsum(freq * (1.0 + 0.5 * np.exp(-t / 0.02))) / sr
+    click = _highpass(rng.standard_normal(n), 2000.0, sr) * np.exp(-t / 0.003) * 0.3
+    return (np.sin(phase) * np.exp(-t / 0.18) + click) * _fade(n, 0, int(0.03 * sr))
+
+
+def _ride(sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A ride cymbal: a ping on top of a long metallic wash."""
+    n = int(1.2 * sr)
+    t = np.arange(n) / sr
+    metal = sum(np.sin(TWO_PI * f * rng.uniform(0.97, 1.03) * t) for f in (3150.0, 4280.0, 5430.0, 6890.0))
+    wash = _highpass(rng.standard_normal(n), 5000.0, sr)
+    return (0.25 * metal * np.exp(-t / 0.35) + 0.5 * wash * np.exp(-t / 0.5)) * _fade(n, 0, int(0.05 * sr))
+
+
+def _brush_tap(sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A brush on the snare: soft, wide-band noise with a few milliseconds of attack, no stick crack."""
+    n = int(0.25 * sr)
+    t = np.arange(n) / sr
+    noise = _highpass(_one_pole_lowpass(rng.standard_normal(n), 6000.0, sr), 700.0, sr)
+    env = (1.0 - np.exp(-t / 0.002)) * np.exp(-t / rng.uniform(0.05, 0.09))
+    return noise * env
+
+
+def _sweep(n: int, sr: int, rng: np.random.Generator, beat: float) -> np.ndarray:
+    """Brushes swept in circles: steady noise whose level swells once a beat, never an attack."""
+    t = np.arange(n) / sr
+    noise = _highpass(_one_pole_lowpass(rng.standard_normal(n), 4000.0, sr), 800.0, sr)
+    return noise * (0.6 + 0.4 * np.sin(TWO_PI * t / beat + rng.uniform(0, TWO_PI))) ** 2
+
+
+def _upright(freq: float, sr: int) -> np.ndarray:
+    """A plucked upright bass note: a thumped fundamental with a short bright attack."""
+    n = int(0.6 * sr)
+    t = np.arange(n) / sr
+    tone = np.sin(TWO_PI * freq * t) + 0.4 * np.sin(TWO_PI * 2 * freq * t) * np.exp(-t / 0.05)
+    return tone * np.exp(-t / 0.35) * _fade(n, int(0.003 * sr), int(0.05 * sr))
+
+
+def _keys(
+    notes: tuple[int, ...], length: float, sr: int, rng: np.random.Generator, bright: float
+) -> np.ndarray:
+    """A struck chord (piano/guitar-like): plucked saws, one per note, decaying."""
+    return sum(_pluck_long(_midi_hz(m), length, sr, rng, bright) for m in notes) / len(notes)
+
+
+def _pluck_long(freq: float, length: float, sr: int, rng: np.random.Generator, bright: float) -> np.ndarray:
+    n = int(length * sr)
+    t = np.arange(n) / sr
+    dt = freq / sr
+    saw = _saw(rng.uniform() + dt * np.arange(n), np.full(n, dt))
+    return (
+        _lowpass2(saw, bright, sr) * np.exp(-t / (0.3 * length)) * _fade(n, int(0.002 * sr), int(0.03 * sr))
+    )
+
+
+def _power_chord(root: int, length: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A distorted guitar power chord (root, fifth, octave): saturated saws, a band's loud steady wall."""
+    n = int(length * sr)
+    sig = sum(_pluck_long(_midi_hz(m), length, sr, rng, 3000.0) for m in (root, root + 7, root + 12))
+    return np.tanh(4.0 * sig) * _fade(n, int(0.003 * sr), int(0.02 * sr)) * 0.5
+
+
+def _soft_pad(notes: tuple[int, ...], length: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A pad with a slow swell: loud, steady, and without an attack to hear (no onset)."""
+    n = int(length * sr)
+    pad = _lowpass2(_pad_chord(notes, n, sr, rng), 1200.0, sr)
+    return pad * _fade(n, int(0.25 * sr), int(0.25 * sr))[:, None]
+
+
+def _progression(rng: np.random.Generator, bars: int) -> list[tuple[tuple[int, ...], int]]:
+    """A chord per bar: the four chords of CHORDS in a seed's order, transposed by the seed."""
+    order = rng.permutation(len(CHORDS))
+    shift = int(rng.integers(-3, 4))
+    return [
+        (tuple(m + shift for m in CHORDS[order[b % 4]][1]), CHORDS[order[b % 4]][2] + shift)
+        for b in range(bars)
+    ]
+
+
+def roll_fills(bpm: float, bars: int = 8, sample_rate: int = 48000, *, seed: int = 0) -> Material:
+    """Grooves and fills in turn: 16th and 32nd snare rolls with accents and flams, tom runs, at `bpm` in 4/4.
+    Every stroke is an onset; a flam's grace note (12–25 ms before its stroke) and the stroke are one."""
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    s = _Score(bpm, bars * 4, sr, rng)
+    kick, snare, hat = _kick(sr, rng), _tuned_snare(sr, rng), _hat(sr, rng, 0.03, 0.1)
+    toms = [_tom(f, sr, rng) for f in np.geomspace(rng.uniform(180, 230), rng.uniform(80, 100), 3)]
+    for b in range(bars):
+        b0 = b * 4
+        if b % 2 == 0:  # a bar of groove
+            for q in (0, 2):
+                s.kicks.append(s.hit(b0 + q, kick, 1.0))
+            for q in (1, 3):
+                s.snares.append(s.hit(b0 + q, snare, 0.8))
+            for e in range(8):
+                s.hats.append(s.hit(b0 + e / 2, hat, 0.3, 0.2))
+            continue
+        per_beat = 8 if (b // 2) % 2 else 4  # 16ths, then 32nds
+        fill_from = 0 if rng.uniform() < 0.5 else 2  # a whole bar or its second half
+        if fill_from:
+            s.kicks.append(s.hit(b0, kick, 1.0))
+            s.snares.append(s.hit(b0 + 1, snare, 0.8))
+        for k in range(fill_from * per_beat, 4 * per_beat):
+            pos = b0 + k / per_beat
+            accent = k % per_beat == 0
+            if per_beat == 4 and k >= 3 * per_beat:  # the last beat on the toms
+                s.hit(pos, toms[(k // 2) % 3], 0.9 if accent else 0.6)
+                continue
+            if accent and rng.uniform() < 0.5:  # a flam: the grace note, then the stroke
+                s.hit(pos, snare, 0.3, -0.1, offset=-rng.uniform(0.012, 0.025))
+                s.snares.append(s.hit(pos, snare, 1.0))
+            else:
+                s.snares.append(s.hit(pos, snare, 1.0 if accent else rng.uniform(0.35, 0.6)))
+    return s.material(4, "rolls", bars * 4)
+
+
+def brushes(bpm: float, bars: int = 8, sample_rate: int = 48000, *, seed: int = 0) -> Material:
+    """A jazz trio with brushes: swung ride, hi-hat foot on 2 and 4, brush taps and steady sweeps, a walking
+    upright bass and comping piano. The sweeps are loud and have no attack: they are not onsets."""
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    s = _Score(bpm, bars * 4, sr, rng, jitter=0.004)
+    swing = rng.uniform(0.6, 0.7)  # where the swung eighth falls in the beat
+    ride, tap, chick = _ride(sr, rng), _brush_tap(sr, rng), _hat(sr, rng, 0.02, 0.08)
+    spb = 60.0 / bpm
+    _place(s.buf, _pan(_sweep(s.buf.shape[0], sr, rng, spb), -0.2), 0, 0.12)
+    chords = _progression(rng, bars)
+    for b in range(bars):
+        b0 = b * 4
+        notes, root = chords[b]
+        for q in range(4):
+            s.hats.append(s.hit(b0 + q, ride, 0.35, 0.3))
+            if q in (1, 3):
+                s.hit(b0 + q + swing, ride, 0.22, 0.3)
+                s.hit(b0 + q, chick, 0.25, -0.3)
+                s.snares.append(s.hit(b0 + q, tap, 0.5))
+            walk = root + 12 + (0, 4, 7, 5)[q] + (12 if root < 30 else 0)
+            s.hit(b0 + q, _upright(_midi_hz(walk), sr), 0.8)
+        for pos in rng.choice([0.0, swing, 1 + swing, 2.0, 2 + swing, 3 + swing], 2, replace=False):
+            s.hit(b0 + pos, _keys(tuple(m + 12 for m in notes), 0.6, sr, rng, 1800.0), 0.5, 0.1)
+    return s.material(4, "brushes", bars * 4)
+
+
+def band_mix(bpm: float, bars: int = 8, sample_rate: int = 48000, *, seed: int = 0) -> Material:
+    """A rock band: drums, an eighth-note bass, a distorted guitar chugging eighths, a lead line and a
+    swelling pad under it all: loud, dense, steady music where each note's attack is an onset and the pad
+    adds none."""
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    s = _Score(bpm, bars * 4, sr, rng, jitter=0.003)
+    kick, snare = _kick(sr, rng), _tuned_snare(sr, rng)
+    hat, crash = _hat(sr, rng, 0.04, 0.12), _crash(sr, rng)
+    chords = _progression(rng, bars)
+    lead_every = int(rng.integers(1, 3))  # a lead note every beat or every other eighth
+    for b in range(bars):
+        b0 = b * 4
+        notes, root = chords[b]
+        _place(s.buf, _soft_pad(notes, 4 * 60.0 / bpm + 0.3, sr, rng), s.grid.index(b0), 0.5)
+        if b % 4 == 0:
+            s.hit(b0, crash, 0.8)
+        for q in (0, 2, 2.5) if seed % 2 else (0, 1.5, 2):
+            s.kicks.append(s.hit(b0 + q, kick, 1.0))
+        for q in (1, 3):
+            s.snares.append(s.hit(b0 + q, snare, 0.9))
+        bass = _bass_note(_midi_hz(root + 12), 0.9 * 30.0 / bpm, sr, False)
+        chug = _power_chord(root + 24, 0.9 * 30.0 / bpm, sr, rng)
+        for e in range(8):
+            s.hats.append(s.hit(b0 + e / 2, hat, 0.25, 0.3))
+            s.hit(b0 + e / 2, bass, 0.9)
+            s.hit(b0 + e / 2, chug, 0.6, -0.3)
+            if e % (2 * lead_every) == 0:
+                m = notes[int(rng.integers(len(notes)))] + 12
+                s.hit(b0 + e / 2, _pluck(_midi_hz(m), sr, rng), 0.5, 0.4)
+    return s.material(4, "band", bars * 4)
+
+
+def waltz(
+    bpm: float, bars: int = 16, sample_rate: int = 48000, *, seed: int = 0, drums: bool = True
+) -> Material:
+    """A waltz in 3/4: the bass on one (accented), the chord on two and three (oom-pah-pah), the harmony
+    changing on the bar line, with a light kit (kick on one, brush or hat on two and three) when `drums`."""
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    s = _Score(bpm, bars * 3, sr, rng, jitter=0.003)
+    kick, hat = _kick(sr, rng), _hat(sr, rng, 0.03, 0.1)
+    tap = _brush_tap(sr, rng)
+    chords = _progression(rng, bars)
+    spb = 60.0 / bpm
+    for b in range(bars):
+        b0 = b * 3
+        notes, root = chords[b]
+        s.hit(b0, _bass_note(_midi_hz(root + 12), 0.9 * spb, sr, True), 1.0)
+        for q in (1, 2):
+            s.hit(b0 + q, _keys(tuple(m + 12 for m in notes), 0.8 * spb, sr, rng, 2500.0), 0.45, 0.2)
+        if drums:
+            s.kicks.append(s.hit(b0, kick, 0.8))
+            for q in (1, 2):
+                s.hats.append(s.hit(b0 + q, tap if seed % 2 else hat, 0.3, -0.2))
+    return s.material(3, "waltz", bars * 3)
+
+
+def six_eight(bpm: float, bars: int = 16, sample_rate: int = 48000, *, seed: int = 0) -> Material:
+    """6/8 at `bpm` dotted quarters: two beats of three eighths per bar, the kick on one, the snare on four,
+    eighths on the hat and an arpeggio, the bass on one and four."""
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    eighth_bpm = 3 * bpm  # the score runs in eighths
+    s = _Score(eighth_bpm, bars * 6, sr, rng, jitter=0.003)
+    kick, snare, hat = _kick(sr, rng), _tuned_snare(sr, rng), _hat(sr, rng, 0.03, 0.1)
+    chords = _progression(rng, bars)
+    for b in range(bars):
+        b0 = b * 6
+        notes, root = chords[b]
+        s.kicks.append(s.hit(b0, kick, 1.0))
+        s.snares.append(s.hit(b0 + 3, snare, 0.8))
+        for e in range(6):
+            s.hats.append(s.hit(b0 + e, hat, 0.35 if e % 3 == 0 else 0.2, 0.3))
+            m = notes[(0, 1, 2, 3, 2, 1)[e]] + 12
+            s.hit(b0 + e, _pluck(_midi_hz(m), sr, rng), 0.35, -0.3)
+        for e in (0, 3):
+            s.hit(b0 + e, _bass_note(_midi_hz(root + 12), 2.7 * 20.0 / bpm, sr, False), 0.8)
+    return s.material(2, "six_eight", bars * 2, beat_unit=3.0)
+
+
+def shuffle(bpm: float, bars: int = 12, sample_rate: int = 48000, *, seed: int = 0) -> Material:
+    """4/4 with a triplet feel (a shuffle): hats and bass on the first and third triplet of each beat, kick on
+    one and three, snare on two and four, a chord each bar. It is in four, however much it swings."""
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    s = _Score(bpm, bars * 4, sr, rng, jitter=0.003)
+    kick, snare, hat = _kick(sr, rng), _tuned_snare(sr, rng), _hat(sr, rng, 0.03, 0.1)
+    chords = _progression(rng, bars)
+    spb = 60.0 / bpm
+    for b in range(bars):
+        b0 = b * 4
+        notes, root = chords[b]
+        s.hit(b0, _keys(tuple(m + 12 for m in notes), 3.5 * spb, sr, rng, 2000.0), 0.4, 0.1)
+        for q in range(4):
+            if q in (0, 2):
+                s.kicks.append(s.hit(b0 + q, kick, 1.0))
+            else:
+                s.snares.append(s.hit(b0 + q, snare, 0.8))
+            for third, gain in ((0.0, 0.3), (2 / 3, 0.22)):
+                s.hats.append(s.hit(b0 + q + third, hat, gain, 0.3))
+                note = root + 12 + (0 if third == 0 else 7)
+                s.hit(b0 + q + third, _bass_note(_midi_hz(note), 0.3 * spb, sr, False), 0.7)
+    return s.material(4, "shuffle", bars * 4)
+
+
+# Drum patterns that say which tempo a dancer taps: (kick, snare, hat positions in beats of a 4/4 bar)
+SONG_STYLES: dict[str, tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]] = {
+    # 85 BPM: boom-bap (kick 1 and the "a" of 2, snare 2 and 4, sixteenth hats) and a country ballad
+    "hiphop": ((0, 1.75, 2.5), (1, 3), tuple(k / 4 for k in range(16))),
+    "ballad": ((0, 2), (1, 3), tuple(k / 2 for k in range(8))),
+    # 170 BPM: drum & bass two-step (kick 1 and the "and" of 3, snare 2 and 4) and punk (8th hats, kick and
+    # snare trading beats)
+    "dnb": ((0, 2.5), (1, 3), tuple(k / 2 for k in range(8))),
+    "punk": ((0, 2), (1, 3), tuple(k / 2 for k in range(8))),
+}
+
+
+def styled_song(
+    bpm: float, style: str, bars: int = 12, sample_rate: int = 48000, *, seed: int = 0
+) -> Material:
+    """A song in a style whose drums tell its tempo (SONG_STYLES), with a bass line and chords."""
+    if style not in SONG_STYLES:
+        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(SONG_STYLES)}")
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    s = _Score(bpm, bars * 4, sr, rng, jitter=0.002)
+    kick, snare, hat = _kick(sr, rng), _tuned_snare(sr, rng), _hat(sr, rng, 0.025, 0.08)
+    chords = _progression(rng, bars)
+    spb = 60.0 / bpm
+    kp, sp, hp = SONG_STYLES[style]
+    for b in range(bars):
+        b0 = b * 4
+        notes, root = chords[b]
+        for q in kp:
+            s.kicks.append(s.hit(b0 + q, kick, 1.0))
+        for q in sp:
+            s.snares.append(s.hit(b0 + q, snare, 0.9))
+        for k, q in enumerate(hp):
+            s.hats.append(s.hit(b0 + q, hat, 0.3 if k % 2 == 0 else 0.18, 0.3))
+        if style == "dnb":  # a long sub bass note per half bar
+            for q in (0, 2):
+                s.hit(b0 + q, _bass_note(_midi_hz(root), 1.9 * spb, sr, True), 0.9)
+            _place(s.buf, _soft_pad(notes, 4 * spb + 0.3, sr, rng), s.grid.index(b0), 0.4)
+        elif style == "punk":  # power chords on every eighth
+            chug = _power_chord(root + 24, 0.45 * spb, sr, rng)
+            for e in range(8):
+                s.hit(b0 + e / 2, chug, 0.5, -0.3)
+        else:  # a bass on the kicks, a strummed chord on one and three
+            for q in kp:
+                s.hit(b0 + q, _bass_note(_midi_hz(root + 12), 0.7 * spb, sr, False), 0.8)
+            for q in (0, 2):
+                s.hit(b0 + q, _keys(tuple(m + 12 for m in notes), 1.8 * spb, sr, rng, 2200.0), 0.4, 0.2)
+    return s.material(4, style, bars * 4)
+
+
 def write_wav(track: Track, path: str | Path) -> Path:
     """Write the track as 16-bit PCM WAV with the stdlib, so any player or decoder can open it."""
     path = Path(path)

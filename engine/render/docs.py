@@ -54,6 +54,10 @@ MEANINGS = {
     "toggle_beat": ("0 or 1", "flips on every beat"),
     "random_beat": ("0..1", "a new random value on every beat"),
     "tempo_locked": ("0 or 1", "1 while the operator holds the tempo"),
+    "beats_per_bar": ("count", "beats in a bar: heard from the music (3 or 4) unless a preset fixes it"),
+    "bpm_runner_up": ("BPM", "the other metrical level with the most evidence (×2, ×½, ×1.5…), 0: none"),
+    "bpm_runner_up_ratio": ("ratio", "bpm_runner_up / bpm (2: the music may also be felt twice as fast)"),
+    "bpm_runner_up_share": ("0..1", "its evidence over the tempo's: near 1, a dancer may tap either"),
 }
 LFO_SHAPES = {"sine": "sine, 1 on the beat", "tri": "triangle, 1 on the beat", "saw": "ramp 0→1"}
 LFO_RATES = {

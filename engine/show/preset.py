@@ -156,7 +156,8 @@ class Preset:
     def clock_setup(self) -> ClockSetup:
         """What this preset says about its song, the defaults where it says nothing."""
         lo, hi = self.bpm_range or (ClockSetup.min_bpm, ClockSetup.max_bpm)
-        return ClockSetup(lo, hi, self.beats_per_bar or ClockSetup.beats_per_bar)
+        bars = self.beats_per_bar or ClockSetup.beats_per_bar  # none given: the clock hears the metre
+        return ClockSetup(lo, hi, bars, hear_metre=self.beats_per_bar is None)
 
     @property
     def layers(self) -> tuple[Layer, ...]:
