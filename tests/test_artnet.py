@@ -118,3 +118,62 @@ def test_universes_are_written_the_way_desks_write_them():
             port_address(bad)
     assert parse_artdmx(b"Art-Net\x00\x00\x50\x00\x0e\x01\x00\x13\x00\x00\x02\x7f\x80").data == b"\x7f\x80"
     assert parse_artdmx(b"not art-net at all") is None
+
+
+@pytest.mark.slow
+def test_perform_patched_over_artnet_from_the_command_line():
+    """`halation perform --artnet-universe 0:1:3`: the desk's 16-bit master reaches the show's value that
+    OSCQuery reports."""
+    import re
+
+    pytest.importorskip("websockets", reason="OSCQuery needs websockets")
+    from test_control_e2e import Performance
+
+    perf = Performance("--artnet-universe", UNIVERSE, "--artnet-address", "101", "--artnet-port", "0")
+    try:
+        deadline = time.monotonic() + 30
+        port = None
+        while port is None:
+            assert time.monotonic() < deadline, "no 'Art-Net listening' line:\n" + "".join(perf.lines)
+            port = next(
+                (int(m.group(1)) for line in perf.lines if (m := re.search(r"Art-Net .* port (\d+)", line))),
+                None,
+            )
+            time.sleep(0.05)
+        desk = StupidArtnet("127.0.0.1", port_address(UNIVERSE), 512, 30, port=port)
+        try:
+            desk.set_16bit(101, 0x4000, high_first=True)
+            deadline = time.monotonic() + 15
+            while (value := perf.value("/hl/master/level")[0]) > 0.5 and time.monotonic() < deadline:
+                desk.show()  # a desk repeats its universe (here a few times a second)
+                time.sleep(0.2)
+            assert value == pytest.approx(0x4000 / 65535, abs=1e-4)
+        finally:
+            desk.close()
+    finally:
+        perf.stop()
+
+
+def test_a_channel_follows_the_look_on_screen():
+    """A channel patched to a shader input drives it in each look that has it, in that look's range."""
+    from engine.control.fixture import Channel, Fixture
+    from engine.params.store import Param
+
+    fixture = Fixture("Halation", "zoom", (Channel(1, "shader.zoom"),))
+    dmx = ArtnetInput(0, 1, fixture, bind="127.0.0.1", port=free_udp_port())
+    hub = ControlHub(OscConfig(), (dmx,))
+    hub.start(PARAMS)  # the first look has no zoom: the channel is skipped
+    desk = StupidArtnet("127.0.0.1", 0, 512, 30, port=dmx.port)
+    try:
+        look = {**PARAMS, "shader.zoom": Param("shader.zoom", "float", 1.0, 0.5, 4.0, "Zoom")}
+        hub.retarget(look)  # a cue brings a look with a zoom
+        store, commands = ParamStore(look.values()), []
+        desk.set_single_value(1, 255)
+        deadline = time.monotonic() + 4
+        while store.base()["shader.zoom"] != 4.0 and time.monotonic() < deadline:
+            desk.show()
+            until(hub, store, lambda v: v["shader.zoom"] == 4.0, commands, timeout=0.2)
+        assert store.base()["shader.zoom"] == 4.0
+    finally:
+        desk.close()
+        hub.stop()

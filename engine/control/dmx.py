@@ -40,17 +40,20 @@ class FixtureInput:
         self.fixture = fixture
         self._hub: ControlHub | None = None
         self._bound: list[tuple[Channel, Resolved]] = []
+        self._bound_for: object = None  # the show's params the channels were resolved against
+        self._protocol = ""
         self._last: dict[int, float] = {}
 
-    def bind(self, hub: ControlHub, protocol: str) -> None:
+    def bind(self, hub: ControlHub, protocol: str, warn: bool = True) -> None:
         """Resolve the fixture's channels against the show; a channel the show has no target for is skipped
-        with a warning."""
-        self._hub = hub
+        (with a warning at start; a later look without that input is normal)."""
+        self._hub, self._protocol, self._bound_for = hub, protocol, hub.params
         self._bound = []
         for channel in self.fixture.channels:
             target = resolve(channel.target, hub.params)
             if target is None:
-                log.warning(
+                say = log.warning if warn else log.debug
+                say(
                     "%s fixture: '%s' is no parameter or action of this show; skipped",
                     protocol,
                     channel.target,
@@ -63,6 +66,8 @@ class FixtureInput:
         hub = self._hub
         if hub is None or len(data) < self.address - 1 + self.fixture.footprint:
             return
+        if hub.params is not self._bound_for:  # another look on screen: its inputs, its ranges
+            self.bind(hub, self._protocol, warn=False)
         hub.counters.add("dmx")
         first = not self._last
         for channel, target in self._bound:
