@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from engine.commands.common import load_music, output_settings, parse_size, positive
+from engine.commands.stageargs import add_stage_arguments, resolve_stage
 from engine.control.options import add_control_arguments, build_controls
 from engine.errors import HalationError
 from engine.paths import DEMO_PRESET
@@ -60,6 +61,13 @@ def add_show_arguments(p) -> None:
         help="record every control event with its show time (take.jsonl; replay with render --replay)",
     )
     p.add_argument("--log", type=Path, help="performance log .jsonl (default: the show folder's logs/)")
+    p.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="record the program with the input audio to this .mp4 (also /hl/master/record_start|stop)",
+    )
+    add_stage_arguments(p)
     add_control_arguments(p)
 
 
@@ -101,6 +109,7 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
     from engine.show.setlist import load_setlist
 
     size, _ = output_settings(args, preset)
+    stage, flash_limit = resolve_stage(args, size)
     controls = build_controls(args)
     stages, sinks = build_sync(args, feed)
     perflog, recorder = _show_records(args, preset)
@@ -123,6 +132,9 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
         sinks=tuple(sinks),
         perflog=perflog,
         recorder=recorder,
+        stage=stage,
+        flash_limit=flash_limit,
+        record=args.record,
     )
     print(stats.summary())
     if hasattr(feed, "status"):

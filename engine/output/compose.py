@@ -13,12 +13,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.output.flash import FlashLimiter
-from engine.output.stage import EDGES, PATTERNS, OutputSpec
+from engine.output.stage import EDGES, PATTERNS, UNIT_CORNERS, OutputSpec
 from engine.output.warp import fit_mapping, keystone_matrix, tessellate
 
 log = logging.getLogger(__name__)
 
 MASK_SUPERSAMPLE = 2  # masks are drawn at twice the size and scaled down: soft, not jagged, edges
+MAX_MARKERS = 64
 
 _VS = """#version 330 core
 uniform mat3 keystone;     // picture (0..1, y down) -> output (0..1, y down)
@@ -33,20 +34,22 @@ void main() {
 }
 """
 
-_FS = """#version 330 core
+_FS = """
 uniform sampler2D program;
 uniform sampler2D mask;
-uniform bool masked;
+uniform sampler2D attenuation;  // blend x mask, baked at each stage change
 uniform vec2 out_size;
 uniform vec4 region;       // x, y, w, h of the canvas (y down)
 uniform vec4 fitmap;       // scale.xy, offset.xy: picture -> region
-uniform int pattern;       // 0 program, 1 grid, 2 circles, 3 ramp, 4 bars
 uniform vec4 edge_width;   // left, top, right, bottom
 uniform vec4 edge_curve;
 uniform vec4 edge_gamma;
 uniform vec4 edge_centre;
 uniform float brightness;
 uniform float out_gamma;
+uniform vec2 markers[MAX_MARKERS];  // stage edit: the points that can be dragged (0..1 of the output)
+uniform int n_markers;
+uniform int selected;
 in vec2 uv;
 out vec4 color;
 
@@ -56,63 +59,83 @@ float ramp(float a, float curve, float gamma, float centre) {
     return pow(f, 1.0 / gamma);
 }
 
-vec3 test_pattern(vec2 p) {
+vec3 picture(vec2 p) {
     vec2 px = p * out_size;
-    if (pattern == 1) {  // grid: lines every 1/16, a border and a centre cross
-        vec2 cell = abs(fract(p * 16.0 + 0.5) - 0.5) * out_size / 16.0;
-        float line = step(min(cell.x, cell.y), 1.0);
-        float border = step(min(min(px.x, px.y), min(out_size.x - px.x, out_size.y - px.y)), 2.0);
-        float cross = step(min(abs(px.x - out_size.x * 0.5), abs(px.y - out_size.y * 0.5)), 1.5);
-        return vec3(max(max(line, border), cross));
-    }
-    if (pattern == 2) {  // circles: concentric rings round the centre, true circles on the output
-        float r = length(px - out_size * 0.5) / (out_size.y * 0.5);
-        return vec3(step(abs(fract(r * 4.0 + 0.5) - 0.5), 0.02) + step(r, 0.01));
-    }
-    if (pattern == 3) {  // blend ramp: white (shows the edge blends), a grey ramp across the middle band
-        return (p.y > 0.4 && p.y < 0.6) ? vec3(p.x) : vec3(1.0);
-    }
-    // colour bars: white, yellow, cyan, green, magenta, red, blue, black
+#if PATTERN == 1  // grid: lines every 1/16, a border and a centre cross
+    vec2 cell = abs(fract(p * 16.0 + 0.5) - 0.5) * out_size / 16.0;
+    float line = step(min(cell.x, cell.y), 1.0);
+    float border = step(min(min(px.x, px.y), min(out_size.x - px.x, out_size.y - px.y)), 2.0);
+    float cross = step(min(abs(px.x - out_size.x * 0.5), abs(px.y - out_size.y * 0.5)), 1.5);
+    return vec3(max(max(line, border), cross));
+#elif PATTERN == 2  // circles: concentric rings round the centre, true circles on the output
+    float r = length(px - out_size * 0.5) / (out_size.y * 0.5);
+    return vec3(step(abs(fract(r * 4.0 + 0.5) - 0.5), 0.02) + step(r, 0.01));
+#elif PATTERN == 3  // blend ramp: white (shows the edge blends), a grey ramp across the middle band
+    return (p.y > 0.4 && p.y < 0.6) ? vec3(p.x) : vec3(1.0);
+#elif PATTERN == 5  // white: what the blend and mask bake starts from
+    return vec3(1.0);
+#elif PATTERN == 4  // colour bars: white, yellow, cyan, green, magenta, red, blue, black
     int i = int(clamp(p.x * 8.0, 0.0, 7.0));
     return vec3(i == 0 || i == 1 || i == 4 || i == 5, i <= 3, i == 0 || i == 2 || i == 4 || i == 6);
+#else  // the program: the region of the canvas, fitted
+    vec2 local = p * fitmap.xy + fitmap.zw;  // 0..1 of the region
+    bool inside = all(greaterThanEqual(local, vec2(0.0))) && all(lessThanEqual(local, vec2(1.0)));
+    vec2 canvas = region.xy + local * region.zw;
+    return inside ? texture(program, vec2(canvas.x, 1.0 - canvas.y)).rgb : vec3(0.0);
+#endif
 }
 
 void main() {
-    vec3 c;
-    if (pattern == 0) {
-        vec2 local = uv * fitmap.xy + fitmap.zw;  // 0..1 of the region
-        bool inside = all(greaterThanEqual(local, vec2(0.0))) && all(lessThanEqual(local, vec2(1.0)));
-        vec2 canvas = region.xy + local * region.zw;
-        c = inside ? texture(program, vec2(canvas.x, 1.0 - canvas.y)).rgb : vec3(0.0);
-    } else {
-        c = test_pattern(uv);
-    }
+    vec3 c = picture(uv);
+#if GAMMA
+    c = pow(c, vec3(out_gamma));
+#endif
+    c *= brightness;
+#if BLEND  // the blend is light: after the gamma
     vec4 a = vec4(uv.x, uv.y, 1.0 - uv.x, 1.0 - uv.y) / max(edge_width, vec4(1e-6));
-    float level = 1.0;
     for (int e = 0; e < 4; e++) {
-        if (edge_width[e] > 0.0 && a[e] < 1.0)
-            level *= ramp(a[e], edge_curve[e], edge_gamma[e], edge_centre[e]);
+        if (edge_width[e] > 0.0 && a[e] < 1.0) c *= ramp(a[e], edge_curve[e], edge_gamma[e], edge_centre[e]);
     }
-    c = brightness * pow(c, vec3(out_gamma)) * level;  // the blend is light: after the gamma
-    if (masked) c *= texture(mask, gl_FragCoord.xy / out_size).r;
+#endif
+#if MASK
+    c *= texture(mask, gl_FragCoord.xy / out_size).r;
+#endif
+#if ATTENUATE
+    c *= texelFetch(attenuation, ivec2(gl_FragCoord.xy), 0).r;
+#endif
+#if MARKERS
+    vec2 px = vec2(gl_FragCoord.x, out_size.y - gl_FragCoord.y);
+    for (int i = 0; i < n_markers; i++) {
+        float d = length(px - markers[i] * out_size);
+        if (d > 8.0 && d < 14.0) c = i == selected ? vec3(1.0, 0.8, 0.0) : vec3(0.0, 0.9, 1.0);
+    }
+#endif
     color = vec4(c, 1.0);
 }
 """
 
 
 class OutputCompositor:
-    """Draws one output's final picture (its size) from the program texture (the render size)."""
+    """Draws one output's final picture (its size) from the program texture (the render size).
+
+    The shader is compiled per feature set (pattern, gamma, blend, mask, stage-edit markers), so an output
+    pays only for what its stage asks; an output that asks for nothing is the program itself, untouched."""
 
     def __init__(self, ctx: moderngl.Context, spec: OutputSpec, canvas: tuple[int, int], flash_limit: str):
         self.ctx = ctx
         self.canvas = tuple(canvas)
-        self._prog = ctx.program(vertex_shader=_VS, fragment_shader=_FS)
+        self._programs: dict[tuple, moderngl.Program] = {}
+        self._prog: moderngl.Program | None = None
         self._vbo = self._ibo = self._vao = None
+        self._vao_key: tuple | None = None
         self._mask: moderngl.Texture | None = None
         self.spec = spec
+        self.markers: tuple[list, int] | None = None  # stage edit: (points, selected) drawn on the picture
         self._picture = ctx.texture(spec.size, 4)
         self._picture.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._fbo = ctx.framebuffer(color_attachments=[self._picture])
+        self._atten = ctx.texture(spec.size, 1)
+        self._atten_fbo = ctx.framebuffer(color_attachments=[self._atten])
         self.limiter = FlashLimiter(ctx, spec.size, flash_limit) if flash_limit != "off" else None
         self.update(spec)
 
@@ -129,58 +152,158 @@ class OutputCompositor:
         if spec.size != self.spec.size:
             raise ValueError("an output's size is fixed while it runs")
         self.spec = spec
-        for thing in (self._vao, self._vbo, self._ibo):
+        for thing in (self._vbo, self._ibo):
             if thing is not None:
                 thing.release()
         verts, indices = tessellate(spec)
         self._vbo = self.ctx.buffer(verts.tobytes())
         self._ibo = self.ctx.buffer(indices.tobytes())
-        self._vao = self.ctx.vertex_array(
-            self._prog, [(self._vbo, "2f 2f", "in_pos", "in_uv")], index_buffer=self._ibo
-        )
+        self._vao_key = None  # rebuilt with the program at the next draw
         self._set_mask(spec)
-        p = self._prog
-        p["keystone"].write(keystone_matrix(spec).T.astype("f4").tobytes())  # GLSL matrices are column-major
-        p["out_size"].value = spec.size
-        p["region"].value = spec.region
-        p["fitmap"].value = fit_mapping(spec, self.canvas)
-        p["pattern"].value = PATTERNS.index(spec.pattern)
+        self._bake()
+
+    def _variant(self) -> tuple:
+        """(pattern, gamma, blend, mask, markers, attenuate): the blend and the mask are never computed per
+        frame; they are baked once into the attenuation texture, which each frame multiplies in."""
+        s = self.spec
+        return (
+            PATTERNS.index(s.pattern),
+            s.gamma != 1.0,
+            False,
+            False,
+            self.markers is not None,
+            self._attenuates,
+        )
+
+    @property
+    def _attenuates(self) -> bool:
+        return bool(self.spec.masks) or any(e.width > 0 for e in self.spec.blend.values())
+
+    def _bake(self) -> None:
+        """Draw the blend and the mask over white into the attenuation texture (per stage change)."""
+        if not self._attenuates:
+            return
+        key = (len(PATTERNS), False, True, bool(self.spec.masks), False, False)  # PATTERN 5: white
+        self._program(key)
+        self._atten_fbo.use()
+        self._atten_fbo.clear(0.0, 0.0, 0.0, 0.0)
+        if self._mask is not None:
+            self._mask.use(1)
+        self._vao.render(moderngl.TRIANGLES)
+
+    def _program(self, key: tuple | None = None) -> moderngl.Program:
+        """The program for these features (default: this spec's per-frame ones), its uniforms set and the
+        VAO bound to it."""
+        key = key or self._variant()
+        prog = self._programs.get(key)
+        if prog is None:
+            names = ("PATTERN", "GAMMA", "BLEND", "MASK", "MARKERS", "ATTENUATE")
+            defines = "".join(f"#define {n} {int(v)}\n" for n, v in zip(names, key, strict=True))
+            fs = f"#version 330 core\n#define MAX_MARKERS {MAX_MARKERS}\n{defines}{_FS}"
+            prog = self._programs[key] = self.ctx.program(vertex_shader=_VS, fragment_shader=fs)
+        if (key, id(self._vbo)) != self._vao_key:
+            if self._vao is not None:
+                self._vao.release()
+            self._vao = self.ctx.vertex_array(
+                prog, [(self._vbo, "2f 2f", "in_pos", "in_uv")], index_buffer=self._ibo
+            )
+            self._vao_key = (key, id(self._vbo))
+            self._prog = prog
+            self._set_uniforms(prog)
+        return prog
+
+    def _set_uniforms(self, p: moderngl.Program) -> None:
+        spec = self.spec
         edges = [spec.edge(e) for e in EDGES]
-        p["edge_width"].value = tuple(e.width for e in edges)
-        p["edge_curve"].value = tuple(e.curve for e in edges)
-        p["edge_gamma"].value = tuple(e.gamma for e in edges)
-        p["edge_centre"].value = tuple(e.centre for e in edges)
-        p["brightness"].value = spec.brightness
-        p["out_gamma"].value = spec.gamma
+        values = {
+            "keystone": keystone_matrix(spec).T.astype("f4").tobytes(),  # GLSL matrices are column-major
+            "out_size": spec.size,
+            "region": spec.region,
+            "fitmap": fit_mapping(spec, self.canvas),
+            "edge_width": tuple(e.width for e in edges),
+            "edge_curve": tuple(e.curve for e in edges),
+            "edge_gamma": tuple(e.gamma for e in edges),
+            "edge_centre": tuple(e.centre for e in edges),
+            "brightness": spec.brightness,
+            "out_gamma": spec.gamma,
+            "program": 0,
+            "mask": 1,
+            "attenuation": 2,
+        }
+        for name, value in values.items():
+            if name in p:  # the compiler drops what a variant does not use
+                if isinstance(value, bytes):
+                    p[name].write(value)
+                else:
+                    p[name].value = value
 
     def _set_mask(self, spec: OutputSpec) -> None:
         if self._mask is not None:
             self._mask.release()
             self._mask = None
-        self._prog["masked"].value = bool(spec.masks)
-        if not spec.masks:
-            return
-        self._mask = self.ctx.texture(spec.size, 1, mask_pixels(spec).tobytes())
-        self._mask.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        if spec.masks:
+            self._mask = self.ctx.texture(spec.size, 1, mask_pixels(spec).tobytes())
+            self._mask.filter = (moderngl.LINEAR, moderngl.LINEAR)
+
+    @property
+    def plain(self) -> bool:
+        """Nothing to change: the output shows the program as it is (no pass at all; bit for bit)."""
+        s = self.spec
+        return (
+            s.size == self.canvas
+            and s.region == (0.0, 0.0, 1.0, 1.0)
+            and s.keystone == UNIT_CORNERS
+            and s.mesh is None
+            and not s.masks
+            and all(e.width <= 0 for e in s.blend.values())
+            and (s.brightness, s.gamma, s.pattern) == (1.0, 1.0, "off")
+            and self.markers is None
+        )
 
     def draw(self, program: moderngl.Texture, time: float) -> moderngl.Texture:
         """The output's final picture for the frame at show time `time`, limiter applied."""
+        picture = program if self.plain else self._compose(program)
+        if self.limiter is None:
+            return picture
+        return self.limiter.apply(picture, time)
+
+    def _compose(self, program: moderngl.Texture) -> moderngl.Texture:
+        prog = self._program()
         self._fbo.use()
         self._fbo.clear(0.0, 0.0, 0.0, 1.0)
         program.use(0)
-        self._prog["program"].value = 0
-        if self._mask is not None:
-            self._mask.use(1)
-            self._prog["mask"].value = 1
+        self._atten.use(2)
+        if self.markers is not None:
+            self._set_markers(prog)
         self._vao.render(moderngl.TRIANGLES)
-        if self.limiter is None:
-            return self._picture
-        return self.limiter.apply(self._picture, time)
+        return self._picture
+
+    def _set_markers(self, prog: moderngl.Program) -> None:
+        points, selected = self.markers
+        points = points[:MAX_MARKERS]
+        prog["n_markers"].value = len(points)
+        if points:
+            flat = np.zeros((MAX_MARKERS, 2), "f4")
+            flat[: len(points)] = points
+            prog["markers"].write(flat.tobytes())
+            prog["selected"].value = selected
 
     def release(self) -> None:
-        for thing in (self._vao, self._vbo, self._ibo, self._mask, self._fbo, self._picture, self._prog):
+        things = (
+            self._vao,
+            self._vbo,
+            self._ibo,
+            self._mask,
+            self._fbo,
+            self._picture,
+            self._atten_fbo,
+            self._atten,
+        )
+        for thing in things:
             if thing is not None:
                 thing.release()
+        for prog in self._programs.values():
+            prog.release()
         if self.limiter is not None:
             self.limiter.release()
 

@@ -208,8 +208,11 @@ class FlashLimiter:
         self._c_fbo = [
             ctx.framebuffer(color_attachments=[self._state[i], self._shown[i], self._made]) for i in (0, 1)
         ]
-        self._out = [ctx.texture(self.size, 4), ctx.texture(self.size, 4)]
-        self._out_fbo = [ctx.framebuffer(color_attachments=[t]) for t in self._out]
+        self._out = ctx.texture(self.size, 4)  # pass B's damped picture
+        self._prev = ctx.texture(self.size, 4)  # what was shown last frame (a copy: plain memory)
+        self._out_fbo = ctx.framebuffer(color_attachments=[self._out])
+        self._prev_fbo = ctx.framebuffer(color_attachments=[self._prev])
+        self._picture_fbos: dict[int, moderngl.Framebuffer] = {}  # to copy a picture from
         self._i = 0
         self._first = True
 
@@ -250,11 +253,16 @@ class FlashLimiter:
         self._flags_fbo.use()
         self._a_vao.render(moderngl.TRIANGLE_STRIP)
         self._flags.build_mipmaps()
-        self._out[j].use(4)
-        self._b["previous"].value = 4
+        shown = picture
+        if lock_luma or lock_red:  # only then can a pixel differ from the picture: a full pass
+            self._prev.use(4)
+            self._b["previous"].value = 4
+            self._bind(picture, self._state[i], self._shown[i], self._flags)
+            self._out_fbo.use()
+            self._b_vao.render(moderngl.TRIANGLE_STRIP)
+            shown = self._out
+        self.ctx.copy_framebuffer(self._prev_fbo, self._fbo_of(shown))
         self._bind(picture, self._state[i], self._shown[i], self._flags)
-        self._out_fbo[i].use()
-        self._b_vao.render(moderngl.TRIANGLE_STRIP)
         self._c_fbo[j].use()
         self._c_vao.render(moderngl.TRIANGLE_STRIP)
         self._made.build_mipmaps()
@@ -264,7 +272,15 @@ class FlashLimiter:
         if lock_luma or lock_red:
             self.stats.damped += 1
         self._i = j
-        return self._out[i]
+        return shown
+
+    def _fbo_of(self, texture: moderngl.Texture) -> moderngl.Framebuffer:
+        if texture is self._out:
+            return self._out_fbo
+        fbo = self._picture_fbos.get(texture.glo)
+        if fbo is None:
+            fbo = self._picture_fbos[texture.glo] = self.ctx.framebuffer(color_attachments=[texture])
+        return fbo
 
     def _bind(self, picture, state, shown, flags) -> None:
         for unit, tex in enumerate((picture, state, shown, flags)):
@@ -276,10 +292,13 @@ class FlashLimiter:
 
     def release(self) -> None:
         things = [
-            *self._out_fbo,
+            *self._picture_fbos.values(),
+            self._out_fbo,
+            self._prev_fbo,
             *self._c_fbo,
             self._flags_fbo,
-            *self._out,
+            self._out,
+            self._prev,
             *self._state,
             *self._shown,
             self._flags,

@@ -40,6 +40,8 @@ def find_monitor(monitor: int | str):
     """The glfw monitor for an index or a name (a substring of `halation devices`' name), else None."""
     import glfw
 
+    if not glfw.init():
+        return None
     monitors = glfw.get_monitors() or []
     if isinstance(monitor, int):
         return monitors[monitor] if 0 <= monitor < len(monitors) else None

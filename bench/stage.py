@@ -1,0 +1,325 @@
+"""Stage output cost and safety, side by side in one run: warp + blend + limiter against a plain output at
+720p; the preview's cost to the projector (Xvfb); recording's cost and its dropped frames; flashes per
+second of 10 Hz content on every output with the limiter on and off; non-flashing content on vs off.
+
+Each frame is a real show frame (`Show.draw` of a shader-only preset, then the outputs), ending with
+`ctx.finish()` so the time is the time the picture takes. Conditions alternate frame by frame (recording:
+in alternating blocks, since an encoder cannot start per frame), so a busy machine slows both alike; the
+figures are medians and ratios of medians.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+SHADER = "generators/tunnel.fs"
+STROBE_FS = """/*{ "ISFVSN": "2", "CATEGORIES": ["Generator"], "INPUTS": [] }*/
+void main() { gl_FragColor = vec4(vec3(fract(TIME * 10.0) < 0.5 ? 1.0 : 0.0), 1.0); }
+"""
+
+
+def add_arguments(p) -> None:
+    from engine.commands.common import parse_size
+
+    p.add_argument("--size", type=parse_size, default=(1280, 720), help="render and output size (1280x720)")
+    p.add_argument("--frames", type=int, default=60, help="frames per condition (60)")
+    p.add_argument("--no-preview", action="store_true", help="skip the preview measurement (needs Xvfb)")
+
+
+def _outputs(size):
+    """A plain output and the venue's: keystone, a 5×4 smooth mesh, two edge blends, a mask."""
+    from engine.output.stage import EdgeBlend, Mask, Mesh, OutputSpec
+
+    mesh = Mesh.regular(5, 4, "smooth")
+    points = list(mesh.points)
+    points[7] = (points[7][0] + 0.03, points[7][1] - 0.02)
+    staged = OutputSpec(
+        "main",
+        size,
+        keystone=((0.05, 0.04), (0.96, 0.0), (1.0, 1.0), (0.0, 0.93)),
+        mesh=replace(mesh, points=tuple(points)),
+        blend={"left": EdgeBlend(0.15), "right": EdgeBlend(0.15)},
+        masks=(Mask(((0.0, 0.8), (0.2, 1.0), (0.0, 1.0))),),
+    )
+    return OutputSpec("plain", size), staged
+
+
+class Program:
+    """A show drawing a preset at `size`, frame after frame, into an offscreen texture."""
+
+    def __init__(self, ctx, size, shader=SHADER, folder: Path | None = None):
+        from engine.app import Show
+        from engine.clock import OfflineClock
+        from engine.render.context import Offscreen
+        from engine.show.preset import load_preset
+
+        folder = folder or Path(tempfile.mkdtemp(prefix="halation-bench-stage-"))
+        preset = folder / "bench.toml"
+        preset.write_text(f'name = "bench"\n[shader]\nfile = "{shader}"\n')
+        self.show = Show(ctx, load_preset(preset), size, 48000)
+        self.target = Offscreen(ctx, size)
+        self.clock = OfflineClock(60.0)
+        self.features = self.show.analyzer.snapshot()
+
+    def draw(self):
+        ft = self.clock.tick()
+        self.show.draw(ft, self.features, self.target.fbo)
+        return ft
+
+    def release(self):
+        self.target.release()
+        self.show.release()
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def warp_cost(ctx, size, frames: int) -> dict:
+    """Frame time of a plain output (the program blitted to the output's framebuffer, as a projector
+    window did before stage files) and of the venue's output (keystone + mesh + blend + mask + limiter,
+    then the same blit), alternating frame by frame (ABBA)."""
+    from engine.output.compose import OutputCompositor
+    from engine.render.quad import Blit
+
+    program = Program(ctx, size)
+    staged = OutputCompositor(ctx, _outputs(size)[1], size, "standard")
+    screen = ctx.texture(size, 4)
+    screen_fbo = ctx.framebuffer(color_attachments=[screen])
+    blit = Blit(ctx)
+    times = {"plain": [], "staged": []}
+    try:
+        for n in range(frames * 2 + 4):
+            which = ("plain", "staged")[n % 2] if (n // 2) % 2 == 0 else ("staged", "plain")[n % 2]
+
+            def frame(which=which):
+                ft = program.draw()
+                picture = program.target.texture
+                if which == "staged":
+                    picture = staged.draw(picture, ft.time)
+                blit.draw(picture, screen_fbo)
+                ctx.finish()
+
+            took = timed(frame)
+            if n >= 4:  # the first frames compile and allocate
+                times[which].append(took)
+    finally:
+        blit.release()
+        screen_fbo.release()
+        screen.release()
+        staged.release()
+        program.release()
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def recording_cost(ctx, size, frames: int, folder: Path) -> dict:
+    """Frame time with and without the recorder, in alternating blocks; the recording's dropped frames."""
+    from engine.output.compose import OutputCompositor
+    from engine.output.recorder import Recorder
+    from engine.output.sink import FrameInfo
+
+    program = Program(ctx, size)
+    output = OutputCompositor(ctx, _outputs(size)[0], size, "standard")
+    recorder = Recorder(folder / "take.mp4", size, 60.0, 48000)
+    times = {"off": [], "on": []}
+    block = 20
+    try:
+        for n in range(frames * 2 + 4):
+            on = (n // block) % 2 == 1
+
+            def frame(on=on, n=n):
+                ft = program.draw()
+                output.draw(program.target.texture, ft.time)
+                if on:
+                    recorder.present(program.target.texture, FrameInfo(ft.time, n, None, {}, ()))
+                ctx.finish()
+
+            took = timed(frame)
+            if n >= 4:
+                times["on" if on else "off"].append(took)
+        recorder.release()
+    finally:
+        output.release()
+        program.release()
+    stats = recorder.takes[0]
+    return {
+        **{k: statistics.median(v) for k, v in times.items()},
+        "kept": stats.frames,
+        "dropped": stats.dropped,
+    }
+
+
+def flashes(ctx, size, fps: float = 60.0, seconds: float = 3.0) -> dict:
+    """Flashes per second (the most in any 1 s window) of a 10 Hz strobe on each output, limiter on and off,
+    counted on the rendered frames by engine.output.flash.FlashCounter."""
+    from engine.output.compose import OutputCompositor, read_pixels
+    from engine.output.flash import FlashCounter
+
+    folder = Path(tempfile.mkdtemp(prefix="halation-bench-strobe-"))
+    (folder / "strobe.fs").write_text(STROBE_FS)
+    small = (size[0] // 2, size[1] // 2)
+    program = Program(ctx, small, shader="strobe.fs", folder=folder)
+    specs = [replace(s, size=small) for s in _outputs(small)]
+    comps = {
+        (s.name, mode): OutputCompositor(ctx, s, small, mode) for s in specs for mode in ("standard", "off")
+    }
+    counters = {key: FlashCounter(fps) for key in comps}
+    try:
+        for _ in range(round(fps * seconds)):
+            ft = program.draw()
+            for key, comp in comps.items():
+                counters[key].add(read_pixels(ctx, comp.draw(program.target.texture, ft.time)))
+    finally:
+        for comp in comps.values():
+            comp.release()
+        program.release()
+        shutil.rmtree(folder, ignore_errors=True)
+    return {key: counters[key].result().luma_flashes_max for key in comps}
+
+
+def untouched(ctx, size, frames: int) -> tuple[int, int]:
+    """Frames of non-flashing content (the tunnel) that come out identical with the limiter on and off."""
+    from engine.output.compose import OutputCompositor, read_pixels
+
+    program = Program(ctx, size)
+    spec = _outputs(size)[1]
+    on, off = OutputCompositor(ctx, spec, size, "standard"), OutputCompositor(ctx, spec, size, "off")
+    same = 0
+    try:
+        for _ in range(frames):
+            ft = program.draw()
+            a = read_pixels(ctx, on.draw(program.target.texture, ft.time))
+            b = read_pixels(ctx, off.draw(program.target.texture, ft.time))
+            same += int((a == b).all())
+    finally:
+        on.release()
+        off.release()
+        program.release()
+    return same, frames
+
+
+PREVIEW_SCRIPT = """
+import json, statistics, sys, time
+from engine.output.sink import FrameInfo
+from engine.output.stage import OutputSpec, Stage
+from engine.output.stage_sinks import open_stage_outputs
+sys.path.insert(0, sys.argv[3])
+from stage import Program
+size, frames = tuple(map(int, sys.argv[1].split("x"))), int(sys.argv[2])
+stage = Stage((OutputSpec("main", size, monitor=0),))
+outs = open_stage_outputs(
+    stage, size, "bench", headless=False, preview=True, hud=True, flash_limit="standard"
+)
+program = Program(outs.ctx, size)
+preview = outs.sinks[-1]
+times = {"without": [], "with": []}
+for n in range(frames * 2 + 4):
+    use = (n % 2 == 1) if (n // 2) % 2 == 0 else (n % 2 == 0)
+    t0 = time.perf_counter()
+    ft = program.draw()
+    info = FrameInfo(ft.time, n, program.features, {}, ())
+    for sink in outs.sinks:
+        if sink is not preview or use:
+            sink.present(program.target.texture, info)
+    outs.ctx.finish()
+    if n >= 4:
+        times["with" if use else "without"].append(time.perf_counter() - t0)
+print(json.dumps({k: statistics.median(v) for k, v in times.items()}))
+program.release()
+outs.release()
+"""
+
+
+def preview_cost(size, frames: int) -> dict | str:
+    """The projector's frame time with and without drawing the preview (overlay and HUD on), under Xvfb."""
+    import json
+    import sys
+
+    if shutil.which("Xvfb") is None:
+        return "skipped: Xvfb is not installed"
+    number = next(n for n in range(120, 160) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    xvfb = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                PREVIEW_SCRIPT,
+                f"{size[0]}x{size[1]}",
+                str(frames),
+                str(Path(__file__).parent),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "DISPLAY": f":{number}"},
+        )
+        if done.returncode != 0:
+            return (
+                f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
+            )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=5)
+
+
+def ms(v: float) -> str:
+    return f"{1000 * v:.2f} ms"
+
+
+def run(args) -> int:
+    from engine.render.context import headless_context
+
+    size, frames = tuple(args.size), args.frames
+    ctx = headless_context()
+    folder = Path(tempfile.mkdtemp(prefix="halation-bench-rec-"))
+    try:
+        w = warp_cost(ctx, size, frames)
+        print(f"output at {size[0]}x{size[1]} ({frames} frames each, alternating):")
+        extra = w["staged"] - w["plain"]
+        print(
+            f"  plain output {ms(w['plain'])}, keystone+mesh+blend+mask+limiter {ms(w['staged'])}: "
+            f"ratio {w['staged'] / w['plain']:.3f} (+{100 * extra / w['plain']:.1f} % of the frame)"
+        )
+        r = recording_cost(ctx, size, frames, folder)
+        print(
+            f"  recording: off {ms(r['off'])}, on {ms(r['on'])}: ratio {r['on'] / r['off']:.3f}; "
+            f"{r['kept']} frames recorded, {r['dropped']} dropped by the recorder, 0 output frames dropped "
+            "(the loop never waits for the encoder)"
+        )
+        f = flashes(ctx, size)
+        print("10 Hz strobe, most flashes in any 1 s window (counted on rendered frames):")
+        for name in ("plain", "main"):
+            print(f"  output {name}: limiter on {f[(name, 'standard')]:g}/s, off {f[(name, 'off')]:g}/s")
+        same, total = untouched(ctx, size, max(10, frames // 3))
+        print(f"non-flashing content (tunnel): {same}/{total} frames identical with the limiter on and off")
+    finally:
+        ctx.release()
+        shutil.rmtree(folder, ignore_errors=True)
+    if not args.no_preview:
+        p = preview_cost(size, frames)
+        if isinstance(p, str):
+            print(f"preview: {p}")
+        else:
+            print(
+                f"preview (Xvfb, overlay + HUD): projector alone {ms(p['without'])}, with the preview "
+                f"{ms(p['with'])}: ratio {p['with'] / p['without']:.3f}"
+            )
+    return 0

@@ -1,0 +1,190 @@
+"""Stage output in a live show: windows under a real X server (Xvfb), keys sent with xdotool, monitor loss,
+and recording (played back with ffprobe), including onto a full filesystem."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from conftest import ROOT
+
+WINDOWS = textwrap.dedent(
+    """
+    import json
+    from dataclasses import replace
+    import glfw, numpy as np
+    from engine.output.sink import FrameInfo
+    from engine.output.stage import OutputSpec, Stage
+    from engine.output.stage_sinks import open_stage_outputs
+
+    stage = Stage((OutputSpec("main", (320, 180), monitor=0),))
+    outs = open_stage_outputs(
+        stage, (320, 180), "t", headless=False, preview=True, hud=False, flash_limit="standard"
+    )
+    frame = outs.ctx.texture((320, 180), 4, data=bytes([200, 60, 30, 255]) * (320 * 180))
+    info = FrameInfo(0.0, 0, None, {}, ("shaders/broken.fs:12: syntax error, unexpected '}'",))
+
+    def show(n):
+        for i in range(n):
+            for sink in outs.sinks:
+                sink.present(frame, replace(info, time=i / 60, index=i))
+
+    def grab(window):
+        window.make_current()
+        w, h = glfw.get_framebuffer_size(window.handle)
+        px = np.frombuffer(window.ctx.screen.read(viewport=(0, 0, w, h), components=3), np.uint8)
+        outs.windows[0].make_current()
+        return px.reshape(h, w, 3)[::-1]
+
+    def look(window):
+        px = grab(window)
+        h, w = px.shape[:2]
+        return {"size": [w, h], "centre": px[h * 3 // 4, w // 2].tolist(), "corner": px[12, 12].tolist()}
+
+    show(3)
+    seen = {"output": look(outs.windows[0]), "preview": look(outs.windows[1])}
+    sink = outs.outputs[0]
+    # what glfw does when a monitor is unplugged: the fullscreen window becomes a plain window
+    glfw.set_window_monitor(sink.window.handle, None, 0, 0, 1280, 720, 0)
+    show(3)
+    seen["lost"] = {"lost": sink.lost, "fullscreen": sink.window.fullscreen, **look(outs.windows[0])}
+    seen["notices"] = outs.sinks[-1].notices()
+    seen["restored"] = sink.restore() and sink.window.fullscreen
+    show(2)
+    print(json.dumps(seen))
+    outs.release()
+    """
+)
+
+
+def close_to(colour, expected, tol=3) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(colour, expected, strict=True))
+
+
+def test_output_shows_the_program_preview_adds_the_overlay_and_monitor_loss_keeps_a_window(xvfb_display):
+    done = subprocess.run(
+        [sys.executable, "-c", WINDOWS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "DISPLAY": xvfb_display},
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    program = [200, 60, 30]
+    assert seen["output"]["size"] == [1280, 720]  # fullscreen on the (Xvfb) monitor
+    assert close_to(seen["output"]["centre"], program) and close_to(seen["output"]["corner"], program)
+    assert close_to(seen["preview"]["centre"], program)
+    assert not close_to(seen["preview"]["corner"], program)  # the error box: on the preview only
+    lost = seen["lost"]
+    assert lost["lost"] and not lost["fullscreen"]
+    assert lost["size"][0] < 1280 and close_to(lost["centre"], program)  # still showing, in a window
+    assert any("monitor lost" in line for line in seen["notices"])
+    assert seen["restored"]
+
+
+def start_show(xvfb_display, tmp_path, *extra: str, duration: float = 30.0) -> subprocess.Popen:
+    stage = tmp_path / "stage.toml"
+    stage.write_text('[[output]]\nname = "main"\nsize = [320, 180]\nmonitor = 0\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "perform", "--no-sound", "--size", "320x180", "--stage", str(stage),
+         "--duration", str(duration), "--log", str(tmp_path / "log.jsonl"), *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "DISPLAY": xvfb_display},
+    )  # fmt: skip
+    for line in proc.stderr:  # wait for the show's own line, never a fixed time
+        if "showing" in line:
+            return proc
+    proc.wait(timeout=10)
+    pytest.fail(f"the show did not start: exit {proc.returncode}")
+
+
+def xdotool(display: str, *args: str) -> None:
+    subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, check=True, timeout=20)
+
+
+@pytest.mark.slow
+def test_a_single_esc_never_ends_the_show_holding_it_does(xvfb_display, tmp_path):
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed")
+    proc = start_show(xvfb_display, tmp_path)
+    try:
+        xdotool(
+            xvfb_display, "search", "--sync", "--name", "preview", "windowfocus", "--sync", "key", "Escape"
+        )
+        xdotool(xvfb_display, "key", "q")
+        pressed = time.monotonic()
+        xdotool(xvfb_display, "keydown", "Escape")  # the deliberate act: held for a second and a half
+        time.sleep(1.5)
+        xdotool(xvfb_display, "keyup", "Escape")
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert time.monotonic() - pressed < 20  # ended by the held Esc, long before --duration
+    seconds = float(out.split(" frames in ")[1].split(" s")[0])
+    assert seconds >= 1.5  # it ran through the single Esc and the Q
+
+
+def ffprobe(path) -> dict:
+    done = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames",
+         "-of", "json", str(path)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return {s["codec_type"]: int(s.get("nb_read_frames", 0)) for s in json.loads(done.stdout)["streams"]}
+
+
+def perform_headless(tmp_path, *extra: str):
+    from conftest import run_cli
+
+    return run_cli(
+        "perform", "--headless", "--no-sound", "--size", "320x180", "--fps", "30",
+        "--log", str(tmp_path / "log.jsonl"), *extra,
+    )  # fmt: skip
+
+
+def recorded(stderr: str) -> tuple[int, int]:
+    line = next(x for x in stderr.splitlines() if "recorded" in x and "frames to" in x)
+    frames = int(line.split("recorded ")[1].split()[0])
+    dropped = int(line.split("(")[1].split()[0])
+    return frames, dropped
+
+
+@pytest.mark.slow
+def test_a_recording_plays_back_with_its_audio_and_every_frame_it_kept(tmp_path):
+    take = tmp_path / "take.mp4"
+    done = perform_headless(tmp_path, "--duration", "2.5", "--record", str(take))
+    assert done.returncode == 0, done.stderr
+    frames, dropped = recorded(done.stderr)
+    shown = int(done.stdout.split(" frames")[0].split()[-1])
+    assert frames > 10 and frames + dropped <= shown + 1
+    streams = ffprobe(take)
+    assert streams["video"] == frames
+    assert streams["audio"] > 0
+
+
+@pytest.mark.slow
+def test_recording_onto_a_full_disk_stops_the_recording_not_the_show(tmp_path):
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode != 0:
+        pytest.skip("mount is not permitted here")
+    try:
+        done = perform_headless(tmp_path, "--duration", "3", "--record", str(disk / "take.mp4"))
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+    assert done.returncode == 0, done.stderr
+    errors = [x for x in done.stderr.splitlines() if "recording stopped" in x]
+    assert len(errors) == 1 and "the show goes on" in errors[0]
+    seconds = float(done.stdout.split(" frames in ")[1].split(" s")[0])
+    assert seconds >= 2.9  # the show ran to its end
