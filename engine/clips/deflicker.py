@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 WINDOW = 9  # frames in the brightness trend (about a third of a second at 24-30 fps)
-STROBE_STEP = 0.15  # relative distance from the trend beyond which a frame is a deliberate flash
-MAX_GAIN = 0.12  # the largest brightness correction of any frame (±12 %)
+STROBE_STEP = 0.25  # relative distance from the trend beyond which a frame is a deliberate flash
+MAX_GAIN = 0.2  # the largest brightness correction of any frame (±20 %)
 _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
@@ -44,6 +44,12 @@ def trend(values: np.ndarray, keep: np.ndarray, wrap: bool) -> np.ndarray:
     return np.where(counts > 0, sums / np.maximum(counts, 1e-9), values)
 
 
+def median_trend(values: np.ndarray, wrap: bool) -> np.ndarray:
+    pad = WINDOW // 2
+    padded = np.pad(values, pad, mode="wrap" if wrap and len(values) > WINDOW else "reflect")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, WINDOW), axis=1)
+
+
 def flicker(values: np.ndarray, wrap: bool = False) -> float:
     """The flicker descriptor: the std of frame brightness around its trend (as describe.flicker)."""
     if len(values) < 3:
@@ -59,7 +65,7 @@ def deflicker(
     before = flicker(level, wrap)
     if len(frames) < 3:
         return frames, DeflickerReport(before, before, 0, 0)
-    rough = trend(level, np.ones(len(level), bool), wrap)
+    rough = median_trend(level, wrap)  # a median: a flash does not drag its neighbours' trend up
     flash = np.abs(level / np.maximum(rough, 1e-3) - 1.0) > STROBE_STEP
     smooth = trend(level, ~flash, wrap)
     gain = np.clip(smooth / np.maximum(level, 1e-3), 1.0 - MAX_GAIN, 1.0 + MAX_GAIN)
