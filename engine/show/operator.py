@@ -52,14 +52,12 @@ class Operator:
             self.notices.error(f"unknown action '{action}'")
             return False
         try:
-            return bool(handler(*args))
+            return bool(handler(*(_plain(a) for a in args)))
         except HalationError as exc:
-            self.notices.error(f"{action}: {exc} (the show goes on unchanged)", key=action)
+            self.notices.error(f"{action}: {exc} (the show goes on unchanged)")
         except Exception as exc:  # a bug or a value nobody foresaw must not end the show
             log.debug("action %s%r failed", action, args, exc_info=True)
-            self.notices.error(
-                f"{action}: failed ({type(exc).__name__}: {exc}); the show goes on", key=action
-            )
+            self.notices.error(f"{action}: failed ({type(exc).__name__}: {exc}); the show goes on")
         return False
 
     def apply_all(self, commands) -> int:
@@ -76,8 +74,15 @@ class Operator:
 
     def _navigate_only(self, command) -> bool:
         """Move the setlist's position as the command would, without building a look nobody will see."""
+        if command.action == "preset.recall":  # built only if it is the frame's last; a bad name still said
+            found = bool(command.args) and self.find_preset(_plain(command.args[0])) is not None
+            if not found:
+                self.notices.error(
+                    f"preset.recall: no preset named '{_plain(command.args[0]) if command.args else ''}'"
+                )
+            return found
         setlist = self.setlist
-        if setlist is None or command.action == "preset.recall":
+        if setlist is None:
             return False
         moved = {"cue.go": setlist.go, "cue.back": setlist.back}.get(command.action)
         cue = moved() if moved else setlist.find(*command.args[:1]) if command.args else None
@@ -227,6 +232,13 @@ class Operator:
             raise HalationError(f"a crossfade of {seconds} s: give 0..600 seconds")
         self.show.pipeline.clips.set_duration(seconds)
         return True
+
+
+def _plain(arg: Any) -> Any:
+    """A desk's "3" arrives as 3.0: a whole number reads as one ("3", not "3.0"), as the operator typed it."""
+    if isinstance(arg, float) and arg.is_integer() and abs(arg) < 1e15:
+        return int(arg)
+    return arg
 
 
 def _absolute(base: Path, value: Any) -> Any:

@@ -33,7 +33,7 @@ from typing import Any
 
 from engine.clips.manifest import load_manifest, read_provenance
 from engine.errors import HalationError, MediaError
-from engine.paths import ROOT
+from engine.show.folder import show_folder, user_folder
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,12 @@ def _now_iso() -> str:
 
 
 def default_log_path(kind: str, setlist: Path | None, preset: Path | None) -> Path:
-    """`logs/<date>-<time>-<kind>.jsonl` in the show folder: the setlist's folder, else the preset's, unless
-    that is a shipped preset (logs are never written into the installed package): then the current folder."""
-    folder = Path.cwd()
-    for source in (setlist, preset):
-        if source is not None:
-            parent = Path(source).resolve().parent
-            if not parent.is_relative_to(ROOT / "presets"):
-                folder = parent
-            break
+    """`logs/<date>-<time>-<kind>.jsonl` in the show folder (engine.show.folder: the setlist's folder, else
+    the preset's; for a shipped preset the user's data folder, never the installed package)."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
-    return folder / "logs" / f"{stamp}-{kind}.jsonl"
+    if setlist is None and preset is None:
+        return user_folder() / "logs" / f"{stamp}-{kind}.jsonl"
+    return show_folder(setlist, preset or setlist) / "logs" / f"{stamp}-{kind}.jsonl"
 
 
 class ClipCredits:
