@@ -199,3 +199,56 @@ def test_a_feedback_client_hears_the_new_looks_inputs_and_the_status(tmp_path):
     assert "/hl/shader/curtains" in heard  # an input only the second look has
     assert '/hl/status/cue s "2 Aurora"' in heard
     assert "/hl/status/macro/1" in heard
+
+
+def window_named(display: str, name: str) -> bool:
+    import os
+    import subprocess
+
+    found = subprocess.run(
+        ["xdotool", "search", "--name", name], capture_output=True, env={**os.environ, "DISPLAY": display}
+    )
+    return found.returncode == 0 and bool(found.stdout.strip())
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed")
+def test_the_window_title_follows_the_cue(tmp_path, xvfb_display):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    args = ["perform", "--no-sound", "--size", "160x90", "--duration", "60", "--setlist", write_set(tmp_path)]
+    args += ["--osc-port", "0", "--no-zeroconf"]
+    env = {**os.environ, "DISPLAY": xvfb_display, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", *args], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 60
+        port = None
+        while port is None and time.monotonic() < deadline and proc.poll() is None:
+            port = next(
+                (
+                    m.group(1)
+                    for line in list(lines)
+                    if (m := re.search(r"OSC UDP listening on \S+:(\d+)", line))
+                ),
+                None,
+            )
+            time.sleep(0.05)
+        assert port, "".join(lines)
+        while not window_named(xvfb_display, "Halation — Tunnel") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert window_named(xvfb_display, "Halation — Tunnel")
+        oscsend("localhost", port, "/hl/cue/go")
+        while not window_named(xvfb_display, "Halation — Aurora") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert window_named(xvfb_display, "Halation — Aurora"), "".join(lines)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -31,6 +31,7 @@ class WindowSink:
         self.hud = hud
         self.flush = flush
         self.notices: Callable[[], Sequence[str]] = tuple  # lines the preview shows above the HUD
+        self._look = ""
         if home is not None:
             window.make_current()
         self._blit = Blit(window.ctx)
@@ -43,6 +44,9 @@ class WindowSink:
         return self.window.should_close
 
     def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        if info.look and info.look != self._look:  # the title says what is on screen, cue after cue
+            self._look = info.look
+            self.window.set_title(f"Halation — {info.look}{'' if self._overlay is None else ' — preview'}")
         if self.home is not None:
             self.window.make_current()
         try:

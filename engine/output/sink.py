@@ -28,6 +28,7 @@ class FrameInfo:
     features: Features  # the analysis snapshot drawn with
     values: Mapping[str, ParamValue]  # parameter values drawn with
     errors: tuple[str, ...]  # operator-facing messages for the preview banner
+    look: str = ""  # the name of the look on screen (window titles follow it)
 
 
 class Sink(Protocol):

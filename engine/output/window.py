@@ -175,6 +175,9 @@ class Window:
         screen.viewport = letterbox(fb_size, self.content_size)
         return screen
 
+    def set_title(self, title: str) -> None:
+        self._glfw.set_window_title(self.handle, title)
+
     def make_current(self) -> None:
         """Window contexts are per thread and per window: switch before using this window's `ctx`."""
         self._glfw.make_context_current(self.handle)
