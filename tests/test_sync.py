@@ -230,6 +230,12 @@ def test_link_follow_reports_the_session_tempo_and_beats_on_the_peers_beats(link
             for t, phase in later
         ]
         assert max(errors_ms) < 2.0, f"beats off the peer's by up to {max(errors_ms):.2f} ms"
+        # beats are announced a beat ahead: one announced before Halation joined the session may not fall
+        beats = [t for t, a, _ in heard if a == "/hl/event/beat" and t and t >= at_128[0] + 0.5]
+        assert len(beats) >= 4, "following Link, the stream announces the session's beats"
+        for t in beats:  # each announced for the moment a beat of the session falls
+            beat = state.beatAtTime(int((t + offset) * 1e6), 4)
+            assert abs(beat - round(beat)) * 60000 / 128.0 < 2.0
     finally:
         _finish(proc)
         dump.close()

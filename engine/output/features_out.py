@@ -29,6 +29,7 @@ from typing import Any
 import moderngl
 import numpy as np
 
+from engine.analysis.beats import Beat
 from engine.analysis.features import BeatGrid, Features
 from engine.control.codec import encode_bundle, unix_to_ntp
 from engine.errors import HalationError
@@ -148,6 +149,7 @@ class _Frame:
     time: float
     index: int
     wall_offset: float
+    heard: bool  # the frame's beat grid is the analysis's own (not Link's, not a leader's)
 
 
 class FeatureStream:
@@ -166,6 +168,12 @@ class FeatureStream:
         self.sent = self.dropped = self.errors = 0
         self._queue: deque[_Frame | Any] = deque(maxlen=QUEUE)
         self._grid = BeatGrid()
+        self._heard = True
+        self._announced: int | None = None  # the last beat announced from a grid that is not the heard one
+        # Whether the frame's beat grid is the one the analysis hears: when a sync stage replaced it (Link
+        # follow, a render node), beats and downbeats are announced from the frames' grid instead, so a
+        # desk's beat events are the beats the frames show (engine.sync.options wires it to the stages)
+        self.grid_heard: Callable[[], bool] = lambda: True
         self._wake = threading.Event()
         self._halt = threading.Event()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -188,7 +196,7 @@ class FeatureStream:
         offset = self.clock.update()
         if offset is None:
             return
-        self._push(_Frame(info.features, info.time, info.index, offset))
+        self._push(_Frame(info.features, info.time, info.index, offset, self.grid_heard()))
 
     def on_event(self, event: Any) -> None:
         """AnalysisThread subscriber: queue the event (cheap, never raises)."""
@@ -210,12 +218,25 @@ class FeatureStream:
 
     def _packets(self, item: Any) -> Iterable[bytes]:
         if isinstance(item, _Frame):
-            self._grid = item.features.grid
-            return [frame_bundle(item.features, item.time, item.index, item.wall_offset)]
+            self._grid, self._heard = item.features.grid, item.heard
+            frame = frame_bundle(item.features, item.time, item.index, item.wall_offset)
+            return [frame] if item.heard else [frame, *self._announce(item.features.grid, item.wall_offset)]
         offset = self.clock.offset
-        if offset is None or not hasattr(item, "time"):
+        if offset is None or not hasattr(item, "time") or (isinstance(item, Beat) and not self._heard):
             return []
         return [encode_bundle(event_messages(item, self._grid), unix_to_ntp(item.time + offset))]
+
+    def _announce(self, grid: BeatGrid, wall_offset: float) -> list[bytes]:
+        """The next beat of a grid that is not the heard one, once, as soon as a frame shows it coming (a
+        beat ahead at most, as the analysis announces its predicted beats)."""
+        if grid.bpm <= 0:
+            return []
+        upcoming = grid.count
+        if self._announced is not None and self._announced - 1 <= upcoming <= self._announced:
+            return []  # announced already (or the grid stepped back by less than a beat)
+        self._announced = upcoming
+        beat = Beat(grid.next_beat, grid.next_beat - grid.period, upcoming)
+        return [encode_bundle(event_messages(beat, grid), unix_to_ntp(grid.next_beat + wall_offset))]
 
     def _send_all(self, packets: Iterable[bytes]) -> None:
         for packet in packets:

@@ -151,6 +151,7 @@ class FollowStage:
     """The Features stage of a render node: the leader's, moved onto this node's show clock."""
 
     name = "follow"
+    grid_heard = False  # the beat grid is the leader's
 
     def __init__(self, receiver: StreamReceiver, position: Callable[[], float | None]):
         self.receiver = receiver

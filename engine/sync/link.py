@@ -30,7 +30,7 @@ from typing import Literal
 from engine.analysis.features import BeatGrid, Features
 from engine.errors import HalationError
 from engine.params.store import Param, ParamStore
-from engine.sync.timebase import ClockOffset, link_clock
+from engine.sync.timebase import READ_SPAN, READ_TRIES, ClockOffset, link_clock
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +135,13 @@ class LinkPeer:
 
     def state(self) -> SessionState:
         link = self._link
-        before = link_clock()
-        beat, tempo = link.beat, link.tempo
-        now = (before + link_clock()) / 2.0
+        for _ in range(READ_TRIES):  # the beat and the clock read together, not across a preemption
+            before = link_clock()
+            beat, tempo = link.beat, link.tempo
+            after = link_clock()
+            if after - before <= READ_SPAN:
+                break
+        now = (before + after) / 2.0
         return SessionState(float(tempo), float(beat), now, int(link.quantum), int(link.num_peers))
 
     def set_tempo(self, bpm: float) -> None:
@@ -202,6 +206,11 @@ class LinkSync:
 
     def params(self) -> list[Param]:
         return link_params(self.mode)
+
+    @property
+    def grid_heard(self) -> bool:
+        """False while the frames' beat grid is the session's (follow)."""
+        return self.role != "follow"
 
     def status(self) -> dict[str, str | int | float]:
         s = self.status_now

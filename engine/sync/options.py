@@ -66,7 +66,9 @@ def build_sync(args, feed) -> tuple[list, list]:
     if targets:
         from engine.output.features_out import FeatureStream
 
-        sinks.append(FeatureStream(targets, feed.position))
+        stream = FeatureStream(targets, feed.position)
+        stream.grid_heard = lambda: all(getattr(stage, "grid_heard", True) for stage in stages)
+        sinks.append(stream)
     clock_out = getattr(args, "midi_clock_out", None)
     if clock_out:
         from engine.control.midi_clock import MidiClockOut, open_midi_out

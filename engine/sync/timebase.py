@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 JUMP = 0.02  # s: a sample this far from the smoothed offset re-anchors it
 SMOOTHING = 0.05  # share of each new sample in the smoothed offset
+READ_SPAN = 0.0005  # s: a reading of both clocks that took longer was interrupted (the thread was preempted)
+READ_TRIES = 3
 
 
 def link_clock() -> float:
@@ -27,13 +29,20 @@ class ClockOffset:
         self._reference = reference
         self.offset: float | None = None
 
-    def update(self, audio_now: float | None = None) -> float | None:
-        """The offset now (None until the audio clock has run). `audio_now`: the show's audio time read
-        just before, else `position()` is read."""
-        audio = self._position() if audio_now is None else audio_now
-        if audio is None:
-            return self.offset
-        sample = self._reference() - audio
+    def update(self) -> float | None:
+        """The offset now (None until the audio clock has run)."""
+        for _ in range(READ_TRIES):
+            before = self._reference()
+            audio = self._position()
+            after = self._reference()
+            if audio is None:
+                return self.offset
+            if after - before <= READ_SPAN:
+                break
+        else:  # preempted while reading, every time (a busy machine): keep what we know
+            if self.offset is not None:
+                return self.offset
+        sample = (before + after) / 2.0 - audio
         if self.offset is None or abs(sample - self.offset) > JUMP:
             self.offset = sample
         else:
