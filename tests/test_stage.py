@@ -201,3 +201,30 @@ def test_render_of_a_strobe_preset_counts_three_flashes_limited_and_ten_off(tmp_
             counter.add(picture)
         counts[limit] = counter.result().luma_flashes_max
     assert counts == {"standard": 3.0, "off": 10.0}
+
+
+def test_stage_parameters_reach_the_output_and_a_folded_keystone_is_refused(gl_ctx):
+    from engine.output.stage_params import stage_params
+    from engine.output.stage_sinks import OutputSink
+
+    spec = OutputSpec("main", (64, 36))
+    names = {p.name for p in stage_params(load_stage_text('[[output]]\nname = "main"\nsize = [64, 36]\n'))}
+    assert {"stage.main.keystone.tl", "stage.main.brightness", "stage.main.blend.left.width"} <= names
+    sink = OutputSink(OutputCompositor(gl_ctx, spec, (64, 36), "off"))
+    try:
+        sink.adopt({"stage.main.keystone.tl": (0.1, 0.1), "stage.main.brightness": 0.5})
+        assert sink.spec.keystone[0] == (0.1, 0.1) and sink.spec.brightness == 0.5
+        sink.adopt({"stage.main.keystone.tl": (1.5, 1.5), "stage.main.brightness": 0.5})  # folds the quad
+        assert sink.spec.keystone[0] == (0.1, 0.1)
+    finally:
+        sink.release()
+
+
+def load_stage_text(text: str):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "stage.toml"
+        path.write_text(text)
+        return load_stage(path)

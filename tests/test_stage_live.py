@@ -188,3 +188,74 @@ def test_recording_onto_a_full_disk_stops_the_recording_not_the_show(tmp_path):
     assert len(errors) == 1 and "the show goes on" in errors[0]
     seconds = float(done.stdout.split(" frames in ")[1].split(" s")[0])
     assert seconds >= 2.9  # the show ran to its end
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+def test_stage_edit_nudges_a_corner_and_saves_the_stage_file_keeping_a_backup(xvfb_display, tmp_path):
+    from engine.output.stage import load_stage
+
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed")
+    proc = start_show(xvfb_display, tmp_path)
+    stage = tmp_path / "stage.toml"
+    before = stage.read_text()
+    try:
+        xdotool(xvfb_display, "search", "--sync", "--name", "preview", "windowfocus", "--sync",
+                "key", "--delay", "40", "e", "Right", "Right", "Right", "Down", "s")  # fmt: skip
+        assert wait_for(lambda: (tmp_path / "stage.toml.bak").exists()), "the stage was not saved"
+        xdotool(xvfb_display, "keydown", "Escape")
+        time.sleep(1.5)
+        xdotool(xvfb_display, "keyup", "Escape")
+        proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert (tmp_path / "stage.toml.bak").read_text() == before
+    tl = load_stage(stage).outputs[0].keystone[0]
+    assert tl == pytest.approx((3 / 320, 1 / 180), abs=1e-4)  # three pixels right, one down
+
+
+def known(show, address: str) -> bool:
+    """The show answers with a value at `address` (204 No Content until its first frame is drawn)."""
+    try:
+        show.value(address)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("oscsend") is None, reason="liblo-tools is not installed")
+def test_stage_values_and_recording_are_reachable_over_osc(tmp_path):
+    from test_control_e2e import Performance, oscsend
+
+    stage = tmp_path / "stage.toml"
+    stage.write_text(
+        '[[output]]\nname = "main"\nsize = [160, 90]\n[[output]]\nname = "side"\nsize = [160, 90]\n'
+    )
+    take = tmp_path / "desk.mp4"
+    show = Performance("--stage", str(stage), "--record", str(take), "--log", str(tmp_path / "log.jsonl"))
+    try:
+        udp = str(show.ports["udp"])
+        assert wait_for(lambda: known(show, "/hl/stage/side/keystone/tl"))  # the first frame published it
+        assert show.value("/hl/stage/side/keystone/tl") == [0.0, 0.0]
+        oscsend("localhost", udp, "/hl/stage/side/keystone/tl", "ff", "0.1", "0.05")
+        oscsend("localhost", udp, "/hl/stage/main/brightness", "f", "0.8")
+        assert show.wait_value("/hl/stage/side/keystone/tl", [0.1, 0.05]) == [0.1, 0.05]
+        assert show.wait_value("/hl/stage/main/brightness", [0.8]) == [0.8]
+        oscsend("localhost", udp, "/hl/master/record_stop")
+        assert wait_for(lambda: any("recorded" in line for line in show.lines))
+        oscsend("localhost", udp, "/hl/master/record_start")
+        assert wait_for(lambda: any("desk-2.mp4" in line for line in show.lines))
+    finally:
+        log = show.stop()
+    assert "Traceback" not in log
+    assert ffprobe(take)["video"] > 0 and ffprobe(tmp_path / "desk-2.mp4")["video"] > 0

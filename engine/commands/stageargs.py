@@ -5,14 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from engine.output.flash import NOTICE
 from engine.output.stage import FLASH_LIMITS, Stage, default_stage, load_stage
 
 log = logging.getLogger("halation")
-
-FLASH_NOTICE = {
-    "strict": "flash limiter STRICT: at most 3 flashes/s over 20 % of the frame",
-    "off": "flash limiter OFF: flashing content reaches the audience unlimited",
-}
 
 
 def add_stage_arguments(p) -> None:
@@ -40,5 +36,5 @@ def resolve_stage(args, size: tuple[int, int]) -> tuple[Stage, str]:
     limit = flag or stage.flash_limit
     if limit != "standard":
         source = "--flash-limit" if flag else f"{stage.path} [safety] flash_limit"
-        log.warning("%s (set by %s)", FLASH_NOTICE[limit], source)
+        log.warning("%s (set by %s)", NOTICE[limit], source)
     return stage, limit

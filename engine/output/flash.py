@@ -41,6 +41,10 @@ SATURATED_RED = 0.8
 MARGIN = 0.85  # damp to this fraction of a step, so 8-bit rounding cannot make one
 SAFE_DARK = LUMA_DARK + (1 - MARGIN) * LUMA_STEP  # nor push a bright state under the darker-state limit
 CELLS = (64, 64)  # a power of two each way: the mip chain's top level is the exact mean
+NOTICE = {
+    "strict": "flash limiter STRICT: at most 3 flashes/s over 20 % of the frame",
+    "off": "flash limiter OFF: flashing content reaches the audience unlimited",
+}
 
 _COMMON = f"""
 const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
@@ -179,6 +183,7 @@ class FlashLimiter:
         self.area = AREA[mode]
         self.mode = mode
         self.stats = FlashStats()
+        self.damping = False  # this frame: a detector has used its budget
         self._luma: deque[float] = deque()  # show times of the transitions in the last second
         self._red: deque[float] = deque()
         self._pending: float | None = None  # the time of the frame whose transitions are not read yet
@@ -269,7 +274,8 @@ class FlashLimiter:
         self._pending = time
         self._first = False
         self.stats.frames += 1
-        if lock_luma or lock_red:
+        self.damping = lock_luma or lock_red
+        if self.damping:
             self.stats.damped += 1
         self._i = j
         return shown

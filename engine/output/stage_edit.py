@@ -35,6 +35,8 @@ class StageEditor:
         self.point = 0  # 0..3 the keystone corners TL, TR, BR, BL; 4.. the mesh points
         self.messages: list[ParamMessage] = []
         self.saved_note = ""
+        self.save_pending = False
+        self._corners: list[tuple[float, float]] = []  # the edited output's keystone as edited so far
 
     def _output(self):
         return next((o for o in self.outputs if o.spec.name == self.editing), None)
@@ -48,6 +50,8 @@ class StageEditor:
             i = names.index(self.editing) + 1
             self.editing = names[i] if i < len(names) else None
         self.point = 0
+        out = self._output()
+        self._corners = list(out.spec.keystone) if out is not None else []
         for o in self.outputs:
             o.compositor.markers = self.markers() if o.spec.name == self.editing else None
         log.info("stage edit: %s", self.editing or "off")
@@ -57,9 +61,10 @@ class StageEditor:
         out = self._output()
         if out is None:
             return []
-        points = list(out.spec.keystone)
+        points = list(self._corners)
         if out.spec.mesh is not None:
-            points += [tuple(p) for p in apply_homography(keystone_matrix(out.spec), out.spec.mesh.points)]
+            h = keystone_matrix(replace(out.spec, keystone=tuple(self._corners)))
+            points += [tuple(p) for p in apply_homography(h, out.spec.mesh.points)]
         return points
 
     def markers(self):
@@ -100,27 +105,31 @@ class StageEditor:
             self.messages.append(
                 ParamMessage(f"stage.{out.spec.name}.keystone.{CORNERS[self.point]}", (x, y))
             )
-            corners = list(out.spec.keystone)
-            corners[self.point] = (x, y)
-            self._preview_markers(corners)
+            self._corners[self.point] = (x, y)
+            self._refresh()
             return
         mesh: Mesh = out.spec.mesh
-        inverse = np.linalg.inv(keystone_matrix(out.spec))
+        inverse = np.linalg.inv(keystone_matrix(replace(out.spec, keystone=tuple(self._corners))))
         ((u, v),) = apply_homography(inverse, [(x, y)])
         points = list(mesh.points)
         points[self.point - 4] = (float(u), float(v))
         out.compositor.update(replace(out.spec, mesh=replace(mesh, points=tuple(points))))
         self._refresh()
 
-    def _preview_markers(self, corners) -> None:
-        out = self._output()
-        handles = list(corners) + self.handles()[4:]
-        out.compositor.markers = (handles, self.point)
-
     def _refresh(self) -> None:
         out = self._output()
         if out is not None:
             out.compositor.markers = self.markers()
+
+    def request_save(self) -> None:
+        """S: save once the moves made so far are on the outputs (the next frame; see save_if_asked)."""
+        self.save_pending = True
+
+    def save_if_asked(self) -> None:
+        """Called by the preview each frame, after the outputs adopted the parameters."""
+        if self.save_pending and not self.messages:
+            self.save_pending = False
+            self.save()
 
     def save(self) -> str:
         """Write the stage as the outputs run now to the stage file."""
@@ -231,7 +240,7 @@ class PreviewControl:
         elif key == glfw.KEY_TAB:
             self.editor.select((self.editor.point + 1) % max(1, len(self.editor.handles())))
         elif key == glfw.KEY_S:
-            self.editor.save()
+            self.editor.request_save()
 
     def _output_coords(self, x: float, y: float) -> tuple[float, float]:
         from engine.output.window import letterbox

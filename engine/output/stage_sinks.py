@@ -17,6 +17,7 @@ from typing import Any
 import moderngl
 
 from engine.output.compose import OutputCompositor
+from engine.output.flash import NOTICE
 from engine.output.sink import FrameInfo, Sink
 from engine.output.stage import OutputSpec, Stage, convex
 from engine.output.stage_edit import PreviewControl, StageEditor
@@ -118,6 +119,9 @@ class OutputSink:
     def notice(self) -> str | None:
         if self.lost:
             return f"output {self.spec.name}: monitor lost, showing in a window (M: back to the monitor)"
+        limiter = self.compositor.limiter
+        if limiter is not None and limiter.damping:
+            return f"output {self.spec.name}: flash limiter damping (over 3 flashes/s)"
         return None
 
     def release(self) -> None:
@@ -154,6 +158,7 @@ class PreviewSink:
         return lines
 
     def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        self.editor.save_if_asked()
         shown = frame
         edited = self.editor.editing
         if edited is not None or self.show_output:
@@ -255,6 +260,8 @@ def open_stage_outputs(
             "preview", window, home=home if window is not home else None, overlay=True, hud=hud
         )
         sink = PreviewSink(inner, outputs, editor, laptop_only)
+        if flash_limit in NOTICE:  # the operator chose less protection: it stays in sight all show
+            sink.extra.append(NOTICE[flash_limit])
         inner.notices = sink.notices
         control = PreviewControl(window, inner, editor, outputs)
         window.on_key = control.press
