@@ -40,6 +40,7 @@ from engine.params.tempo import tempo_commands, tempo_resets
 from engine.render.context import Offscreen, headless_context
 from engine.runtime.guard import Guards
 from engine.runtime.watchdog import Watchdog
+from engine.show.autopilot import Autopilot, AutopilotDriver
 from engine.show.events import EventRecorder
 from engine.show.operator import Operator
 from engine.show.perflog import PerfLog, PerfLogSink
@@ -221,8 +222,10 @@ class FrameLoop:
         watcher: PresetWatcher | None = None,
         av_offset: float = 0.0,
         recorder: EventRecorder | None = None,
+        autopilot: AutopilotDriver | None = None,
     ):
         self.recorder = recorder  # --record-events: every control event, at the frame it is applied in
+        self.autopilot = autopilot  # --autopilot: looks change with the song's form until the operator acts
         self.show = show
         self.operator = operator
         self.target = target
@@ -242,15 +245,20 @@ class FrameLoop:
                 self.recorder.look(ft, show.preset.path, adopted)  # a replay brings it in at this frame
             self.operator.settle(adopted)
         before = show.params.base()
+        touched = False  # did the operator do anything this frame (the autopilot then holds off)
         for control in self.controls:
             with guards.stage(f"control drain ({_name(control)})"):
                 messages, commands = control.drain(), getattr(control, "drain_commands", list)()
+                touched = touched or bool(messages or commands)
                 if self.recorder is not None:
                     self.recorder.record(ft, _name(control), messages, commands)
                 show.params.apply(messages)
                 if commands:
                     with guards.stage("operator actions"):
                         self.operator.apply_all(commands)  # bursts coalesce; each failure is reported
+        if self.autopilot is not None:
+            with guards.stage("autopilot"):
+                self.autopilot.frame(ft.time, features, touched)
         base = show.params.base()
         with guards.stage("tempo"):
             heard = ft.time - self.av_offset  # when the operator heard it
@@ -385,6 +393,7 @@ def perform(
     stage: Stage | None = None,
     flash_limit: str = "standard",
     record: Path | None = None,
+    autopilot: Autopilot | None = None,
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
@@ -396,6 +405,7 @@ def perform(
     `sinks`: more outputs (a recorder, a network sender); each gets a texture of the show's GL context in
     present() and is released with the others.
     `perflog` notes what was on screen (a sink); `recorder` writes every control event to a take.
+    `autopilot` changes looks with the song's form (no setlist needed); any operator action holds it off.
     `stages` (engine.sync.stage) turn each analysis snapshot into the frame's Features (Link, a leader's
     stream); a sink with `on_event` hears every analysis event (the feature stream).
     `stage` (engine.output.stage) says which outputs exist (default: one, at the render size, on `monitor`);
@@ -453,6 +463,7 @@ def perform(
             watcher=PresetWatcher(preset.path) if watch_preset else None,
             av_offset=av_offset,
             recorder=recorder,
+            autopilot=AutopilotDriver(autopilot, show) if autopilot is not None else None,
         )
         with stop.on_signals():
             run = FrameRun(loop, feed, analysis, stages, fps=fps if headless else None, av_offset=av_offset)

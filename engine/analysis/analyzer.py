@@ -225,6 +225,11 @@ class Analyzer:
         """Phrase boundaries, build-ups, drops and breakdowns heard since the last call."""
         return self.structure.drain()
 
+    def drain_events(self) -> list[StructureEvent]:
+        """The events beside onsets and beats that the live analysis thread fans out to its subscribers
+        (feature stream, OSC feedback, performance log): the song's form."""
+        return self.drain_structure()
+
     def snapshot(self) -> Features:
         t = self._tracker
         bands = {

@@ -62,6 +62,26 @@ def add_show_arguments(p) -> None:
     )
     p.add_argument("--log", type=Path, help="performance log .jsonl (default: the show folder's logs/)")
     p.add_argument(
+        "--autopilot",
+        action="store_true",
+        help="change looks with the song's form (phrases, drops, breakdowns, build-ups); no setlist needed",
+    )
+    p.add_argument(
+        "--autopilot-presets",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="presets (files or folders) the autopilot picks from (default: the shipped library)",
+    )
+    p.add_argument("--autopilot-tags", default="", help="only presets with these tags, e.g. techno,dark")
+    p.add_argument(
+        "--autopilot-hold",
+        type=positive(float),
+        default=8.0,
+        metavar="BARS",
+        help="an operator action holds the autopilot off this many bars (8)",
+    )
+    p.add_argument(
         "--record",
         type=Path,
         metavar="FILE",
@@ -132,6 +152,7 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
         sinks=tuple(sinks),
         perflog=perflog,
         recorder=recorder,
+        autopilot=_autopilot(args),
         stage=stage,
         flash_limit=flash_limit,
         record=args.record,
@@ -156,3 +177,17 @@ def _show_records(args, preset):
     if args.record_events is not None:
         recorder = EventRecorder(args.record_events, kind=kind, av_offset=args.av_offset / 1000.0, **meta)
     return open_perflog(args.log, kind, **meta), recorder
+
+
+def _autopilot(args):
+    """The autopilot the command line asks for, with its library of looks; None without --autopilot."""
+    if not args.autopilot:
+        return None
+    from engine.paths import PRESETS_DIR
+    from engine.show.autopilot import Autopilot, AutopilotSettings, load_library
+
+    tags = tuple(t.strip() for t in args.autopilot_tags.split(",") if t.strip())
+    library = PRESETS_DIR / "library"
+    sources = args.autopilot_presets or [library if library.is_dir() else PRESETS_DIR]
+    settings = AutopilotSettings(hold_bars=args.autopilot_hold, tags=tags)
+    return Autopilot(load_library(sources, tags), settings)

@@ -1,0 +1,71 @@
+"""The autopilot on a synthesized song with exact sections: its changes land within a beat of the song's
+boundaries (sections and 16-bar phrases), each look suits its section, and an operator action holds it off."""
+
+import pytest
+
+from engine.audio.songs import FORMS, song
+from engine.errors import HalationError
+from engine.paths import PRESETS_DIR
+from engine.show.autopilot import Autopilot, AutopilotSettings, follow_track, load_library
+
+BPM = 128.0
+BEAT = 60.0 / BPM
+FPS = 15.0
+
+
+@pytest.fixture(scope="module")
+def track():
+    return song(FORMS["short"], BPM)
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library([PRESETS_DIR / "library"])
+
+
+def true_boundaries(track) -> list[float]:
+    """Every section start, and every 16 bars into a section."""
+    return [
+        s.start + 16 * 4 * BEAT * k
+        for s in track.sections
+        for k in range(8)
+        if s.start + 64 * BEAT * k < s.end
+    ]
+
+
+@pytest.mark.slow
+def test_changes_land_within_a_beat_of_the_songs_boundaries(track, library):
+    changes = follow_track(Autopilot(library), track.samples.mean(axis=1), track.sample_rate, FPS)[1:]
+    truth = true_boundaries(track)
+    assert len(changes) >= 4
+    near = [c for c in changes if min(abs(c.time - b) for b in truth) <= BEAT]
+    assert len(near) / len(changes) >= 0.9, [(c.time, c.reason) for c in changes]
+    drops = [c for c in changes if c.reason == "drop"]
+    breakdowns = [c for c in changes if c.reason == "breakdown"]
+    assert drops and breakdowns
+    assert min(c.look.energy for c in drops) > max(c.look.energy for c in breakdowns)  # looks suit sections
+    paths = [c.look.path for c in changes]
+    assert all(p not in paths[max(0, i - 3) : i] for i, p in enumerate(paths))  # never one of the last 3
+
+
+@pytest.mark.slow
+def test_an_operator_action_holds_the_autopilot_off_then_it_resumes(track, library):
+    drop = next(s.start for s in track.sections if s.name == "drop")
+    touch = drop - 1.5  # a cue from the desk just before the drop
+    settings = AutopilotSettings(hold_bars=8)
+    changes = follow_track(
+        Autopilot(library, settings), track.samples.mean(axis=1), track.sample_rate, FPS, [touch]
+    )
+    held_until = touch + 8 * 4 * BEAT
+    assert not [c for c in changes if touch <= c.time < held_until]  # the drop is the operator's
+    after = [c for c in changes if c.time >= held_until]
+    assert (
+        after
+        and abs(after[0].boundary - next(s.start for s in track.sections if s.start > held_until)) <= BEAT
+    )
+
+
+def test_a_library_needs_two_looks_with_the_tags(tmp_path):
+    (tmp_path / "a.toml").write_text('name = "a"\nenergy = 0.3\ntags = ["techno"]\n[shader]\nfile = "x.fs"\n')
+    with pytest.raises(HalationError, match="at least two presets tagged techno"):
+        load_library([tmp_path], ("techno",))
