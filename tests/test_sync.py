@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import queue
 import shutil
 import socket
@@ -495,3 +496,105 @@ def test_link_mode_switches_over_osc_and_the_peers_show_in_status(link_peer):
         assert _session(peer)[0] == pytest.approx(96.0)
     finally:
         _finish(proc)
+
+
+@pytest.fixture
+def ndi_env(tmp_path):
+    """An NDI configuration that finds sources on loopback (this machine has no mDNS responder), checked by
+    a cyndilib sender and finder first; the test is skipped with one line when NDI cannot start here."""
+    pytest.importorskip("cyndilib", reason="cyndilib is not installed (pip install -e .[ndi])")
+    config = tmp_path / "ndi"
+    config.mkdir()
+    (config / "ndi-config.v1.json").write_text(json.dumps({"ndi": {"networks": {"ips": "127.0.0.1"}}}))
+    env = {"NDI_CONFIG_DIR": str(config)}
+    probe = subprocess.run(
+        [sys.executable, "-c", NDI_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"NDI cannot start here: {(probe.stdout + probe.stderr).strip().splitlines()[-1:]}")
+    return env
+
+
+NDI_PROBE = """
+import time
+from cyndilib.finder import Finder
+from cyndilib.sender import Sender
+from cyndilib.video_frame import VideoSendFrame
+sender = Sender("halation-probe")
+frame = VideoSendFrame()
+frame.set_resolution(16, 16)
+sender.set_video_frame(frame)
+sender.open()
+finder = Finder()
+finder.open()
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    finder.wait_for_sources(0.2)
+    if any("halation-probe" in n for n in finder.get_source_names()):
+        raise SystemExit(0)
+raise SystemExit("no NDI source is found, not even our own (NDI discovery is blocked)")
+"""
+
+NDI_RECEIVE = """
+import sys, time
+from cyndilib.finder import Finder
+from cyndilib.receiver import Receiver
+from cyndilib.video_frame import VideoFrameSync
+from cyndilib.wrapper.ndi_recv import RecvBandwidth, RecvColorFormat
+finder = Finder()
+finder.open()
+deadline = time.monotonic() + 60
+source = None
+while source is None and time.monotonic() < deadline:
+    finder.wait_for_sources(0.2)
+    names = [n for n in finder.get_source_names() if "halation-ndi-test" in n]
+    source = finder.get_source(names[0]) if names else None
+if source is None:
+    raise SystemExit("no source")
+receiver = Receiver(color_format=RecvColorFormat.RGBX_RGBA, bandwidth=RecvBandwidth.highest)
+frame = VideoFrameSync()
+receiver.frame_sync.set_video_frame(frame)
+receiver.set_source(source)
+while time.monotonic() < deadline:
+    receiver.frame_sync.capture_video()
+    if frame.xres:
+        pixels = frame.get_array().reshape(frame.yres, frame.xres, 4)
+        if pixels[..., :3].max() > 0:
+            print(frame.xres, frame.yres, int(pixels[..., :3].mean()), int(pixels[..., :3].std()))
+            raise SystemExit(0)
+    time.sleep(0.02)
+raise SystemExit("no frame")
+"""
+
+
+@pytest.mark.slow
+def test_an_ndi_receiver_gets_the_shows_frames(ndi_env):
+    """cyndilib's own receiver (another process) finds 'halation-ndi-test' and receives a frame of the demo
+    show at the render size, with a picture in it (not black, not flat)."""
+    cmd = [sys.executable, "-m", "engine", "perform", "--headless", "--no-sound", "--size", "96x54"]
+    show = subprocess.Popen(
+        [*cmd, "--duration", "40", "--ndi", "halation-ndi-test"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **ndi_env},
+    )
+    try:
+        got = subprocess.run(
+            [sys.executable, "-c", NDI_RECEIVE],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env={**os.environ, **ndi_env},
+        )
+    finally:
+        out = _finish(show)
+    assert got.returncode == 0, f"{got.stdout}{got.stderr}\n{out}"
+    width, height, mean, spread = map(int, got.stdout.split())
+    assert (width, height) == (96, 54)
+    assert mean > 0 and spread > 0

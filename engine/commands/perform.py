@@ -131,7 +131,7 @@ def run_show(args, preset, feed, end: float | None, watch_preset: bool = False, 
     size, _ = output_settings(args, preset)
     stage, flash_limit = resolve_stage(args, size)
     controls = build_controls(args)
-    stages, sinks = build_sync(args, feed)
+    stages, sinks = build_sync(args, feed, size)
     perflog, recorder = _show_records(args, preset)
     stats = perform(
         preset,

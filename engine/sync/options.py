@@ -1,4 +1,4 @@
-"""The command line of the booth (perform): --link, --send-features, --midi-clock-out, --follow."""
+"""The command line of the booth (perform): --link, --send-features, --midi-clock-out, --ndi, --follow."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ def add_sync_arguments(p) -> None:
         "output (part of its name, or 'virtual' for a port named 'Halation clock'; --midi-api: the system)",
     )
     p.add_argument(
+        "--ndi",
+        metavar="NAME",
+        help="send the program as the NDI source NAME (for media servers, LED processors, OBS)",
+    )
+    p.add_argument(
         "--follow",
         type=_target,
         metavar="HOST:PORT",
@@ -48,7 +53,7 @@ def add_sync_arguments(p) -> None:
     )
 
 
-def build_sync(args, feed) -> tuple[list, list]:
+def build_sync(args, feed, size: tuple[int, int] | None = None) -> tuple[list, list]:
     """(Features stages, sinks) for what the command line asks; nothing for commands without the flags."""
     stages: list = []
     sinks: list = []
@@ -76,4 +81,9 @@ def build_sync(args, feed) -> tuple[list, list]:
         port, name = open_midi_out(clock_out, getattr(args, "midi_api", None))
         log.info("MIDI clock out on '%s'", name)
         sinks.append(MidiClockOut(port.send_message, feed.position, port))
+    ndi = getattr(args, "ndi", None)
+    if ndi and size is not None:
+        from engine.output.ndi import NdiSink
+
+        sinks.append(NdiSink(ndi, size, getattr(args, "fps", None) or 60.0))
     return stages, sinks
