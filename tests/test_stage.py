@@ -228,3 +228,14 @@ def load_stage_text(text: str):
         path = Path(folder) / "stage.toml"
         path.write_text(text)
         return load_stage(path)
+
+
+def test_blackout_fades_over_its_fade_time_and_cuts_without_one():
+    from engine.params.show_params import BlackoutFade
+
+    fade = BlackoutFade()
+    on = {"master.level": 0.8, "master.blackout": True, "master.fade": 2.0}
+    assert fade.level({**on, "master.blackout": False}, 0.0) == pytest.approx(0.8)
+    levels = [fade.level(on, t) for t in (0.5, 1.0, 2.0, 3.0)]
+    assert levels == pytest.approx([0.6, 0.4, 0.0, 0.0])  # a quarter of the way each half second
+    assert fade.level({**on, "master.blackout": False, "master.fade": 0.0}, 3.1) == pytest.approx(0.8)

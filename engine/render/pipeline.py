@@ -18,6 +18,7 @@ import moderngl
 from engine.analysis.features import Features
 from engine.clock import FrameTime
 from engine.errors import MediaError, ShaderError
+from engine.params.show_params import BlackoutFade
 from engine.params.store import ParamValue
 from engine.render.clipstage import ClipStage
 from engine.render.isf import IsfDocument
@@ -125,6 +126,7 @@ class Pipeline:
         starts its own)."""
         self.ctx = ctx
         self.guards = guards or Guards()
+        self._blackout = BlackoutFade()
         self._warm_service = warm_service
         self.preset = preset
         self.size = size
@@ -279,10 +281,12 @@ class Pipeline:
                 ft, values, features, sources if sources is not None else features.values()
             )
         with self.guards.stage("master"):
-            self._draw_master(values, target)
+            self._draw_master(values, target, ft.time)
 
-    def _draw_master(self, values: Mapping[str, ParamValue], target: moderngl.Framebuffer) -> None:
-        level = 0.0 if values.get("master.blackout", False) else float(values.get("master.level", 1.0))
+    def _draw_master(
+        self, values: Mapping[str, ParamValue], target: moderngl.Framebuffer, now: float
+    ) -> None:
+        level = self._blackout.level(values, now)  # master.level, blackout faded over master.fade
         full = target.size == self.size and tuple(target.viewport) == (0, 0, *self.size)
         if level >= 1.0 and full:
             self.ctx.copy_framebuffer(target, self._out)  # a plain copy: far cheaper than a pass
