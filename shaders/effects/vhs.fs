@@ -29,7 +29,8 @@ void main() {
     uv.x += (hash(vec2(line, floor(hl_onset_count))) - 0.5) * 0.06 * pick * snare * jitter;
     // Tracking: a noisy band that rolls down the frame once every four bars.
     float bandY = 1.0 - fract(hl_bar_count * 0.25 + hl_bar_phase * 0.25 + TIME * 0.02);
-    float band = exp(-pow((uv.y - bandY) * 18.0, 2.0)) * tracking;
+    float dy = (uv.y - bandY) * 18.0;
+    float band = exp(-dy * dy) * tracking;
     uv.x += band * (hash(vec2(line, floor(TIME * 30.0))) - 0.5) * 0.03;
 
     // Colour bleeds: chroma is read wider than luma, and red runs to the right.

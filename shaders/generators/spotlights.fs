@@ -34,6 +34,14 @@ void main() {
     float snare = max(hl_highmid_hits, hl_mid_hits);
     // Haze: a slow drifting noise the beams light up.
     float smoke = mix(1.0, 0.4 + 1.2 * noise(p * 3.0 + vec2(TIME * 0.05, hl_mid_time * 0.1)), haze);
+    float half_ = cone * open;
+    float inner = cos(half_ * 0.5);
+    float outer = cos(half_);
+    float poolWidth = 0.1 + 0.4 * half_;
+    float floorGlow = exp(-uv.y * uv.y / 0.0036);  // the stage floor at the bottom of the frame
+    // The swing: light i is a quarter bar behind light i-1, so the four phases are ±sin and ±cos of one angle.
+    float s0 = sin(6.28318 * hl_bar_phase);
+    float c0 = cos(6.28318 * hl_bar_phase);
     vec3 col = vec3(0.0);
     for (int i = 0; i < 8; i++) {
         float fi = float(i);
@@ -44,15 +52,26 @@ void main() {
         vec2 origin = vec2((0.12 + 0.76 * side) * aspect, 1.04);
         float centre = 1.0 - abs(side - 0.5) * 2.0;  // 1 for the middle lights, 0 for the outer ones
         // Neighbours swing in opposite directions, once a bar.
-        float sway = swing * sin(6.28318 * (hl_bar_phase + 0.25 * fi)) * (mod(fi, 2.0) * 2.0 - 1.0);
-        float aim = (0.5 - side) * 0.5 + sway;
+        float quarter = mod(fi, 4.0);
+        float phase = quarter < 0.5 ? s0 : (quarter < 1.5 ? c0 : (quarter < 2.5 ? -s0 : -c0));
+        float sway = swing * phase * (mod(fi, 2.0) * 2.0 - 1.0);
+        float slope = (0.5 - side) * 0.5 + sway;  // sideways per unit down: the tangent of the aim
+        vec2 dir = normalize(vec2(slope, -1.0));
         vec2 d = p - origin;
-        float ang = atan(d.x, -d.y);
-        float half_ = cone * open;
-        float beam = smoothstep(half_, half_ * 0.5, abs(ang - aim)) * exp(-length(d) * 0.6);
-        // The floor pool: where the beam meets the stage at the bottom of the frame.
-        float hit = origin.x + tan(aim) * origin.y * 0.9;
-        float pool = exp(-pow((p.x - hit) / (0.1 + 0.4 * half_), 2.0) - pow(uv.y / 0.06, 2.0));
+        float len = length(d);
+        // Inside the cone where the angle to the beam's axis is under half its width (compared as cosines).
+        // (Both branches skip most of the frame, which keeps the lights cheap on a CPU renderer.)
+        float cosAngle = dot(d, dir) / len;
+        float beam = 0.0;
+        if (cosAngle > outer) {
+            beam = smoothstep(outer, inner, cosAngle) * exp(-len * 0.6);
+        }
+        // The floor pool: where the beam meets the stage.
+        float pool = 0.0;
+        if (uv.y < 0.2) {
+            float dx = (p.x - origin.x - slope * origin.y * 0.9) / poolWidth;
+            pool = exp(-dx * dx) * floorGlow;
+        }
         float lift = 0.35 + kick * hl_bass_hits * centre + 0.5 * hl_full_level;
         vec3 c = mix(colour.rgb, accent.rgb, snare * (1.0 - centre));
         float flare = 1.0 + 1.5 * snare * (1.0 - centre);
