@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import moderngl
 
@@ -26,6 +27,7 @@ from engine.runtime.looks import LookBuilder, LookReady
 from engine.show.preset import MODULATABLE, Layer, Preset
 
 log = logging.getLogger(__name__)
+CLIP_PRIME_SECONDS = 1.0  # how long a built look may wait for its clips' first frames before it shows anyway
 
 _RANGE_DEFAULTS = {"bool": (0.0, 1.0), "event": (0.0, 1.0)}
 # parameters of the show, not of a look: a recall keeps what the operator set (the song's range excepted)
@@ -104,6 +106,8 @@ class Show:
         self.look_error: HalationError | None = None  # the last requested look that was refused
         self._warm_service: WarmService | None = None
         self._looks: LookBuilder | None = None
+        self._incoming: tuple[Preset, Pipeline, float] | None = None  # a built look priming its clips
+        self._time = 0.0
         self.size = size
         self.preset = preset
         self.analyzer = Analyzer(sample_rate, clock=preset.clock_setup().settings())
@@ -161,22 +165,43 @@ class Show:
         if self._looks is None:
             return False
         result = self._looks.poll()
-        if result is None:
+        if result is not None:
+            try:
+                if not isinstance(result, LookReady):
+                    raise result.error
+                self._prime(result.preset, self._pipeline(result.preset))
+            except HalationError as exc:
+                self.look_error = exc
+                log.error("%s (look '%s' refused: the look stays as it was)", exc, result.preset.name)
+                return False
+            self.look_error = None
+        return self._primed()
+
+    def _prime(self, preset: Preset, pipeline: Pipeline) -> None:
+        """Hold a built look until its clips have a first frame to show (a second at most), so a cue never
+        puts a black deck on the output; a newer look takes its place."""
+        if self._incoming is not None:
+            self._incoming[1].release()
+        self._incoming = (preset, pipeline, time.monotonic() + CLIP_PRIME_SECONDS)
+
+    def _primed(self) -> bool:
+        """Bring in the look held by _prime once its clips show (or it has waited long enough)."""
+        if self._incoming is None:
             return False
-        try:
-            if not isinstance(result, LookReady):
-                raise result.error
-            self.recall(result.preset)
-        except HalationError as exc:
-            self.look_error = exc
-            log.error("%s (look '%s' refused: the look stays as it was)", exc, result.preset.name)
-            return False
-        self.look_error = None
+        preset, pipeline, deadline = self._incoming
+        clips = pipeline.clips
+        if clips.decks or clips.director is not None:
+            ready = clips.update(self._time, float(preset.crossfade), self.sources)
+            if ready is None and time.monotonic() < deadline:
+                return False
+        self._incoming = None
+        self._swap(preset, pipeline)
         return True
 
     def draw(self, ft: FrameTime, features: Features, target: moderngl.Framebuffer) -> dict[str, ParamValue]:
         """Modulate and render one frame; returns the parameter values it was drawn with."""
         sources = feature_values(features, ft.time)
+        self._time = ft.time
         self.sources = sources  # what the music gave this frame (the preview's HUD reads it)
         values = None
         with self.guards.stage("modulation"):
@@ -194,7 +219,10 @@ class Show:
         (a shader that does not compile), the error is raised and the current look stays on the output.
         The operator's show-level settings (master, tempo controls, crossfader) carry over; the song's tempo
         range and bar length come from the new preset."""
-        pipeline = self._pipeline(preset)
+        self._swap(preset, self._pipeline(preset))
+
+    def _swap(self, preset: Preset, pipeline: Pipeline) -> None:
+        """Put a built look on: its parameters (show-level ones kept), modulations and pipeline."""
         kept = {
             k: v
             for k, v in self.params.base().items()
@@ -229,6 +257,9 @@ class Show:
 
     def release(self) -> None:
         self.pipeline.release()
+        if self._incoming is not None:
+            self._incoming[1].release()
+            self._incoming = None
         if self._warm_service is not None:
             self._warm_service.stop()
             self._warm_service = None

@@ -170,6 +170,7 @@ class PerformStats:
     look_changes: int = 0
     worst_look_change: float = 0.0  # the longest frame that brought in a new look
     stalls: int = 0  # the watchdog's count of frames over a second
+    failures: dict[str, int] = field(default_factory=dict)  # guarded stages that failed, and how often
     _median: float = 0.0
 
     def add(self, seconds: float, look_changed: bool = False) -> None:
@@ -270,7 +271,7 @@ class FrameLoop:
             with guards.stage("preset watcher"):
                 _reload(show, self.watcher)
         values = show.draw(ft, features, self.target.fbo)
-        info = FrameInfo(ft.time, ft.index, features, values, self.errors())
+        info = FrameInfo(ft.time, ft.index, features, values, self.errors(), show.preset.name)
         for sink in self.sinks:
             stage = guards.stage(f"sink {sink.name}", backoff=SINK_RETRY)
             if stage.skip():
@@ -474,6 +475,7 @@ def perform(
         for sync in stages:
             sync.close()
         if show is not None:
+            stats.failures = dict(show.guards.counts)
             show.release()
         if target is not None:
             target.release()

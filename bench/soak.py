@@ -1,0 +1,295 @@
+"""Soak: a headless show for --minutes with music, stepping a setlist of every shipped preset every 8 bars
+over OSC (liblo's oscsend, as a desk would, with other desk traffic beside it), watched for what an hour on
+stage would expose: crashes and failed stages, frames over twice the median outside look changes, black
+frames nobody asked for, and resident memory, threads, open files and GL objects at the start, after the
+warm-up and at the end. The warm-up and end samples are taken with the same look on screen (cue 1, when the
+setlist comes round again: the first time, and the last), so what they compare is growth, not a bigger look;
+a run too short for a whole cycle samples at 40 % and at the end instead, and says so.
+Targets: 0 crashes, 0 unasked black frames, RSS growth after warm-up <= 5 %, no thread, fd or GL-object
+growth.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.paths import PRESETS_DIR
+
+WARMUP_SHARE = 0.4  # without a whole setlist cycle: the share of the run after which "warm" is sampled
+SETTLE = 1.0  # seconds after cue 1 comes back before its resources are sampled
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--minutes", type=float, default=2.0, help="how long the show runs (default 2)")
+    p.add_argument("--size", default="320x180", help="render size (default 320x180)")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
+    p.add_argument("--bars", type=int, default=8, help="bars between cues (default 8)")
+    p.add_argument("--audio", help="audio file to play (default: the built-in demo song, looped)")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+
+
+class Watch:
+    """A sink that looks at every frame (black frames outside blackout, the tempo heard) and a control
+    surface that hears which cue is on screen (the setlist's cycles)."""
+
+    name = "soak watch"
+
+    def __init__(self):
+        self.frames = 0
+        self.black = 0
+        self.black_looks: set[str] = set()
+        self.bpm = 0.0
+        self.cue = ""
+        self.cycles = 0  # times cue 1 came back after the others
+        self.cycle_at = 0.0  # when it last did (monotonic)
+        self._seen_others = False
+        self.since_cue = 0  # frames since the cue on screen changed
+        self.black_at: list[tuple[str, int]] = []  # (cue, frames since it came), the first few
+
+    # control surface: only listens
+    def start(self, params) -> None:
+        pass
+
+    def drain(self) -> list:
+        return []
+
+    def publish(self, state) -> None:
+        if state.cue == self.cue:
+            return
+        self.cue = state.cue
+        self.since_cue = 0
+        if state.cue.startswith("1 ") and self._seen_others:
+            self.cycles += 1
+            self.cycle_at = time.monotonic()
+        self._seen_others = self._seen_others or not state.cue.startswith("1 ")
+
+    def stop(self) -> None:
+        pass
+
+    def present(self, frame, info) -> None:
+        self.frames += 1
+        self.since_cue += 1
+        self.bpm = float(info.features.values(info.time).get("bpm", 0.0)) or self.bpm
+        if info.values.get("master.blackout") or float(info.values.get("master.level", 1.0)) <= 0.0:
+            return
+        if not np.frombuffer(frame.read(), np.uint8).reshape(-1, 4)[:, :3].any():
+            self.black += 1
+            self.black_looks.add(self.cue)
+            if len(self.black_at) < 32:
+                self.black_at.append((self.cue, self.since_cue))
+
+    def release(self) -> None:
+        pass
+
+
+class Desk(threading.Thread):
+    """oscsend from another process: GO every `bars` bars (back to cue 1 after the last), and a fader and a
+    ping a few times a second, as a desk's feedback and an operator's hand would."""
+
+    def __init__(self, port: int, cues: int, bars: int, watch: Watch, halt: threading.Event):
+        super().__init__(name="soak-desk", daemon=True)
+        self.port, self.cues, self.bars, self.watch, self.halt = str(port), cues, bars, watch, halt
+        self.sent = 0
+        self.gos = 0
+
+    def _send(self, *message: str) -> None:
+        subprocess.run(["oscsend", "localhost", self.port, *message], capture_output=True, timeout=10)
+        self.sent += 1
+
+    def run(self) -> None:
+        cue, next_go = 1, time.monotonic() + 2.0
+        rng = np.random.default_rng(1)
+        while not self.halt.wait(0.5):
+            self._send("/hl/master/level", "f", f"{0.8 + 0.2 * rng.random():.3f}")
+            self._send("/ping")
+            if time.monotonic() >= next_go:
+                cue = cue + 1 if cue < self.cues else 1
+                self._send("/hl/cue/goto", "i", str(cue))
+                self.gos += 1
+                bpm = self.watch.bpm if 60 <= self.watch.bpm <= 200 else 120.0
+                next_go = time.monotonic() + self.bars * 4 * 60.0 / bpm
+
+
+class Sampler(threading.Thread):
+    """Resources at the first frame, then each time cue 1 has been back on screen a moment ("warm": the
+    first time, "end": the latest); without a cycle, at 40 % of the run and near its end ("same_look":
+    False)."""
+
+    def __init__(self, watch: Watch, seconds: float, halt: threading.Event):
+        super().__init__(name="soak-sampler", daemon=True)
+        self.watch, self.seconds, self.halt = watch, seconds, halt
+        self.samples: dict[str, dict] = {}
+        self.same_look = False
+
+    def run(self) -> None:
+        from engine.runtime.resources import resources
+
+        while not self.watch.frames and not self.halt.wait(0.05):
+            pass
+        started = time.monotonic()
+        self.samples["start"] = resources().as_dict()
+        sampled_cycle = 0
+        while not self.halt.wait(0.1) and time.monotonic() - started < self.seconds - 2.0:
+            watch = self.watch
+            if watch.cycles > sampled_cycle and time.monotonic() - watch.cycle_at >= SETTLE:
+                sampled_cycle = watch.cycles
+                self.samples["warm" if sampled_cycle == 1 else "end"] = resources().as_dict()
+                self.same_look = sampled_cycle > 1
+            elif (
+                not watch.cycles
+                and "warm" not in self.samples
+                and time.monotonic() - started >= self.seconds * WARMUP_SHARE
+            ):
+                self.samples["warm"] = resources().as_dict()
+        if not self.same_look:
+            self.samples["end"] = resources().as_dict()
+
+
+def shipped_presets() -> list[Path]:
+    from engine.errors import HalationError
+    from engine.show.preset import load_preset
+
+    good = []
+    for path in sorted(PRESETS_DIR.rglob("*.toml")):
+        if "snapshots" in path.parts:
+            continue
+        try:
+            load_preset(path)
+        except HalationError:
+            continue
+        good.append(path)
+    return good
+
+
+def run(args) -> int:
+    if shutil.which("oscsend") is None:
+        print("soak: liblo's oscsend is not installed (apt install liblo-tools)")
+        return 1
+    from engine.audio.feed import BufferFeed
+    from engine.commands.common import load_music, parse_size
+    from engine.control.hub import ControlHub, OscConfig
+    from engine.live import perform
+    from engine.show.preset import load_preset
+    from engine.show.setlist import load_setlist
+
+    presets = shipped_presets()
+    seconds = args.minutes * 60.0
+    with tempfile.TemporaryDirectory(prefix="halation-soak-") as tmp:
+        setlist = Path(tmp) / "soak.toml"
+        setlist.write_text(
+            "".join(f'[[cue]]\nname = "{p.stem}"\npreset = "{p}"\n' for p in presets), encoding="utf-8"
+        )
+        hub = ControlHub(OscConfig(udp_port=0, zeroconf=False))
+        watch, halt = Watch(), threading.Event()
+        sampler = Sampler(watch, seconds, halt)
+        crash = ""
+        stats = None
+        started = time.monotonic()
+
+        def go_desk() -> None:  # the desk starts once the hub listens
+            while getattr(hub, "udp", None) is None and not halt.wait(0.05):
+                pass
+            if getattr(hub, "udp", None) is not None:
+                desk.port = str(hub.udp.port)
+                desk.start()
+
+        desk = Desk(0, len(presets), args.bars, watch, halt)
+        threading.Thread(target=go_desk, daemon=True).start()
+        sampler.start()
+        try:
+            stats = perform(
+                load_preset(presets[0]),
+                BufferFeed(load_music(args.audio), play=False, loop=True),
+                size=parse_size(args.size),
+                fps=args.fps,
+                duration=seconds,
+                headless=True,
+                controls=(hub, watch),
+                setlist=load_setlist(setlist),
+                sinks=(watch,),
+            )
+        except Exception as exc:  # the figure is whether this happens
+            crash = f"{type(exc).__name__}: {exc}"
+        finally:
+            halt.set()
+            sampler.join(timeout=30)
+            if desk.is_alive():
+                desk.join(timeout=15)
+    report = _report(args, presets, stats, watch, desk, sampler, crash, time.monotonic() - started)
+    _print(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0 if not crash else 1
+
+
+def _growth(samples: dict, key: str) -> float | None:
+    warm, end = samples.get("warm"), samples.get("end")
+    if not warm or not end:
+        return None
+    return end[key] - warm[key]
+
+
+def _report(args, presets, stats, watch, desk, sampler, crash, wall) -> dict:
+    samples = sampler.samples
+    warm_rss = samples.get("warm", {}).get("rss_mb")
+    rss_growth = _growth(samples, "rss_mb")
+    return {
+        "minutes": args.minutes,
+        "size": args.size,
+        "fps": args.fps,
+        "presets": len(presets),
+        "crashes": 1 if crash else 0,
+        "crash": crash,
+        "frames": stats.frames if stats else watch.frames,
+        "median_ms": round(stats.median_ms, 2) if stats else None,
+        "worst_ms": round(1000 * stats.worst, 1) if stats else None,
+        "slow_frames": stats.slow if stats else None,  # over 2x the median, outside look changes
+        "look_changes": stats.look_changes if stats else None,
+        "worst_look_change_ms": round(1000 * stats.worst_look_change, 1) if stats else None,
+        "stalls": stats.stalls if stats else None,
+        "stage_failures": dict(getattr(stats, "failures", {}) or {}),
+        "black_frames": watch.black,
+        "black_looks": sorted(watch.black_looks),
+        "black_at": watch.black_at,  # (cue, frames after it came on screen)
+        "cues_sent": desk.gos,
+        "osc_sent": desk.sent,
+        "resources": samples,
+        "cycles": watch.cycles,
+        "same_look": sampler.same_look,  # warm and end sampled with the same look on screen
+        "rss_growth_pct": round(100 * rss_growth / warm_rss, 2)
+        if rss_growth is not None and warm_rss
+        else None,
+        "thread_growth": _growth(samples, "threads"),
+        "fd_growth": _growth(samples, "fds"),
+        "gl_object_growth": _growth(samples, "gl_objects"),
+        "wall_seconds": round(wall, 1),
+    }
+
+
+def _print(r: dict) -> None:
+    print(f"soak: {r['minutes']:g} min headless at {r['size']} {r['fps']:g} fps, {r['presets']} presets")
+    print(f"  crashes              {r['crashes']}  {r['crash']}")
+    print(f"  frames               {r['frames']} (median {r['median_ms']} ms, worst {r['worst_ms']} ms)")
+    print(f"  over 2x median       {r['slow_frames']} outside {r['look_changes']} look changes")
+    print(f"  slowest look change  {r['worst_look_change_ms']} ms; watchdog stalls {r['stalls']}")
+    print(f"  black frames         {r['black_frames']} {', '.join(r['black_looks'])}")
+    print(f"  stage failures       {r['stage_failures'] or 'none'}")
+    print(f"  desk                 {r['cues_sent']} cues, {r['osc_sent']} messages by oscsend")
+    print(f"  {'':20} {'rss MB':>8} {'threads':>8} {'fds':>6} {'GL objects':>11}")
+    for when in ("start", "warm", "end"):
+        s = r["resources"].get(when)
+        if s:
+            print(f"  {when:20} {s['rss_mb']:>8} {s['threads']:>8} {s['fds']:>6} {s['gl_objects']:>11}")
+    looks = "the same look" if r["same_look"] else "different looks (no second setlist cycle)"
+    print(
+        f"  after warm-up: RSS {r['rss_growth_pct']} %, threads {r['thread_growth']}, fds {r['fd_growth']},"
+        f" GL objects {r['gl_object_growth']} ({r['cycles']} setlist cycles; {looks})"
+    )
