@@ -41,6 +41,7 @@ SATURATED_RED = 0.8
 MARGIN = 0.85  # damp to this fraction of a step, so 8-bit rounding cannot make one
 SAFE_DARK = LUMA_DARK + (1 - MARGIN) * LUMA_STEP  # nor push a bright state under the darker-state limit
 CELLS = (64, 64)  # a power of two each way: the mip chain's top level is the exact mean
+TAPS = 2  # bilinear taps per cell each way (each averages 2 x 2 pixels)
 NOTICE = {
     "strict": "flash limiter STRICT: at most 3 flashes/s over 20 % of the frame",
     "off": "flash limiter OFF: flashing content reaches the audience unlimited",
@@ -70,18 +71,19 @@ uniform sampler2D picture;
 uniform sampler2D state;    // per cell: luminance extreme, its direction, red extreme, its direction
 uniform sampler2D shown;    // per cell: the linear colour shown last frame
 uniform sampler2D flags;    // pass A's output; its top mip level is the area fraction
+uniform sampler2D colours;  // pass A's mean linear colour per cell
 uniform int top_level;
 uniform bool lock_luma;
 uniform bool lock_red;
 uniform float area;
 uniform bool first;
-vec3 cell_colour(ivec2 cell, ivec2 cells) {{  // mean linear colour of the cell: 4 x 4 bilinear taps
+vec3 cell_colour(ivec2 cell, ivec2 cells) {{  // mean linear colour of the cell: TAPS x TAPS bilinear taps
     vec3 sum = vec3(0.0);
-    for (int j = 0; j < 4; j++) for (int i = 0; i < 4; i++) {{
-        vec2 p = (vec2(cell) + (vec2(i, j) + 0.5) / 4.0) / vec2(cells);
+    for (int j = 0; j < {TAPS}; j++) for (int i = 0; i < {TAPS}; i++) {{
+        vec2 p = (vec2(cell) + (vec2(i, j) + 0.5) / {float(TAPS)}) / vec2(cells);
         sum += linear(texture(picture, p).rgb);
     }}
-    return sum / 16.0;
+    return sum / {float(TAPS * TAPS)};
 }}
 float applied_k(vec4 f) {{  // the blend this cell gets (1: the picture as it is)
     vec4 total = textureLod(flags, vec2(0.5), float(top_level));
@@ -94,11 +96,13 @@ float applied_k(vec4 f) {{  // the blend this cell gets (1: the picture as it is
 
 _PASS_A = f"""#version 330 core
 {_COMMON}
-out vec4 color;
+layout(location = 0) out vec4 color;
+layout(location = 1) out vec4 colour;
 void main() {{
     ivec2 cell = ivec2(gl_FragCoord.xy);
     ivec2 cells = textureSize(state, 0);
     vec3 v = cell_colour(cell, cells);
+    colour = vec4(v, 1.0);
     vec4 s = texelFetch(state, cell, 0);
     vec3 p = texelFetch(shown, cell, 0).rgb;
     float would_l = first ? 0.0 : detect(dot(v, LUMA), s.x, s.y, {LUMA_STEP}, {LUMA_DARK}).z;
@@ -144,8 +148,7 @@ layout(location = 1) out vec4 next_shown;
 layout(location = 2) out vec4 made;
 void main() {{
     ivec2 cell = ivec2(gl_FragCoord.xy);
-    ivec2 cells = textureSize(state, 0);
-    vec3 v = cell_colour(cell, cells);
+    vec3 v = texelFetch(colours, cell, 0).rgb;
     vec4 s = texelFetch(state, cell, 0);
     vec3 p = texelFetch(shown, cell, 0).rgb;
     vec3 c = first ? v : mix(p, v, applied_k(texelFetch(flags, cell, 0)));
@@ -205,11 +208,11 @@ class FlashLimiter:
 
         self._state = [cells(), cells()]
         self._shown = [cells(), cells()]
-        self._flags, self._made = cells(), cells()
+        self._flags, self._made, self._colours = cells(), cells(), cells()
         for tex in (self._flags, self._made):
             tex.build_mipmaps()
             tex.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.NEAREST)
-        self._flags_fbo = ctx.framebuffer(color_attachments=[self._flags])
+        self._flags_fbo = ctx.framebuffer(color_attachments=[self._flags, self._colours])
         self._c_fbo = [
             ctx.framebuffer(color_attachments=[self._state[i], self._shown[i], self._made]) for i in (0, 1)
         ]
@@ -260,8 +263,8 @@ class FlashLimiter:
         self._flags.build_mipmaps()
         shown = picture
         if lock_luma or lock_red:  # only then can a pixel differ from the picture: a full pass
-            self._prev.use(4)
-            self._b["previous"].value = 4
+            self._prev.use(5)
+            self._b["previous"].value = 5
             self._bind(picture, self._state[i], self._shown[i], self._flags)
             self._out_fbo.use()
             self._b_vao.render(moderngl.TRIANGLE_STRIP)
@@ -289,10 +292,10 @@ class FlashLimiter:
         return fbo
 
     def _bind(self, picture, state, shown, flags) -> None:
-        for unit, tex in enumerate((picture, state, shown, flags)):
+        for unit, tex in enumerate((picture, state, shown, flags, self._colours)):
             tex.use(unit)
         for prog in (self._a, self._b, self._c):
-            for unit, name in enumerate(("picture", "state", "shown", "flags")):
+            for unit, name in enumerate(("picture", "state", "shown", "flags", "colours")):
                 if name in prog:
                     prog[name].value = unit
 
@@ -309,6 +312,7 @@ class FlashLimiter:
             *self._shown,
             self._flags,
             self._made,
+            self._colours,
             self._a_vao,
             self._b_vao,
             self._c_vao,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -38,6 +39,16 @@ class RecordingStats:
     frames: int = 0  # encoded
     dropped: int = 0  # not recorded because the encoder was behind
     error: str | None = None
+
+
+ENCODER_NICE = 10  # the encoder (and the x264 threads it starts) gives way to the render and the audio
+
+
+def _yield_to_the_show() -> None:
+    """Lower this thread's priority (Linux: niceness is per thread, inherited by threads it starts), so on a
+    busy machine the encoder falls behind and drops recording frames rather than slow the output."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODER_NICE)
 
 
 class _Encoder(threading.Thread):
@@ -67,6 +78,7 @@ class _Encoder(threading.Thread):
         self._audio_pts = 0
 
     def run(self) -> None:
+        _yield_to_the_show()
         try:
             while not (self.done.is_set() and self.video.empty()):
                 try:
