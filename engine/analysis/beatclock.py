@@ -300,6 +300,7 @@ class BeatClock:
             self.manual_bpm = self.locked_bpm = 0.0
             self.hold = TapHold()
             self.octave = 0
+            self.tempo.forget_recenter()
         else:
             raise ValueError(f"unknown tempo command {kind!r}")
         self.grid = self._make_grid(self.bpm)
@@ -359,6 +360,7 @@ class BeatClock:
             if self.hold.disagree >= s.tap_hold_bars * bar:
                 self.hold = TapHold()
                 self.octave = 0  # back to the music as the tracker hears it in the song's range
+                self.tempo.forget_recenter()
 
     def _set_up(self, setup: ClockSetup) -> None:
         """A new range keeps the tempo evidence inside it; a new bar length keeps a downbeat the operator

@@ -106,8 +106,7 @@ class TempoTracker:
         self.bpm_grid = np.geomspace(s.min_bpm, s.max_bpm, steps)
         self._grid_step = float(self.bpm_grid[1] / self.bpm_grid[0])
         self._periods = 60.0 / self.bpm_grid / self.dt  # in hops
-        inside = s.min_bpm <= s.prior_bpm <= s.max_bpm
-        self._prior = self._prior_at(s.prior_bpm if inside else float(np.sqrt(s.min_bpm * s.max_bpm)))
+        self._prior = self._range_prior()
 
     def _prior_at(self, bpm: float) -> np.ndarray:
         return np.exp(-0.5 * (np.log2(self.bpm_grid / bpm) / self.settings.prior_octaves) ** 2)
@@ -142,6 +141,17 @@ class TempoTracker:
         self._level_reference = 0.0
         self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
         self.estimate = TempoEstimate(bpm, self.estimate.confidence)
+
+    def forget_recenter(self) -> None:
+        """Back to following the music after a tapped tempo gave way: the prior is the range's again and the
+        next update chooses from what was heard, not from the octave the taps chose."""
+        self._prior = self._range_prior()
+        self._current = None
+
+    def _range_prior(self) -> np.ndarray:
+        s = self.settings
+        inside = s.min_bpm <= s.prior_bpm <= s.max_bpm
+        return self._prior_at(s.prior_bpm if inside else float(np.sqrt(s.min_bpm * s.max_bpm)))
 
     def _recent(self) -> np.ndarray:
         n = min(self._count, self._size)
