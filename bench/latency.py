@@ -7,7 +7,14 @@ run:
 - capture: a loop that reads `LiveCapture` as fast as it can and looks for the click in the samples (the
   floor: what any analysis on this capture could do);
 - engine: the show's own `AnalysisThread` (engine/live.py) analysing the capture, watched for the moment its
-  published `Features` count one more onset (what the render thread reads for its next frame).
+  published `Features` count one more onset (what the render thread reads for its next frame);
+- show (--show-block, default 256): the whole show, `perform` headless at --size and --fps with a preset
+  that flashes white on each onset (bench/flash), followed to the swap (the GPU finished) of the first frame
+  that shows the click, with each click's time split into stages: capture (until the analysis thread read
+  the click's samples), analysis (until it published the onset), wait (until a frame started with it),
+  render (until that frame's drawing was handed to the GPU) and swap (until the GPU had finished it).
+  Its p50/p95/p99 are held to a budget of one block + two analysis hops + one frame period (`--json FILE`
+  writes p50_ms, p95_ms, p99_ms and budget_ms).
 
 Times are wall-clock, from when the click would have reached a real card's converter: a JACK cycle carries
 the sound of the period before it, so a click half-way through a cycle is already half a period old when
@@ -17,10 +24,13 @@ and display delay after it.
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +49,12 @@ MATCH = 0.1  # a click not seen within this is missed
 def add_arguments(p) -> None:
     p.add_argument("--blocks", default="64,128,256,512", help="capture block sizes in samples, a,b,...")
     p.add_argument("--seconds", type=float, default=12.0, help="seconds of clicks per block size and reader")
+    p.add_argument("--show-block", type=int, default=256, help="block of the whole-show run (0: skip it)")
+    p.add_argument("--size", default="640x360", help="render size of the whole-show run (640x360)")
+    p.add_argument("--fps", type=float, default=120.0, help="frame rate of the whole-show run (120)")
+    p.add_argument(
+        "--json", type=Path, help="write the whole-show figures (p50_ms, p95_ms, p99_ms, budget_ms)"
+    )
 
 
 def run(args) -> int:
@@ -55,7 +71,166 @@ def run(args) -> int:
             f"{block:>6} {bare.summary():>15} {engine.summary():>15} {extra * 1000:>14.1f} ms"
             f" {engine.missed:>7}"
         )
+    if args.show_block:
+        from engine.commands.common import parse_size
+
+        report = _show_report(jack, args.show_block, args.seconds, parse_size(args.size), args.fps)
+        _print_show(report)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        return 0 if report["p99_ms"] <= report["budget_ms"] else 1
     return 0
+
+
+STAGES = ("capture", "analysis", "wait", "render", "swap")
+
+
+class StampedFeed:
+    """The capture as the analysis thread reads it, noting when each click's first samples were read."""
+
+    def __init__(self, capture: LiveCapture):
+        self.capture = capture
+        self.read_at: list[float] = []
+        self._loud = False
+
+    def __getattr__(self, name):
+        return getattr(self.capture, name)
+
+    def read(self) -> np.ndarray:
+        samples = self.capture.read()
+        if len(samples):
+            loud = samples > 0.4
+            if loud.any() and not (self._loud and loud[0]):
+                self.read_at.append(time.monotonic())
+            self._loud = bool(loud[-1])
+        return samples
+
+
+class SwapProbe:
+    """A control surface (it stamps each frame's start) and the last sink (it runs after the frame is
+    finished): notes when each onset was published and when the first frame showing it was done."""
+
+    name = "latency probe"
+
+    def __init__(self):
+        self.published: list[float] = []  # when the analysis thread published each onset
+        self.frames: list[tuple[float, float, float]] = []  # (started, drawn, swapped) of frames with one
+        self._started = 0.0
+        self._count = 0
+
+    def start(self, params) -> None:
+        pass
+
+    def drain(self) -> list:
+        self._started = time.monotonic()
+        return []
+
+    def publish(self, state) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def on_event(self, event) -> None:
+        if type(event).__name__ == "Onset":
+            self.published.append(time.monotonic())
+
+    def present(self, frame, info) -> None:
+        count = info.features.onset_count
+        if count > self._count:
+            self._count = count
+            self.frames.append((self._started, info.drawn_at, time.monotonic()))
+
+    def release(self) -> None:
+        pass
+
+
+def _show_report(jack, block: int, seconds: float, size: tuple[int, int], fps: float) -> dict:
+    """Clicks through the whole show, split into stages per click, with the budget they are held to."""
+    from engine.live import perform
+    from engine.show.preset import load_preset
+
+    server = jack.JackServer(f"halation-latency-{os.getpid()}-show", period=block, rate=RATE)
+    os.environ["JACK_DEFAULT_SERVER"] = server.name
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    server.start()
+    feed = StampedFeed(LiveCapture("JACK", channels=(0,), sample_rate=RATE, blocksize=block))
+    probe = SwapProbe()
+    feeder = jack.ClickFeeder(server.name, every=EVERY, spread=SPREAD)
+    wiring = threading.Thread(target=feeder.connect, kwargs={"timeout": 30}, daemon=True)
+    try:
+        wiring.start()  # the capture's ports appear once perform has started the feed
+        started = time.monotonic()
+        perform(
+            load_preset(BENCH_DIR / "flash" / "flash.toml"),
+            feed,
+            size=size,
+            fps=fps,
+            duration=seconds + 2.0,
+            headless=True,
+            controls=(probe,),
+            sinks=(probe,),
+        )
+        sent = [t for t in feeder.sent if started + 2.0 + WARMUP < t < started + seconds]
+    finally:
+        feeder.close()
+        server.stop()
+    rows = _stage_rows(sent, feed.read_at, probe)
+    total = [sum(r) for r in rows]
+    hop = 256 / RATE  # Analyzer(RATE).hop
+    budget = block / RATE + 2 * hop + 1.0 / fps
+    ms = lambda values, q: round(1000 * float(np.percentile(values, q)), 2) if values else float("nan")  # noqa: E731
+    return {
+        "block": block,
+        "size": list(size),
+        "fps": fps,
+        "clicks": len(sent),
+        "shown": len(rows),
+        "p50_ms": ms(total, 50),
+        "p95_ms": ms(total, 95),
+        "p99_ms": ms(total, 99),
+        "budget_ms": round(1000 * budget, 2),
+        "stages": {
+            name: {f"p{q}_ms": ms([r[i] for r in rows], q) for q in (50, 95, 99)}
+            for i, name in enumerate(STAGES)
+        },
+    }
+
+
+def _stage_rows(sent: list[float], read_at: list[float], probe: SwapProbe) -> list[tuple[float, ...]]:
+    """Per click shown: seconds in each stage, each stage ending at the first sighting after the last."""
+
+    def first_after(times, t):
+        later = [x for x in times if t <= x < t + MATCH * 2]
+        return later[0] if later else None
+
+    rows = []
+    for click in sent:
+        read = first_after(read_at, click)
+        published = first_after(probe.published, read) if read is not None else None
+        frame = next((f for f in probe.frames if published is not None and f[2] >= published), None)
+        if frame is None or frame[2] > click + MATCH * 2:
+            continue
+        started, drawn, swapped = frame
+        begin = max(started, published)  # a frame that started before the onset was published waited 0
+        rows.append(
+            (read - click, published - read, begin - published, max(0.0, drawn - begin), swapped - drawn)
+        )
+    return rows
+
+
+def _print_show(r: dict) -> None:
+    print(
+        f"\nclick → swap of the first frame that shows it (whole show, block {r['block']}, "
+        f"{r['size'][0]}x{r['size'][1]} at {r['fps']:g} fps headless, "
+        f"{r['shown']} of {r['clicks']} clicks shown)"
+    )
+    print(f"{'stage':>10} {'p50':>8} {'p95':>8} {'p99':>8}  ms")
+    for name, q in r["stages"].items():
+        print(f"{name:>10} {q['p50_ms']:>8} {q['p95_ms']:>8} {q['p99_ms']:>8}")
+    print(f"{'total':>10} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8}")
+    verdict = "within" if r["p99_ms"] <= r["budget_ms"] else "OVER"
+    print(f"budget (block + 2 hops + 1 frame): {r['budget_ms']} ms: p99 {verdict} it")
 
 
 class Result:

@@ -271,7 +271,9 @@ class FrameLoop:
             with guards.stage("preset watcher"):
                 _reload(show, self.watcher)
         values = show.draw(ft, features, self.target.fbo)
-        info = FrameInfo(ft.time, ft.index, features, values, self.errors(), show.preset.name)
+        info = FrameInfo(
+            ft.time, ft.index, features, values, self.errors(), show.preset.name, time.monotonic()
+        )
         for sink in self.sinks:
             stage = guards.stage(f"sink {sink.name}", backoff=SINK_RETRY)
             if stage.skip():

@@ -29,6 +29,7 @@ class FrameInfo:
     values: Mapping[str, ParamValue]  # parameter values drawn with
     errors: tuple[str, ...]  # operator-facing messages for the preview banner
     look: str = ""  # the name of the look on screen (window titles follow it)
+    drawn_at: float = 0.0  # time.monotonic() when the frame's drawing was handed to the GPU (latency stages)
 
 
 class Sink(Protocol):

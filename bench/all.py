@@ -1,0 +1,254 @@
+"""Every benchmark in one run, with short settings, and the report regenerated from it: `halation bench all
+--report docs/benchmarks.md [--json FILE]`. The report names the machine and the date and puts each bench's
+figures beside its target and its peer baseline (aubio, bare moderngl, ffmpeg, Link...). Each bench runs
+as its own process (`halation bench NAME ...`), so one that fails is reported and the others still run.
+Figures are what each bench prints: medians of repeated runs or ratios measured side by side in one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.paths import ROOT
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A bench as the suite runs it: short settings, the target it is held to, the peer it stands beside."""
+
+    name: str
+    args: tuple[str, ...]
+    target: str
+    baseline: str
+    json: bool = False  # the bench takes --json FILE
+
+
+SUITE = (
+    Entry(
+        "latency",
+        ("--blocks", "64,256", "--seconds", "8"),
+        "audio→swap p99 ≤ block + 2 hops + 1 frame at 640x360, 120 fps headless, block 256",
+        "the capture floor (a bare reader of the same capture) in the same run",
+        json=True,
+    ),
+    Entry(
+        "soak",
+        ("--minutes", "1", "--bars", "2"),
+        "0 crashes, 0 unasked black frames; RSS ≤ +5 % after warm-up, no thread/fd/GL-object growth",
+        "none (the show against itself over time)",
+        json=True,
+    ),
+    Entry(
+        "render",
+        ("--size", "640x360", "--pairs", "12", "--chain-frames", "60"),
+        "engine frame time ≤ 1.1 × bare moderngl drawing the same shader",
+        "bare moderngl, paired batches",
+    ),
+    Entry(
+        "cues",
+        ("--cues", "4", "--every", "2"),
+        "no frame near a cue over 2× the median frame",
+        "frames far from cues",
+    ),
+    Entry(
+        "control",
+        ("--seconds", "4"),
+        "10 000 msg/s: frame rate within 10 % of quiet blocks; every message applied",
+        "quiet blocks (traffic to a socket nobody reads) in the same run",
+    ),
+    Entry(
+        "stage",
+        ("--frames", "30", "--no-preview"),
+        "warp+blend+limiter ≤ 10 % of frame time at 720p; ≤ 3 flashes/s; non-flashing content identical",
+        "a plain output in the same run",
+    ),
+    Entry(
+        "clips",
+        ("--seconds", "5", "--streams", "1,2", "--sizes", "720p"),
+        "prepared clips play without dropped frames; prepare beside ffmpeg's HAP encoder",
+        "Debian ffmpeg (HAP encoder, H.264 decode)",
+        json=True,
+    ),
+    Entry("analysis", (), "onset F, beat F and tempo beside aubio on the annotated set", "aubio", json=True),
+    Entry("peers", (), "tempo and beats beside offline peers", "aubio, librosa, Essentia", json=True),
+    Entry(
+        "structure", ("--quick",), "≥ 90 % of autopilot changes on a section boundary", "the true sections"
+    ),
+    Entry(
+        "sync",
+        ("--seconds", "20", "--blocks", "2", "--block-seconds", "4"),
+        "Link lead moves a peer to the heard tempo; a follower's beats within 2 ms of its leader",
+        "a LinkPython-extern peer; halation analyze (heard tempo)",
+        json=True,
+    ),
+)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--report", type=Path, help="write the report here (e.g. docs/benchmarks.md)")
+    p.add_argument("--json", type=Path, help="also write every result machine-readably to this file")
+    p.add_argument("--only", help="run only these benches, a,b,... (default: all)")
+    p.add_argument("--skip", default="", help="benches to leave out, a,b,...")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds each bench may take (900)")
+
+
+def run(args) -> int:
+    from engine.commands.bench import benches
+
+    known = benches()
+    wanted = [e for e in SUITE if e.name in known]
+    if args.only:
+        wanted = [e for e in wanted if e.name in args.only.split(",")]
+    wanted = [e for e in wanted if e.name not in args.skip.split(",")]
+    results = [_run_one(e, args.timeout) for e in wanted]
+    unlisted = sorted(set(known) - {e.name for e in SUITE} - {"all"})
+    report = {
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "results": results,
+    }
+    report["not_in_suite"] = unlisted
+    if args.report:
+        args.report.write_text(markdown(report), encoding="utf-8")
+        print(f"report written to {args.report}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    failed = [r["name"] for r in results if r["rc"] != 0]
+    print(f"{len(results)} benches, {len(failed)} did not pass: {', '.join(failed) or 'none'}")
+    return 0
+
+
+def _run_one(entry: Entry, timeout: float) -> dict:
+    """Run one bench in its own process; its printed figures, its JSON if it writes one, its exit code."""
+    with tempfile.TemporaryDirectory(prefix="halation-bench-all-") as tmp:
+        out_json = Path(tmp) / f"{entry.name}.json"
+        cmd = [sys.executable, "-m", "engine", "bench", entry.name, *entry.args]
+        if entry.json:
+            cmd += ["--json", str(out_json)]
+        print(f"== {entry.name}: {' '.join(cmd[3:])}", flush=True)
+        started = time.monotonic()
+        try:
+            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+            rc, stdout, stderr = done.returncode, done.stdout, done.stderr
+        except subprocess.TimeoutExpired as exc:
+            rc, stdout, stderr = 124, _text(exc.stdout), f"timed out after {timeout:.0f} s"
+        seconds = time.monotonic() - started
+        figures = json.loads(out_json.read_text()) if out_json.is_file() else None
+    print(stdout, flush=True)
+    last_error = [ln for ln in stderr.splitlines() if "error" in ln.lower()][-1:]
+    return {
+        "name": entry.name,
+        "args": list(entry.args),
+        "target": entry.target,
+        "baseline": entry.baseline,
+        "rc": rc,
+        "seconds": round(seconds, 1),
+        "output": stdout.strip(),
+        "error": last_error[0] if last_error else ("" if rc == 0 else stderr.strip()[-300:]),
+        "figures": figures,
+    }
+
+
+def _text(data) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    renderer = ""
+    try:
+        import moderngl
+
+        ctx = moderngl.create_standalone_context(backend="egl")
+        renderer = ctx.info.get("GL_RENDERER", "")
+        ctx.release()
+    except Exception as exc:  # a report without a GL context still says so
+        renderer = f"no GL context ({exc})"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gl": renderer,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "load_at_start": round(load, 2),
+    }
+
+
+def markdown(report: dict) -> str:
+    """The committed report: machine, date, then per bench its target, its peer and its figures."""
+    m = report["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Regenerated by `halation bench all --report docs/benchmarks.md` (every bench, short settings; run a",
+        "bench alone with its own flags for longer figures). Figures are medians of repeated runs or ratios",
+        "measured side by side in one run, on this machine:",
+        "",
+        f"- date: {report['date']}",
+        f"- CPU: {m['cpu']}, {m['cores']} cores (load {m['load_at_start']} at the start)",
+        f"- GL: {m['gl']}",
+        f"- Python {m['python']}, {m['os']}",
+        "",
+        "| bench | target | peer baseline | result |",
+        "|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        verdict = "ran" if r["rc"] == 0 else f"did not pass (exit {r['rc']})"
+        lines.append(f"| {r['name']} | {r['target']} | {r['baseline']} | {verdict}, {r['seconds']:.0f} s |")
+    for r in report["results"]:
+        lines += [
+            "",
+            f"## {r['name']}",
+            "",
+            f"`halation bench {' '.join([r['name'], *r['args']])}`",
+            "",
+        ]
+        lines += [f"- target: {r['target']}", f"- beside: {r['baseline']}", ""]
+        headline = _headline(r)
+        if headline:
+            lines += [headline, ""]
+        if r["error"]:
+            lines += [f"Error: {r['error']}", ""]
+        if r["output"]:
+            lines += ["```", r["output"], "```"]
+    if report.get("not_in_suite"):
+        lines += ["", f"Benches not in the suite yet: {', '.join(report['not_in_suite'])}."]
+    return "\n".join(lines) + "\n"
+
+
+def _headline(r: dict) -> str:
+    """The one line a reader looks for, from the benches whose JSON this suite knows."""
+    f = r.get("figures") or {}
+    if r["name"] == "latency" and "p99_ms" in f:
+        verdict = "within" if f["p99_ms"] <= f["budget_ms"] else "over"
+        return (
+            f"**audio→swap p50 {f['p50_ms']} / p95 {f['p95_ms']} / p99 {f['p99_ms']} ms, budget "
+            f"{f['budget_ms']} ms: p99 {verdict} it** (block {f['block']}, {f['size'][0]}x{f['size'][1]}, "
+            f"{f['fps']:g} fps)"
+        )
+    if r["name"] == "soak" and "frames" in f:
+        return (
+            f"**{f['crashes']} crashes, {f['black_frames']} black frames, "
+            f"{f['slow_frames']} of {f['frames']} frames over 2× the median outside "
+            f"{f['look_changes']} look changes; after warm-up RSS "
+            f"{f['rss_growth_pct']} %, threads {f['thread_growth']}, fds {f['fd_growth']}, GL objects "
+            f"{f['gl_object_growth']}** ({f['minutes']:g} min)"
+        )
+    return ""
