@@ -397,6 +397,7 @@ def perform(
     flash_limit: str = "standard",
     record: Path | None = None,
     autopilot: Autopilot | None = None,
+    stop: threading.Event | None = None,
 ) -> PerformStats:
     """Run the show until the window closes, `duration` seconds pass, or show time reaches `end`.
 
@@ -414,13 +415,14 @@ def perform(
     `stage` (engine.output.stage) says which outputs exist (default: one, at the render size, on `monitor`);
     each is composed (warp, blend, masks) and flash-limited (`flash_limit`: standard, strict, off).
     `record`: record the program and the input audio to this file (also started/stopped over OSC).
+    `stop`: set it (any thread) to end the show at the next frame boundary, as SIGTERM does.
     """
     params = build_params(preset)
     for sync in stages:  # their controls (link.mode) exist before the desks are told the parameters
         for param in sync.params():
             params.add(param)
     started_controls = start_controls(controls, params.params)  # a port in use: one line, no window yet
-    stop = StopRequest()
+    stop = StopRequest(stop)
     stats = PerformStats()
     outputs = show = target = None
     try:
@@ -508,8 +510,8 @@ class StopRequest:
     order (the capture ring in /dev/shm, the sockets, the warm-up child) within a second or two. A second
     Ctrl-C while stopping interrupts at once."""
 
-    def __init__(self):
-        self.event = threading.Event()
+    def __init__(self, event: threading.Event | None = None):
+        self.event = event or threading.Event()
         self.signal = ""
 
     def __bool__(self) -> bool:

@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, run_cli
 from test_reload import BLUE, HEADER, RED, Render, blue, red, watched_preset
@@ -251,3 +252,88 @@ def _read_until(proc: subprocess.Popen, text: str, timeout: float) -> str:
             if sel.select(timeout=left):
                 seen += proc.stderr.readline()
     return seen
+
+
+# --- presets over OSC: one with errors, and the one on screen deleted ------------------------------------
+
+
+class FrameWatch:
+    """A sink that keeps each frame's brightness, banner and look."""
+
+    name = "fault watch"
+
+    def __init__(self):
+        self.frames: list[tuple[int, tuple[str, ...], str]] = []
+
+    def present(self, frame, info) -> None:
+        pixels = np.frombuffer(frame.read(), np.uint8).reshape(-1, 4)[:, :3]
+        self.frames.append((int(pixels.max()), info.errors, info.look))
+
+    def release(self) -> None:
+        pass
+
+    def said(self, text: str) -> bool:
+        return any(text in " ".join(errors) for _, errors, _ in self.frames[-30:])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("oscsend") is None, reason="liblo-tools is not installed")
+def test_presets_with_errors_recalled_over_osc_and_the_file_on_screen_deleted(tmp_path):
+    from engine.audio.feed import BufferFeed
+    from engine.commands.common import load_music
+    from engine.control.hub import ControlHub, OscConfig
+    from engine.live import perform
+    from engine.paths import PRESETS_DIR
+    from engine.show.preset import load_preset
+
+    shutil.copytree(PRESETS_DIR / "demo", tmp_path / "demo")
+    folder = tmp_path / "demo"
+    (folder / "broken.fs").write_text(HEADER + "void main()\n{\n    gl_FragColor = vec4(oops);\n}\n")
+    (folder / "broken.toml").write_text('name = "broken"\n[shader]\nfile = "broken.fs"\n')
+    (folder / "typo.toml").write_text('name = "typo"\n[shader\nfile = "broken.fs"\n')
+    (folder / "red.fs").write_text(RED)
+    (folder / "red.toml").write_text('name = "red"\n[shader]\nfile = "red.fs"\n')
+    on_screen = folder / "demo.toml"
+    hub = ControlHub(OscConfig(udp_port=0, zeroconf=False))
+    watch, stop, steps = FrameWatch(), threading.Event(), []
+
+    def desk() -> None:
+        try:
+            until(lambda: len(watch.frames) > 10)
+            port = str(hub.udp.port)
+            for name, says in (("broken", "broken.fs:4"), ("typo", "typo.toml")):
+                subprocess.run(["oscsend", "localhost", port, "/hl/preset/recall", "s", name], check=True)
+                steps.append((name, until(lambda says=says: watch.said(says))))
+            on_screen.unlink()  # the file of the look on screen is deleted under the show
+            subprocess.run(["oscsend", "localhost", port, "/hl/preset/recall", "s", "red"], check=True)
+            steps.append(("red", until(lambda: watch.frames[-1][2] == "red")))
+        finally:
+            stop.set()
+
+    threading.Thread(target=desk, daemon=True).start()
+    stats = perform(
+        load_preset(on_screen),
+        BufferFeed(load_music(None), play=False),
+        size=(96, 54),
+        fps=30,
+        duration=120,
+        headless=True,
+        controls=(hub,),
+        sinks=(watch,),
+        watch_preset=True,
+        stop=stop,
+    )
+    assert steps == [("broken", True), ("typo", True), ("red", True)], steps
+    looks = [look for _, _, look in watch.frames]
+    assert looks.index("red") > 0 and set(looks) == {"Halation demo", "red"}  # refused looks never showed
+    assert min(bright for bright, _, _ in watch.frames[1:]) > 0  # never a black frame
+    assert stats.failures == {}, stats.failures
+
+
+def until(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
