@@ -1,25 +1,42 @@
-"""How many clips play at once without dropping a frame: H.264 sources vs prepared (HAP) clips, 720p30 and
-1080p30, each stream decoded by its own worker and uploaded every frame; plus prepare throughput on CPU.
+"""Clips side by side: prepare throughput and quality (etcpak vs the torch encoder of earlier versions vs
+Debian ffmpeg's HAP encoder), HAP Q from a HAP Q source, and how many clips play at once without dropping a
+frame: H.264, prepared clips, and a user's HAP, HAP Alpha and HAP Q .mov files made by ffmpeg.
 
-A frame is dropped when the render loop needs it and its worker has not decoded it yet. Streams play
-together for --seconds (default 60) at 30 fps, paced like a display; CPU is process CPU time per wall
-second (200 % = both cores), memory is resident set size at the end.
+PSNR is against the conformed frames (what the encoders were given), the median over frames. Throughput
+is source frames per wall second of the whole `prepare` (decode, describe, loop, deflicker, encode, mux).
+A frame is dropped when the render loop needs it and its worker has not decoded it yet; streams play
+together for --seconds at 30 fps, paced like a display, each uploaded every frame (HAP: still compressed).
+CPU is process CPU time per wall second (200 % = both cores). --json FILE writes the figures.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import statistics
+import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
+
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+FFMPEG_FORMATS = {"hap": "hap", "hap_alpha": "hap_alpha", "hap_q": "hap_q"}  # a user's library, by ffmpeg
+QUALITY_FRAMES = 24
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--seconds", type=float, default=60.0, help="how long each trial plays (60)")
-    p.add_argument("--streams", default="1,2,4,6", help="stream counts to try, in order (1,2,4,6)")
-    p.add_argument("--sizes", default="720p,1080p", help="sizes to test (720p,1080p)")
-    p.add_argument("--formats", default="h264,prepared", help="formats to test (h264,prepared)")
+    p.add_argument("--seconds", type=float, default=20.0, help="how long each playback trial plays (20)")
+    p.add_argument("--streams", default="1,2,4,6,8", help="stream counts to try, in order (1,2,4,6,8)")
+    p.add_argument("--sizes", default="720p,1080p", help="playback sizes to test (720p,1080p)")
+    p.add_argument(
+        "--formats",
+        default="h264,prepared,hap,hap_alpha,hap_q",
+        help="playback formats (h264, prepared, and ffmpeg-made hap, hap_alpha, hap_q)",
+    )
+    p.add_argument("--skip", default="", help="parts to skip: encode,prepare,hapq,playback,crossfade")
     p.add_argument("--work", type=Path, default=Path("/tmp/halation-bench-clips"), help="fixture folder")
+    p.add_argument("--json", type=Path, help="write the figures to this file")
     p.add_argument(
         "--soak",
         type=float,
@@ -28,7 +45,7 @@ def add_arguments(p) -> None:
     )
 
 
-def source_clip(work: Path) -> Path:
+def source_clip() -> Path:
     """A real AI clip from ../shared/data when present, else one of our generated clips."""
     from engine.paths import PRESETS_DIR, ROOT
 
@@ -36,8 +53,13 @@ def source_clip(work: Path) -> Path:
     return shared[0] if shared else PRESETS_DIR / "demo" / "clips" / "nebula.mp4"
 
 
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
 def fixtures(work: Path, size_name: str) -> dict[str, Path]:
-    """The same clip as H.264 (default GOP, as delivered) and prepared, at the given size, 30 fps, ≥ 4 s."""
+    """The same clip as H.264 (default GOP, as delivered), prepared by us, and as HAP .mov files made by
+    Debian's ffmpeg (a user's library), at the given size, 30 fps, ≥ 4 s."""
     import av
 
     from engine.clips.conform import conform
@@ -47,7 +69,7 @@ def fixtures(work: Path, size_name: str) -> dict[str, Path]:
     work.mkdir(parents=True, exist_ok=True)
     h264 = work / f"clip_{size_name}.mp4"
     if not h264.exists():
-        frames = conform(source_clip(work), size, 30.0).frames
+        frames = conform(source_clip(), size, 30.0).frames
         while len(frames) < 120:
             frames = frames.repeat(2, axis=0)[: max(120, len(frames))]
         with av.open(str(h264), "w") as out:
@@ -57,8 +79,15 @@ def fixtures(work: Path, size_name: str) -> dict[str, Path]:
                 out.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
             out.mux(s.encode(None))
     prepared_dir = work / f"prepared_{size_name}"
-    prepare([h264], prepared_dir, PrepareSettings(size, 30.0))
-    return {"h264": h264, "prepared": prepared_dir / f"clip_{size_name}.mov"}
+    prepare([h264], prepared_dir, PrepareSettings(size, 30.0, codec="hap"))
+    paths = {"h264": h264, "prepared": prepared_dir / f"clip_{size_name}.mov"}
+    for name, fmt in FFMPEG_FORMATS.items():
+        mov = work / f"user_{name}_{size_name}.mov"
+        if not mov.exists() and shutil.which("ffmpeg"):
+            ffmpeg("-i", str(h264), "-c:v", "hap", "-format", fmt, str(mov))
+        if mov.exists():
+            paths[name] = mov
+    return paths
 
 
 def rss_mb() -> float:
@@ -77,7 +106,9 @@ def trial(ctx, path: Path, streams: int, seconds: float, fps: float = 30.0) -> d
     offsets = [i * 7 for i in range(streams)]
     for w, o in zip(workers, offsets, strict=True):  # preload, as a deck does before its trigger
         w.want(tuple(range(o, o + 8)))
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5.0
+    while not all(w.ready(o) for w, o in zip(workers, offsets, strict=True)) and time.monotonic() < deadline:
+        time.sleep(0.01)
     drops = frames = 0
     cpu0, t0 = time.process_time(), time.monotonic()
     n_frames = int(seconds * fps)
@@ -94,9 +125,11 @@ def trial(ctx, path: Path, streams: int, seconds: float, fps: float = 30.0) -> d
         ctx.finish()
         time.sleep(max(0.0, t0 + (n + 1) / fps - time.monotonic()))
     wall = time.monotonic() - t0
+    compressed = sum(t.compressed_uploads for t in textures)
     result = {
         "drops": drops,
         "frames": frames,
+        "compressed": compressed,
         "cpu_pct": 100 * (time.process_time() - cpu0) / wall,
         "rss_mb": rss_mb(),
         "late_s": wall - seconds,
@@ -145,26 +178,116 @@ def crossfade_trial(ctx, work: Path, size_name: str, seconds: float, fps: float 
     misses = sum(deck.misses for deck in show.pipeline.clips.decks)
     show.release()
     target.release()
-    render_ms.sort()
-    return {"drops": misses, "median_ms": render_ms[len(render_ms) // 2], "rss_mb": rss_mb()}
+    return {"drops": misses, "median_ms": statistics.median(render_ms), "rss_mb": rss_mb()}
 
 
-def prepare_throughput(work: Path) -> float:
+def _decoded(mov: Path) -> np.ndarray:
+    """Every frame of a HAP .mov as Halation decodes it (CPU reference decoder of the same blocks)."""
+    from engine.clips.blocks import decode_image
+    from engine.clips.sources import open_source
+
+    source = open_source(mov)
+    frames = np.stack([decode_image(source.read(i), *source.size) for i in range(source.frame_count)])
+    source.close()
+    return frames
+
+
+def _median_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    from engine.clips.encode import psnr
+
+    return statistics.median(psnr(x, y) for x, y in zip(a, b, strict=False))
+
+
+ENCODER_ROWS = (
+    ("etcpak hap", "hap", "etcpak"),
+    ("quicktex hap", "hap", "quicktex"),
+    ("torch hap", "hap", "torch"),
+    ("etcpak hap-q", "hap-q", "etcpak"),
+    ("quicktex hap-q", "hap-q", "quicktex"),
+)
+
+
+def encode_comparison(work: Path) -> dict:
+    """Each encoder alone on the same conformed 720p frames: frames/s and PSNR; ffmpeg's HAP beside them."""
+    from engine.clips.conform import conform
+    from engine.clips.encode import CODEC_TAG, encode_planes
+    from engine.clips.hap import encode_frame
+    from engine.clips.movfile import write_mov
+
+    src = fixtures(work, "720p")["h264"]
+    frames = conform(src, SIZES["720p"], 30.0).frames[:QUALITY_FRAMES]
+    out = {}
+    for name, codec, encoder in ENCODER_ROWS:
+        t0 = time.perf_counter()
+        images = list(encode_planes(frames, codec, encoder))
+        fps = len(frames) / (time.perf_counter() - t0)
+        mov = work / f"{name.replace(' ', '_')}.mov"
+        write_mov(mov, SIZES["720p"], 30.0, CODEC_TAG[codec], (encode_frame(i) for i in images))
+        out[name] = {"fps": fps, "psnr_db": _median_psnr(_decoded(mov), frames)}
+    if shutil.which("ffmpeg"):
+        raw = work / "quality.rgb"
+        raw.write_bytes(np.ascontiguousarray(frames).tobytes())
+        for fmt in ("hap", "hap_q"):
+            mov = work / f"ffmpeg_{fmt}.mov"
+            t0 = time.perf_counter()
+            ffmpeg(
+                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "1280x720", "-r", "30", "-i", str(raw),
+                "-c:v", "hap", "-format", fmt, str(mov),
+            )  # fmt: skip
+            fps = len(frames) / (time.perf_counter() - t0)
+            out[f"ffmpeg {fmt}"] = {"fps": fps, "psnr_db": _median_psnr(_decoded(mov), frames)}
+    return out
+
+
+def prepare_throughput(work: Path, encoder: str) -> float:
+    """Source frames per wall second of a whole `prepare --codec hap` of the 720p clip."""
+    import av
+
     from engine.clips.prepare import PrepareSettings, prepare
 
     src = fixtures(work, "720p")["h264"]
-    out = work / "throughput"
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
+    out = work / f"throughput_{encoder}"
+    shutil.rmtree(out, ignore_errors=True)
     t0 = time.monotonic()
-    prepare([src], out, PrepareSettings((1280, 720), 30.0))
-    import av
-
+    outcomes = prepare([src], out, PrepareSettings((1280, 720), 30.0, codec="hap", encoder=encoder))
+    wall = time.monotonic() - t0
+    assert outcomes[0].status == "prepared", outcomes[0].message
     with av.open(str(src)) as c:
         frames = sum(1 for _ in c.decode(video=0))
-    return frames / (time.monotonic() - t0)
+    return frames / wall
+
+
+def ffmpeg_throughput(work: Path) -> float | None:
+    """Debian ffmpeg's own H.264 → HAP encode of the same file, source frames per wall second."""
+    if not shutil.which("ffmpeg"):
+        return None
+    import av
+
+    src = fixtures(work, "720p")["h264"]
+    t0 = time.monotonic()
+    ffmpeg("-i", str(src), "-c:v", "hap", "-format", "hap", str(work / "ffmpeg_throughput.mov"))
+    wall = time.monotonic() - t0
+    with av.open(str(src)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    return frames / wall
+
+
+def hapq_generation(work: Path) -> dict | None:
+    """A user's HAP Q clip prepared again as HAP Q: PSNR of source and prepared against the original."""
+    if not shutil.which("ffmpeg"):
+        return None
+    from engine.clips.conform import conform
+    from engine.clips.encode import encode_planes
+    from engine.clips.hap import encode_frame
+    from engine.clips.movfile import write_mov
+
+    paths = fixtures(work, "720p")
+    original = conform(paths["h264"], SIZES["720p"], 30.0).frames[:QUALITY_FRAMES]
+    source = conform(paths["hap_q"], SIZES["720p"], 30.0).frames[:QUALITY_FRAMES]  # as prepare reads it
+    mov = work / "hapq_again.mov"
+    write_mov(mov, SIZES["720p"], 30.0, "HapY", (encode_frame(i) for i in encode_planes(source, "hap-q")))
+    prepared = _decoded(mov)
+    return {"source_db": _median_psnr(source, original), "prepared_db": _median_psnr(prepared, original)}
 
 
 def soak(ctx, path: Path, seconds: float, fps: float = 30.0) -> list[tuple[float, float]]:
@@ -198,39 +321,81 @@ def soak(ctx, path: Path, seconds: float, fps: float = 30.0) -> list[tuple[float
     return samples
 
 
+def run_soak(ctx, args) -> int:
+    samples = soak(ctx, fixtures(args.work, "720p")["prepared"], args.soak)
+    for t, mb in samples:
+        print(f"{t:6.0f} s  rss {mb:7.1f} MB")
+    settled = [mb for t, mb in samples if t >= 30] or [samples[-1][1]]
+    growth = settled[-1] - settled[0]
+    print(f"rss after 30 s: min {min(settled):.1f} MB, max {max(settled):.1f} MB, growth {growth:+.1f} MB")
+    return 0
+
+
+def playback(ctx, args, report: dict) -> None:
+    counts = [int(s) for s in args.streams.split(",")]
+    print(f"\nclip playback, {args.seconds:.0f} s per trial at 30 fps (drops = frames not decoded in time)")
+    print(
+        f"{'size':6} {'format':9} {'streams':>7} {'drops':>7} {'compressed':>10} {'cpu %':>6} {'rss MB':>7}"
+    )
+    for size_name in args.sizes.split(","):
+        paths = fixtures(args.work, size_name)
+        for fmt in args.formats.split(","):
+            if fmt not in paths:
+                continue
+            best = 0
+            for n in counts:
+                r = trial(ctx, paths[fmt], n, args.seconds)
+                share = f"{100 * r['compressed'] / max(1, r['frames'] - r['drops']):.0f} %"
+                print(
+                    f"{size_name:6} {fmt:9} {n:7d} {r['drops']:7d} {share:>10} {r['cpu_pct']:6.0f} "
+                    f"{r['rss_mb']:7.0f}"
+                )
+                if r["drops"]:
+                    break
+                best = n
+            print(f"{size_name:6} {fmt:9} → {best} simultaneous streams with zero drops")
+            report.setdefault("playback", {})[f"{size_name} {fmt}"] = best
+
+
 def run(args) -> int:
     from engine.render.context import headless_context
 
     ctx = headless_context()
     if args.soak:
-        samples = soak(ctx, fixtures(args.work, "720p")["prepared"], args.soak)
-        for t, mb in samples:
-            print(f"{t:6.0f} s  rss {mb:7.1f} MB")
-        settled = [mb for t, mb in samples if t >= 30] or [samples[-1][1]]
-        growth = settled[-1] - settled[0]
+        return run_soak(ctx, args)
+    skip = set(args.skip.split(",")) if args.skip else set()
+    report: dict = {}
+    if "encode" not in skip:
+        enc = report["encode"] = encode_comparison(args.work)
+        base = enc["torch hap"]["fps"]
+        print(f"encoders on the same {QUALITY_FRAMES} conformed 720p frames (encode only):")
+        for name, r in enc.items():
+            ratio = r["fps"] / base
+            print(f"  {name:15} {r['fps']:8.1f} frames/s ({ratio:5.1f}x torch)  PSNR {r['psnr_db']:.2f} dB")
+    if "prepare" not in skip:
+        fast, slow = prepare_throughput(args.work, "etcpak"), prepare_throughput(args.work, "torch")
+        theirs = ffmpeg_throughput(args.work)
+        report["prepare_fps"] = {"etcpak": fast, "torch": slow, "ffmpeg": theirs}
+        print("\nprepare --codec hap at 720p30, source frames per second (whole prepare; target ≥ 60):")
+        print(f"  etcpak {fast:.1f}  torch {slow:.1f}  ({fast / slow:.1f}x)", end="")
+        print(f"  ffmpeg -c:v hap {theirs:.1f} (etcpak/ffmpeg {fast / theirs:.2f})" if theirs else "")
+    if "hapq" not in skip and (gen := hapq_generation(args.work)) is not None:
+        report["hapq_generation"] = gen
+        loss = gen["source_db"] - gen["prepared_db"]
         print(
-            f"rss after 30 s: min {min(settled):.1f} MB, max {max(settled):.1f} MB, growth {growth:+.1f} MB"
+            f"\nHAP Q prepared from a HAP Q source: source {gen['source_db']:.2f} dB, prepared "
+            f"{gen['prepared_db']:.2f} dB against the original ({loss:.2f} dB lost; target ≤ 1)"
         )
-        return 0
-    counts = [int(s) for s in args.streams.split(",")]
-    print(f"clip playback, {args.seconds:.0f} s per trial at 30 fps (drops = frames not decoded in time)")
-    print(f"{'size':6} {'format':9} {'streams':>7} {'drops':>7} {'cpu %':>6} {'rss MB':>7}")
-    for size_name in args.sizes.split(","):
-        paths = fixtures(args.work, size_name)
-        for fmt in args.formats.split(","):
-            best = 0
-            for n in counts:
-                r = trial(ctx, paths[fmt], n, args.seconds)
-                print(f"{size_name:6} {fmt:9} {n:7d} {r['drops']:7d} {r['cpu_pct']:6.0f} {r['rss_mb']:7.0f}")
-                if r["drops"]:
-                    break
-                best = n
-            print(f"{size_name:6} {fmt:9} → {best} simultaneous streams with zero drops")
-    for size_name in args.sizes.split(","):
-        r = crossfade_trial(ctx, args.work, size_name, args.seconds)
-        print(
-            f"{size_name} A/B crossfade through the pipeline (prepared): {r['drops']} dropped clip frames, "
-            f"median render {r['median_ms']:.1f} ms, rss {r['rss_mb']:.0f} MB"
-        )
-    print(f"prepare throughput on CPU (720p30): {prepare_throughput(args.work):.1f} frames/s")
+    if "playback" not in skip:
+        playback(ctx, args, report)
+    if "crossfade" not in skip:
+        for size_name in args.sizes.split(","):
+            r = crossfade_trial(ctx, args.work, size_name, args.seconds)
+            report.setdefault("crossfade", {})[size_name] = r
+            print(
+                f"{size_name} A/B crossfade through the pipeline (prepared): {r['drops']} dropped clip "
+                f"frames, median render {r['median_ms']:.1f} ms, rss {r['rss_mb']:.0f} MB"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -42,7 +42,7 @@ class PrepareSettings:
     policy: str = "fill"
     deflicker: bool = True
     codec: str = "auto"  # hap | hap-alpha | hap-q | auto
-    encoder: str = "etcpak"  # etcpak | torch (DXT1 only, the encoder of earlier versions)
+    encoder: str = "auto"  # auto | etcpak | quicktex | torch (DXT1 only, the encoder of earlier versions)
     stretch_beats: float | None = None  # the clip will span this many beats…
     stretch_bpm: float = DEFAULT_STRETCH_BPM  # …at this tempo: in-betweens so no frame repeats
 
