@@ -16,7 +16,11 @@ from engine.commands import COMMANDS
 from engine.errors import HalationError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given `argv`, only the chosen subcommand's options are built (the others
+    keep their one-line help), so a show starts without importing every benchmark."""
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    chosen = words[0] if words and words[0] in COMMANDS else None
     p = argparse.ArgumentParser(
         prog="halation",
         description="Halation: real-time audio-reactive visuals — shaders and AI clips driven by the music.",
@@ -27,13 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"engine.commands.{name}")
         sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(sp)
+        if chosen in (None, name):
+            module.add_arguments(sp)
         sp.set_defaults(func=module.run)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO, format="halation: %(message)s", stream=sys.stderr
     )

@@ -69,6 +69,14 @@ class BufferFeed:
         self._fed = max(self._fed, upto)
         return chunk
 
+    def write(self, at: int, stereo: np.ndarray) -> None:
+        """Fill in samples from `at` that were still being decoded when the show started (a long track
+        streams in behind the play position: decoding runs far faster than real time)."""
+        n = min(len(stereo), len(self.audio.samples) - at)
+        if n > 0:
+            self.audio.samples[at : at + n] = stereo[:n]
+            self._mono[at : at + n] = stereo[:n].mean(axis=1)
+
     def stop(self) -> None:
         if self._playback is not None:
             self._playback.stop()
