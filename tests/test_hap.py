@@ -213,3 +213,22 @@ def test_prepare_writes_hap_quicktime_that_ffmpeg_reads_as_ours(ctx, pngs, tmp_p
         assert min(psnr(a, b) for a, b in zip(cpu, theirs, strict=True)) > 45
         if codec == "hap-alpha":
             assert abs(int(np.median(theirs[0, :, : W // 2, 3])) - 128) <= 2
+
+
+def test_dxv3_plays_through_pyavs_decoder_on_the_cpu(tmp_path):
+    """Resolume's DXV3 (made here with the DXV encoder of PyAV's FFmpeg): decoded by PyAV to RGBA."""
+    import av
+
+    mov = tmp_path / "dxv.mov"
+    with av.open(str(mov), "w") as out:
+        stream = out.add_stream("dxv", rate=24)
+        stream.width, stream.height, stream.pix_fmt = W, H, "rgba"
+        for i in range(3):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(picture(i), format="rgba")))
+        out.mux(stream.encode(None))
+    source = open_source(mov)
+    assert source.kind == "rgba" and source.frame_count == 3
+    frame = source.read(1)
+    source.close()
+    assert frame.shape == (H, W, 4)
+    assert frame[5, W // 2, 0] > 200 and frame[5, W // 2, 2] < 60  # the red band, on top
