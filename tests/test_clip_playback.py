@@ -145,3 +145,33 @@ def test_director_changes_clips_on_bar_lines_with_preloaded_first_frames():
     for beat in starts:  # each transition starts on the first frame at or after a bar line
         assert beat % 4 < 1e-9 or beat % 4 > 4 - 1e-9
     assert all(i is not None and i <= 1 for i in first_frames)  # shown at once: it was preloaded
+
+
+def test_the_first_change_in_a_bank_fades_even_when_the_beat_tracker_relocks():
+    """In a show's first bars the tracker re-locks: the musical clock jumps forwards by up to a bar. A fade
+    running then must still fade (every frame a small step), like every later one."""
+    from engine.clips.bank import AutoAdvance, BankClip, Selector
+    from engine.clips.deck import Director, TransitionSpec
+
+    bank = [
+        BankClip("nebula", NEBULA, 0.2),
+        BankClip("ember", PRESETS_DIR / "demo" / "clips" / "ember.mp4", 0.8),
+    ]
+    director = Director(
+        Selector(bank), AutoAdvance(bars=1, on_drop=False), TransitionSpec("bar", 4), wait=1.0
+    )
+    fades: list[list[float]] = []
+    beat = 0.0
+    try:
+        for n in range(30 * 12):
+            beat += 2 / 30 + (3.0 if n == 75 else 0.0)  # 120 BPM; at 2.5 s the clock jumps 3 beats
+            mix = director.update(n / 30, beat, 0.5)
+            if mix.progress > 0:
+                if not fades or fades[-1][-1] >= mix.progress:
+                    fades.append([])
+                fades[-1].append(mix.progress)
+    finally:
+        director.close()
+    assert len(fades) >= 2
+    for fade in fades[:2]:  # the first change (with the jump in it) and the second
+        assert len(fade) >= 20 and max(np.diff(fade)) <= 0.25 / 4 + 1e-9
