@@ -338,8 +338,8 @@ def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
         while time.monotonic() < deadline and leader.poll() is None:
             led += leader_log.take(0.1)
             followed += follower_log.take(0.1)
-            beating = [g for g in _grids(followed) if g[1] > 0]
-            if beating and beating[-1][0] - beating[0][0] > 6.0:
+            leading, shown = [g for g in _grids(led) if g[1] > 0], _grids(followed)
+            if leading and shown and shown[-1][0] > leading[0][0] + 2.0 + 4.0:  # 4 s past the settling
                 break
     finally:
         _finish(leader)
@@ -360,7 +360,7 @@ def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
             continue
         _, bpm, next_beat = before[-1]
         errors_ms.append(abs(_circular(phase, _phase(bpm, next_beat, t))) * 60000.0 / bpm)
-    assert len(errors_ms) > 200
+    assert len(errors_ms) > 100  # 4 s of node frames (fewer than 60 a second on a busy machine)
     errors_ms.sort()
     median, p99 = errors_ms[len(errors_ms) // 2], errors_ms[int(0.99 * len(errors_ms))]
     # the frame after the leader re-places a beat, the node still draws with the grid of the frame before:
