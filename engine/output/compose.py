@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 from engine.output.flash import FlashLimiter
 from engine.output.stage import EDGES, PATTERNS, UNIT_CORNERS, OutputSpec
 from engine.output.warp import fit_mapping, keystone_matrix, tessellate
+from engine.render.quad import Blit
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,9 @@ class OutputCompositor:
         self._fbo = ctx.framebuffer(color_attachments=[self._picture])
         self._atten = ctx.texture(spec.size, 1)
         self._atten_fbo = ctx.framebuffer(color_attachments=[self._atten])
+        self._blit = Blit(ctx)
         self.limiter = FlashLimiter(ctx, spec.size, flash_limit) if flash_limit != "off" else None
-        self.update(spec)
+        self._rebuild()
 
     @property
     def name(self) -> str:
@@ -148,10 +150,16 @@ class OutputCompositor:
         return self.spec.size
 
     def update(self, spec: OutputSpec) -> None:
-        """Adopt an edited spec (same size): geometry, mask and uniforms are rebuilt, not the targets."""
+        """Adopt an edited spec (same size). The geometry, mask and uniforms are rebuilt at the next draw,
+        in the context this output draws with (an edit may come from another window's key callback)."""
         if spec.size != self.spec.size:
             raise ValueError("an output's size is fixed while it runs")
         self.spec = spec
+        self._dirty = True
+
+    def _rebuild(self) -> None:
+        self._dirty = False
+        spec = self.spec
         for thing in (self._vbo, self._ibo):
             if thing is not None:
                 thing.release()
@@ -262,15 +270,41 @@ class OutputCompositor:
 
     def draw(self, program: moderngl.Texture, time: float) -> moderngl.Texture:
         """The output's final picture for the frame at show time `time`, limiter applied."""
+        if self._dirty:
+            self._rebuild()
         picture = program if self.plain else self._compose(program)
         if self.limiter is None:
             return picture
         return self.limiter.apply(picture, time)
 
-    def _compose(self, program: moderngl.Texture) -> moderngl.Texture:
+    def draw_into(
+        self, program: moderngl.Texture, time: float, target: moderngl.Framebuffer
+    ) -> moderngl.Texture:
+        """Draw the final picture into `target` (an output window's framebuffer, its viewport set) and
+        return it as a texture (for the preview). When the target is the output's size, the warp is drawn
+        straight into it and copied back for the limiter (a memory copy), so a warped output costs one
+        full-resolution pass like a plain one; a second only while the limiter damps."""
+        if self._dirty:
+            self._rebuild()
+        direct = not self.plain and tuple(target.viewport) == (0, 0, *self.spec.size)
+        if not direct:
+            final = self.draw(program, time)
+            self._blit.draw(final, target)
+            return final
+        self._compose(program, target)
+        self.ctx.copy_framebuffer(self._fbo, target)
+        final = self._picture if self.limiter is None else self.limiter.apply(self._picture, time)
+        if final is not self._picture:  # damped: the target shows the limiter's picture instead
+            self._blit.draw(final, target)
+        return final
+
+    def _compose(
+        self, program: moderngl.Texture, target: moderngl.Framebuffer | None = None
+    ) -> moderngl.Texture:
         prog = self._program()
-        self._fbo.use()
-        self._fbo.clear(0.0, 0.0, 0.0, 1.0)
+        target = target or self._fbo
+        target.use()
+        self.ctx.clear(0.0, 0.0, 0.0, 1.0, viewport=target.viewport)
         program.use(0)
         self._atten.use(2)
         if self.markers is not None:
@@ -289,6 +323,7 @@ class OutputCompositor:
             prog["selected"].value = selected
 
     def release(self) -> None:
+        self._blit.release()
         things = (
             self._vao,
             self._vbo,

@@ -23,7 +23,6 @@ from engine.output.stage import OutputSpec, Stage, convex
 from engine.output.stage_edit import PreviewControl, StageEditor
 from engine.output.stage_params import spec_from_values, stage_params
 from engine.params.store import Param
-from engine.render.quad import Blit
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,6 @@ class OutputSink:
         self.monitor = monitor  # the glfw monitor it should be fullscreen on
         self.lost = False
         self.picture: moderngl.Texture | None = None
-        self._blit = None
-        if window is not None:
-            self._in_window(lambda: setattr(self, "_blit", Blit(window.ctx)))
 
     @property
     def spec(self) -> OutputSpec:
@@ -76,14 +72,17 @@ class OutputSink:
         self.adopt(info.values)
         if info.values.get(f"stage.{self.spec.name}.restore"):
             self.restore()
-        self.picture = self.compositor.draw(frame, info.time)
         if self.window is None:
+            self.picture = self.compositor.draw(frame, info.time)
             return
         self._watch_monitor()
-        self._in_window(lambda: self._show(self.picture))
+        if self.home is not None:
+            self.home.ctx.finish()  # this window's context samples the loop's frame: it must be complete
+        self._in_window(lambda: self._show(frame, info.time))
 
-    def _show(self, picture: moderngl.Texture) -> None:
-        self._blit.draw(picture, self.window.target())
+    def _show(self, frame: moderngl.Texture, time: float) -> None:
+        """The output's picture drawn straight into its window (see OutputCompositor.draw_into)."""
+        self.picture = self.compositor.draw_into(frame, time, self.window.target())
         self.window.ctx.finish()  # the preview's context may sample the picture next
         self.window.present()
 
@@ -125,9 +124,10 @@ class OutputSink:
         return None
 
     def release(self) -> None:
-        if self._blit is not None:
-            self._in_window(self._blit.release)
-        self.compositor.release()
+        if self.window is None:
+            self.compositor.release()
+        else:
+            self._in_window(self.compositor.release)  # made in its window's context
 
 
 def _keystone_values(spec: OutputSpec) -> dict:
@@ -236,8 +236,8 @@ def open_stage_outputs(
         )
         home = home or window
         windows.append(window)
+        comp = OutputCompositor(window.ctx, spec, size, flash_limit)  # drawn in its window's own context
         home.make_current()
-        comp = OutputCompositor(home.ctx, spec, size, flash_limit)
         outputs.append(OutputSink(comp, window, home if window is not home else None, monitor))
     laptop_only = not outputs
     sinks: list[Sink] = list(outputs)
