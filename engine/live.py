@@ -37,7 +37,7 @@ from engine.output.stage import Stage, default_stage
 from engine.output.stage_sinks import open_stage_outputs
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands, tempo_resets
-from engine.render.context import Offscreen, headless_context
+from engine.render.context import Offscreen
 from engine.runtime.guard import Guards
 from engine.runtime.watchdog import Watchdog
 from engine.show.autopilot import Autopilot, AutopilotDriver
@@ -320,57 +320,6 @@ def _reload(show: Show, watcher: PresetWatcher) -> None:
     fresh = watcher.poll(time.monotonic())
     if fresh is not None:
         show.request(fresh)  # built aside; a shader that does not build is refused and the look stays
-
-
-@dataclass
-class Outputs:
-    """Where the frames go: the GL context the show renders with, its sinks, and the windows to watch."""
-
-    ctx: Any
-    sinks: list[Sink]
-    windows: list[Any]
-
-    @property
-    def should_close(self) -> bool:
-        return any(w.should_close for w in self.windows)
-
-    def release(self) -> None:
-        """Sinks first (each in the context it was made in), then the windows."""
-        for sink in reversed(self.sinks):
-            try:
-                sink.release()
-            except Exception as exc:  # a sink that fails to let go must not keep the others
-                log.warning("releasing sink %s: %s", sink.name, exc)
-        for window in reversed(self.windows):
-            window.close()
-
-
-def open_outputs(
-    size: tuple[int, int], title: str, *, headless: bool, monitor: int | None, preview: bool, hud: bool
-) -> Outputs:
-    """The sinks for the command line's choice: headless; one window (the laptop's, with the overlay, or a
-    projector's without); or the projector fullscreen plus a preview window on the laptop."""
-    from engine.output.screens import HeadlessSink, WindowSink
-
-    if headless:
-        ctx = headless_context()
-        return Outputs(ctx, [HeadlessSink(ctx)], [])
-    from engine.output.window import Window
-
-    if monitor is not None and preview:
-        output = Window(size, title, monitor=monitor)
-        small = size if size[0] <= 960 else (960, round(960 * size[1] / size[0]))
-        preview_window = Window(small, f"{title} — preview", vsync=False, share=output)
-        output.make_current()
-        sinks = [
-            WindowSink("projector", output, flush=True),  # the preview samples the frame: complete it first
-            WindowSink("preview", preview_window, home=output, overlay=True, hud=hud),
-        ]
-        return Outputs(output.ctx, sinks, [output, preview_window])
-    window = Window(size, title, monitor=monitor)
-    laptop = monitor is None  # the laptop's own window may show errors; a projector's never
-    name = "preview" if laptop else "projector"
-    return Outputs(window.ctx, [WindowSink(name, window, overlay=laptop, hud=hud)], [window])
 
 
 def perform(
