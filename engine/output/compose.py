@@ -135,7 +135,7 @@ class OutputCompositor:
         self._picture = ctx.texture(spec.size, 4)
         self._picture.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._fbo = ctx.framebuffer(color_attachments=[self._picture])
-        self._atten = ctx.texture(spec.size, 1)
+        self._atten = ctx.texture(spec.size, 4)  # RGBA8: llvmpipe fetches one-channel textures slowly
         self._atten_fbo = ctx.framebuffer(color_attachments=[self._atten])
         self._blit = Blit(ctx)
         self.limiter = FlashLimiter(ctx, spec.size, flash_limit) if flash_limit != "off" else None
