@@ -24,6 +24,7 @@ from engine.render.pipeline import Pipeline
 from engine.render.reload import WarmService, WarmWorker
 from engine.runtime.guard import Guards
 from engine.runtime.looks import LookBuilder, LookReady
+from engine.show import morph
 from engine.show.preset import MODULATABLE, Layer, Preset
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,9 @@ class Show:
         self.ctx = ctx
         self.guards = guards or Guards()
         self.look_generation = 0
+        self.morph = None  # a look coming in over beats, bars or seconds (engine/show/morph.py)
+        self.morph_plan = None  # how the next look adopted comes in (None: a cut)
+        self.morph_programs: dict = {}  # transition programs, compiled once per file
         self.look_error: HalationError | None = None  # the last requested look that was refused
         self._warm_service: WarmService | None = None
         self._looks: LookBuilder | None = None
@@ -208,7 +212,10 @@ class Show:
             values = self.modulator.evaluate(sources, ft.delta)
         if values is None:  # modulation bypassed for this frame: the values as the operator set them
             values = self.params.base()
-        self.pipeline.render(ft, values, features, target, sources)
+        if self.morph is not None:
+            morph.draw(self, ft, features, sources, values, target)
+        else:
+            self.pipeline.render(ft, values, features, target, sources)
         self.params.reset_events()
         if self.pipeline.generation != self._generation:
             self._adopt_new_inputs()
@@ -229,6 +236,7 @@ class Show:
             if k.split(".")[0] in SHOW_LEVEL and k not in SONG_PARAMS
         }
         fresh = build_params(preset)
+        going = morph.retiring_modulator(self) if self.morph_plan is not None else None
         added = [p for n, p in self.params.params.items() if n in kept and n not in fresh]  # e.g. stage.*
         self.params.replace([*fresh.params.values(), *added], preset.macros)
         for name, value in kept.items():
@@ -236,7 +244,7 @@ class Show:
                 self.params.set(name, value)
         self.modulator = Modulator(self.params, preset.modulations)
         self.analyzer.command(preset.clock_setup())  # the next song's tempo range and bar length
-        self.pipeline.release()
+        morph.retire(self, self.pipeline, going)  # released now, or drawn through the planned morph
         self.pipeline = pipeline
         self._generation = pipeline.generation
         self.preset = preset
@@ -256,6 +264,11 @@ class Show:
             self.look_generation += 1
 
     def release(self) -> None:
+        if self.morph is not None:
+            self.morph.release()
+            self.morph = None
+        for program in self.morph_programs.values():
+            program.release()
         self.pipeline.release()
         if self._incoming is not None:
             self._incoming[1].release()

@@ -36,7 +36,9 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("cue.go", "cue/go", description="Go: run the next cue of the setlist"),
+    ActionSpec(
+        "cue.go", "cue/go", "s", 'Go: run the next cue (a time, e.g. "4 bars", morphs over it)', optional=True
+    ),
     ActionSpec("cue.back", "cue/back", description="Back: return to the previous cue"),
     ActionSpec("cue.goto", "cue/goto", "s", "Go to a cue by number (1-based) or by name"),
     ActionSpec("preset.recall", "preset/recall", "s", "Recall a preset by name (or number in the setlist)"),

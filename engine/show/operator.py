@@ -15,6 +15,7 @@ from engine.errors import HalationError
 from engine.params.tempo import setup_of
 from engine.paths import PRESETS_DIR
 from engine.show.folder import safe_name, show_folder, write_atomically
+from engine.show.morph import parse_morph
 from engine.show.notices import Notices
 from engine.show.preset import load_preset
 from engine.show.setlist import Setlist
@@ -114,9 +115,11 @@ class Operator:
         boundary; it stays on the old look if the new one fails."""
         self.show.request(load_preset(path))
 
-    def _run_cue(self, cue, moved: str) -> bool:
+    def _run_cue(self, cue, moved: str, morph=None) -> bool:
         if cue is None:
             raise HalationError(moved)
+        text = cue.morph if morph in (None, "") else morph  # the desk's time for this GO wins
+        self.show.morph_plan = parse_morph(text, cue.quantize) if text not in (None, "") else None
         self._bring_in(cue.preset)
         self._pending = (f"{cue.number} {cue.name}", cue.preset.resolve())
         self.settle(adopted=False)  # a show that recalls at once has the look already
@@ -151,11 +154,11 @@ class Operator:
             raise HalationError("no setlist loaded (perform --setlist FILE)")
         return self.setlist
 
-    def _cue_go(self) -> bool:
+    def _cue_go(self, morph=None) -> bool:
         setlist = self._need_setlist()
         last = setlist.running
         return self._run_cue(
-            setlist.go(), f"no cue after {last.number} '{last.name}', the last" if last else ""
+            setlist.go(), f"no cue after {last.number} '{last.name}', the last" if last else "", morph
         )
 
     def _cue_back(self) -> bool:

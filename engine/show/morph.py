@@ -1,0 +1,228 @@
+"""Morphs: a cue that comes in over beats, bars or seconds instead of cutting (`morph = "4 bars"`).
+
+A morph starts on the next beat, bar or phrase after the new look is ready (it was built and warmed aside,
+engine/runtime/looks.py, so no frame waits for a compile). Numeric inputs both looks share (the same name,
+e.g. `shader.glow`) glide from where the old look had them to the new look's values. When the looks draw
+with the same shaders that glide is the whole morph; otherwise both looks are drawn and crossfaded through an
+ISF transition (shaders/transitions/: `morph = "4 bars zoom_blur"`, fade by default). The old look is let go
+when the morph ends, and the show's look_generation moves on then.
+
+    morph = "4 bars"         quantize = "bar"      (now, beat, bar, phrase; default: beat)
+    morph = "2 beats luma_wipe"
+    morph = "3 s"            /hl/cue/go s "8 beats"  (the desk's own time for this GO)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import moderngl
+
+from engine.errors import HalationError
+from engine.paths import SHADERS_DIR
+
+UNITS = {"beat": "beats", "beats": "beats", "bar": "bars", "bars": "bars"}
+UNITS.update(dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "seconds"))
+QUANTIZE = ("now", "beat", "bar", "phrase")
+FREE_BPM = 120.0  # a morph in beats before the analysis hears a tempo
+_FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?(?:\s+([A-Za-z0-9_\-./]+))?\s*$")
+
+
+@dataclass(frozen=True)
+class MorphSpec:
+    """How long a morph takes, in what unit, when it starts, and through which transition."""
+
+    amount: float
+    unit: str = "seconds"  # beats | bars | seconds
+    quantize: str = "beat"
+    transition: str = "fade"
+
+    def seconds(self, bpm: float, beats_per_bar: int = 4) -> float:
+        beat = 60.0 / (bpm or FREE_BPM)
+        return {"beats": beat, "bars": beats_per_bar * beat}.get(self.unit, 1.0) * self.amount
+
+
+def parse_morph(text: str | float, quantize: str | None = None) -> MorphSpec:
+    """'4 bars', '2 beats luma_wipe', '3 s', or a number of seconds (a desk's /hl/cue/go argument)."""
+    if isinstance(text, int | float):
+        return MorphSpec(float(text), "seconds", quantize or "now")
+    m = _FORM.match(str(text).lower())
+    if not m or (m.group(2) or "s") not in UNITS:
+        raise HalationError(
+            f'morph \'{text}\': give a length in beats, bars or seconds, e.g. "4 bars" or "2 beats fade"'
+        )
+    q = (quantize or "beat").lower()
+    if q not in QUANTIZE:
+        raise HalationError(f"quantize '{quantize}': use one of {', '.join(QUANTIZE)}")
+    return MorphSpec(float(m.group(1)), UNITS[m.group(2) or "s"], q, m.group(3) or "fade")
+
+
+def transition_file(name: str) -> Path:
+    path = Path(name)
+    for candidate in (path, SHADERS_DIR / "transitions" / name, SHADERS_DIR / "transitions" / f"{name}.fs"):
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(sorted(p.stem for p in (SHADERS_DIR / "transitions").glob("*.fs")))
+    raise HalationError(f"no transition '{name}' for the morph (shipped: {known})")
+
+
+def start_time(spec: MorphSpec, at: float, grid, structure=None) -> float:
+    """The first beat, bar line or phrase boundary at or after `at` (now, without a tempo)."""
+    if spec.quantize == "now" or grid.bpm <= 0:
+        return at
+    count, phase = grid.beat_position(at)
+    if phase < 1e-6:
+        return at
+    to_beat = (1.0 - phase) * grid.period
+    if spec.quantize == "beat":
+        return at + to_beat
+    n = grid.beats_per_bar
+    in_bar = (count - grid.downbeat) % n
+    if spec.quantize == "bar":
+        return at + to_beat + ((n - 1 - in_bar) % n) * grid.period
+    if structure is not None:  # the next phrase boundary on the structure tracker's count
+        _, fraction, _ = structure.phrase_position(grid, at)
+        return at + (1.0 - fraction) * n * structure.phrase_bars * grid.period
+    return at + to_beat + ((n - 1 - in_bar) % n) * grid.period
+
+
+def same_drawing(old, new) -> bool:
+    """Do two pipelines draw with the same shader files in the same order (then a glide is the morph)?"""
+    files = [(layer.name, layer.program.doc.path) for layer in old.layers]
+    return files == [(layer.name, layer.program.doc.path) for layer in new.layers]
+
+
+class Morph:
+    """A morph in progress: the old look (its pipeline and its parameter values) and how far it has gone."""
+
+    def __init__(self, ctx: moderngl.Context, spec: MorphSpec, old_pipeline, old_modulator, programs):
+        self.ctx = ctx
+        self.spec = spec
+        self.old = old_pipeline
+        self.old_modulator = old_modulator  # the old look's own parameters and modulation, still moving
+        self.old_values: dict = {}
+        self.start: float | None = None
+        self.seconds = 0.0
+        self.progress_now = 0.0
+        self._programs = programs  # the show's transition programs, compiled once per file
+        self._fbos: list[moderngl.Framebuffer] = []
+
+    def progress(self, time: float) -> float:
+        if self.start is None:
+            return 0.0
+        if self.seconds <= 0:
+            return 1.0
+        return min(1.0, max(0.0, (time - self.start) / self.seconds))
+
+    def schedule(self, time: float, features) -> None:
+        if self.start is None:
+            grid = features.grid
+            self.start = start_time(self.spec, time, grid, getattr(features, "structure", None))
+            self.seconds = self.spec.seconds(grid.bpm, grid.beats_per_bar)
+
+    def glide(self, values: dict, params: Mapping) -> dict:
+        """The new look's values with every numeric input both looks share on its way from the old value."""
+        k = _smooth(self.progress_now)
+        out = dict(values)
+        for name, old in self.old_values.items():
+            param = params.get(name)
+            if param is None or name.split(".")[0] in SHOW_LEVEL:
+                continue
+            new = out.get(name)
+            if param.kind in ("float", "color", "point2D") and type(new) is type(old):
+                if isinstance(new, tuple):
+                    out[name] = tuple(a + (b - a) * k for a, b in zip(old, new, strict=True))
+                else:
+                    out[name] = old + (new - old) * k
+        return out
+
+    def draw(self, show, ft, features, sources, values, target) -> bool:
+        """Draw the frame into `target`; True once the morph is over (the caller lets the old look go)."""
+        self.schedule(ft.time, features)
+        self.progress_now = self.progress(ft.time)
+        self.old_values = self.old_modulator.evaluate(sources, ft.delta)
+        values = self.glide(values, show.params.params)
+        if same_drawing(self.old, show.pipeline):
+            show.pipeline.render(ft, values, features, target, sources)
+            return self.progress_now >= 1.0
+        start, end = self._targets(show.size)
+        old_values = {**self.old_values, **{k: v for k, v in values.items() if k.split(".")[0] == "master"}}
+        self.old.render(ft, old_values, features, start, sources)
+        show.pipeline.render(ft, values, features, end, sources)
+        program = self._program(self.spec.transition)
+        from engine.render.pipeline import audio_uniforms
+        from engine.render.program import FrameInfo
+
+        frame = FrameInfo(time=ft.time, timedelta=ft.delta, frame_index=ft.index, date=ft.date)
+        program.render(
+            target,
+            values={"progress": _smooth(self.progress_now)},
+            images={"startImage": start.color_attachments[0], "endImage": end.color_attachments[0]},
+            frame=frame,
+            audio=audio_uniforms(sources),
+        )
+        return self.progress_now >= 1.0
+
+    def _targets(self, size) -> tuple[moderngl.Framebuffer, moderngl.Framebuffer]:
+        if not self._fbos:
+            self._fbos = [self.ctx.framebuffer(color_attachments=[self.ctx.texture(size, 4)]) for _ in "ab"]
+        return self._fbos[0], self._fbos[1]
+
+    def _program(self, name: str):
+        from engine.render.isf import load_isf
+        from engine.render.program import IsfProgram
+
+        path = transition_file(name)
+        if path not in self._programs:
+            self._programs[path] = IsfProgram(self.ctx, load_isf(path))
+        return self._programs[path]
+
+    def release(self) -> None:
+        self.old.release()
+        for fbo in self._fbos:
+            fbo.color_attachments[0].release()
+            fbo.release()
+        self._fbos = []
+
+
+def _smooth(k: float) -> float:
+    """Ease in and out: a morph that starts and lands gently reads as one movement."""
+    return k * k * (3.0 - 2.0 * k) if 0.0 < k < 1.0 else float(k >= 1.0)
+
+
+SHOW_LEVEL = ("master", "tempo", "clips", "macro", "stage", "link")
+
+
+def retiring_modulator(show):
+    """The look about to go, as a parameter store and modulator of its own (the show's store is reused by
+    the new look), so it keeps moving with the music while the new one comes in."""
+    from engine.params.modulation import Modulator
+    from engine.params.store import ParamStore
+
+    store = ParamStore(show.params.params.values())
+    for name, value in show.params.base().items():
+        store.set(name, value)
+    return Modulator(store, show.preset.modulations)
+
+
+def retire(show, pipeline, modulator) -> None:
+    """The look that was on: let go now (a cut), or kept drawing through the morph the show planned."""
+    if show.morph is not None:  # a morph cut short by the next look: its old look goes now
+        show.morph.release()
+        show.morph = None
+    spec, show.morph_plan = show.morph_plan, None
+    if spec is None or modulator is None:
+        pipeline.release()
+        return
+    show.morph = Morph(show.ctx, spec, pipeline, modulator, show.morph_programs)
+
+
+def draw(show, ft, features, sources, values, target) -> None:
+    """A frame of the show while a morph runs; at its end the old look goes and the look generation moves."""
+    if show.morph.draw(show, ft, features, sources, values, target):
+        show.morph.release()
+        show.morph = None
+        show.look_generation += 1
