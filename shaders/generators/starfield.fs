@@ -7,6 +7,7 @@
         {"NAME": "speed", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 4.0, "LABEL": "Speed"},
         {"NAME": "density", "TYPE": "float", "DEFAULT": 0.35, "MIN": 0.05, "MAX": 0.9, "LABEL": "Density"},
         {"NAME": "streak", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 3.0, "LABEL": "Streaks"},
+        {"NAME": "punch", "TYPE": "float", "DEFAULT": 0.9, "MIN": 0.0, "MAX": 2.0, "LABEL": "Kick brightens"},
         {"NAME": "shock", "TYPE": "float", "DEFAULT": 0.8, "MIN": 0.0, "MAX": 2.0, "LABEL": "Snare shockwave"},
         {"NAME": "colour", "TYPE": "color", "DEFAULT": [0.6, 0.8, 1.0, 1.0], "LABEL": "Star colour"},
         {"NAME": "shockColour", "TYPE": "color", "DEFAULT": [0.2, 1.0, 0.9, 1.0], "LABEL": "Shockwave colour"},
@@ -43,7 +44,7 @@ void main() {
         light += star * step(1.0 - density, h) * twinkle;
     }
     // Stars are born faint at the centre and brighten as they come closer.
-    light *= smoothstep(0.02, 0.5, r) * (0.55 + 0.9 * hl_bass_hits);
+    light *= smoothstep(0.02, 0.5, r) * (0.55 + punch * hl_bass_hits);
     vec3 col = colour.rgb * light;
     // Snare: a ring that grows as the hit decays.
     float snare = max(hl_highmid_hits, hl_mid_hits);
