@@ -264,3 +264,31 @@ def test_stage_values_and_recording_are_reachable_over_osc(tmp_path):
         log = show.stop()
     assert "Traceback" not in log
     assert ffprobe(take)["video"] > 0 and ffprobe(tmp_path / "desk-2.mp4")["video"] > 0
+
+
+@pytest.mark.slow
+def test_stage_edit_drags_a_corner_with_the_mouse(xvfb_display, tmp_path):
+    from engine.output.stage import load_stage
+
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed")
+    proc = start_show(xvfb_display, tmp_path)
+    stage = tmp_path / "stage.toml"
+    try:
+        # Xvfb has one screen: raise the preview above the fullscreen projector, as the laptop's screen is
+        xdotool(xvfb_display, "search", "--sync", "--name", "preview", "windowraise", "windowfocus", "--sync",
+                "key", "e")  # fmt: skip
+        # the preview (320 x 180, the output's shape) now shows the output: its TL corner is at (0, 0)
+        xdotool(xvfb_display, "search", "--name", "preview",
+                "mousemove", "--window", "%1", "--sync", "3", "3", "mousedown", "1",
+                "mousemove", "--window", "%1", "--sync", "35", "21",
+                "mousemove", "--window", "%1", "--sync", "34", "20", "mouseup", "1", "key", "s")  # fmt: skip
+        assert wait_for(lambda: (tmp_path / "stage.toml.bak").exists()), "the stage was not saved"
+        xdotool(xvfb_display, "keydown", "Escape")
+        time.sleep(1.5)
+        xdotool(xvfb_display, "keyup", "Escape")
+        proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    x, y = load_stage(stage).outputs[0].keystone[0]
+    assert abs(x * 320 - 34) <= 1.5 and abs(y * 180 - 20) <= 1.5, (x * 320, y * 180)

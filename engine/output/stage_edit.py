@@ -176,6 +176,7 @@ class PreviewControl:
         self._messages: list[ParamMessage] = []
         self._commands: list[ControlCommand] = []
         self._dragging = False
+        self._pointer = (0.0, 0.0)
         k = glfw
         self._params = {k.KEY_T: "tempo.tap", k.KEY_R: "tempo.resync"}
         self._toggles = {k.KEY_B: "master.blackout", k.KEY_F: "master.freeze"}
@@ -253,11 +254,12 @@ class PreviewControl:
         glfw = self._glfw
         if button != glfw.MOUSE_BUTTON_LEFT or self.editor.editing is None:
             return
-        if action == glfw.PRESS:
-            self._dragging = self.editor.pick(*self._output_coords(*glfw.get_cursor_pos(handle)))
+        if action == glfw.PRESS:  # where the pointer was at this event (X11's query says where it is now)
+            self._dragging = self.editor.pick(*self._output_coords(*self._pointer))
         elif action == glfw.RELEASE:
             self._dragging = False
 
     def _on_cursor(self, _handle, x: float, y: float) -> None:
+        self._pointer = (x, y)
         if self._dragging:
             self.editor.move_to(*self._output_coords(x, y))
