@@ -50,3 +50,25 @@ def test_shaders_get_a_decaying_drop_and_the_phrase_position():
     assert at_drop["phrase_bar"] == 4.0 and at_drop["phrase_phase"] == pytest.approx(4 / 16)
     assert state.values(grid, 32.0)["phrase"] == 1.0  # bar 16: a new phrase
     assert state.values(grid, 0.0)["drop"] == 0.0  # before the drop, nothing
+
+
+def test_the_plot_of_a_long_set_thins_its_bar_lines_to_stay_legible():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from engine.analysis.beats import Beat
+    from engine.analysis.plot import MAX_GRID_LINES, _tempo
+
+    beat = 60.0 / BPM
+    hour = [Beat(i * beat, i * beat, i) for i in range(int(3600 / beat))]  # an hour-long set
+    heard = SimpleNamespace(beats=hour, downbeats=[b.time for b in hour[::4]], trace_time=np.zeros(1))
+    heard.trace_bpm = np.full(1, BPM)
+    fig, ax = plt.subplots()
+    _tempo(ax, heard)
+    bar_lines = ax.collections[0].get_segments()
+    plt.close(fig)
+    assert 0 < len(bar_lines) <= MAX_GRID_LINES and "every 16 bars" in ax.get_xlabel()
