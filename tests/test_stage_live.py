@@ -182,7 +182,7 @@ def test_recording_onto_a_full_disk_stops_the_recording_not_the_show(tmp_path):
         pytest.skip("mounting a small tmpfs needs root")
     disk = tmp_path / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)]).returncode != 0:
         pytest.skip("mount is not permitted here")
     try:
         done = perform_headless(tmp_path, "--duration", "3", "--record", str(disk / "take.mp4"))

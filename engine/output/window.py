@@ -85,6 +85,7 @@ class Window:
         self.keys = keys
         self.on_key: Callable[[int], None] | None = None
         self._esc_since: float | None = None
+        self._quit = False
         target = monitor_handle
         if monitor is not None and target is None:
             target = find_monitor(monitor)
@@ -115,7 +116,8 @@ class Window:
         if key == glfw.KEY_ESCAPE:
             if action == glfw.PRESS:
                 self._esc_since = time.monotonic()
-            elif action == glfw.RELEASE:
+            elif action == glfw.RELEASE:  # a hold that lasted counts even if no frame looked meanwhile
+                self._quit = self._quit or self._held()
                 self._esc_since = None
             return
         if action != glfw.PRESS:
@@ -144,10 +146,12 @@ class Window:
                 self.handle, monitor, 0, 0, mode.size.width, mode.size.height, mode.refresh_rate
             )
 
+    def _held(self) -> bool:
+        return self._esc_since is not None and time.monotonic() - self._esc_since >= QUIT_HOLD
+
     @property
     def should_close(self) -> bool:
-        held = self._esc_since is not None and time.monotonic() - self._esc_since >= QUIT_HOLD
-        return held or bool(self._glfw.window_should_close(self.handle))
+        return self._quit or self._held() or bool(self._glfw.window_should_close(self.handle))
 
     @property
     def fullscreen(self) -> bool:
