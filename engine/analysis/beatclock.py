@@ -432,8 +432,8 @@ class BeatClock:
         self._accent_mean = keep * self._accent_mean + accent
         self._accent_weight = keep * self._accent_weight + 1.0
         self.downbeat.add(count, strength)
-        if not self.settings.hear_metre:
-            return
+        if not self.settings.hear_metre or self.manual_bpm > 0 or self.hold.bpm > 0:
+            return  # beats the operator placed (tapped, manual) are not the music's: they tell no metre
         relative = accent * self._accent_weight / max(self._accent_mean, 1e-9)
         heard = self.metre.add(count, strength + self.settings.metre.accent * relative)
         if heard is not None:
