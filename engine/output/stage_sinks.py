@@ -42,6 +42,7 @@ class OutputSink:
         self.monitor = monitor  # the glfw monitor it should be fullscreen on
         self.lost = False
         self.picture: moderngl.Texture | None = None
+        self._look = ""
 
     @property
     def spec(self) -> OutputSpec:
@@ -76,6 +77,9 @@ class OutputSink:
             self.picture = self.compositor.draw(frame, info.time)
             return
         self._watch_monitor()
+        if info.look and info.look != self._look:  # the title says what is on screen, as the preview's does
+            self._look = info.look
+            self.window.set_title(f"Halation — {info.look} — {self.spec.name}")
         if self.home is not None:
             self.home.ctx.finish()  # this window's context samples the loop's frame: it must be complete
         self._in_window(lambda: self._show(frame, info.time))
