@@ -24,6 +24,7 @@ def add_arguments(p) -> None:
     p.add_argument("--window", type=float, default=1.5, help="seconds after a GO counted as its change (1.5)")
     p.add_argument("--size", default="640x360", help="render size (default 640x360)")
     p.add_argument("--fps", type=float, default=60.0, help="frame rate (default 60)")
+    p.add_argument("--morph", default="", help='each cue morphs in, e.g. "1 bars" (default: cuts)')
 
 
 class CueDesk:
@@ -88,7 +89,8 @@ def run(args) -> int:
     presets = library(args.cues + 1)
     with tempfile.TemporaryDirectory() as tmp:
         setlist = Path(tmp) / "set.toml"
-        setlist.write_text("".join(f'[[cue]]\nname = "{p.stem}"\npreset = "{p}"\n' for p in presets))
+        morph = f'morph = "{args.morph}"\nquantize = "now"\n' if args.morph else ""
+        setlist.write_text("".join(f'[[cue]]\nname = "{p.stem}"\npreset = "{p}"\n{morph}' for p in presets))
         desk = CueDesk(args.every, args.cues)
         duration = 2.0 + args.every * (args.cues + 1)
         print(

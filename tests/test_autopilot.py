@@ -1,12 +1,17 @@
 """The autopilot on a synthesized song with exact sections: its changes land within a beat of the song's
 boundaries (sections and 16-bar phrases), each look suits its section, and an operator action holds it off."""
 
+import re
+import shutil
+
 import pytest
 
 from engine.audio.songs import FORMS, song
+from engine.audio.synth import write_wav
 from engine.errors import HalationError
 from engine.paths import PRESETS_DIR
 from engine.show.autopilot import Autopilot, AutopilotSettings, follow_track, load_library
+from engine.show.events import load_take
 
 BPM = 128.0
 BEAT = 60.0 / BPM
@@ -69,3 +74,31 @@ def test_a_library_needs_two_looks_with_the_tags(tmp_path):
     (tmp_path / "a.toml").write_text('name = "a"\nenergy = 0.3\ntags = ["techno"]\n[shader]\nfile = "x.fs"\n')
     with pytest.raises(HalationError, match="at least two presets tagged techno"):
         load_library([tmp_path], ("techno",))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("oscsend") is None, reason="liblo-tools is not installed")
+def test_perform_autopilot_needs_no_setlist_and_a_desk_holds_it_off(tmp_path):
+    """A live headless show: the desk touches a fader early, so the breakdown at 7.5 s passes under the
+    operator's hold (6 bars), and the autopilot comes back for the drop at 15 s, morphing it in."""
+    from test_control_e2e import Performance, oscsend
+
+    track = write_wav(song((("groove", 4), ("breakdown", 4), ("drop", 4)), BPM), tmp_path / "song.wav")
+    take = tmp_path / "take.jsonl"
+    show = Performance(
+        *("--audio", str(track), "--autopilot", "--autopilot-hold", "6", "--size", "64x36"),
+        *("--record-events", str(take), "--log", str(tmp_path / "log.jsonl")),
+    )
+    try:
+        oscsend("localhost", str(show.ports["udp"]), "/hl/master/level", "f", "0.9")
+        show.proc.wait(timeout=90)  # the show ends with the song
+    finally:
+        output = show.stop()
+    changes = [(float(t), why) for t, why in re.findall(r"autopilot: .* at ([\d.]+) s \((\w+)\)", output)]
+    touch = next(e.t for e in load_take(take).events if e.param == "master.level")
+    assert changes[0][1] == "start" and touch < 7.5
+    held = touch + 6 * 4 * BEAT
+    assert not [c for c in changes[1:] if touch <= c[0] < held], (touch, changes)  # the breakdown is held
+    assert [why for t, why in changes if t >= held] == ["drop"]
+    drop = next(t for t, why in changes if why == "drop")  # live on a busy machine: the analysis may lag
+    assert 15.0 <= drop <= 15.0 + 4 * BEAT  # (the beat-exact figure is the offline test's and the bench's)

@@ -38,6 +38,7 @@ class AutopilotSettings:
     min_bars: float = 4.0  # bars between two changes at least (a section boundary may correct a phrase's)
     settle_beats: float = 0.6  # at a phrase boundary, wait this long to hear the section that starts there
     tags: tuple[str, ...] = ()  # only looks with all of these tags (e.g. "techno")
+    morph: str = "1 beats"  # each change morphs in over this, from the moment the look is ready ("" cuts)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class AutopilotDriver:
         self.show = show
 
     def frame(self, time: float, features: Features, touched: bool) -> Change | None:
+        from engine.show.morph import parse_morph
         from engine.show.preset import load_preset
 
         if touched:
@@ -190,6 +192,9 @@ class AutopilotDriver:
         if change is None:
             return None
         try:
+            morph = self.autopilot.settings.morph
+            first = len(self.autopilot.changes) == 1  # the show's first look comes in at once
+            self.show.morph_plan = parse_morph(morph, "now") if morph and not first else None
             self.show.request(load_preset(change.look.path))
         except HalationError as exc:  # a preset that does not load: skipped, the look stays
             log.error("autopilot: %s (the look stays)", exc)
