@@ -28,9 +28,13 @@ class DeflickerReport:
 
 
 def brightness(frames: np.ndarray) -> np.ndarray:
-    """Mean luma of each frame, 0..1 (colour channels only)."""
-    small = frames[:, ::4, ::4, :3].astype(np.float32) / 255.0
-    return (small @ _LUMA).reshape(len(frames), -1).mean(1)
+    """Mean luma of each frame, 0..1 (colour channels only), from an area-averaged 1/8-size copy."""
+    import cv2
+
+    h, w = frames.shape[1:3]
+    size = (max(1, w // 8), max(1, h // 8))
+    small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA)[..., :3] for f in frames])
+    return (small.astype(np.float32) / 255.0 @ _LUMA).reshape(len(frames), -1).mean(1)
 
 
 def trend(values: np.ndarray, keep: np.ndarray, wrap: bool) -> np.ndarray:
@@ -73,8 +77,13 @@ def deflicker(
     changed = np.nonzero(np.abs(gain - 1.0) > 1e-3)[0]
     if flicker(level * gain, wrap) >= before or not len(changed):  # nothing to gain: the source exactly
         return frames, DeflickerReport(before, before, 0, int(flash.sum()))
+    import cv2
+
     out = frames.copy() if copy else frames
-    for i in changed:
-        rgb = out[i, ..., :3].astype(np.float32) * np.float32(gain[i])
-        out[i, ..., :3] = np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+    levels = np.arange(256, dtype=np.float32)
+    for i in changed:  # one 256-entry table per frame: a lookup, not float arithmetic on every pixel
+        table = np.clip(np.round(levels * np.float32(gain[i])), 0, 255).astype(np.uint8)
+        if out.shape[-1] == 4:  # alpha stays as it is
+            table = np.stack([table, table, table, np.arange(256, dtype=np.uint8)], -1).reshape(256, 1, 4)
+        out[i] = cv2.LUT(out[i], table)
     return out, DeflickerReport(before, flicker(brightness(out), wrap), len(changed), int(flash.sum()))

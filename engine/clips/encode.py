@@ -31,10 +31,9 @@ def rgba(frame: np.ndarray) -> np.ndarray:
     """(H, W, 3|4) uint8 → contiguous (H, W, 4); opaque when there was no alpha."""
     if frame.shape[-1] == 4:
         return np.ascontiguousarray(frame)
-    out = np.empty((*frame.shape[:2], 4), np.uint8)
-    out[..., :3] = frame
-    out[..., 3] = 255
-    return out
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2RGBA)
 
 
 def scaled_ycocg(frame: np.ndarray) -> np.ndarray:

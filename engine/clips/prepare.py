@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from engine.clips.conform import IMAGE_SUFFIXES, conform
 from engine.clips.deflicker import deflicker
@@ -159,16 +161,30 @@ def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings)
     return frames, report
 
 
+@contextmanager
+def one_torch_thread(dev):
+    """The descriptors work on 32x18 thumbnails: on a CPU, torch's thread pool only adds spin-waits (it cost
+    20x the CPU time on a shared 2-core machine); the torch encoder keeps every thread outside this."""
+    before = torch.get_num_threads()
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def prepare_one(source: Path, out_dir: Path, name: str, digest: str, settings: PrepareSettings) -> ClipEntry:
     dev = device()
     stored = dxt_size(settings.size)
     rate = None if settings.stretch_beats else settings.fps  # stretching starts from the source's frames
     clip = conform(source, stored, rate, settings.policy)
-    thumbs = thumbnails(clip.frames[..., :3], dev)
-    plan = plan_loop(thumbs, clip.fps)
+    with one_torch_thread(dev):
+        thumbs = thumbnails(clip.frames[..., :3], dev)
+        plan = plan_loop(thumbs, clip.fps)
+        desc = describe(thumbs[plan.start : plan.end])
     frames, report = stored_frames(loop_frames(clip.frames, plan), plan.mode, settings)
     fps = settings.fps
-    desc = describe(thumbs[plan.start : plan.end])
     codec = choose_codec(frames) if settings.codec == "auto" else settings.codec
     file = f"{name}.mov"
     hap = (encode_frame(image) for image in encode_planes(frames, codec, settings.encoder))
