@@ -185,3 +185,39 @@ def test_maps_pair_with_inputs_one_for_all_or_one_each(tmp_path):
     assert [m.map.path for m in each] == [a, b] and [m.follow_clock for m in each] == [True, False]
     with pytest.raises(HalationError, match="one per --midi"):
         midi_inputs(["x", "y", "z"], [a, b], None)
+
+
+@pytest.mark.slow
+def test_perform_with_two_midi_controllers_from_the_command_line(server, tmp_path):
+    """`perform --midi virtual --midi virtual` with a map each: both controllers drive the show (OSCQuery
+    shows it), and a level set over OSC comes back to the first controller's motor fader."""
+    import shutil
+    import subprocess
+
+    from test_control_e2e import Performance
+
+    if shutil.which("oscsend") is None:
+        pytest.skip("liblo-tools is not installed")
+    first, second = tmp_path / "first.toml", tmp_path / "second.toml"
+    first.write_text('[[map]]\ncontrol = "cc"\nnumber = 7\nchannel = 1\ntarget = "master.level"\n')
+    second.write_text('[[map]]\ncontrol = "cc"\nnumber = 21\ntarget = "clips.crossfade"\n')
+    desk = Desk(server)
+    perf = Performance(
+        *("--midi", "virtual", "--midi", "virtual", "--midi-api", "jack"),
+        *("--midi-map", str(first), "--midi-map", str(second)),
+    )
+    try:
+        desk.wire(("Halation", "Halation 2"), timeout=30)
+        deadline = time.monotonic() + 15
+        while perf.value("/hl/clips/crossfade")[0] != 1.0 and time.monotonic() < deadline:
+            desk.send(1, CC, 7, 0)
+            desk.send(2, CC, 21, 127)
+            time.sleep(0.2)
+        assert perf.value("/hl/master/level")[0] == 0.0 and perf.value("/hl/clips/crossfade")[0] == 1.0
+        subprocess.run(
+            ["oscsend", "localhost", str(perf.ports["udp"]), "/hl/master/level", "f", "0.5"], check=True
+        )
+        desk.wait_for(bytes([CC, 7, 64]), timeout=15)  # 0.5 of 127, on the first controller
+    finally:
+        perf.stop()
+        desk.close()
