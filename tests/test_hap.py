@@ -232,3 +232,15 @@ def test_dxv3_plays_through_pyavs_decoder_on_the_cpu(tmp_path):
     source.close()
     assert frame.shape == (H, W, 4)
     assert frame[5, W // 2, 0] > 200 and frame[5, W // 2, 2] < 60  # the red band, on top
+
+
+def test_auto_keeps_alpha_and_picks_hap_q_for_detail():
+    from engine.clips.encode import choose_codec
+
+    y, x = np.mgrid[0:H, 0:W]
+    smooth = np.stack([np.dstack([x * 2, y * 3, np.full_like(x, 90)]).astype(np.uint8)] * 3)
+    detailed = np.random.default_rng(0).integers(0, 256, (3, H, W, 3), np.uint8)  # grain, fine texture
+    assert choose_codec(smooth) == "hap"
+    assert choose_codec(detailed) == "hap-q"
+    assert choose_codec(np.stack([picture(i) for i in range(3)])) == "hap-alpha"
+    assert choose_codec(np.stack([np.dstack([f, np.full((H, W), 255, np.uint8)]) for f in smooth])) == "hap"
