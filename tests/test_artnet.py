@@ -9,6 +9,7 @@ import struct
 import time
 
 import pytest
+from test_sacn import free_udp_port, until  # the same desk-side helpers as the sACN tests
 
 from engine.control.artnet import ArtnetInput, parse_artdmx, port_address
 from engine.control.fixture import DEFAULT
@@ -20,12 +21,6 @@ from engine.params.store import ParamStore
 StupidArtnet = pytest.importorskip("stupidArtnet", reason="stupidArtnet is not installed").StupidArtnet
 PARAMS = {p.name: p for p in show_params()}
 UNIVERSE = "0:1:3"  # net 0, subnet 1, universe 3: Port-Address 19
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -44,17 +39,6 @@ def rig():
     for hub, desk in made:
         desk.close()
         hub.stop()
-
-
-def until(hub, store, predicate, commands, timeout=4.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        store.apply(hub.drain())
-        commands += hub.drain_commands()
-        values = store.base()
-        if predicate(values) or time.monotonic() > deadline:
-            return values
-        time.sleep(0.01)
 
 
 def test_an_artnet_desk_rides_levels_flashes_buttons_and_picks_cues(rig):
