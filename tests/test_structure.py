@@ -72,3 +72,14 @@ def test_the_plot_of_a_long_set_thins_its_bar_lines_to_stay_legible():
     bar_lines = ax.collections[0].get_segments()
     plt.close(fig)
     assert 0 < len(bar_lines) <= MAX_GRID_LINES and "every 16 bars" in ax.get_xlabel()
+
+
+def test_structure_events_reach_the_feature_stream_as_their_own_addresses():
+    from engine.analysis.structure import StructureEvent
+    from engine.control.codec import decode_message
+    from engine.output.features_out import event_messages
+
+    [packet] = event_messages(StructureEvent("drop", 37.5, 37.74, 19, 1.0), BeatGrid(bpm=BPM))
+    message = decode_message(packet)
+    assert message.address == "/hl/event/drop"
+    assert message.args[0] == pytest.approx(37.5) and 19 in message.args

@@ -154,7 +154,7 @@ def frame_bundle(features: Features, time_: float, index: int, wall_offset: floa
 def event_messages(event: Any, grid: BeatGrid) -> list[bytes]:
     """An analysis event as its messages: /hl/event/<kind> with the show time it refers to first, then its
     numbers and names; a beat that starts a bar is also a downbeat."""
-    kind = type(event).__name__.lower()
+    kind = str(getattr(event, "kind", "") or type(event).__name__.lower())  # a structure event: drop, phrase…
     p = f"{PREFIX}/event"
     if kind == "onset":
         return [message(f"{p}/onset", "dfs", event.time, event.strength, event.band or "all")]
@@ -167,7 +167,7 @@ def event_messages(event: Any, grid: BeatGrid) -> list[bytes]:
     tags, args = "d", [float(event.time)]
     for f in fields(event):
         value = getattr(event, f.name)
-        if f.name == "time" or isinstance(value, bool):
+        if f.name in ("time", "kind") or isinstance(value, bool):
             continue
         if isinstance(value, int):
             tags, args = tags + "i", [*args, value]
