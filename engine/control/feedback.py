@@ -16,7 +16,7 @@ from typing import Any
 from engine.control.address import AddressSpace
 from engine.control.codec import encode_message
 from engine.control.profiles import SCALES, UNIT_PARAMS
-from engine.control.resolume import resolume_feedback
+from engine.control.resolume import resolume_feedback, resolume_status
 from engine.control.stats import Counters
 from engine.params.store import Param, ParamValue
 
@@ -127,6 +127,7 @@ class Feedback:
                 continue
             client.last[f"status.{name}"] = value
             yield encode_message(f"{space.prefix}/status/{name}", (value,))
+            yield from resolume_status(space, name, value)
 
     def _run(self) -> None:
         while not self._halt.is_set():

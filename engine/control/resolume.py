@@ -114,9 +114,12 @@ def resolume_dynamic(address: str) -> Target | None:
 
 
 def feedback_targets(targets: Mapping[str, Target]) -> dict[str, tuple[Target, ...]]:
-    """Parameter name → the Resolume addresses that read it back (buttons and events read nothing back)."""
+    """Parameter name → the Resolume addresses that read it back (buttons and events read nothing back; the
+    tempo reads back the clock's BPM, from the status, not the manual BPM)."""
     out: dict[str, tuple[Target, ...]] = {}
     for target in targets.values():
+        if target.read is resolume_bpm:
+            continue
         if target.param is not None and feedback_value(target, target.param.default) is not None:
             out[target.param.name] = (*out.get(target.param.name, ()), target)
     return out
@@ -147,6 +150,15 @@ def resolume_feedback(space: AddressSpace, name: str, value: ParamValue) -> Iter
         share = feedback_value(target, value)
         if share is not None:
             yield encode_message(target.address, (share,))
+
+
+def resolume_status(space: AddressSpace, key: str, value: object) -> Iterator[bytes]:
+    """The tempo controller's slider reads back the tempo the clock runs at (heard, tapped or set), as a
+    Resolume template's BPM display expects, 0–1 over 20–500 BPM."""
+    address = "/composition/tempocontroller/tempo"
+    if key == "bpm" and isinstance(value, int | float) and value > 0 and address in space.aliases:
+        lo, hi = RESOLUME_BPM
+        yield encode_message(address, (min(max((float(value) - lo) / (hi - lo), 0.0), 1.0),))
 
 
 def query_replies(targets: tuple[Target, ...], values: Mapping[str, ParamValue]) -> list[bytes]:
