@@ -26,7 +26,7 @@ def thumbnail(preset: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [str(ROOT / ".venv/bin/halation"), "render", "--preset", str(preset), "--size", SIZE, "--fps",
-             str(FPS), "--duration", str(START + SECONDS), "--frames", tmp],
+             str(FPS), "--duration", str(START + SECONDS), "--frames", tmp, "--log", f"{tmp}/log.jsonl"],
             check=True, capture_output=True,
         )
         names = sorted(Path(tmp).glob("*.png"))[round(START * FPS):]
