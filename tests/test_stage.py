@@ -239,3 +239,14 @@ def test_blackout_fades_over_its_fade_time_and_cuts_without_one():
     levels = [fade.level(on, t) for t in (0.5, 1.0, 2.0, 3.0)]
     assert levels == pytest.approx([0.6, 0.4, 0.0, 0.0])  # a quarter of the way each half second
     assert fade.level({**on, "master.blackout": False, "master.fade": 0.0}, 3.1) == pytest.approx(0.8)
+
+
+def test_a_typo_in_the_second_outputs_blend_names_its_own_line(tmp_path):
+    body = (
+        '[[output]]\nname = "left"\nsize = [640, 360]\n[output.blend]\nright = { width = 0.1 }\n'
+        '[[output]]\nname = "right"\nsize = [640, 360]\n[output.blend]\nleft = { width = 0.1, curv = 2 }\n'
+    )
+    path = write_stage(tmp_path, body)
+    with pytest.raises(StageError) as err:
+        load_stage(path)
+    assert str(err.value) == f"{path}:10: unknown key 'curv' in blend.left (did you mean 'curve'?)"

@@ -22,9 +22,19 @@ def _split(dotted: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in dotted.split("."))
 
 
+def _in_element(name: tuple[str, ...], arrays: dict[tuple[str, ...], int]) -> tuple[Key, ...]:
+    """A table name with the index of the array element it belongs to: ("output", "blend") after the
+    second [[output]] is ("output", 1, "blend")."""
+    for k in range(len(name) - 1, 0, -1):
+        if name[:k] in arrays:
+            return (*_in_element(name[:k], arrays), arrays[name[:k]], *name[k:])
+    return name
+
+
 def locate(text: str, keys: tuple[Key, ...]) -> int | None:
     """1-based line of `keys` (e.g. ("modulate", 1, "source")), else of its nearest enclosing table/key."""
-    arrays: dict[tuple[str, ...], int] = {}
+    arrays: dict[tuple[str, ...], int] = {}  # each array of tables: the index of its current element
+    counts: dict[tuple[Key, ...], int] = {}  # elements seen, per array within its parent element
     header: tuple[Key, ...] = ()
     best: tuple[int, int] | None = None  # (matched depth, line)
 
@@ -37,11 +47,13 @@ def locate(text: str, keys: tuple[Key, ...]) -> int | None:
         line = raw.strip()
         if m := _ARRAY.match(line):
             name = _split(m[1])
-            arrays[name] = arrays.get(name, -1) + 1
-            header = (*name, arrays[name])
+            path = _in_element(name, arrays)  # [[output.mask]]: a mask of the current [[output]]
+            counts[path] = counts.get(path, -1) + 1
+            arrays[name] = counts[path]
+            header = (*path, counts[path])
             consider(header, number)
         elif m := _TABLE.match(line):
-            header = _split(m[1])
+            header = _in_element(_split(m[1]), arrays)  # [output.blend]: of the current [[output]]
             consider(header, number)
         elif m := _KEY.match(line):
             consider((*header, *_split(m[1])), number)
