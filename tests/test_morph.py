@@ -81,3 +81,18 @@ def test_a_cue_morph_waits_for_the_bar_then_crossfades_for_one_bar(tmp_path):
     assert 1.6 <= end - start <= 2.0  # one bar at 120 BPM
     after = round((end + 0.2) * FPS)
     assert show[after:] == only_b[after:]  # then the new look, exactly as it draws on its own
+
+
+def test_a_setlist_refuses_a_morph_it_cannot_play_with_its_line(tmp_path):
+    (tmp_path / "a.toml").write_text('name = "a"\n[shader]\nfile = "generators/tunnel.fs"\n')
+    bad = tmp_path / "set.toml"
+    bad.write_text(
+        '[[cue]]\npreset = "a.toml"\nmorph = "4 bars"\n[[cue]]\npreset = "a.toml"\nmorph = "4 parsecs"\n'
+    )
+    with pytest.raises(HalationError, match=r"set\.toml:6: morph '4 parsecs'"):
+        load_setlist(bad)
+    bad.write_text('[[cue]]\npreset = "a.toml"\nmorph = "2 beats spiral"\n')
+    with pytest.raises(HalationError, match=r"set\.toml:3: no transition 'spiral'"):
+        load_setlist(bad)
+    bad.write_text('[[cue]]\npreset = "a.toml"\nmorph = "2 beats zoom_blur"\nquantize = "bar"\n')
+    assert load_setlist(bad).cues[0].morph == "2 beats zoom_blur"

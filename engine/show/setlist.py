@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import PresetError
+from engine.errors import HalationError, PresetError
+from engine.show.morph import parse_morph, transition_file
 from engine.show.tomlpos import locate, read_toml, unknown_key_error
 
 SETLIST_KEYS = ("name", "description", "cue")
@@ -105,6 +106,12 @@ def load_setlist(path: str | Path) -> Setlist:
         name = _text(raw, "name", path, text, where) or preset.stem
         morph = _text(raw, "morph", path, text, where)
         quantize = _text(raw, "quantize", path, text, where)
+        if morph is not None or quantize is not None:
+            try:
+                transition_file(parse_morph(morph or "0 s", quantize).transition)  # "4 bars zoom_blur"
+            except HalationError as exc:
+                key = "quantize" if exc.message.startswith("quantize") else "morph"
+                raise PresetError(exc.message, path=path, line=locate(text, (*where, key))) from None
         notes = _text(raw, "notes", path, text, where) or ""
         cues.append(Cue(i + 1, name, preset, morph, quantize, notes))
     if not cues:
