@@ -65,6 +65,49 @@ WINDOWS = textwrap.dedent(
 )
 
 
+KEYSTONED = textwrap.dedent(
+    """
+    import json
+    import glfw, numpy as np
+    from engine.output.sink import FrameInfo
+    from engine.output.stage import OutputSpec, Stage
+    from engine.output.stage_sinks import open_stage_outputs
+
+    corners = ((0.1, 0.05), (0.95, 0.0), (1.0, 1.0), (0.0, 0.9))
+    stage = Stage((OutputSpec("main", (1280, 720), monitor=0, keystone=corners),))  # the monitor's own size
+    outs = open_stage_outputs(
+        stage, (320, 180), "t", headless=False, preview=False, hud=False, flash_limit="standard"
+    )
+    frame = outs.ctx.texture((320, 180), 4, data=bytes([200, 60, 30, 255]) * (320 * 180))
+    for i in range(3):
+        for sink in outs.sinks:
+            sink.present(frame, FrameInfo(i / 60, i, None, {}, ()))
+    window = outs.windows[0]
+    px = np.frombuffer(window.ctx.screen.read(viewport=(0, 0, 1280, 720), components=3), np.uint8)
+    px = px.reshape(720, 1280, 3)[::-1]
+    print(json.dumps({"centre": px[360, 640].tolist(), "outside": px[10, 10].tolist(),
+                      "inside_tl": px[50, 140].tolist(), "picture": outs.outputs[0].picture.size}))
+    outs.release()
+    """
+)
+
+
+def test_a_keystoned_output_of_the_monitors_size_is_drawn_straight_into_its_window(xvfb_display):
+    done = subprocess.run(
+        [sys.executable, "-c", KEYSTONED],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "DISPLAY": xvfb_display},
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert close_to(seen["centre"], [200, 60, 30]) and close_to(seen["inside_tl"], [200, 60, 30])
+    assert seen["outside"] == [0, 0, 0]  # left of the keystoned top-left corner: black
+    assert seen["picture"] == [1280, 720]
+
+
 def close_to(colour, expected, tol=3) -> bool:
     return all(abs(a - b) <= tol for a, b in zip(colour, expected, strict=True))
 
