@@ -221,3 +221,25 @@ def test_perform_with_two_midi_controllers_from_the_command_line(server, tmp_pat
     finally:
         perf.stop()
         desk.close()
+
+
+def test_lamp_colours_come_from_the_map_and_typos_are_refused(tmp_path):
+    """An APC-style pad shows a colour per state (`on`/`off` velocities); a misspelt key is one clear line."""
+    from engine.errors import HalationError
+
+    good = tmp_path / "apc.toml"
+    good.write_text(
+        '[[map]]\ncontrol = "note"\nnumber = 53\ntarget = "cue.goto"\nargs = [2]\non = 3\noff = 1\n'
+        '[[map]]\ncontrol = "note"\nnumber = 54\ntarget = "master.blackout"\non = 5\n'
+    )
+    bindings = MidiMap.load(good).bindings
+    assert lamps(bindings, PARAMS, {"master.blackout": True}, {"cue_number": 3}) == {
+        ("note", 1, 53): 1,  # cue 2 is not on screen: its "off" colour
+        ("note", 1, 54): 5,
+    }
+    bad = tmp_path / "typo.toml"
+    bad.write_text('[[map]]\ncontrol = "cc"\nnumber = 7\ntarget = "master.level"\nchanel = 1\n')
+    with pytest.raises(HalationError) as error:
+        MidiMap.load(bad)
+    assert "unknown key 'chanel'" in str(error.value) and "channel" in str(error.value)
+    assert ":5" in str(error.value)  # the line it is on

@@ -9,6 +9,8 @@ Stored as TOML so it can be written by hand or by MIDI learn:
     target = "master.level" # a parameter or an action (cue.go, cue.goto…)
     mode = "level"          # level | momentary | toggle | trigger
     args = [3]              # fixed action arguments (e.g. cue.goto 3)
+    on = 127                # the LED's velocity while on (feedback; an APC40's pad colours: 1 green, 3 red…)
+    off = 0                 # …and while off
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import HalationError
+from engine.show.tomlpos import unknown_key_error
 
 MODES = ("level", "momentary", "toggle", "trigger")
+ENTRY_KEYS = ("control", "number", "channel", "target", "mode", "args", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class Binding:
     channel: int | None = None  # 1–16, None = any
     mode: str = ""  # "" = the usual for the control and target (see default_mode)
     args: tuple[str | float, ...] = ()
+    on: int = 127  # feedback: the note's velocity (an LED's colour) while its bool or cue is on
+    off: int = 0
 
     def describe(self) -> str:
         where = f"channel {self.channel}" if self.channel else "any channel"
@@ -62,7 +68,10 @@ def _binding(entry: dict, path: Path, index: int) -> Binding:
     if mode and mode not in MODES:
         raise HalationError(f"{where}: mode must be one of {', '.join(MODES)}", path=path)
     args = tuple(entry.get("args", ()))
-    return Binding(control, number, target, channel, mode, args)
+    lamp = {key: entry.get(key, default) for key, default in (("on", 127), ("off", 0))}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 127 for v in lamp.values()):
+        raise HalationError(f"{where}: on and off (LED velocities) must be 0–127", path=path)
+    return Binding(control, number, target, channel, mode, args, lamp["on"], lamp["off"])
 
 
 class MidiMap:
@@ -76,9 +85,19 @@ class MidiMap:
         if not path.exists():
             return cls([], path)
         try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise HalationError(f"cannot read the MIDI map: {exc}", path=path) from None
+        errors = [unknown_key_error(path, text, data, ("map",), (), "the MIDI map")]
+        errors += [
+            unknown_key_error(path, text, entry, ENTRY_KEYS, ("map", i), f"[[map]] {i + 1}")
+            for i, entry in enumerate(data.get("map", []))
+            if isinstance(entry, dict)
+        ]
+        for error in errors:
+            if error is not None:
+                raise error
         return cls([_binding(e, path, i) for i, e in enumerate(data.get("map", []))], path)
 
     def find(self, control: str, channel: int, number: int) -> Binding | None:
@@ -116,6 +135,8 @@ class MidiMap:
                 entry["channel"] = b.channel
             if b.args:
                 entry["args"] = list(b.args)
+            if (b.on, b.off) != (127, 0):
+                entry.update(on=b.on, off=b.off)
             entries.append(entry)
         self.path.write_text(
             "# Halation MIDI map (written by MIDI learn; edit freely)\n" + tomli_w.dumps({"map": entries})

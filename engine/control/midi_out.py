@@ -29,10 +29,11 @@ def key_of(binding: Binding) -> Key:
     return binding.control, binding.channel or 1, binding.number
 
 
-def _level(param: Param, value: ParamValue) -> int | None:
-    """A parameter's value as 0–127 (bools: 127 on, 0 off); None for what a control cannot show."""
+def _level(param: Param, value: ParamValue, binding: Binding) -> int | None:
+    """A parameter's value as 0–127 (bools: the binding's on or off velocity); None for what a control
+    cannot show."""
     if param.kind in ("bool", "event"):
-        return 127 if value else 0
+        return binding.on if value else binding.off
     if param.kind in ("float", "long") and isinstance(value, int | float) and param.max > param.min:
         share = (float(value) - param.min) / (param.max - param.min)
         return round(min(max(share, 0.0), 1.0) * 127)
@@ -45,9 +46,10 @@ def _cue_lit(binding: Binding, status: Mapping[str, Any]) -> int | None:
         return None
     try:
         wanted = int(float(binding.args[0]))
+        lit = status.get("cue_number") == wanted
     except (TypeError, ValueError):  # a cue by name: lit while its name is on screen
-        return 127 if str(status.get("cue", "")).split(" ", 1)[-1] == str(binding.args[0]) else 0
-    return 127 if status.get("cue_number") == wanted else 0
+        lit = str(status.get("cue", "")).split(" ", 1)[-1] == str(binding.args[0])
+    return binding.on if lit else binding.off
 
 
 def lamps(
@@ -63,7 +65,7 @@ def lamps(
         if param is not None:
             if param.kind == "event" or binding.target not in values:
                 continue
-            lamp = _level(param, values[binding.target])
+            lamp = _level(param, values[binding.target], binding)
         elif binding.target == "cue.goto":
             lamp = _cue_lit(binding, status)
         else:
