@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from test_osc_server import Show as OscShow
 
 from engine.analysis.beatclock import TempoCommand
 from engine.analysis.features import BeatGrid, silent_features
@@ -30,37 +31,28 @@ pytestmark = pytest.mark.skipif(
 PARAMS = {p.name: p for p in [*show_params(), *macro_params(())]}
 
 
-class Show:
-    """The render thread's side: a real ParamStore draining the hub, the tempo commands it would hand the
-    clock, the operator commands, and what it publishes for feedback."""
+class Show(OscShow):
+    """The render thread's side (test_osc_server's, with the macros): a real ParamStore draining the hub, the
+    tempo commands it would hand the clock, the operator actions, and what it publishes for feedback."""
 
     def __init__(self, hub: ControlHub):
-        self.hub = hub
+        super().__init__(hub)
         self.store = ParamStore(PARAMS.values())
-        self.commands: list[str] = []
+        self.actions: list[str] = []
         self.tempo: list[TempoCommand] = []
-        self.time = 0.0
         self.bpm = 0.0  # the tempo the clock runs at, as the analysis would report it
 
     def frame(self) -> dict:
         before = self.store.base()
         self.store.reset_events()
         self.store.apply(self.hub.drain())
-        self.commands += [c.action for c in self.hub.drain_commands()]
+        self.actions += [c.action for c in self.hub.drain_commands()]
         values = self.store.base()
         self.tempo += [c for c in tempo_commands(before, values, self.time) if isinstance(c, TempoCommand)]
         features = replace(silent_features(("bass",)), grid=BeatGrid(bpm=self.bpm))
         self.hub.publish(ShowState(self.time, values, features))
         self.time += 1 / 60
         return values
-
-    def until(self, predicate, timeout: float = 5.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            values = self.frame()
-            if predicate(values) or time.monotonic() > deadline:
-                return values
-            time.sleep(0.005)
 
 
 @pytest.fixture
@@ -113,9 +105,9 @@ def test_resolume_columns_and_clips_step_the_show(rig):
         "/composition/columns/3/connect",
     ):
         send(hub, address, "i", "1")
-        count = len(show.commands)
-        show.until(lambda v, n=count: len(show.commands) > n)
-    assert show.commands == ["cue.go", "cue.back", "transition.fire", "cue.goto"]
+        count = len(show.actions)
+        show.until(lambda v, n=count: len(show.actions) > n)
+    assert show.actions == ["cue.go", "cue.back", "transition.fire", "cue.goto"]
 
 
 def test_resolume_tempo_controller_reaches_the_clock(rig):
