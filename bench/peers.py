@@ -41,6 +41,12 @@ def add_arguments(p) -> None:
     p.add_argument("--only", help="only files whose name contains this text")
     p.add_argument("--per-file", action="store_true", help="print each estimator's tempo per file")
     p.add_argument("--json", type=Path, help="also write every figure, per file, to this JSON file")
+    p.add_argument(
+        "--beatnet-python",
+        type=Path,
+        help="a Python with BeatNet installed (its pins need a venv of their own, docs/listening.md): adds "
+        "BeatNet's causal particle-filter tracker (online mode) as a peer",
+    )
 
 
 def run(args) -> int:
@@ -54,6 +60,8 @@ def run(args) -> int:
 
     warnings.filterwarnings("ignore", module="mir_eval")
     peers = _peers()
+    if getattr(args, "beatnet_python", None):
+        peers["beatnet"] = _beatnet(args.beatnet_python)
     entries = [e for e in json.loads(index.read_text()) if not args.only or args.only in e["name"]]
     entries = [e for e in entries if "tempo" in e or "beats" in e]
     rows = []
@@ -99,6 +107,57 @@ def _peers() -> dict[str, Callable]:
     except ImportError:
         print("bench peers: essentia is not installed (pip install -e '.[peers]'): left out")
     return found
+
+
+BEATNET_SCRIPT = """
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+from BeatNet.BeatNet import BeatNet
+tracker = BeatNet(1, mode="online", inference_model="PF", plot=[], thread=False)
+out = tracker.process(sys.argv[1])
+print(json.dumps([[float(t), int(b)] for t, b in out]))
+"""
+
+
+def _beatnet(python: Path) -> Callable:
+    """BeatNet (Heydari et al., ISMIR 2021) in its own interpreter: causal (online mode: frame by frame,
+    particle filtering, no look-ahead), beats and downbeats; the tempo is its median beat interval over the
+    last half of the file."""
+
+    def peer(mono):
+        import os
+        import subprocess
+        import tempfile
+
+        import numpy as np
+
+        from engine.audio.synth import Track, write_wav
+
+        with tempfile.TemporaryDirectory() as tmp:
+            wav = Path(tmp) / "in.wav"
+            stereo = np.repeat(np.asarray(mono, np.float32)[:, None], 2, axis=1)
+            empty = np.zeros(0)
+            write_wav(Track(stereo, PEER_RATE, 0.0, empty, empty, empty, empty, empty, ()), wav)
+            one_thread = {
+                **os.environ,
+                "OMP_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+            }  # as a live show would
+            run = subprocess.run(
+                [str(python), "-c", BEATNET_SCRIPT, str(wav)],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=one_thread,
+            )
+        if run.returncode != 0:
+            raise RuntimeError(f"BeatNet failed: {run.stderr.strip().splitlines()[-1:]}")
+        beats = [t for t, _ in json.loads(run.stdout.strip().splitlines()[-1])]
+        late = np.diff([t for t in beats if t >= beats[-1] / 2]) if len(beats) > 4 else np.zeros(0)
+        tempo = 60.0 / float(np.median(late)) if len(late) else 0.0
+        return analysis.Heard(tempo, beats, [], [])
+
+    return peer
 
 
 def _librosa(mono):

@@ -122,3 +122,14 @@ def test_the_bench_prints_a_reliability_table_per_kind(tmp_path):
     assert sum(b["n"] for b in table) == samples > 50
     assert all(b["acc1"] is None or 0 <= b["acc1"] <= 1 for b in table)
     assert all(r["halation"]["metre_ok"] == 1.0 for r in figures["files"])
+
+
+def test_analyze_json_says_how_many_beats_a_bar_has(tmp_path):
+    """`halation analyze --json` reports the bar length it heard; `--beats-per-bar` fixes it."""
+    wav = synth.write_wav(synth.waltz(120, bars=12, seed=7).track, tmp_path / "waltz.wav")
+    heard_run = run_cli("analyze", str(wav), "--json")
+    assert heard_run.returncode == 0, heard_run.stderr
+    assert json.loads(heard_run.stdout)["beats_per_bar"] == 3
+    fixed_run = run_cli("analyze", str(wav), "--json", "--beats-per-bar", "4")
+    assert fixed_run.returncode == 0, fixed_run.stderr
+    assert json.loads(fixed_run.stdout)["beats_per_bar"] == 4

@@ -14,7 +14,11 @@ def add_arguments(p) -> None:
         "--json", action="store_true", help="print one JSON object: tempo, beats, downbeats, onsets"
     )
     p.add_argument("--plot", type=Path, help="draw waveform, band levels, onsets and beats into this PNG")
-    p.add_argument("--beats-per-bar", type=int, default=4, help="beats per bar for downbeats (default 4)")
+    p.add_argument(
+        "--beats-per-bar",
+        type=int,
+        help="beats per bar for downbeats (default: heard from the music, 3 or 4; giving it fixes it)",
+    )
     p.add_argument("--min-bpm", type=float, default=60.0, help="slowest tempo to consider (default 60)")
     p.add_argument("--max-bpm", type=float, default=200.0, help="fastest tempo to consider (default 200)")
 
@@ -26,7 +30,9 @@ def run(args) -> int:
     from engine.errors import HalationError
 
     try:
-        settings = ClockSetup(args.min_bpm, args.max_bpm, args.beats_per_bar).settings()
+        bars = args.beats_per_bar
+        fixed = 4 if bars is None else bars
+        settings = ClockSetup(args.min_bpm, args.max_bpm, fixed, hear_metre=bars is None).settings()
     except ValueError as exc:
         raise HalationError(f"--min-bpm/--max-bpm/--beats-per-bar: {exc}") from None
     audio = load_audio(args.file)
