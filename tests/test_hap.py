@@ -244,3 +244,20 @@ def test_auto_keeps_alpha_and_picks_hap_q_for_detail():
     assert choose_codec(detailed) == "hap-q"
     assert choose_codec(np.stack([picture(i) for i in range(3)])) == "hap-alpha"
     assert choose_codec(np.stack([np.dstack([f, np.full((H, W), 255, np.uint8)]) for f in smooth])) == "hap"
+
+
+def test_preparing_a_hap_q_clip_keeps_the_packets_of_the_frames_it_leaves_alone(pngs, tmp_path):
+    """A HAP Q library clip is not encoded a second time: frames prepare does not change are copied."""
+    from engine.clips.movfile import HapMovReader
+
+    source = ffmpeg_hap(pngs, tmp_path / "q.mov", "hap_q")
+    out = tmp_path / "out"
+    result = run_cli("prepare", str(source), "--out", str(out), "--size", f"{W}x{H}", "--fps", "24")
+    assert result.returncode == 0, result.stderr
+    entry = json.loads((out / "clips.json").read_text())["clips"][0]
+    assert entry["codec"] == "hap-q"  # auto keeps the library's variant
+    theirs, ours = HapMovReader(source), HapMovReader(out / entry["file"])
+    kept = {ours.packet(i) for i in range(ours.frame_count)} & {theirs.packet(i) for i in range(4)}
+    assert len(kept) >= 2  # the 4-frame clip ping-pongs: every frame not deflickered is the source's own
+    theirs.close()
+    ours.close()

@@ -32,7 +32,7 @@ def test_a_3_s_ai_clip_spans_16_beats_at_124_bpm_without_repeats(shared_data):
     plan = plan_loop(thumbnails(source.frames), source.fps)
     looped = loop_frames(source.frames, plan)
     settings = PrepareSettings((160, 88), 30.0, deflicker=False, stretch_beats=16, stretch_bpm=124)
-    stretched, report = stored_frames(looped, plan.mode, settings)
+    stretched, report, _ = stored_frames(looped, plan.mode, settings)
     assert len(stretched) == round(16 * 60 / 124 * 30) == report["stretch"]["frames"]
     smooth = smoothness(looped, stretched, wrap=plan.mode == "loop")
     assert 0.75 <= smooth.step_ratio <= 1.25  # moves as much per clip-second as the source does

@@ -24,6 +24,10 @@ class Conformed:
     fps: float
     source_fps: float
     source_size: tuple[int, int]
+    picks: np.ndarray | None = None  # the source frame each conformed frame shows (None: one each, in order)
+
+    def origins(self) -> np.ndarray:
+        return np.arange(len(self.frames)) if self.picks is None else self.picks
 
 
 def _placement(src: tuple[int, int], dst: tuple[int, int], policy: str) -> tuple[int, int]:
@@ -158,4 +162,4 @@ def conform(path: Path, size: tuple[int, int], fps: float | None, policy: str = 
         return Conformed(stack, src_fps, src_fps, src)
     picks = retime(len(stack), src_fps, fps)
     same = len(picks) == len(stack) and bool((picks == np.arange(len(stack))).all())
-    return Conformed(stack if same else stack[picks], fps, src_fps, src)
+    return Conformed(stack if same else stack[picks], fps, src_fps, src, None if same else picks)

@@ -25,6 +25,7 @@ class DeflickerReport:
     after: float  # … of the stored frames
     corrected: int  # frames whose brightness was adjusted
     flashes: int  # frames left alone as deliberate flashes
+    changed: tuple[int, ...] = ()  # the frames whose pixels changed
 
 
 def brightness(frames: np.ndarray) -> np.ndarray:
@@ -86,4 +87,5 @@ def deflicker(
         if out.shape[-1] == 4:  # alpha stays as it is
             table = np.stack([table, table, table, np.arange(256, dtype=np.uint8)], -1).reshape(256, 1, 4)
         out[i] = cv2.LUT(out[i], table)
-    return out, DeflickerReport(before, flicker(brightness(out), wrap), len(changed), int(flash.sum()))
+    after = flicker(brightness(out), wrap)
+    return out, DeflickerReport(before, after, len(changed), int(flash.sum()), tuple(int(i) for i in changed))

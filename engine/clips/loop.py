@@ -86,10 +86,9 @@ def loop_frames(frames: np.ndarray, plan: LoopPlan) -> np.ndarray:
     return np.concatenate([body, tail.astype(frames.dtype)])
 
 
-def deflicker(frames: np.ndarray, window: int = 9) -> np.ndarray:
-    """Scale each frame's brightness to its neighbours' average: removes AI frame-to-frame pumping."""
-    mean = frames.reshape(len(frames), -1).mean(1)
-    pad = window // 2
-    trend = np.convolve(np.pad(mean, pad, mode="edge"), np.ones(window) / window, mode="valid")
-    gain = (trend / np.maximum(mean, 1.0)).astype(np.float32).reshape(-1, 1, 1, 1)
-    return np.clip(frames.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+def loop_origins(plan: LoopPlan, origins: np.ndarray) -> np.ndarray:
+    """Which source frame each stored frame is, as `loop_frames` orders them; -1 for crossfaded ones."""
+    if plan.mode != "loop" or plan.crossfade == 0:
+        return origins[plan.start : plan.end]
+    k, s, e = plan.crossfade, plan.start, plan.end
+    return np.concatenate([origins[s + k : e - k], np.full(k, -1, origins.dtype)])

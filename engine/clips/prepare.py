@@ -23,11 +23,11 @@ import torch
 from engine.clips.conform import IMAGE_SUFFIXES, conform
 from engine.clips.deflicker import deflicker
 from engine.clips.describe import describe, device, thumbnails
-from engine.clips.encode import CODEC_TAG, choose_codec, encode_planes
-from engine.clips.hap import encode_frame
-from engine.clips.loop import loop_frames, plan_loop
+from engine.clips.encode import CODEC_TAG, choose_codec
+from engine.clips.loop import loop_frames, loop_origins, plan_loop
 from engine.clips.manifest import ClipEntry, load_manifest, read_provenance, save_manifest
 from engine.clips.movfile import write_mov
+from engine.clips.passthrough import CODEC_OF_FORMATS, hap_frames, open_hap_source
 from engine.clips.stretch import beats_seconds, frame_count, stretch
 from engine.errors import HalationError
 
@@ -133,16 +133,20 @@ def dxt_size(size: tuple[int, int]) -> tuple[int, int]:
     return (size[0] + 3) // 4 * 4, (size[1] + 3) // 4 * 4
 
 
-def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings):
+def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings, origins=None):
     """Looped frames → what is stored: stretched over the beats asked for (from the source's own frames to
-    the show's frame rate), then deflickered."""
+    the show's frame rate), then deflickered. With `origins` (the source frame each one is, -1 for none),
+    returns them too, with -1 for every frame that changed."""
     wrap = plan_mode == "loop"
     report = {}
+    origins = np.full(len(frames), -1) if origins is None else origins.copy()
     if settings.stretch_beats:
+        origins = np.full(len(frames), -1)  # in-betweens, and their neighbours retimed: all new
         count = frame_count(beats_seconds(settings.stretch_beats, settings.stretch_bpm), settings.fps)
         frames, done = stretch(frames, count, wrap=wrap)
         if len(frames) > count:  # long enough already: pick the frames the show's rate needs
             frames = frames[np.linspace(0, len(frames), count, endpoint=False).astype(np.int64)]
+        origins = np.full(len(frames), -1)
         report["stretch"] = {
             "beats": settings.stretch_beats,
             "bpm": settings.stretch_bpm,
@@ -158,7 +162,8 @@ def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings)
             "frames_corrected": flicker.corrected,
             "flashes_kept": flicker.flashes,
         }
-    return frames, report
+        origins[list(flicker.changed)] = -1
+    return frames, report, origins
 
 
 @contextmanager
@@ -183,12 +188,20 @@ def prepare_one(source: Path, out_dir: Path, name: str, digest: str, settings: P
         thumbs = thumbnails(clip.frames[..., :3], dev)
         plan = plan_loop(thumbs, clip.fps)
         desc = describe(thumbs[plan.start : plan.end])
-    frames, report = stored_frames(loop_frames(clip.frames, plan), plan.mode, settings)
+    origins = loop_origins(plan, clip.origins())
+    frames, report, origins = stored_frames(loop_frames(clip.frames, plan), plan.mode, settings, origins)
     fps = settings.fps
-    codec = choose_codec(frames) if settings.codec == "auto" else settings.codec
-    file = f"{name}.mov"
-    hap = (encode_frame(image) for image in encode_planes(frames, codec, settings.encoder))
-    write_mov(out_dir / file, stored, fps, CODEC_TAG[codec], hap)
+    hap_source = open_hap_source(source)
+    try:
+        codec = settings.codec
+        if codec == "auto":  # a HAP library clip keeps its variant; anything else is chosen by its look
+            codec = CODEC_OF_FORMATS[hap_source.formats] if hap_source else choose_codec(frames)
+        file = f"{name}.mov"
+        hap = hap_frames(frames, origins, codec, settings.encoder, hap_source, stored)
+        write_mov(out_dir / file, stored, fps, CODEC_TAG[codec], hap)
+    finally:
+        if hap_source is not None:
+            hap_source.close()
     return ClipEntry(
         name=name,
         file=file,
