@@ -3,6 +3,7 @@ bar through a transition; before it the old look is untouched, after it the new 
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from engine.errors import HalationError
 from engine.offline import render_frames
 from engine.show.events import ReplayHook, load_take
 from engine.show.morph import MorphSpec, parse_morph, start_time
+from engine.show.perflog import PerfLog, PerfLogHook
 from engine.show.preset import load_preset
 from engine.show.setlist import load_setlist
 
@@ -70,7 +72,8 @@ def test_a_cue_morph_waits_for_the_bar_then_crossfades_for_one_bar(tmp_path):
     audio = AudioBuffer(track.samples, track.sample_rate)
     a, b = load_preset(tmp_path / "a.toml"), load_preset(tmp_path / "b.toml")
     hook = ReplayHook(load_take(take), load_setlist(tmp_path / "set.toml"))
-    show = _hashes(a, audio, [hook])
+    log = tmp_path / "log.jsonl"
+    show = _hashes(a, audio, [hook, PerfLogHook(PerfLog(log, "render"), lambda: hook.cue_name)])
     only_a, only_b = _hashes(a, audio), _hashes(b, audio)
     mixed = [i for i, h in enumerate(show) if h not in (only_a[i], only_b[i])]
     assert show[: round(6.3 * FPS)] == only_a[: round(6.3 * FPS)]  # the GO changes nothing until the bar
@@ -81,6 +84,9 @@ def test_a_cue_morph_waits_for_the_bar_then_crossfades_for_one_bar(tmp_path):
     assert 1.6 <= end - start <= 2.0  # one bar at 120 BPM
     after = round((end + 0.2) * FPS)
     assert show[after:] == only_b[after:]  # then the new look, exactly as it draws on its own
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    looks = [sorted(Path(s["file"]).stem for s in r["shaders"]) for r in records if r["event"] == "look"]
+    assert looks == [["tunnel"], ["tunnel"], ["aurora", "tunnel"], ["aurora"]]  # GO, morph, its end
 
 
 def test_a_setlist_refuses_a_morph_it_cannot_play_with_its_line(tmp_path):

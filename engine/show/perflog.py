@@ -67,28 +67,39 @@ class Screen:
     clips: tuple[tuple[str, Path], ...]  # (deck, clip file), in deck order
 
 
-def look_of(show, cue: str = "") -> Look:
-    """The look the show draws now: its preset and the programs of every layer (and the clip transition)."""
-    pipeline = show.pipeline
-    shaders = [
-        ShaderShown(
-            layer.name, layer.program.doc.path, layer.program.doc.credit, layer.program.doc.description
-        )
-        for layer in pipeline.layers
+def _on_air(show) -> list:
+    """The pipelines drawing now: the look's, and during a morph the old look's too (it is still seen)."""
+    morph = getattr(show, "morph", None)
+    if morph is None:
+        return [show.pipeline]
+    return [
+        p
+        for p, seen in ((show.pipeline, morph.progress_now > 0.0), (morph.old, morph.progress_now < 1.0))
+        if seen
     ]
-    if pipeline.transition is not None and screen_of(show, {}).clips:
-        doc = pipeline.transition.doc
-        shaders.append(ShaderShown("transition", doc.path, doc.credit, doc.description))
+
+
+def look_of(show, cue: str = "") -> Look:
+    """The look the show draws now: its preset and the programs of every layer (and the clip transition),
+    with the old look's during a morph."""
+    shaders: list[ShaderShown] = []
+    for pipeline in _on_air(show):
+        docs = [(layer.name, layer.program.doc) for layer in pipeline.layers]
+        if pipeline.transition is not None and _clips_of(pipeline):
+            docs.append(("transition", pipeline.transition.doc))
+        for name, doc in docs:
+            shown = ShaderShown(name, doc.path, doc.credit, doc.description)
+            if shown not in shaders:
+                shaders.append(shown)
     return Look(cue, show.preset.name, show.preset.path, tuple(shaders))
 
 
-def screen_of(show, values: Mapping[str, Any]) -> Screen:
-    """The clips visible in the frame just drawn: the clip stage's last mix, and which deck holds what."""
-    dark = bool(values.get("master.blackout", False)) or float(values.get("master.level", 1.0)) <= 0.0
-    stage = show.pipeline.clips
+def _clips_of(pipeline) -> list[tuple[str, Path]]:
+    """The clips a pipeline's clip stage mixed into its last frame: (deck, file), visible ones only."""
+    stage = pipeline.clips
     mix = getattr(stage, "last_mix", None)
-    if mix is None or show.pipeline.transition is None:
-        return Screen(dark, ())
+    if mix is None or pipeline.transition is None:
+        return []
     decks = stage.director.decks if stage.director is not None else stage.decks
     files = {deck.name: deck.clip for deck in decks}
     shown = []
@@ -96,6 +107,15 @@ def screen_of(show, values: Mapping[str, Any]) -> Screen:
         path = files.get(deck)
         if frame is not None and path is not None and weight > VISIBLE and (deck, path) not in shown:
             shown.append((deck, path))
+    return shown
+
+
+def screen_of(show, values: Mapping[str, Any]) -> Screen:
+    """The clips visible in the frame just drawn (both looks' during a morph), or dark when blacked out."""
+    dark = bool(values.get("master.blackout", False)) or float(values.get("master.level", 1.0)) <= 0.0
+    shown: list[tuple[str, Path]] = []
+    for pipeline in _on_air(show):
+        shown += [clip for clip in _clips_of(pipeline) if clip not in shown]
     return Screen(dark, tuple(shown))
 
 
