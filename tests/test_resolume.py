@@ -86,6 +86,10 @@ def test_resolume_levels_reach_master_decks_crossfader_and_macros(rig):
     assert v["clips.crossfade"] == pytest.approx(0.15)
     send(hub, "/composition/master", "sf", "*", "0.5")
     assert show.until(lambda v: v["master.level"] < 0.5)["master.level"] == pytest.approx(0.25)
+    send(hub, "/composition/master", "sf", "-", "0.05")
+    assert show.until(lambda v: v["master.level"] < 0.25)["master.level"] == pytest.approx(0.2)
+    send(hub, "/composition/master", "sf", "a", "0.9")  # "a": absolute, as a plain number
+    assert show.until(lambda v: v["master.level"] > 0.5)["master.level"] == pytest.approx(0.9)
     send(hub, "/composition/crossfader/sideb", "i", "1")
     assert show.until(lambda v: v["clips.crossfade"] == 1.0)["clips.crossfade"] == 1.0
     send(hub, "/composition/layers/2/bypassed", "i", "1")  # deck B bypassed: the crossfader shows A
