@@ -227,6 +227,8 @@ class FlashLimiter:
     def locked(self, now: float) -> tuple[bool, bool]:
         """Whether the luminance and the red detector have used their budget for the second up to now."""
         for times in (self._luma, self._red):
+            if times and times[-1] > now:  # show time went back (a new take): the past second is unknown
+                times.clear()
             while times and times[0] <= now - WINDOW:
                 times.popleft()
         return len(self._luma) >= MAX_TRANSITIONS, len(self._red) >= MAX_TRANSITIONS
