@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 TICKS_PER_BEAT = 24
 CLOCK, START, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFC, 0xF2
-MAX_CATCH_UP = 6  # ticks sent at once when the grid jumps ahead; more and the receiver's count re-starts
+MAX_CATCH_UP = TICKS_PER_BEAT  # late ticks sent at once (a busy machine); a longer jump starts the bar again
 MIN_FIT = 12  # ticks a fit needs
 
 
@@ -144,6 +144,7 @@ class MidiClockOut:
         self.grid = BeatGrid()
         self.running = False
         self.ticks = 0
+        self._run_ticks: deque[float] = deque(maxlen=4 * 60 * TICKS_PER_BEAT)  # send times since Start
         self._tick: int | None = None  # number of the next tick to send (beat * 24 + k)
         self._wake = threading.Event()
         self._halt = threading.Event()
@@ -184,6 +185,7 @@ class MidiClockOut:
                 continue
             self._send([CLOCK])
             self.ticks += 1
+            self._run_ticks.append(time.monotonic())
             self._tick += 1  # type: ignore[operator]
 
     def _start(self, grid: BeatGrid, now: float) -> None:
@@ -191,6 +193,7 @@ class MidiClockOut:
         self._tick = downbeat * TICKS_PER_BEAT
         self._send(song_position(0))
         self._send([START])  # the receiver starts on the first tick after Start: the downbeat's
+        self._run_ticks.clear()
         self.running = True
 
     def _stop(self) -> None:
@@ -198,9 +201,18 @@ class MidiClockOut:
         self.running = False
         self._tick = None
 
+    def sent_bpm(self) -> float:
+        """The tempo the ticks since the last Start were sent at (a least-squares fit of their send times),
+        0 before two beats of them."""
+        times = list(self._run_ticks)
+        if len(times) < 2 * TICKS_PER_BEAT:
+            return 0.0
+        return 60.0 / (TICKS_PER_BEAT * _fit(list(enumerate(times)))[0])
+
     def release(self) -> None:
         self._halt.set()
         self._thread.join(timeout=2.0)
+        log.info("MIDI clock out: %d ticks, the last run sent at %.2f BPM", self.ticks, self.sent_bpm())
         if self.running:
             self._send([STOP])
         if self._port is not None:
