@@ -403,7 +403,7 @@ def test_midi_clock_out_ticks_24_a_beat_at_the_tempo_heard(tmp_path):
     env = {"JACK_DEFAULT_SERVER": server.name, "JACK_NO_START_SERVER": "1"}
     cmd = [sys.executable, "-m", "engine", "perform", "--headless", "--no-sound", "--size", "64x36"]
     proc = subprocess.Popen(
-        [*cmd, "--duration", "60", "--midi-api", "jack", "--midi-clock-out", "virtual"],
+        [*cmd, "--duration", "120", "--midi-api", "jack", "--midi-clock-out", "virtual"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -412,7 +412,7 @@ def test_midi_clock_out_ticks_24_a_beat_at_the_tempo_heard(tmp_path):
     )
     events: list[tuple[float, int]] = []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 110  # a machine at load 15 takes 20 s to start a show
         while time.monotonic() < deadline and proc.poll() is None:
             ports = [p.name for p in client.get_ports("Halation clock", is_midi=True, is_output=True)]
             if ports:
