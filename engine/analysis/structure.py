@@ -54,7 +54,7 @@ class StructureSettings:
     kick_share_db: float = -3.0  # the low end within this of the whole mix (dB): the kick carries the music
     build_db: float = 8.0  # a build-up's full rise (dB over its first beats): hl_buildup reaches 1
     min_beats: int = 4  # beats of a section heard before another boundary is looked for
-    reference_beats: int = 8  # the section's reference: median of its last this many beats
+    reference_bars: int = 4  # the reference: the same beat of the section's last this many bars (median)
     floor_db: float = -80.0  # quieter than this is silence (no boundary from silence to silence)
 
 
@@ -125,6 +125,7 @@ class _Probe:
     loud: float
     bass: float
     high: float
+    slot: int = 0  # the beat of the bar it starts (a bar's beats differ: the kick on 1 and 3, a snare on 2)
 
 
 def _db(power: float) -> float:
@@ -172,7 +173,9 @@ class StructureTracker:
         if phase >= 0.5:
             self._probed = True
             mean = self._sums / max(1, self._hops)
-            self._decide(_Probe(self._beat_time, _db(mean[0]), _db(mean[1]), _db(mean[2])), count, grid, time)
+            slot = (count - grid.downbeat) % grid.beats_per_bar
+            probe = _Probe(self._beat_time, _db(mean[0]), _db(mean[1]), _db(mean[2]), slot)
+            self._decide(probe, count, grid, time)
 
     # --- phrases ----------------------------------------------------------------------------------
 
@@ -198,8 +201,9 @@ class StructureTracker:
         s = self.settings
         section = self._section
         kind = None
-        if len(section) >= s.min_beats and probe.loud > s.floor_db:
-            kind, strength = self._change(probe, section[-s.reference_beats :])
+        same_beat = [p for p in section if p.slot == probe.slot][-s.reference_bars :]
+        if len(section) >= s.min_beats and len(same_beat) >= 1 and probe.loud > s.floor_db:
+            kind, strength = self._change(probe, same_beat)  # against the same beat of the section's bars
         if kind is None:
             section.append(probe)
             self._follow_build(probe)
@@ -231,9 +235,10 @@ class StructureTracker:
         )
         strength = min(1.0, max(abs(d_bass) / 12.0, abs(d_loud) / 6.0, abs(d_high) / 24.0))
         section = self.state.section
-        if kick_now and d_loud > 0.0 and (d_bass >= s.rise_bass_db or not kick_before):
+        if kick_now and d_loud > 0.0 and d_bass >= s.rise_bass_db:
             quiet_before = section in ("buildup", "breakdown") or not kick_before
-            return ("drop" if quiet_before or d_loud >= s.drop_db else "section"), strength
+            kind = "drop" if quiet_before or d_loud >= s.drop_db else "section"
+            return (None, 0.0) if kind == section else (kind, strength)  # a drop within a drop is its bar
         falls = (kick_before and not kick_now and d_bass <= -s.fall_bass_db) or (
             section in ("steady", "drop") and d_loud <= -s.fall_db
         )
