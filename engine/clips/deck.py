@@ -24,6 +24,7 @@ from engine.errors import MediaError
 log = logging.getLogger(__name__)
 PRELOAD = 6  # frames decoded ahead
 ADVANCE_LOOKAHEAD = 0.25  # beats: auto-advance decides this far before the bar line
+RETRY_SECONDS = 1.0  # a bank whose clips all fail to open is looked at again this often, not every frame
 MAX_FADE_STEP = 0.25  # beats a transition may advance in one frame: a beat tracker re-locking (jumping the
 # clock forwards by up to a bar, most often in the first bars of a show) must not turn a fade into a cut
 
@@ -175,6 +176,7 @@ class Director:
         self._previous_energy = 0.5
         self._started = False
         self._fade_beats = 0.0  # beats the running transition has shown (never jumps)
+        self._retry_at = 0.0  # when to look for a playable clip again after none opened
         self._beat: float | None = None
 
     def playback_for(self, clip: BankClip) -> Playback:
@@ -194,13 +196,14 @@ class Director:
                 beat, self.spec.quantize, self.spec.beats, self.spec.seconds, self.beats_per_bar
             )
 
-    def _skip_broken(self, live: Deck, idle: Deck, beat: float, energy: float) -> None:
+    def _skip_broken(self, live: Deck, idle: Deck, time: float, beat: float, energy: float) -> None:
         """A clip that broke under the show: the idle one is replaced, the one on air is left at the next
         quantisation point (the rotation goes on; both show their last good frame meanwhile)."""
         if self._transition is not None:
             return
-        if idle.broken or not idle.loaded:
-            self._load_next(idle, energy)
+        needs_clip = (idle.broken or not idle.loaded) and time >= self._retry_at
+        if needs_clip and not self._load_next(idle, energy):  # nothing in the bank opens: look again later
+            self._retry_at = time + RETRY_SECONDS
         if live.broken and idle.loaded and not idle.broken:
             self.fire(beat)
 
@@ -216,7 +219,7 @@ class Director:
             self._started = self._load_next(live, energy)
             live.start(time, beat)
             self._load_next(idle, energy)
-        self._skip_broken(live, idle, beat, energy)
+        self._skip_broken(live, idle, time, beat, energy)
         # Decide a little before the bar line, so the transition can start exactly on it.
         bar = math.floor((beat + ADVANCE_LOOKAHEAD) / self.beats_per_bar)
         if self._transition is None and self.advance.due(
