@@ -133,6 +133,7 @@ def trial(ctx, path: Path, streams: int, seconds: float, fps: float = 30.0) -> d
         "cpu_pct": 100 * (time.process_time() - cpu0) / wall,
         "rss_mb": rss_mb(),
         "late_s": wall - seconds,
+        "shown_fps": n_frames / wall,  # under 30: the render loop itself (uploads, GPU passes) fell behind
     }
     for w, tex in zip(workers, textures, strict=True):
         w.close()
@@ -371,8 +372,8 @@ def playback(ctx, args, report: dict) -> None:
                 r = trial(ctx, paths[fmt], n, args.seconds)
                 share = f"{100 * r['compressed'] / max(1, r['frames'] - r['drops']):.0f} %"
                 print(
-                    f"{size_name:6} {fmt:9} {n:7d} {r['drops']:7d} {share:>10} {r['cpu_pct']:6.0f} "
-                    f"{r['rss_mb']:7.0f}"
+                    f"{size_name:6} {fmt:9} {n:7d} {r['drops']:7d} {share:>10} {r['shown_fps']:5.1f} "
+                    f"{r['cpu_pct']:6.0f} {r['rss_mb']:7.0f}"
                 )
                 if r["drops"]:
                     break
