@@ -231,6 +231,7 @@ class Pipeline:
         program = None
         started = time.perf_counter()
         try:
+            _ = self.ctx.error  # reading the error clears a stale one left by someone else's call
             program = IsfProgram(self.ctx, doc)
             program.warm(self._warm_fbo, self.size, images=images_for(doc), values=values)
             program.adopt_state(current)

@@ -37,7 +37,9 @@ from engine.render.isf import IsfDocument, load_isf_source
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.25  # seconds between looks at the files: cheap (a stat per file), off the render path
-WARM_TIMEOUT = 20.0  # a shader whose first draw takes longer is treated as hung and refused
+WARM_TIMEOUT = 60.0  # wall seconds: a child that answers nothing for this long is treated as hung; a hang
+# that burns CPU (an endless loop) is caught far sooner by DRAW_CPU_BUDGET, so this only has to outlast a
+# child starved of CPU on a busy machine (it runs at idle priority)
 DRAW_CPU_BUDGET = 2.0  # CPU seconds the warm-up child may spend drawing a shader (twice) before it is refused
 
 Stamp = tuple[tuple[int, int, int] | None, ...]
@@ -166,6 +168,7 @@ class WarmWorker:
         self.available = True
         self._next_id = 0
         self._lines: queue.SimpleQueue = queue.SimpleQueue()
+        self._starting: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen | None:
         from engine.paths import ROOT
@@ -186,11 +189,15 @@ class WarmWorker:
             self.available = False
             return None
         self._lines = queue.SimpleQueue()
+        self._starting = proc  # close() may kill it while it starts
         threading.Thread(
             target=_pump_lines, args=(proc.stdout, self._lines), name="halation-warm-read", daemon=True
         ).start()
-        if self._read(proc, 30.0) is None:
-            log.warning("shader warm-up worker did not start: reloads may hitch")
+        ready = self._read(proc, 30.0)
+        self._starting = None
+        if ready is None or not self.available:  # not available: closed while it started (the show ends)
+            if self.available:
+                log.warning("shader warm-up worker did not start: reloads may hitch")
             self._kill(proc)
             self.available = False
             return None
@@ -278,7 +285,7 @@ class WarmWorker:
                 proc.wait(timeout=5.0)
 
     def close(self, at_once: bool = False) -> None:
-        proc, self._proc = self._proc, None
+        proc, self._proc = self._proc or self._starting, None
         if proc is not None:
             self._kill(proc, at_once)
 

@@ -7,9 +7,9 @@ driver's shader cache holds the result; the render thread's own compile and firs
 Doing it in another process also keeps Python's GIL and a crashing driver away from the show.
 
 It also refuses what would hurt the show later: the shader is drawn at the show's start and again as if
-ten minutes in (a loop bounded by TIME passes at TIME 0 and then takes seconds a frame), into a float
-target, and a picture that is not finite (NaN, inf: black on the output) is an error. The parent limits the
-CPU time the draws may take (engine.render.reload.WarmWorker), so an endless loop is refused quickly.
+ten minutes in (a loop bounded by TIME passes at TIME 0 and then takes seconds a frame), and into a small
+float target, where a picture that is not finite (NaN, inf: black on the output) is an error. The parent
+limits the CPU time the draws may take (engine.render.reload.WarmWorker): an endless loop is refused quickly.
 
 Protocol: one JSON object per line on stdin (a job); on stdout, {"id", "stage": "compiled"} once the shader
 has compiled (the draws start), then one JSON object, its result. Run as `python -m engine.render.warm`.
@@ -37,12 +37,15 @@ _TARGETS: dict = {}
 LATE = 600.0  # seconds: "ten minutes into the show", the second draw's TIME
 
 
-def _target(ctx, size: tuple[int, int]):
-    """One float RGBA target per size (so NaN survives to be seen), kept: releasing a bound framebuffer
-    breaks the next one."""
-    if size not in _TARGETS:
-        _TARGETS[size] = ctx.framebuffer(color_attachments=[ctx.texture(size, 4, dtype="f4")])
-    return _TARGETS[size]
+PROBE = (64, 36)  # the float target NaN is looked for in (small: read back on every warm)
+
+
+def _target(ctx, size: tuple[int, int], dtype: str = "f1"):
+    """One RGBA target per size and type (RGBA8 like the show's layers, so the driver caches the variant
+    the show will draw; float for the NaN probe), kept: releasing a bound framebuffer breaks the next."""
+    if (size, dtype) not in _TARGETS:
+        _TARGETS[size, dtype] = ctx.framebuffer(color_attachments=[ctx.texture(size, 4, dtype=dtype)])
+    return _TARGETS[size, dtype]
 
 
 def _not_finite(target) -> bool:
@@ -70,10 +73,12 @@ def warm_job(ctx, job: dict, progress=None) -> dict:
         for name, spec in job.get("images", {}).items():
             textures.append(_texture(ctx, spec))
             images[name] = textures[-1]
-        target = _target(ctx, tuple(job["size"]))
+        show, probe = _target(ctx, tuple(job["size"])), _target(ctx, PROBE, "f4")
         if progress is not None:
             progress("compiled")
-        for at in (0.0, LATE):
+        # at the show's size: the variant the show draws (cached), then ten minutes in (TIME-bounded loops);
+        # small and in float: NaN at the start and later
+        for target, at in ((show, 0.0), (show, LATE), (probe, 0.0), (probe, LATE)):
             frame = FrameInfo(
                 time=at, timedelta=1 / 60, frame_index=round(at * 60), date=(2000.0, 1.0, 1.0, at)
             )
@@ -82,7 +87,7 @@ def warm_job(ctx, job: dict, progress=None) -> dict:
             error = ctx.error
             if error != "GL_NO_ERROR":
                 return {"ok": False, "message": f"OpenGL error while rendering: {error}", "path": job["path"]}
-            if _not_finite(target):
+            if target is probe and _not_finite(target):
                 when = "at the start" if at == 0.0 else f"at TIME {at:.0f} s"
                 message = f"the shader renders NaN or infinite values {when} (black on the output)"
                 return {"ok": False, "message": message, "path": job["path"]}
