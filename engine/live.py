@@ -272,7 +272,14 @@ class FrameLoop:
                 _reload(show, self.watcher)
         values = show.draw(ft, features, self.target.fbo)
         info = FrameInfo(
-            ft.time, ft.index, features, values, self.errors(), show.preset.name, time.monotonic()
+            ft.time,
+            ft.index,
+            features,
+            values,
+            self.errors(),
+            show.preset.name,
+            time.monotonic(),
+            self.status,
         )
         for sink in self.sinks:
             stage = guards.stage(f"sink {sink.name}", backoff=SINK_RETRY)

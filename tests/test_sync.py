@@ -609,3 +609,17 @@ def test_an_ndi_receiver_gets_the_shows_frames(ndi_env):
     width, height, mean, spread = map(int, got.stdout.split())
     assert (width, height) == (96, 54)
     assert mean > 0 and spread > 0
+
+
+def test_the_hud_says_what_link_and_the_render_node_do():
+    from engine.sync.stage import sync_lines
+
+    link = {"link/mode": "auto", "link/role": "lead", "link/peers": 2, "link/bpm": 124.04}
+    assert sync_lines(link) == ["Link auto (lead): 2 peers, 124.0 BPM"]
+    node = {"link/mode": "follow", "link/role": "follow", "link/peers": 1, "link/bpm": 128.0}
+    node.update({"follow/leader": "10.0.0.5:9100", "follow/connected": 0})
+    assert sync_lines(node) == [
+        "Link follow: 1 peer, 128.0 BPM",
+        "following 10.0.0.5:9100 (waiting for its stream)",
+    ]
+    assert sync_lines({}) == []

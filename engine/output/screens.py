@@ -11,6 +11,7 @@ import moderngl
 from engine.output.sink import FrameInfo
 from engine.render.overlay import PreviewOverlay, status_lines
 from engine.render.quad import Blit
+from engine.sync.stage import sync_lines
 
 
 class WindowSink:
@@ -56,6 +57,7 @@ class WindowSink:
                 status = list(self.notices())  # the operator's notices (stage edit, flash limit, quit)
                 if self.hud:
                     status += status_lines(info.features.values(info.time))
+                    status += sync_lines(info.status)
                 self._overlay.status = status
                 self._overlay.draw(target, info.errors)
             if self.flush:

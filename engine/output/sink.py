@@ -10,8 +10,8 @@ retried later, while the others go on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import moderngl
 
@@ -30,6 +30,7 @@ class FrameInfo:
     errors: tuple[str, ...]  # operator-facing messages for the preview banner
     look: str = ""  # the name of the look on screen (window titles follow it)
     drawn_at: float = 0.0  # time.monotonic() when the frame's drawing was handed to the GPU (latency stages)
+    status: Mapping[str, Any] = field(default_factory=dict)  # the sync stages' (Link mode, peers; the HUD)
 
 
 class Sink(Protocol):

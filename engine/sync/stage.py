@@ -41,6 +41,20 @@ def run_stages(
     return features
 
 
+def sync_lines(status: Mapping[str, Any]) -> list[str]:
+    """The HUD's lines for the sync stages: "Link auto (lead): 2 peers, 124.0 BPM", "following HOST:PORT"."""
+    lines = []
+    if "link/mode" in status:
+        mode, role, peers = status["link/mode"], status.get("link/role", ""), status.get("link/peers", 0)
+        doing = f" ({role})" if mode == "auto" and role else ""
+        tempo = status.get("link/bpm", 0.0)
+        lines.append(f"Link {mode}{doing}: {peers} peer{'' if peers == 1 else 's'}, {tempo:.1f} BPM")
+    if "follow/leader" in status:
+        state = "connected" if status.get("follow/connected") else "waiting for its stream"
+        lines.append(f"following {status['follow/leader']} ({state})")
+    return lines
+
+
 def stages_status(stages: Sequence[FeatureStage]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for stage in stages:
