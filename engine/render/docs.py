@@ -58,6 +58,14 @@ MEANINGS = {
     "bpm_runner_up": ("BPM", "the other metrical level with the most evidence (×2, ×½, ×1.5…), 0: none"),
     "bpm_runner_up_ratio": ("ratio", "bpm_runner_up / bpm (2: the music may also be felt twice as fast)"),
     "bpm_runner_up_share": ("0..1", "its evidence over the tempo's: near 1, a dancer may tap either"),
+    "section": ("0..3", "the section heard: 0 steady, 1 build-up, 2 drop, 3 breakdown (docs/showcraft.md)"),
+    "section_time": ("seconds", "since the section began (a boundary is heard half a beat after it)"),
+    "drop": ("0..1", "1 at a drop, decaying over ~2 s: the moment to flash, zoom or switch palette"),
+    "buildup": ("0..1", "how far a build-up has risen (0 outside one): tension to ramp up"),
+    "breakdown": ("0 or 1", "1 in a breakdown (the kick gone): calm the picture down"),
+    "phrase": ("0..1", "a spike at each phrase (16 bars) and section boundary, decaying like downbeat"),
+    "phrase_bar": ("0..15", "bars into the phrase"),
+    "phrase_phase": ("0..1", "position within the phrase"),
 }
 LFO_SHAPES = {"sine": "sine, 1 on the beat", "tri": "triangle, 1 on the beat", "saw": "ramp 0→1"}
 LFO_RATES = {
