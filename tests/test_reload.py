@@ -215,8 +215,7 @@ def test_a_shader_too_slow_to_draw_is_refused(tmp_path):
     path.write_text(RED)
     reloader = ShaderReloader(interval=0.05, warm_timeout=2.0)
     try:
-        reloader.watch("shader", path)
-        time.sleep(0.1)
+        reloader.watch("shader", path)  # stamped now: the edit just after it is seen (no wait needed)
         path.write_text(HANG)
         end = time.monotonic() + 30.0
         taken = None
