@@ -82,10 +82,12 @@ class Receiver:
         self.sock.close()
 
 
-def demo_wav(path: Path) -> Path:
+def demo_wav(path: Path, seconds: float | None = None) -> Path:
+    """The built-in demo song (124 BPM), or its first `seconds`, as a 16-bit WAV file."""
     from engine.commands.common import load_music
 
     music = load_music(None)
+    music = music.until(seconds) if seconds else music
     pcm = (np.clip(music.samples, -1.0, 1.0) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as out:
         out.setnchannels(2)

@@ -263,21 +263,11 @@ def test_link_lead_moves_the_peer_to_the_tempo_heard(link_peer):
 
 
 def _demo_wav(path, seconds: float):
-    """The first seconds of the built-in demo song (124 BPM) as a 16-bit WAV file."""
-    import wave
+    """The first seconds of the built-in demo song (124 BPM) as a WAV file (the bench's own)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.sync import demo_wav
 
-    import numpy as np
-
-    from engine.commands.common import load_music
-
-    music = load_music(None).until(seconds)
-    pcm = (np.clip(music.samples, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(music.sample_rate)
-        out.writeframes(pcm.tobytes())
-    return path
+    return demo_wav(path, seconds)
 
 
 @pytest.mark.slow
