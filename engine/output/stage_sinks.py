@@ -26,7 +26,7 @@ from engine.params.store import Param
 
 log = logging.getLogger(__name__)
 
-PREVIEW_WIDTH = 960
+PREVIEW_WIDTH = 640  # the laptop preview: a quarter of a 720p frame to draw (the window can be resized)
 LAPTOP_WIDTH = 640  # a lost projector's window on the laptop
 
 
