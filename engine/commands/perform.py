@@ -109,6 +109,9 @@ def run(args) -> int:
     if args.follow:  # a render node: the leader's ears, no audio here
         from engine.sync.follow import ClockFeed
 
+        if args.audio or args.audio_device is not None:
+            raise HalationError("--follow draws from the leader's stream: drop --audio / --audio-device")
+
         return run_show(args, preset, ClockFeed(), None)
     if args.audio_device is not None:
         from engine.audio.capture import LiveCapture, parse_channels

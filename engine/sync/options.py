@@ -54,19 +54,22 @@ def add_sync_arguments(p) -> None:
 
 
 def build_sync(args, feed, size: tuple[int, int] | None = None) -> tuple[list, list]:
-    """(Features stages, sinks) for what the command line asks; nothing for commands without the flags."""
+    """(Features stages, sinks) for what the command line asks; nothing for commands without the flags. If
+    one cannot start (a port in use, a host that does not resolve), those already made are let go."""
     stages: list = []
     sinks: list = []
-    follow = getattr(args, "follow", None)
-    if follow:
-        from engine.sync.follow import FollowStage, StreamReceiver
+    try:
+        _build(args, feed, size, stages, sinks)
+    except BaseException:
+        for stage in stages:
+            stage.close()
+        for sink in sinks:
+            sink.release()
+        raise
+    return stages, sinks
 
-        stages.append(FollowStage(StreamReceiver(*follow), feed.position))
-    link = getattr(args, "link", None)
-    if link:
-        from engine.sync.link import LinkPeer, LinkSync
 
-        stages.append(LinkSync(LinkPeer(), link, feed.position))
+def _build(args, feed, size, stages: list, sinks: list) -> None:
     targets = getattr(args, "send_features", None) or []
     if targets:
         from engine.output.features_out import FeatureStream
@@ -86,4 +89,13 @@ def build_sync(args, feed, size: tuple[int, int] | None = None) -> tuple[list, l
         from engine.output.ndi import NdiSink
 
         sinks.append(NdiSink(ndi, size, getattr(args, "fps", None) or 60.0))
-    return stages, sinks
+    follow = getattr(args, "follow", None)
+    if follow:
+        from engine.sync.follow import FollowStage, StreamReceiver
+
+        stages.append(FollowStage(StreamReceiver(*follow), feed.position))
+    link = getattr(args, "link", None)
+    if link:  # last: it joins the session, which other peers see at once
+        from engine.sync.link import LinkPeer, LinkSync
+
+        stages.append(LinkSync(LinkPeer(), link, feed.position))
