@@ -108,8 +108,12 @@ void main() {{
     float would_l = first ? 0.0 : detect(dot(v, LUMA), s.x, s.y, {LUMA_STEP}, {LUMA_DARK}).z;
     float would_r = first ? 0.0 : detect(redness(v), s.z, s.w, {RED_STEP}, 1e9).z;
     // the largest k whose blend makes no transition (bisection; k = 0 is what is shown now)
-    float lo_l = 0.0, hi_l = 1.0, lo_r = 0.0, hi_r = 1.0;
-    for (int n = 0; n < 10; n++) {{
+    float lo_l = 1.0, hi_l = 1.0, lo_r = 1.0, hi_r = 1.0;
+    if (lock_luma || lock_red) {{  // only a detector that used its budget needs k (a uniform branch)
+        lo_l = 0.0;
+        lo_r = 0.0;
+    }}
+    for (int n = 0; n < ((lock_luma || lock_red) ? 10 : 0); n++) {{
         float m = 0.5 * (lo_l + hi_l);
         vec3 c = mix(p, v, m);
         if (detect(dot(c, LUMA), s.x, s.y, {LUMA_STEP * MARGIN}, {SAFE_DARK}).z > 0.5) hi_l = m;
