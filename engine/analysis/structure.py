@@ -38,6 +38,7 @@ KINDS = ("phrase", "section", "buildup", "drop", "breakdown")  # event kinds
 DROP_DECAY = 2.0  # seconds for hl_drop to fall to 1/e
 PHRASE_DECAY = 0.1  # seconds, like the downbeat spike
 MAX_EVENTS = 256
+SETTLE_BARS = 2  # bars after a new tempo before its beats are measured (its phase is still moving)
 STRUCTURE_NAMES = ("section", "section_time", "drop", "buildup", "breakdown", "phrase", "phrase_bar")
 STRUCTURE_NAMES += ("phrase_phase",)
 
@@ -146,6 +147,8 @@ class StructureTracker:
         self._sums = np.zeros(3)
         self._hops = 0
         self._start: float | None = None  # when the music began
+        self._bpm = 0.0  # the tempo the section's beats were measured at
+        self._settled = 0.0  # beats are measured from then on (the beat's phase has settled)
 
     def drain(self) -> list[StructureEvent]:
         events = list(self._events)
@@ -160,13 +163,16 @@ class StructureTracker:
             return
         if self._beat is None:
             self.state = replace(self.state, anchor_bar=self._bar_at(grid, self._start))
+        if abs(grid.bpm - self._bpm) > 0.08 * grid.bpm:  # a new tempo (an octave found): beats measured
+            self._bpm, self._section = grid.bpm, []  # on the old one say nothing of this one's sections
+            self._settled = time + SETTLE_BARS * grid.beats_per_bar * grid.period  # nor while it settles
         count, phase = grid.beat_position(time)
         if count != self._beat:
             self._beat, self._beat_time = count, time - phase * grid.period
             self._probed, self._hops = False, 0
             self._sums[:] = 0.0
             self._phrase(count, grid, time)
-        if self._probed:
+        if self._probed or time < self._settled:
             return
         self._sums += (loud, bass, high)
         self._hops += 1
@@ -202,8 +208,12 @@ class StructureTracker:
         section = self._section
         kind = None
         same_beat = [p for p in section if p.slot == probe.slot][-s.reference_bars :]
-        if len(section) >= s.min_beats and len(same_beat) >= 1 and probe.loud > s.floor_db:
-            kind, strength = self._change(probe, same_beat)  # against the same beat of the section's bars
+        if len(section) >= s.min_beats and probe.loud > s.floor_db:
+            if len(same_beat) >= 3:  # against the same beat of the section's last bars
+                kind, strength = self._change(probe, same_beat)
+            elif self.state.section in ("buildup", "breakdown"):  # a short build: only the kick coming back
+                kind, strength = self._change(probe, section[-2 * s.min_beats :])  # against all its beats
+                kind = kind if kind == "drop" else None
         if kind is None:
             section.append(probe)
             self._follow_build(probe)
