@@ -40,6 +40,7 @@ PHASE_TOLERANCE = 0.002  # s: the session's bar is moved onto the heard downbeat
 TEMPO_TOLERANCE = 0.01  # BPM: heard tempo changes smaller than this are not published
 PEER_CHANGE = 0.05  # BPM: a session tempo this far from what we published was set by another peer
 FORCE_INTERVAL = 0.1  # s: the lead moves the session's phase at most this often (each move jolts peers)
+MERGE_GRACE = 1.0  # s after the peer count changes in which a new session tempo is a merge, not a DJ
 QUIET_RESET = 2.0  # s of silence after which auto leads again (the next track)
 MIN_CONFIDENCE = 0.2  # the heard tempo is published once the tracker is this sure of it
 
@@ -193,6 +194,8 @@ class LinkSync:
         self._published: float | None = None  # the tempo we last set (None: none yet)
         self._last_force = -math.inf
         self._peer_led = False  # auto: another peer set the tempo; follow until the music stops
+        self._peers = 0  # peers seen in the last frame...
+        self._peers_changed = -math.inf  # ...and when (Link clock) that count last changed
         self._quiet_since: float | None = None
         self.status_now = LinkStatus(mode, "off", 0, 0.0)
 
@@ -237,6 +240,8 @@ class LinkSync:
         self.role = self._role(features, state)
         self.status_now = LinkStatus(self.mode, self.role, state.peers, state.tempo)
         if self.role == "follow":
+            if self.mode == "auto" and state.peers == 0:
+                return features  # nobody to follow and nothing heard: no beat made up from Link's default
             return replace(features, grid=grid_from_session(state, link_at, at))
         self._lead(features.grid, state, link_at, at)
         return features
@@ -245,6 +250,10 @@ class LinkSync:
         if self.mode != "auto":
             return self.mode
         heard = features.grid.bpm > 0 and features.grid.confidence >= MIN_CONFIDENCE and not features.silence
+        if state.peers != self._peers:  # sessions merged or a peer left: a new tempo is nobody's decision
+            self._peers, self._peers_changed = state.peers, state.time
+        if state.time - self._peers_changed < MERGE_GRACE:
+            self._published = None  # (the peer count and the merged timeline arrive a moment apart)
         if (
             not self._peer_led
             and self._published is not None
