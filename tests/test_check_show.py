@@ -22,7 +22,16 @@ def show_folder(tmp_path: Path) -> Path:
     (show / "three.toml").write_text(LOOK.format(name="three", shader="effects/pulse.fs") + CLIPS)
     (show / "set.toml").write_text(SET)
     (show / "aliases.toml").write_text('[alias]\n"/gma3/Page1/Fader201" = "master.level"\n')
+    (show / "stage.toml").write_text(STAGE)
     return show
+
+
+STAGE = """[[output]]
+name = "main"
+size = [1920, 1080]
+fit = "fill"
+keystone = [[0.1, 0.05], [0.95, 0.0], [1.0, 1.0], [0.0, 0.9]]
+"""
 
 
 CLIPS = '[clips]\na = "clips/nebula.mp4"\nb = "clips/ember.mp4"\n'
@@ -58,3 +67,11 @@ def test_a_clip_that_cannot_be_read_fails_the_check(tmp_path):
     assert "ember.mp4" in result.stdout and "three.toml" in result.stdout
     lines = [line for line in result.stdout.splitlines() if "ember.mp4" in line]
     assert len(lines) == 1  # reported once, though the folder and the setlist both use it
+
+
+def test_a_typo_in_the_stage_file_fails_the_check(tmp_path):
+    show = show_folder(tmp_path)
+    (show / "stage.toml").write_text(STAGE.replace("fit =", "fitt ="))
+    result = run_cli("check", str(show))
+    assert result.returncode == 1
+    assert f"{show / 'stage.toml'}:4:" in result.stdout and "fitt" in result.stdout, result.stdout
