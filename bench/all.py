@@ -41,7 +41,7 @@ SUITE = (
     ),
     Entry(
         "soak",
-        ("--minutes", "1", "--bars", "2"),
+        ("--minutes", "1.5", "--bars", "1"),  # the setlist comes round twice: warm and end with one look
         "0 crashes, 0 unasked black frames; RSS ≤ +5 % after warm-up, no thread/fd/GL-object growth",
         "none (the show against itself over time)",
         json=True,
@@ -97,6 +97,11 @@ def add_arguments(p) -> None:
     p.add_argument("--only", help="run only these benches, a,b,... (default: all)")
     p.add_argument("--skip", default="", help="benches to leave out, a,b,...")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds each bench may take (900)")
+    p.add_argument(
+        "--merge",
+        type=Path,
+        help="a --json file of an earlier run: keep its results for the benches not run now",
+    )
 
 
 def run(args) -> int:
@@ -108,6 +113,14 @@ def run(args) -> int:
         wanted = [e for e in wanted if e.name in args.only.split(",")]
     wanted = [e for e in wanted if e.name not in args.skip.split(",")]
     results = [_run_one(e, args.timeout) for e in wanted]
+    if args.merge:
+        fresh = {r["name"] for r in results}
+        earlier = json.loads(args.merge.read_text())["results"]
+        order = [e.name for e in SUITE]
+        results = sorted(
+            [*results, *(r for r in earlier if r["name"] not in fresh)],
+            key=lambda r: order.index(r["name"]) if r["name"] in order else len(order),
+        )
     unlisted = sorted(set(known) - {e.name for e in SUITE} - {"all"})
     report = {
         "machine": machine(),
@@ -159,6 +172,7 @@ def _run_one(entry: Entry, timeout: float) -> dict:
         "output": stdout.strip(),
         "error": said[-1] if rc and said else "",
         "figures": figures,
+        "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
 
 
@@ -217,6 +231,7 @@ def markdown(report: dict) -> str:
     for r in report["results"]:
         verdict = _verdict(r)
         lines.append(f"| {r['name']} | {r['target']} | {r['baseline']} | {verdict}, {r['seconds']:.0f} s |")
+    lines += ["", "Each bench's own run time is under its heading (a report may merge runs: `--merge`)."]
     for r in report["results"]:
         lines += [
             "",
@@ -225,7 +240,12 @@ def markdown(report: dict) -> str:
             f"`halation bench {' '.join([r['name'], *r['args']])}`",
             "",
         ]
-        lines += [f"- target: {r['target']}", f"- beside: {r['baseline']}", ""]
+        lines += [
+            f"- target: {r['target']}",
+            f"- beside: {r['baseline']}",
+            f"- run: {r.get('at', report['date'])}",
+            "",
+        ]
         headline = _headline(r)
         if headline:
             lines += [headline, ""]
@@ -263,6 +283,7 @@ def _headline(r: dict) -> str:
             f"{f['slow_frames']} of {f['frames']} frames over 2× the median outside "
             f"{f['look_changes']} look changes; after warm-up RSS "
             f"{f['rss_growth_pct']} %, threads {f['thread_growth']}, fds {f['fd_growth']}, GL objects "
-            f"{f['gl_object_growth']}** ({f['minutes']:g} min)"
+            f"{f['gl_object_growth']}** ({f['minutes']:g} min; warm-up and end sampled with "
+            f"{'the same look' if f.get('same_look') else 'different looks'} on screen)"
         )
     return ""

@@ -28,7 +28,7 @@ from engine.show import morph
 from engine.show.preset import MODULATABLE, Layer, Preset
 
 log = logging.getLogger(__name__)
-CLIP_PRIME_SECONDS = 1.0  # how long a built look may wait for its clips' first frames before it shows anyway
+CLIP_PRIME_SECONDS = 3.0  # how long a built look may wait for its clips' first frames before it shows anyway
 
 _RANGE_DEFAULTS = {"bool": (0.0, 1.0), "event": (0.0, 1.0)}
 # parameters of the show, not of a look: a recall keeps what the operator set (the song's range excepted)
@@ -182,8 +182,8 @@ class Show:
         return self._primed()
 
     def _prime(self, preset: Preset, pipeline: Pipeline) -> None:
-        """Hold a built look until its clips have a first frame to show (a second at most), so a cue never
-        puts a black deck on the output; a newer look takes its place."""
+        """Hold a built look until its clips have a first frame to show (3 s at most: a busy machine
+        decodes late), so a cue never puts a black deck on the output; a newer look takes its place."""
         if self._incoming is not None:
             self._incoming[1].release()
         self._incoming = (preset, pipeline, time.monotonic() + CLIP_PRIME_SECONDS)

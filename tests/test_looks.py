@@ -55,7 +55,7 @@ def test_a_burst_of_requests_builds_only_the_newest(live):
     show, frame, tmp = live
     (tmp / "demo" / "tunnel.toml").write_text(TUNNEL.replace("../../", str(PRESETS_DIR.parent) + "/"))
     demo, tunnel = show.preset, load_preset(tmp / "demo" / "tunnel.toml")
-    frame()
+    run_until(frame, lambda: frame() > 0)  # the demo clips are on screen (first frames may be dark)
     generation = show.look_generation
     for i in range(100):
         show.request(tunnel if i % 2 else demo)  # the last one asked for is the tunnel
@@ -69,6 +69,7 @@ def test_a_look_whose_shader_does_not_build_is_refused_and_the_look_stays(live):
     show, frame, tmp = live
     (tmp / "demo" / "bad.fs").write_text("/*{}*/\nvoid main() { gl_FragColor = vec4(1.0) }\n")
     (tmp / "demo" / "bad.toml").write_text('name = "bad"\n[shader]\nfile = "bad.fs"\n')
+    run_until(frame, lambda: frame() > 0)  # the demo clips are on screen (first frames may be dark)
     before = show.preset
     show.request(load_preset(tmp / "demo" / "bad.toml"))
     seen = run_until(frame, lambda: show.look_error is not None)
