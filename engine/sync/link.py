@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 Mode = Literal["off", "follow", "lead", "auto"]
 MODES: tuple[Mode, ...] = ("off", "follow", "lead", "auto")  # index = the value of link.mode
 PHASE_TOLERANCE = 0.002  # s: the session's bar is moved onto the heard downbeat when further off than this
-TEMPO_TOLERANCE = 0.01  # BPM: heard tempo changes smaller than this are not published
+TEMPO_TOLERANCE = 0.05  # BPM: heard tempo changes smaller than this are not published (each commit can
+# cross a peer's own change on the network, and Link keeps the later one)
 PEER_CHANGE = 0.05  # BPM: a session tempo this far from what we published was set by another peer
-FORCE_INTERVAL = 0.1  # s: the lead moves the session's phase at most this often (each move jolts peers)
+FORCE_INTERVAL = 0.5  # s: the lead moves the session's phase at most this often (for the same reason)
 MERGE_GRACE = 1.0  # s after the peer count changes in which a new session tempo is a merge, not a DJ
 QUIET_RESET = 2.0  # s of silence after which auto leads again (the next track)
 MIN_CONFIDENCE = 0.2  # the heard tempo is published once the tracker is this sure of it
@@ -191,7 +192,9 @@ class LinkSync:
         self.mode: Mode = mode
         self.clock = ClockOffset(position, link_clock)
         self.role = "off"
-        self._published: float | None = None  # the tempo we last set (None: none yet)
+        # auto: the tempo the session should have unless another peer set one (what we published while
+        # leading, what the session had while following); None: no expectation (just switched, merging)
+        self._expected: float | None = None
         self._last_force = -math.inf
         self._peer_led = False  # auto: another peer set the tempo; follow until the music stops
         self._peers = 0  # peers seen in the last frame...
@@ -205,7 +208,7 @@ class LinkSync:
             self.peer.set_enabled(mode != "off")
             self.mode = mode
             self._peer_led = False  # the operator chose: what a peer did before counts for nothing
-            self._published = None
+            self._expected = None
 
     def params(self) -> list[Param]:
         return link_params(self.mode)
@@ -253,17 +256,17 @@ class LinkSync:
         if state.peers != self._peers:  # sessions merged or a peer left: a new tempo is nobody's decision
             self._peers, self._peers_changed = state.peers, state.time
         if state.time - self._peers_changed < MERGE_GRACE:
-            self._published = None  # (the peer count and the merged timeline arrive a moment apart)
+            self._expected = None  # (the peer count and the merged timeline arrive a moment apart)
         if (
             not self._peer_led
-            and self._published is not None
-            and abs(state.tempo - self._published) > PEER_CHANGE
+            and self._expected is not None
+            and abs(state.tempo - self._expected) > PEER_CHANGE
         ):
             log.info("Link: a peer set %.1f BPM: following it until the music stops", state.tempo)
             self._peer_led = True
         self._track_quiet(features.time, heard)
         if self._peer_led or not heard:
-            self._published = None  # while following, the session's tempo is not ours
+            self._expected = state.tempo  # following: a jump from here is a peer's doing too
             return "follow"
         return "lead"
 
@@ -283,9 +286,9 @@ class LinkSync:
             return  # nothing heard yet worth telling the session
         if heard.beats_per_bar != state.quantum:
             self.peer.set_quantum(heard.beats_per_bar)
-        if self._published is None or abs(heard.bpm - state.tempo) > TEMPO_TOLERANCE:
+        if self._expected is None or abs(heard.bpm - state.tempo) > TEMPO_TOLERANCE:
             self.peer.set_tempo(heard.bpm)
-            self._published = heard.bpm
+            self._expected = heard.bpm
             state = replace(state, tempo=heard.bpm)
         error = bar_error(heard, state, link_at, audio_at)
         now = state.time
