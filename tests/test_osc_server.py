@@ -190,6 +190,19 @@ def test_a_flood_is_rate_limited_and_costs_no_memory(hub_factory):
     assert hub.inbox.pending() == 0
 
 
+def test_a_flood_of_garbage_is_dropped_undecoded_once_the_budget_is_spent(hub_factory):
+    hub = hub_factory(rate_limit=500.0)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        for _ in range(3000):
+            peer.sendto(b"/not/osc", ("127.0.0.1", hub.udp.port))
+    deadline = time.monotonic() + 5
+    while hub.counters["packets"] < 3000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    counts = hub.counters.snapshot()
+    assert counts["rate-limited"] >= 1500  # never decoded
+    assert counts["packets"] - counts["rate-limited"] <= 1500  # what the budget let through to the decoder
+
+
 def test_registered_clients_hear_changes_in_their_own_units(hub_factory):
     hub = hub_factory(profiles=(parse_rule("127.0.0.1=0-100"),))
     show = Show(hub)

@@ -54,7 +54,9 @@ class OscConfig:
     zeroconf_interfaces: tuple[str, ...] = ()  # () = every interface
     allow: tuple[Network, ...] | str | None = "local"  # "local" = loopback + local segments; None = anyone
     profiles: tuple[ProfileRule, ...] = ()
-    rate_limit: float = 20000.0  # messages a second per source host; 0 = unlimited
+    # messages a second per source host (0 = unlimited): above any desk's busiest (a few thousand), so a
+    # runaway sender's flood is dropped before decoding and the frame rate holds
+    rate_limit: float = 12000.0
     feedback: tuple[tuple[str, int], ...] = ()
     resolume: bool = True
     aliases: tuple[Alias, ...] = ()  # the desk's own addresses mapped onto targets (--osc-alias)

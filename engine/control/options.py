@@ -53,7 +53,7 @@ def add_control_arguments(p: argparse.ArgumentParser) -> None:
         "qlcplus (repeatable, e.g. 10.0.0.5=ma3)",
     )
     add(
-        "--osc-rate-limit", type=float, default=20000.0, help="messages/s per source (default 20000; 0 = off)"
+        "--osc-rate-limit", type=float, default=12000.0, help="messages/s per source (default 12000; 0 = off)"
     )
     add(
         "--osc-feedback",

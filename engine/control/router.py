@@ -79,10 +79,14 @@ class Router:
         if not self.allowlist.allows(source.host):
             counters.add_two("packets", "denied", 1)
             return
+        if self.limiter.exhausted(source.host):
+            counters.add_two("packets", "rate-limited", 1)
+            return
         try:
             messages = decode_packet(data)
         except PacketError as exc:
             counters.add_two("packets", exc.reason, 1)
+            self.limiter.allow(source.host, 1)  # garbage spends the sender's budget too
             return
         if not self.limiter.allow(source.host, len(messages)):
             counters.add_two("packets", "rate-limited", len(messages))

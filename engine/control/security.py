@@ -107,6 +107,16 @@ class RateLimiter:
         self._buckets: dict[str, list[float]] = {}  # host → [tokens, last time]
         self._lock = threading.Lock()
 
+    def exhausted(self, host: str) -> bool:
+        """Whether this host has no message left to spend now: a flood beyond the rate is dropped before
+        it is even decoded, so it costs the show as little as a packet can."""
+        if self.rate <= 0:
+            return False
+        bucket = self._buckets.get(host)
+        if bucket is None:
+            return False
+        return bucket[0] + (self._clock() - bucket[1]) * self.rate < 1.0
+
     def allow(self, host: str, n: int = 1) -> bool:
         if self.rate <= 0:
             return True
