@@ -171,3 +171,18 @@ def test_zeroconf_advertises_oscjson_and_osc(make_hub):
     finally:
         zc.close()
     assert found == {"_oscjson._tcp.local.": hub.oscquery.port, "_osc._udp.local.": hub.udp.port}
+
+
+def test_the_feature_stream_is_listed_as_what_the_show_sends(make_hub):
+    from pythonoscquery.shared.osc_path_node import OSCPathNode
+
+    from engine.control.status import SentNode
+    from engine.output.features_out import stream_nodes
+
+    sent = tuple(SentNode(*n) for n in stream_nodes(("bass", "high")))
+    hub, _ = make_hub(sent=sent)
+    status, node = get(hub, "/hl/frame/bpm")
+    assert status == 200 and node["ACCESS"] == 0 and node["TYPE"] == "f"
+    assert get(hub, "/hl/event/downbeat")[1]["TYPE"] == "di"
+    assert get(hub, "/hl/frame/bass/hits")[0] == 200
+    OSCPathNode.from_json(get(hub, "/")[1])  # an existing client reads the tree with them in it

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from engine.control.commands import ACTIONS, ActionSpec
 from engine.control.pattern import compile_pattern, is_pattern
-from engine.control.status import STATUS, StatusNode
+from engine.control.status import STATUS, SentNode, StatusNode
 from engine.errors import HalationError
 from engine.params.store import Param, ParamValue
 
@@ -30,6 +30,7 @@ class Target:
     profile: str | None = None  # forced profile (Resolume aliases are always 0–1); None = the source's
     span: tuple[float, float] | None = None  # a 0–1 level maps onto this span instead of the param's range
     status: StatusNode | None = None  # a read-only node of /hl/status/ (what the show reports)
+    sent: SentNode | None = None  # an address the show only sends (the feature stream)
     value: ParamValue | None = None  # a button: it sets the param to this value when it fires
     read: Callable[[float], float] | None = None  # the number → the param's value (Resolume's tempo)
 
@@ -58,6 +59,7 @@ class AddressSpace:
         resolume: bool = True,
         aliases: Mapping[str, Target] | None = None,
         status: tuple[StatusNode, ...] = STATUS,
+        sent: tuple[SentNode, ...] = (),
     ):
         self.prefix = normalize_prefix(prefix)
         self.targets: dict[str, Target] = {}  # the published, name-based space (what OSCQuery lists)
@@ -72,6 +74,8 @@ class AddressSpace:
         for node in status:
             address = f"{self.prefix}/status/{node.key}"
             self.targets.setdefault(address, Target(address, status=node))
+        for sent_node in sent:
+            self.targets.setdefault(sent_node.address, Target(sent_node.address, sent=sent_node))
         from engine.control import resolume as _resolume  # the Resolume layer builds on Target
 
         self._resolume = _resolume if resolume else None

@@ -25,7 +25,7 @@ from engine.control.profiles import ProfileRule, SourceProfiles
 from engine.control.router import Router, Source
 from engine.control.security import Allowlist, Network, RateLimiter
 from engine.control.stats import Counters
-from engine.control.status import FrameMeter, show_status
+from engine.control.status import FrameMeter, SentNode, show_status
 from engine.params.macros import macro_labels, unmapped_macros
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.show.notices import Notices
@@ -61,6 +61,7 @@ class OscConfig:
     resolume: bool = True
     aliases: tuple[Alias, ...] = ()  # the desk's own addresses mapped onto targets (--osc-alias)
     name: str = "Halation"
+    sent: tuple[SentNode, ...] = ()  # what the show sends (the feature stream), listed on OSCQuery
 
 
 def _allowlist(allow: tuple[Network, ...] | str | None) -> Allowlist:
@@ -102,7 +103,7 @@ class ControlHub:
         aliases, unknown = alias_targets(cfg.aliases, params)
         for name in unknown if warn else ():
             log.warning("OSC alias: '%s' is no parameter or action of this show; skipped", name)
-        return AddressSpace(params, cfg.prefix, resolume=cfg.resolume, aliases=aliases)
+        return AddressSpace(params, cfg.prefix, resolume=cfg.resolume, aliases=aliases, sent=cfg.sent)
 
     def start(self, params: Mapping[str, Param]) -> None:
         cfg = self.config

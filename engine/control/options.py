@@ -109,6 +109,17 @@ def wants_control(args: Any) -> bool:
     )
 
 
+def _stream_nodes(args: Any) -> tuple[Any, ...]:
+    """With --send-features, what the stream sends, so OSCQuery lists it beside what the show takes."""
+    if not getattr(args, "send_features", None):
+        return ()
+    from engine.analysis.bands import DEFAULT_BANDS
+    from engine.control.status import SentNode
+    from engine.output.features_out import stream_nodes
+
+    return tuple(SentNode(*node) for node in stream_nodes(tuple(DEFAULT_BANDS)))
+
+
 def build_controls(args: Any) -> tuple[Any, ...]:
     """The control surfaces to hand to perform(): one ControlHub, or none when no control option is given."""
     if not wants_control(args):
@@ -138,6 +149,7 @@ def build_controls(args: Any) -> tuple[Any, ...]:
         feedback=tuple(args.osc_feedback),
         resolume=not args.no_resolume,
         aliases=load_aliases(args.osc_alias) if args.osc_alias else (),
+        sent=_stream_nodes(args),
     )
     inputs: list[Any] = []
     if args.midi:

@@ -143,6 +143,9 @@ def leaf(
         return _param_node(target, target.param, values.get(target.param.name), read_only)
     if target.status is not None:
         return _status_node(target, status or {})
+    if target.sent is not None:
+        node = target.sent
+        return {"FULL_PATH": target.address, "TYPE": node.type, "ACCESS": 0, "DESCRIPTION": node.description}
     return _action_node(target, read_only, choices or {})
 
 

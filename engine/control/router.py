@@ -122,7 +122,9 @@ class Router:
             return []
         effects: list[Effect] = []
         for target in targets:
-            if target.status is not None:  # read-only: only an exact address is a mistake worth a word
+            if (
+                target.status is not None or target.sent is not None
+            ):  # read-only: an exact address is a mistake
                 self.counters.add("read-only")
                 if len(targets) == 1:
                     self._tell(f"OSC: {message.address} is read-only (the show reports it)", message.address)

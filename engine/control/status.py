@@ -46,6 +46,16 @@ STATUS: tuple[StatusNode, ...] = (
 STATUS_KEYS = tuple(n.key for n in STATUS)
 
 
+@dataclass(frozen=True)
+class SentNode:
+    """An address the show sends and never takes (the feature stream's): listed on OSCQuery with ACCESS 0,
+    so a desk programmer can find what to listen for."""
+
+    address: str
+    type: str
+    description: str
+
+
 class FrameMeter:
     """Frame rate and late frames, from when frames were published (the render thread's own clock)."""
 

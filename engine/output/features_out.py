@@ -151,6 +151,39 @@ def frame_bundle(features: Features, time_: float, index: int, wall_offset: floa
     return layout.pack(*flat)
 
 
+EVENT_NODES = (  # (kind, OSC types, what it carries): the time it refers to (show time, s) comes first
+    ("onset", "dfs", "an onset: time, strength, the band that heard it"),
+    ("beat", "di", "a beat: time, its count"),
+    ("downbeat", "di", "a beat that starts a bar: time, the bar's count"),
+    ("buildup", "d", "a build-up starts: time, then its numbers"),
+    ("drop", "d", "a drop: time, then its numbers"),
+    ("breakdown", "d", "a breakdown starts: time, then its numbers"),
+    ("phrase", "d", "a phrase boundary: time, then its numbers"),
+    ("section", "d", "a section change: time, then its numbers"),
+)
+
+
+def stream_nodes(bands: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(address, OSC types, description) of everything the stream sends, for OSCQuery to list."""
+    layout = [
+        (f"{PREFIX}/frame/index", "id", "frame number and its show time (s)"),
+        (f"{PREFIX}/frame/bpm", "f", "tempo (BPM)"),
+        (f"{PREFIX}/frame/confidence", "f", "tempo confidence 0..1"),
+        (f"{PREFIX}/frame/beat", "f", "beat phase 0..1"),
+        (f"{PREFIX}/frame/bar", "f", "bar phase 0..1"),
+        (f"{PREFIX}/frame/count", "ii", "beat and bar counts"),
+        *((f"{PREFIX}/frame/{name}", "f", name) for name in FRAME_VALUES),
+        (f"{PREFIX}/frame/silence", "i", "1 while the input is silent"),
+        (f"{PREFIX}/frame/onset_count", "i", "onsets heard so far"),
+        (f"{PREFIX}/frame/audio_time", "d", "audio time of the analysis (s)"),
+        *((f"{PREFIX}/frame/{band}/{name}", "f", f"{band} {name}") for band in bands for name in BAND_VALUES),
+        (f"{PREFIX}/frame/spectrum", "b", "spectrum (float32 blob)"),
+        (f"{PREFIX}/frame/waveform", "b", "waveform (float32 blob)"),
+        (f"{PREFIX}/frame/grid", "ffdiiii", "the beat grid a render node draws from"),
+    ]
+    return layout + [(f"{PREFIX}/event/{kind}", tags, text) for kind, tags, text in EVENT_NODES]
+
+
 def event_messages(event: Any, grid: BeatGrid) -> list[bytes]:
     """An analysis event as its messages: /hl/event/<kind> with the show time it refers to first, then its
     numbers and names; a beat that starts a bar is also a downbeat."""
