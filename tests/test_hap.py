@@ -261,3 +261,33 @@ def test_preparing_a_hap_q_clip_keeps_the_packets_of_the_frames_it_leaves_alone(
     assert len(kept) >= 2  # the 4-frame clip ping-pongs: every frame not deflickered is the source's own
     theirs.close()
     ours.close()
+
+
+def test_prepared_real_ai_clips_are_hap_quicktime_that_ffmpeg_decodes_as_we_do(ctx, shared_data, tmp_path):
+    picks = sorted((shared_data / "clips").rglob("*.mp4"))[:2]
+    out = tmp_path / "ai"
+    result = run_cli("prepare", *map(str, picks), "--out", str(out), "--size", f"{W}x{H}", "--fps", "24")
+    assert result.returncode == 0, result.stderr
+    for entry in json.loads((out / "clips.json").read_text())["clips"]:
+        mov = out / entry["file"]
+        probe = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_name:format=format_name",
+                "-of",
+                "json",
+                str(mov),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        info = json.loads(probe.stdout)
+        assert info["streams"][0]["codec_name"] == "hap" and "mov" in info["format"]["format_name"]
+        theirs = ffmpeg_decode(mov)
+        ours, compressed = gpu_decode(ctx, mov)
+        assert compressed == len(theirs) == entry["loop"]["frames"]
+        assert min(psnr(a, b) for a, b in zip(ours, theirs, strict=True)) > 45  # the same picture
