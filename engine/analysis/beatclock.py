@@ -166,7 +166,8 @@ class MetreSettings:
     memory_beats: float = 24.0  # the evidence of each bar position forgets over ~this many beats
     switch: float = 2.0  # another bar length must be this much more contrasted to take over...
     floor: float = 0.35  # ...and contrasted at least this much (max over mean of its positions, less 1)
-    settle_bars: float = 4.0  # ...after at least this many bars of it since the start or the last switch
+    settle_bars: float = 4.0  # ...after at least this many bars of it since the start or the last switch,
+    sustain_bars: float = 1.0  # ...having had the evidence for this many of its bars in a row
     accent: float = 0.5  # weight of the beat's loudness (Accent) against its mean, beside the downbeat
     # evidence (harmony change and bass): a waltz's accented one, a kick on one alone
 
@@ -184,6 +185,7 @@ class Metre:
         self.evidence = {n: np.zeros(n) for n in settings.candidates}
         self.beats_per_bar = beats_per_bar
         self._since = 0  # beats since the start or the last switch
+        self._ahead = 0  # beats in a row another length has had the evidence to take over
 
     def contrast(self, n: int) -> float:
         """How much the strongest position of bars of n stands out: its evidence over the mean, less 1."""
@@ -201,13 +203,15 @@ class Metre:
         current = self.beats_per_bar
         here = self.contrast(current) if current in self.evidence else 0.0
         best = max(self.evidence, key=self.contrast)
-        if best == current or self._since < s.settle_bars * max(best, current):
-            return None
         there = self.contrast(best)
-        if there < s.floor or there < s.switch * here:
+        if best == current or there < s.floor or there < s.switch * here:
+            self._ahead = 0
+            return None
+        self._ahead += 1
+        if self._since < s.settle_bars * max(best, current) or self._ahead < s.sustain_bars * best:
             return None
         self.beats_per_bar = best
-        self._since = 0
+        self._since = self._ahead = 0
         return best
 
 
