@@ -112,13 +112,18 @@ class FrameClock:
         pass
 
 
-def split_frames(times, stamps, windows, guard: float = 0.1) -> tuple[list[float], list[float]]:
-    """Frame times during traffic and during quiet (a guard band around each switch is left out)."""
+def split_frames(
+    times, stamps, windows, guard: float = 0.1, block: float = 1.0
+) -> tuple[list[float], list[float]]:
+    """Frame times during traffic and during the quiet between and around the traffic blocks (a guard band
+    around each switch is left out; the quiet before the first block and after the last counts one block
+    each, so the long tail a slow sender needs does not weigh the quiet side)."""
     under, quiet = [], []
+    first, last = windows[0][0] - block, windows[-1][1] + block
     for t, s in zip(times, stamps, strict=False):
         if any(a <= s <= b for a, b in windows):
             under.append(t)
-        elif all(s < a - guard or s > b + guard for a, b in windows) and s > stamps[0] + 1.0:
+        elif first <= s <= last and all(s < a - guard or s > b + guard for a, b in windows):
             quiet.append(t)
     return under, quiet
 
@@ -197,11 +202,11 @@ def run(args) -> int:
     busy = sum(b - a for a, b in report["windows"])
     final = hub.values()
     finals_ok = all(abs(float(final[a[4:].replace("/", ".")]) - v) < 1e-6 for a, v in report["last"].items())
-    under, quiet = split_frames(stats.frame_times, frames.stamps, report["windows"])
+    under, quiet = split_frames(list(stats.frame_times), frames.stamps, report["windows"], block=args.block)
     med_quiet = 1000 * statistics.median(quiet)
     med_under = 1000 * statistics.median(under)
     moved = (med_under - med_quiet) / med_quiet * 100
-    paired = paired_change(stats.frame_times, frames.stamps, report["windows"], args.block)
+    paired = paired_change(list(stats.frame_times), frames.stamps, report["windows"], args.block)
 
     print(f"  sent          {sent} messages in {busy:.2f} s of traffic ({sent / busy:.0f} msg/s)")
     print(f"  received      {counts.get('messages', 0)} messages in {counts.get('packets', 0)} packets")
