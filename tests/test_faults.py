@@ -85,7 +85,7 @@ def test_a_shader_on_screen_replaced_by_a_fault_then_fixed(gl_ctx, tmp_path, fau
         assert all(red(look) for look in run.looks), f"{fault}: a frame left the last good look"
         (error,) = run.show.pipeline.errors()
         assert error.path == shader and SAYS[fault] in error.message, error
-        # refused before the wall-clock limit (the CPU budget: the child runs at idle priority, so on a
+        # refused before the wall-clock limit (the CPU budget: the child runs at low priority, so on a
         # machine with no idle CPU it gets there later than the second or two it takes on an idle one)
         assert refused_after < 60.0, refused_after
         shader.write_text(BLUE)

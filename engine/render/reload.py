@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.25  # seconds between looks at the files: cheap (a stat per file), off the render path
 WARM_TIMEOUT = 60.0  # wall seconds: a child that answers nothing for this long is treated as hung; a hang
 # that burns CPU (an endless loop) is caught far sooner by DRAW_CPU_BUDGET, so this only has to outlast a
-# child starved of CPU on a busy machine (it runs at idle priority)
+# child starved of CPU on a busy machine (it runs at low priority)
 DRAW_CPU_BUDGET = 2.0  # CPU seconds the warm-up child may spend drawing a shader (twice) before it is refused
 
 Stamp = tuple[tuple[int, int, int] | None, ...]
@@ -160,7 +160,7 @@ class WarmWorker:
 
     def __init__(self, timeout: float = WARM_TIMEOUT, draw_budget: float = DRAW_CPU_BUDGET):
         """`timeout`: wall seconds a job may take in all; `draw_budget`: CPU seconds its draws may use.
-        CPU time, not wall time, so a child starved by a busy machine (it runs at idle priority) is
+        CPU time, not wall time, so a child starved by a busy machine (it runs at low priority) is
         never mistaken for a hung one, and a real hang (all CPU, no answer) is caught in about a second."""
         self.timeout = timeout
         self.draw_budget = draw_budget

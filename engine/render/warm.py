@@ -104,14 +104,16 @@ def warm_job(ctx, job: dict, progress=None) -> dict:
             tex.release()
 
 
+WARM_NICE = 10  # a tenth of a busy thread's share: frames keep the CPU, yet warming always moves on
+
+
 def lower_priority() -> None:
-    """Run only on CPU time the show leaves idle (SCHED_IDLE; else the lowest nice), so warming a
-    shader never slows the frames on the output, even on a two-core laptop rendering in software."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        with contextlib.suppress(AttributeError, OSError):
-            os.nice(19)
+    """Run behind the show, so warming a shader barely slows the frames on the output, but not at idle
+    priority: on a laptop whose cores are all busy (other software beside the show) an idle-priority
+    child gets no CPU at all, and the cue the operator fired would never come in (seen beside two busy
+    loops on 2 cores: a GO still not adopted after 30 s)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(WARM_NICE)
 
 
 def main() -> int:
