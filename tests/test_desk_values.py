@@ -28,6 +28,16 @@ def frames_advance(show: Performance) -> bool:
     return False
 
 
+def said(show: Performance, words: str, timeout: float = 30.0) -> bool:
+    """Whether /hl/status/error comes to say `words` (the show reports each refusal when it happens)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if words in show.value("/hl/status/error")[0]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_values_no_desk_should_send_leave_the_show_running_and_say_so(tmp_path):
     show = Performance(duration=90)
     udp = ("localhost", str(show.ports["udp"]))
@@ -46,11 +56,16 @@ def test_values_no_desk_should_send_leave_the_show_running_and_say_so(tmp_path):
         oscsend(*udp, "/hl/shader/glow", "f", "0.5")
         oscsend(*udp, "/hl/transition/duration", "f", "1e30")  # a crossfade nobody can wait for
         assert "give 0..600 seconds" in show.wait_value("/hl/status/error", ["x"], timeout=3)[0]
-        for name in ("3", "../../etc/passwd", "/etc/passwd", "inf", "nan"):
-            oscsend(*udp, "/hl/preset/recall", "s", name)
-            oscsend(*udp, "/hl/deck/a/clip", "s", name)
+        for name in ("../../etc/passwd", "/etc/passwd"):  # each refusal is said when it happens
             oscsend(*udp, "/hl/snapshot/save", "s", name)
+            assert said(show, f"'{name}' is not a usable name")
+        for name in ("3", "inf", "nan", "../../etc/passwd"):
+            oscsend(*udp, "/hl/deck/a/clip", "s", name)
+            assert said(show, f"deck.select: no clip '{name}'") or said(show, "deck.select: failed")
+        oscsend(*udp, "/hl/preset/recall", "s", "no such look")
+        assert said(show, "no preset named 'no such look'")
         oscsend(*udp, "/hl/cue/goto", "s", "no such cue")
+        assert said(show, "no setlist loaded")
         session = tmp_path / "presses.txt"
         session.write_text("".join(f"e0000000.{i:08x} /hl/tempo/double\n" for i in range(1000)))
         subprocess.run(["oscsendfile", *udp, str(session)], check=True, timeout=60, capture_output=True)
