@@ -93,19 +93,24 @@ KEYSTONED = textwrap.dedent(
 
 
 def test_a_keystoned_output_of_the_monitors_size_is_drawn_straight_into_its_window(xvfb_display):
+    seen = run_script(KEYSTONED, xvfb_display)
+    assert close_to(seen["centre"], [200, 60, 30]) and close_to(seen["inside_tl"], [200, 60, 30])
+    assert seen["outside"] == [0, 0, 0]  # left of the keystoned top-left corner: black
+    assert seen["picture"] == [1280, 720]
+
+
+def run_script(script: str, display: str) -> dict:
+    """Run a window script on the X display in its own process; what it saw, from its last line."""
     done = subprocess.run(
-        [sys.executable, "-c", KEYSTONED],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=90,
-        env={**os.environ, "DISPLAY": xvfb_display},
+        env={**os.environ, "DISPLAY": display},
     )
     assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert close_to(seen["centre"], [200, 60, 30]) and close_to(seen["inside_tl"], [200, 60, 30])
-    assert seen["outside"] == [0, 0, 0]  # left of the keystoned top-left corner: black
-    assert seen["picture"] == [1280, 720]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def close_to(colour, expected, tol=3) -> bool:
@@ -113,16 +118,7 @@ def close_to(colour, expected, tol=3) -> bool:
 
 
 def test_output_shows_the_program_preview_adds_the_overlay_and_monitor_loss_keeps_a_window(xvfb_display):
-    done = subprocess.run(
-        [sys.executable, "-c", WINDOWS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env={**os.environ, "DISPLAY": xvfb_display},
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_script(WINDOWS, xvfb_display)
     program = [200, 60, 30]
     assert seen["output"]["size"] == [1280, 720]  # fullscreen on the (Xvfb) monitor
     assert close_to(seen["output"]["centre"], program) and close_to(seen["output"]["corner"], program)
