@@ -16,6 +16,7 @@ import contextlib
 import logging
 import signal
 import statistics
+import sys
 import threading
 import time
 from collections import deque
@@ -32,7 +33,7 @@ from engine.app import Show, build_params
 from engine.audio.feed import AudioFeed
 from engine.clock import FrameTime, LiveClock
 from engine.output.recorder import Recorder
-from engine.output.sink import FrameInfo, Sink
+from engine.output.sink import FrameInfo, Sink, finish_gpu
 from engine.output.stage import Stage, default_stage
 from engine.output.stage_sinks import open_stage_outputs
 from engine.params.store import Param, ParamMessage, ParamValue
@@ -52,6 +53,9 @@ from engine.sync.stage import FeatureStage, run_stages, stages_status
 log = logging.getLogger(__name__)
 
 SINK_RETRY = 0.5  # seconds before a sink that raised is tried again (doubling up to 8 s)
+POLLS_PER_BLOCK = 4  # the analysis thread looks for new audio this often per capture block...
+POLL_FLOOR = 0.001  # ...but at most every millisecond
+SWITCH_INTERVAL = 0.001  # s: how soon a thread that wants the interpreter gets it in a show (5 ms default)
 
 
 class AnalysisThread(threading.Thread):
@@ -71,9 +75,11 @@ class AnalysisThread(threading.Thread):
         self.non_finite = 0  # samples replaced by silence
         self._subscribers: list[Callable[[Any], None]] = []
         self._halt = threading.Event()
-        # look as often as a capture block arrives (a hop at most): a 64-sample block read a hop late would
-        # waste the latency it was chosen for
-        self._period = min(analyzer.hop, feed.blocksize or analyzer.hop) / analyzer.sample_rate
+        # look several times per capture block (a hop at most): a block is read soon after it lands, not up
+        # to a block later (a 64-sample block read a hop late would waste the latency it was chosen for);
+        # a look that finds nothing new costs a few microseconds
+        block = min(analyzer.hop, feed.blocksize or analyzer.hop) / analyzer.sample_rate
+        self._period = min(block, max(POLL_FLOOR, block / POLLS_PER_BLOCK))
 
     def subscribe(self, callback: Callable[[Any], None]) -> None:
         """Call `callback(event)` on this thread for each onset, beat (and other analysis event) as it is
@@ -210,7 +216,8 @@ def _name(obj: object) -> str:
 class FrameLoop:
     """One frame of a live show, stage by stage, each in its guard:
     control drain → operator actions → tempo commands → preset watcher → draw (modulation, each layer) →
-    each sink → publish to the controls → retarget them when the look changed."""
+    each sink → the GPU finishes the frame → publish to the controls → retarget them when the look
+    changed."""
 
     def __init__(
         self,
@@ -287,6 +294,8 @@ class FrameLoop:
                 continue
             with stage:
                 sink.present(self.target.texture, info)
+        with guards.stage("gpu"):
+            finish_gpu(self.target.fbo.ctx)  # the frame is done (a swap, headless) with the GIL let go
         state = ShowState(ft.time, values, features, base, self.operator.cue_name, self.status)
         for control in self.controls:
             with guards.stage(f"publish ({_name(control)})"):
@@ -509,13 +518,15 @@ class FrameRun:
         loop, show = self.loop, self.loop.show
         watchdog = Watchdog()
         started = time.monotonic()
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)  # the analysis and control threads wait 1 ms, not 5, for it
         try:
             self.feed.start()
             clock = LiveClock(self.feed.position, lead=self.av_offset)
             self.analysis.start()
             watching = f"; saving {show.preset.path.name} shows it at once" if loop.watcher else ""
-            log.info("showing '%s'%s", show.preset.name, watching)
             watchdog.start()
+            shown = False
             while not stop and not should_close():
                 ft = clock.tick()
                 if (end is not None and ft.time >= end) or (
@@ -525,9 +536,13 @@ class FrameRun:
                 t0 = time.perf_counter()
                 self.frame(ft, stats)
                 watchdog.beat()
+                if not shown:  # said once the picture is there: rehearsals and scripts wait for this line
+                    log.info("showing '%s'%s", show.preset.name, watching)
+                    shown = True
                 if self.fps:  # pace like a display would
                     time.sleep(max(0.0, 1.0 / self.fps - (time.perf_counter() - t0)))
         finally:
+            sys.setswitchinterval(switch)
             stats.seconds = time.monotonic() - started
             watchdog.stop()
             stats.stalls = watchdog.stall_count
