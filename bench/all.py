@@ -80,6 +80,12 @@ SUITE = (
     Entry("analysis", (), "onset F, beat F and tempo beside aubio on the annotated set", "aubio", json=True),
     Entry("peers", (), "tempo and beats beside offline peers", "aubio, librosa, Essentia", json=True),
     Entry(
+        "rehearse",
+        ("--runs", "3"),
+        "rehearse's first frame within 2 s, whatever the track's length",
+        "a 30 s track beside a 20 min one, alternating",
+    ),
+    Entry(
         "structure", ("--quick",), "≥ 90 % of autopilot changes on a section boundary", "the true sections"
     ),
     Entry(

@@ -286,7 +286,7 @@ def test_a_desk_steps_through_the_setlist_over_osc(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    heard = _read_until(show, "showing '", timeout=60)  # the loop is about to draw its first frame
+    heard = _read_until(show, "showing '", timeout=60)  # the first frame is on screen
     subprocess.run(["oscsend", "localhost", str(port), "/hl/cue/go"], check=True)
     _, rest = show.communicate(timeout=60)
     err = heard + rest

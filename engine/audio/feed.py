@@ -38,12 +38,19 @@ class BufferFeed:
     blocksize = 0  # no blocks: samples are ready as the clock runs
 
     def __init__(
-        self, audio: AudioBuffer, play: bool = True, device: int | str | None = None, loop: bool = False
+        self,
+        audio: AudioBuffer,
+        play: bool = True,
+        device: int | str | None = None,
+        loop: bool = False,
+        mono: np.ndarray | None = None,
     ):
+        """`mono`: the buffer's mono mix when the caller has it (a track still to be streamed in is
+        silence: mixing twenty minutes of zeros would hold up the first frame by a second)."""
         self.audio = audio
         self.sample_rate = audio.sample_rate
         self.loop = loop
-        self._mono = audio.mono()
+        self._mono = audio.mono() if mono is None else mono
         self._fed = 0
         self._playback = Playback(audio, device=device, loop=loop) if play else None
         self._playing = False

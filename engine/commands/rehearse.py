@@ -65,7 +65,9 @@ def _streamed_section(args, start: float, stop: float):
 
     n = max(1, round((stop - start) * SAMPLE_RATE))
     silence = AudioBuffer(np.zeros((n, 2), np.float32), SAMPLE_RATE)  # the speakers play what fills it
-    feed = BufferFeed(silence, play=not args.no_sound, device=args.audio_out, loop=args.loop)
+    feed = BufferFeed(
+        silence, play=not args.no_sound, device=args.audio_out, loop=args.loop, mono=np.zeros(n, np.float32)
+    )
     chunks = stream_audio(args.track, start)
     at = 0
     for chunk in chunks:
