@@ -4,10 +4,15 @@ and frame rate, so every prepared clip plays at the output's native size without
 
 from __future__ import annotations
 
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -16,18 +21,100 @@ from engine.errors import MediaError
 POLICIES = ("fill", "fit", "crop")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 DEFAULT_SEQUENCE_FPS = 24.0
+SMALL_DIVISOR = 8  # the small copies are 1/8 of the show size each way (160x90 for 720p)
+OPAQUE = 250  # alpha at or above this everywhere: the clip is opaque (stored without alpha)
 
 
 @dataclass(frozen=True)
 class Conformed:
-    frames: np.ndarray  # (N, H, W, 3) uint8 at the show's size and frame rate; (N, H, W, 4) with alpha
+    """A decoded clip at the show's size. `decoded` holds each source frame once, as RGBA (opaque sources:
+    alpha 255), in one buffer filled as frames arrive; `small` is its 1/8-size copy, made on the way, which
+    the loop search, the descriptors and the deflicker read instead of whole frames. `picks` retimes it to
+    the show's rate without copying a frame."""
+
+    decoded: np.ndarray  # (N, H, W, 4) uint8, one per source frame
+    small: np.ndarray  # (N, H/8, W/8, 4) uint8, area-averaged
     fps: float
     source_fps: float
     source_size: tuple[int, int]
     picks: np.ndarray | None = None  # the source frame each conformed frame shows (None: one each, in order)
+    alpha: bool = False  # some pixel is transparent (the source has alpha and uses it)
 
     def origins(self) -> np.ndarray:
-        return np.arange(len(self.frames)) if self.picks is None else self.picks
+        return np.arange(len(self.decoded)) if self.picks is None else self.picks
+
+    @cached_property
+    def frames(self) -> np.ndarray:
+        """(N, H, W, 3) uint8 at the show's rate, (N, H, W, 4) with alpha: a copy, for callers that want
+        plain frames (stretching, benches); `prepare` itself encodes from `decoded` and `picks`."""
+        chosen = self.decoded if self.picks is None else self.decoded[self.picks]
+        return chosen if self.alpha else np.ascontiguousarray(chosen[..., :3])
+
+
+def small_size(size: tuple[int, int]) -> tuple[int, int]:
+    return max(1, size[0] // SMALL_DIVISOR), max(1, size[1] // SMALL_DIVISOR)
+
+
+class FrameStore:
+    """The decoded frames' buffer and their small copies, written by a pool of workers as the decoder
+    hands frames over (OpenCV and numpy release the GIL, so this overlaps with decoding on another core).
+    Sized from the header's frame count and grown when the header under-counted."""
+
+    def __init__(self, size: tuple[int, int], expected: int, alpha_source: bool):
+        self.size = size
+        self.alpha_source = alpha_source
+        self.count = 0
+        self._decoded = self._empty(size, max(1, expected))
+        self._small = self._empty(small_size(size), max(1, expected))
+        self._alpha_min = np.full(max(1, expected), 255, np.uint8)
+        workers = max(1, min(4, os.cpu_count() or 1))
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="halation-conform")
+        self._pending: deque = deque()
+        self._in_flight = 2 * workers  # pictures waiting for a worker: the decoder never runs far ahead
+
+    @staticmethod
+    def _empty(size: tuple[int, int], n: int) -> np.ndarray:
+        return np.empty((n, size[1], size[0], 4), np.uint8)
+
+    def add(self, picture: np.ndarray) -> None:
+        """Queue one (h, w, 3|4) picture, already scaled (not yet cropped or padded)."""
+        if self.count == len(self._decoded):
+            self._grow()
+        while len(self._pending) >= self._in_flight:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._put, self.count, picture))
+        self.count += 1
+
+    def _grow(self) -> None:
+        self._wait()
+        n = len(self._decoded)
+        self._decoded = np.concatenate([self._decoded, self._empty(self.size, n)])
+        self._small = np.concatenate([self._small, self._empty(small_size(self.size), n)])
+        self._alpha_min = np.concatenate([self._alpha_min, np.full(n, 255, np.uint8)])
+
+    def _put(self, index: int, picture: np.ndarray) -> None:
+        slot = self._decoded[index]
+        _place(picture, slot, transparent=self.alpha_source)
+        cv2.resize(slot, small_size(self.size), dst=self._small[index], interpolation=cv2.INTER_AREA)
+        if self.alpha_source:
+            self._alpha_min[index] = slot[..., 3].min()
+
+    def _wait(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(decoded, small, alpha) once every queued frame is in."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+        n = self.count
+        alpha = self.alpha_source and n > 0 and int(self._alpha_min[:n].min()) < OPAQUE
+        return self._decoded[:n], self._small[:n], alpha
+
+    def abandon(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
 
 
 def _placement(src: tuple[int, int], dst: tuple[int, int], policy: str) -> tuple[int, int]:
@@ -40,18 +127,23 @@ def _placement(src: tuple[int, int], dst: tuple[int, int], policy: str) -> tuple
     return max(2, round(sw * scale / 2) * 2), max(2, round(sh * scale / 2) * 2)
 
 
-def _place(img: np.ndarray, dst: tuple[int, int]) -> np.ndarray:
-    """Centre-crop and/or pad (black; transparent when there is alpha) an image to exactly dst."""
-    dw, dh = dst
+def _place(img: np.ndarray, slot: np.ndarray, transparent: bool) -> None:
+    """Centre-crop and/or pad an (h, w, 3|4) image into an (H, W, 4) slot: black, transparent where the
+    source has alpha, opaque otherwise; alpha 255 for RGB pictures."""
+    dh, dw = slot.shape[:2]
     h, w = img.shape[:2]
     y0, x0 = max(0, (h - dh) // 2), max(0, (w - dw) // 2)
     img = img[y0 : y0 + dh, x0 : x0 + dw]
-    if img.shape[:2] == (dh, dw):
-        return img
-    out = np.zeros((dh, dw, img.shape[2]), np.uint8)
     h, w = img.shape[:2]
-    out[(dh - h) // 2 : (dh - h) // 2 + h, (dw - w) // 2 : (dw - w) // 2 + w] = img
-    return out
+    if (h, w) != (dh, dw):
+        slot[...] = (0, 0, 0, 0 if transparent else 255)
+    top, left = (dh - h) // 2, (dw - w) // 2
+    region = slot[top : top + h, left : left + w]
+    if img.shape[2] == 4:
+        region[...] = img
+    else:
+        region[..., :3] = img
+        region[..., 3] = 255
 
 
 def _has_alpha_format(name: str | None) -> bool:
@@ -64,14 +156,9 @@ def _has_alpha_format(name: str | None) -> bool:
         return False
 
 
-def _opaque_to_rgb(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """RGBA frames that are everywhere opaque are RGB: alpha is kept only where there is some."""
-    if frames and frames[0].shape[2] == 4 and all(int(f[..., 3].min()) >= 250 for f in frames):
-        return [f[..., :3] for f in frames]
-    return frames
-
-
 def _video_frames(path: Path, size: tuple[int, int], policy: str):
+    """Decode into a FrameStore: FFmpeg decodes on its own threads and swscale converts (and scales) to
+    RGBA straight from the decoder's YUV, one pass; placing and the small copy run on the store's pool."""
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:
@@ -86,16 +173,26 @@ def _video_frames(path: Path, size: tuple[int, int], policy: str):
         if not all(src):
             raise MediaError("video stream has no picture size (unsupported codec?)", path=path)
         w, h = _placement(src, size, policy)
-        pix = "rgba" if _has_alpha_format(stream.codec_context.pix_fmt) else "rgb24"
-        frames = []
+        scaling = {"interpolation": "AREA"} if (w, h) != src else {}
+        store = FrameStore(size, stream.frames, _has_alpha_format(stream.codec_context.pix_fmt))
         try:
             for frame in container.decode(stream):
-                rgb = frame.reformat(width=w, height=h, format=pix, interpolation="AREA").to_ndarray()
-                frames.append(_place(rgb, size))
+                store.add(frame.reformat(width=w, height=h, format="rgba", **scaling).to_ndarray())
         except av.error.FFmpegError as exc:
-            if not frames:
+            if not store.count:
+                store.abandon()
                 raise MediaError(f"cannot decode video ({exc.strerror or exc})", path=path) from exc
-    return frames, fps, src
+        except BaseException:
+            store.abandon()
+            raise
+    return store, fps, src
+
+
+def _stored_pictures(pictures: list[np.ndarray], size: tuple[int, int]) -> FrameStore:
+    store = FrameStore(size, len(pictures), any(p.shape[2] == 4 for p in pictures))
+    for picture in pictures:
+        store.add(picture)
+    return store
 
 
 def _animated_image_frames(path: Path, size: tuple[int, int], policy: str):
@@ -104,30 +201,30 @@ def _animated_image_frames(path: Path, size: tuple[int, int], policy: str):
 
     try:
         with Image.open(path) as im:
-            durations, frames = [], []
+            durations, pictures = [], []
             w, h = _placement(im.size, size, policy)
             for frame in ImageSequence.Iterator(im):
                 durations.append(frame.info.get("duration", 1000 / DEFAULT_SEQUENCE_FPS) or 100)
                 mode = "RGBA" if "transparency" in frame.info or frame.mode in ("RGBA", "LA") else "RGB"
-                frames.append(_place(np.asarray(frame.convert(mode).resize((w, h), Image.BOX)), size))
+                pictures.append(np.asarray(frame.convert(mode).resize((w, h), Image.BOX)))
             src = im.size
     except OSError as exc:
         raise MediaError(f"cannot decode ({exc})", path=path) from exc
-    return frames, 1000.0 / float(np.median(durations)), src
+    return _stored_pictures(pictures, size), 1000.0 / float(np.median(durations)), src
 
 
 def _image_frames(folder: Path, size: tuple[int, int], policy: str):
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise MediaError("folder holds no images", path=folder)
-    frames, src = [], None
+    pictures, src = [], None
     for f in files:
         with Image.open(f) as im:
             src = src or im.size
             w, h = _placement(im.size, size, policy)
             mode = "RGBA" if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info else "RGB"
-            frames.append(_place(np.asarray(im.convert(mode).resize((w, h), Image.BOX)), size))
-    return frames, DEFAULT_SEQUENCE_FPS, src
+            pictures.append(np.asarray(im.convert(mode).resize((w, h), Image.BOX)))
+    return _stored_pictures(pictures, size), DEFAULT_SEQUENCE_FPS, src
 
 
 def retime(n_source: int, source_fps: float, fps: float) -> np.ndarray:
@@ -142,24 +239,19 @@ def conform(path: Path, size: tuple[int, int], fps: float | None, policy: str = 
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}")
     if path.is_dir():
-        frames, src_fps, src = _image_frames(path, size, policy)
+        store, src_fps, src = _image_frames(path, size, policy)
     else:
         try:
-            frames, src_fps, src = _video_frames(path, size, policy)
+            store, src_fps, src = _video_frames(path, size, policy)
         except MediaError:
             if path.suffix.lower() not in {".webp", ".gif", ".png"}:
                 raise
-            frames, src_fps, src = _animated_image_frames(path, size, policy)
-    if not frames:
+            store, src_fps, src = _animated_image_frames(path, size, policy)
+    decoded, small, alpha = store.finish()
+    if not len(decoded):
         raise MediaError("contains no frames", path=path)
-    frames = _opaque_to_rgb(frames)
-    if len({f.shape for f in frames}) > 1:  # a sequence mixing RGB and RGBA images
-        frames = [
-            f if f.shape[2] == 4 else np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]) for f in frames
-        ]
-    stack = np.stack(frames)
     if fps is None:
-        return Conformed(stack, src_fps, src_fps, src)
-    picks = retime(len(stack), src_fps, fps)
-    same = len(picks) == len(stack) and bool((picks == np.arange(len(stack))).all())
-    return Conformed(stack if same else stack[picks], fps, src_fps, src, None if same else picks)
+        return Conformed(decoded, small, src_fps, src_fps, src, alpha=alpha)
+    picks = retime(len(decoded), src_fps, fps)
+    same = len(picks) == len(decoded) and bool((picks == np.arange(len(decoded))).all())
+    return Conformed(decoded, small, fps, src_fps, src, None if same else picks, alpha)

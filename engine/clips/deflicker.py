@@ -10,8 +10,12 @@ descriptor (describe.flicker) before and after goes into clips.json.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from engine.clips.stored import StoredFrames
 
 WINDOW = 9  # frames in the brightness trend (about a third of a second at 24-30 fps)
 STROBE_STEP = 0.25  # relative distance from the trend beyond which a frame is a deliberate flash
@@ -28,14 +32,20 @@ class DeflickerReport:
     changed: tuple[int, ...] = ()  # the frames whose pixels changed
 
 
+def luma_means(frames: np.ndarray) -> np.ndarray:
+    """Mean luma of each frame, 0..1 (colour channels only)."""
+    pixels = frames.reshape(len(frames), -1, frames.shape[-1])
+    sums = pixels.sum(1, dtype=np.uint64)[:, :3].astype(np.float64)  # integer sums: exact, and fast
+    return (sums / (255.0 * pixels.shape[1]) @ _LUMA.astype(np.float64)).astype(np.float32)
+
+
 def brightness(frames: np.ndarray) -> np.ndarray:
-    """Mean luma of each frame, 0..1 (colour channels only), from an area-averaged 1/8-size copy."""
+    """Mean luma of each frame, 0..1, from an area-averaged 1/8-size copy."""
     import cv2
 
     h, w = frames.shape[1:3]
     size = (max(1, w // 8), max(1, h // 8))
-    small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA)[..., :3] for f in frames])
-    return (small.astype(np.float32) / 255.0 @ _LUMA).reshape(len(frames), -1).mean(1)
+    return luma_means(np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]))
 
 
 def trend(values: np.ndarray, keep: np.ndarray, wrap: bool) -> np.ndarray:
@@ -62,6 +72,18 @@ def flicker(values: np.ndarray, wrap: bool = False) -> float:
     return float(np.std(values - trend(values, np.ones(len(values), bool), wrap)))
 
 
+def gains(level: np.ndarray, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's brightness gain towards the trend of its neighbours, and which frames are flashes (gain
+    1, as are black frames)."""
+    rough = median_trend(level, wrap)  # a median: a flash does not drag its neighbours' trend up
+    flash = np.abs(level / np.maximum(rough, 1e-3) - 1.0) > STROBE_STEP
+    smooth = trend(level, ~flash, wrap)
+    gain = np.clip(smooth / np.maximum(level, 1e-3), 1.0 - MAX_GAIN, 1.0 + MAX_GAIN)
+    gain = np.where(flash | (level < 0.02), 1.0, gain)
+    gain = np.where(np.abs(gain - 1.0) > 1e-3, gain, 1.0)  # a change under one level in 255 is none
+    return gain.astype(np.float32), flash
+
+
 def deflicker(
     frames: np.ndarray, wrap: bool = False, copy: bool = True
 ) -> tuple[np.ndarray, DeflickerReport]:
@@ -70,22 +92,32 @@ def deflicker(
     before = flicker(level, wrap)
     if len(frames) < 3:
         return frames, DeflickerReport(before, before, 0, 0)
-    rough = median_trend(level, wrap)  # a median: a flash does not drag its neighbours' trend up
-    flash = np.abs(level / np.maximum(rough, 1e-3) - 1.0) > STROBE_STEP
-    smooth = trend(level, ~flash, wrap)
-    gain = np.clip(smooth / np.maximum(level, 1e-3), 1.0 - MAX_GAIN, 1.0 + MAX_GAIN)
-    gain = np.where(flash | (level < 0.02), 1.0, gain)  # flashes and black frames stay as they are
-    changed = np.nonzero(np.abs(gain - 1.0) > 1e-3)[0]
+    gain, flash = gains(level, wrap)
+    changed = np.nonzero(gain != 1.0)[0]
     if flicker(level * gain, wrap) >= before or not len(changed):  # nothing to gain: the source exactly
         return frames, DeflickerReport(before, before, 0, int(flash.sum()))
     import cv2
 
+    from engine.clips.stored import gain_table
+
     out = frames.copy() if copy else frames
-    levels = np.arange(256, dtype=np.float32)
     for i in changed:  # one 256-entry table per frame: a lookup, not float arithmetic on every pixel
-        table = np.clip(np.round(levels * np.float32(gain[i])), 0, 255).astype(np.uint8)
-        if out.shape[-1] == 4:  # alpha stays as it is
-            table = np.stack([table, table, table, np.arange(256, dtype=np.uint8)], -1).reshape(256, 1, 4)
-        out[i] = cv2.LUT(out[i], table)
+        out[i] = cv2.LUT(out[i], gain_table(float(gain[i]), out.shape[-1]))
     after = flicker(brightness(out), wrap)
+    return out, DeflickerReport(before, after, len(changed), int(flash.sum()), tuple(int(i) for i in changed))
+
+
+def deflicker_stored(stored: StoredFrames, wrap: bool = False) -> tuple[StoredFrames, DeflickerReport]:
+    """As `deflicker`, measured on the stored frames' 1/8-size copies; the gains join their recipe (the
+    encode workers apply them), so no full-size frame is touched here."""
+    level = luma_means(stored.small_frames())
+    before = flicker(level, wrap)
+    if len(level) < 3:
+        return stored, DeflickerReport(before, before, 0, 0)
+    gain, flash = gains(level, wrap)
+    changed = np.nonzero(gain != 1.0)[0]
+    if flicker(level * gain, wrap) >= before or not len(changed):
+        return stored, DeflickerReport(before, before, 0, int(flash.sum()))
+    out = stored.with_gain(stored.recipe.gain * gain)
+    after = flicker(luma_means(out.small_frames()), wrap)
     return out, DeflickerReport(before, after, len(changed), int(flash.sum()), tuple(int(i) for i in changed))

@@ -31,11 +31,12 @@ def device() -> torch.device:
 
 
 def thumbnails(frames: np.ndarray, dev: torch.device | None = None) -> torch.Tensor:
-    """(N, 3, 18, 32) float 0..1 fingerprints (area-averaged colour). The shrinking is OpenCV's on the
+    """(N, 3, 18, 32) float 0..1 fingerprints (area-averaged colour) of (N, H, W, 3|4) uint8 frames of any
+    size: `prepare` gives the 1/8-size copies it made while decoding. The shrinking is OpenCV's on the
     uint8 frames: on a CPU, converting whole 720p frames to float tensors cost half of `prepare`."""
     import cv2
 
-    small = np.stack([cv2.resize(f[..., :3], THUMB, interpolation=cv2.INTER_AREA) for f in frames])
+    small = np.stack([cv2.resize(f, THUMB, interpolation=cv2.INTER_AREA)[..., :3] for f in frames])
     return torch.from_numpy(small).to(dev or device()).permute(0, 3, 1, 2).float() / 255.0
 
 

@@ -11,12 +11,16 @@ Castaño, "Real-Time YCoCg-DXT Compression"), which keeps about 4-6 dB more deta
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 
-from engine.clips.hap import HapImage
+from engine.clips.hap import HapImage, encode_frame
+
+T = TypeVar("T")
 
 CODECS = ("hap", "hap-alpha", "hap-q", "auto")
 ENCODERS = ("auto", "etcpak", "quicktex", "torch")
@@ -94,35 +98,56 @@ def resolve_encoder(encoder: str, codec: str) -> str:
     return "etcpak"
 
 
-def _torch_planes(frames: np.ndarray) -> Iterator[HapImage]:
+def _torch_planes(frames: Sequence[np.ndarray]) -> Iterator[HapImage]:
     import torch
 
     from engine.clips.dxt import encode_bc1
 
     for i in range(0, len(frames), TORCH_BATCH):
-        batch = torch.from_numpy(np.ascontiguousarray(frames[i : i + TORCH_BATCH, ..., :3]))
-        for bc1 in encode_bc1(batch):
+        rgb = np.stack([frames[j][..., :3] for j in range(i, min(len(frames), i + TORCH_BATCH))])
+        for bc1 in encode_bc1(torch.from_numpy(rgb)):
             yield HapImage(("dxt1",), (bc1.tobytes(),))
 
 
-def encode_planes(frames: np.ndarray, codec: str, encoder: str = "auto") -> Iterator[HapImage]:
-    """Texture planes for each (H, W, 3|4) uint8 frame (top row first), in order."""
+def _encoded(frames: Sequence[np.ndarray], codec: str, encoder: str, finish: Callable[[HapImage], T]):
+    """`finish(planes)` of each frame, in order. etcpak: each frame is fetched (a stored frame is rendered
+    then), compressed and finished on a worker thread, every core busy (etcpak, OpenCV and snappy all
+    release the GIL); only the results come back to the caller's thread."""
     if codec not in FORMATS:
         raise ValueError(f"codec must be one of {', '.join(FORMATS)}")
     encoder = resolve_encoder(encoder, codec)
     if encoder == "torch":
         if codec != "hap":
             raise ValueError("the torch encoder makes DXT1 (--codec hap) only")
-        yield from _torch_planes(frames)
+        yield from map(finish, _torch_planes(frames))
         return
     if encoder not in ("etcpak", "quicktex"):
         raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}")
     fmt = FORMATS[codec][0]
     compress = _etcpak_plane if encoder == "etcpak" else _quicktex_plane
+
+    def job(i: int) -> T:
+        return finish(HapImage((fmt,), (compress(frames[i], fmt),)))
+
     workers = max(1, min(4, os.cpu_count() or 1)) if encoder == "etcpak" else 1  # quicktex holds the GIL
     with ThreadPoolExecutor(workers, thread_name_prefix="halation-encode") as pool:
-        for plane in pool.map(lambda f: compress(f, fmt), frames):
-            yield HapImage((fmt,), (plane,))
+        pending: deque = deque()
+        for i in range(len(frames)):  # a bounded window: finished frames never pile up in memory
+            pending.append(pool.submit(job, i))
+            if len(pending) > 4 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def encode_planes(frames: Sequence[np.ndarray], codec: str, encoder: str = "auto") -> Iterator[HapImage]:
+    """Texture planes for each (H, W, 3|4) uint8 frame (top row first), in order."""
+    return _encoded(frames, codec, encoder, lambda image: image)
+
+
+def encoded_frames(frames: Sequence[np.ndarray], codec: str, encoder: str = "auto") -> Iterator[bytes]:
+    """Whole HAP frames (texture planes + snappy), in order: what a .mov stores."""
+    return _encoded(frames, codec, encoder, encode_frame)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -136,14 +161,15 @@ def has_alpha(frames: np.ndarray) -> bool:
     return frames.shape[-1] == 4 and int(frames[..., 3].min()) < 250
 
 
-def choose_codec(frames: np.ndarray) -> str:
+def choose_codec(frames: Sequence[np.ndarray], alpha: bool | None = None) -> str:
     """`--codec auto`: alpha is kept (HAP Alpha); otherwise HAP Q when DXT1 loses too much of the detail
-    (measured on the middle frame), else HAP, half the size."""
-    if has_alpha(frames):
+    (measured on the middle frame), else HAP, half the size. `alpha`: whether the clip has transparency,
+    when the caller knows (else the frames are looked at)."""
+    if has_alpha(frames) if alpha is None else alpha:
         return "hap-alpha"
     from engine.clips.blocks import decode_bc1
 
-    middle = frames[len(frames) // 2][..., :3]
+    middle = np.ascontiguousarray(frames[len(frames) // 2][..., :3])
     h, w = middle.shape[:2]
     quality = psnr(decode_bc1(_etcpak_plane(middle, "dxt1"), w, h), middle)
     return "hap-q" if quality < AUTO_DETAIL_DB else "hap"

@@ -84,11 +84,3 @@ def loop_frames(frames: np.ndarray, plan: LoopPlan) -> np.ndarray:
     if frames.dtype == np.uint8:
         tail = np.round(tail).astype(np.uint8)
     return np.concatenate([body, tail.astype(frames.dtype)])
-
-
-def loop_origins(plan: LoopPlan, origins: np.ndarray) -> np.ndarray:
-    """Which source frame each stored frame is, as `loop_frames` orders them; -1 for crossfaded ones."""
-    if plan.mode != "loop" or plan.crossfade == 0:
-        return origins[plan.start : plan.end]
-    k, s, e = plan.crossfade, plan.start, plan.end
-    return np.concatenate([origins[s + k : e - k], np.full(k, -1, origins.dtype)])

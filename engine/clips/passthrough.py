@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.clips.encode import FORMATS, encode_planes
-from engine.clips.hap import encode_frame
+from engine.clips.encode import FORMATS, encoded_frames
 from engine.clips.movfile import HapMovReader, is_hap
+from engine.clips.stored import StoredFrames
 from engine.errors import MediaError
 
 CODEC_OF_FORMATS = {formats: codec for codec, formats in FORMATS.items()}
@@ -36,7 +36,7 @@ def open_hap_source(source: Path) -> HapMovReader | None:
 
 
 def hap_frames(
-    frames: np.ndarray,
+    frames: StoredFrames,
     origins: np.ndarray,
     codec: str,
     encoder: str,
@@ -47,6 +47,6 @@ def hap_frames(
     (and the source matches codec and size), else newly encoded."""
     usable = source is not None and source.size == size and source.formats == FORMATS[codec]
     keep = origins >= 0 if usable else np.zeros(len(frames), bool)
-    encoded = encode_planes(frames[~keep], codec, encoder)
+    encoded = encoded_frames(frames.take(np.nonzero(~keep)[0]), codec, encoder)
     for i in range(len(frames)):
-        yield source.packet(int(origins[i])) if keep[i] else encode_frame(next(encoded))
+        yield source.packet(int(origins[i])) if keep[i] else next(encoded)

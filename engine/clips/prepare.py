@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,14 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.clips.conform import IMAGE_SUFFIXES, conform
-from engine.clips.deflicker import deflicker
+from engine.clips.conform import IMAGE_SUFFIXES, Conformed, conform
+from engine.clips.deflicker import deflicker, deflicker_stored
 from engine.clips.describe import describe, device, thumbnails
 from engine.clips.encode import CODEC_TAG, choose_codec
-from engine.clips.loop import loop_frames, loop_origins, plan_loop
+from engine.clips.loop import LoopPlan, loop_frames, plan_loop
 from engine.clips.manifest import ClipEntry, load_manifest, read_provenance, save_manifest
 from engine.clips.movfile import write_mov
 from engine.clips.passthrough import CODEC_OF_FORMATS, hap_frames, open_hap_source
+from engine.clips.stored import StoredFrames, loop_recipe
 from engine.clips.stretch import beats_seconds, frame_count, stretch
 from engine.errors import HalationError
 
@@ -133,6 +135,15 @@ def dxt_size(size: tuple[int, int]) -> tuple[int, int]:
     return (size[0] + 3) // 4 * 4, (size[1] + 3) // 4 * 4
 
 
+def _deflicker_report(flicker) -> dict:
+    return {
+        "flicker_before": round(flicker.before, 5),
+        "flicker_after": round(flicker.after, 5),
+        "frames_corrected": flicker.corrected,
+        "flashes_kept": flicker.flashes,
+    }
+
+
 def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings, origins=None):
     """Looped frames → what is stored: stretched over the beats asked for (from the source's own frames to
     the show's frame rate), then deflickered. With `origins` (the source frame each one is, -1 for none),
@@ -141,12 +152,11 @@ def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings,
     report = {}
     origins = np.full(len(frames), -1) if origins is None else origins.copy()
     if settings.stretch_beats:
-        origins = np.full(len(frames), -1)  # in-betweens, and their neighbours retimed: all new
         count = frame_count(beats_seconds(settings.stretch_beats, settings.stretch_bpm), settings.fps)
         frames, done = stretch(frames, count, wrap=wrap)
         if len(frames) > count:  # long enough already: pick the frames the show's rate needs
             frames = frames[np.linspace(0, len(frames), count, endpoint=False).astype(np.int64)]
-        origins = np.full(len(frames), -1)
+        origins = np.full(len(frames), -1)  # in-betweens, and their neighbours retimed: all new
         report["stretch"] = {
             "beats": settings.stretch_beats,
             "bpm": settings.stretch_bpm,
@@ -156,14 +166,26 @@ def stored_frames(frames: np.ndarray, plan_mode: str, settings: PrepareSettings,
         }
     if settings.deflicker:
         frames, flicker = deflicker(frames, wrap=wrap, copy=False)  # the looped frames are ours to change
-        report["deflicker"] = {
-            "flicker_before": round(flicker.before, 5),
-            "flicker_after": round(flicker.after, 5),
-            "frames_corrected": flicker.corrected,
-            "flashes_kept": flicker.flashes,
-        }
+        report["deflicker"] = _deflicker_report(flicker)
         origins[list(flicker.changed)] = -1
     return frames, report, origins
+
+
+def frames_to_store(clip: Conformed, plan: LoopPlan, settings: PrepareSettings):
+    """(stored frames, what was done to them, the decoded frame each untouched one is or -1).
+
+    Stretching builds new frames, so the looped clip is copied out and stretched. Otherwise the stored
+    frames stay recipes over the decoded buffer (loop seam crossfade, deflicker gains), measured on the
+    small copies and rendered by the encode workers: nothing full-size is copied or touched here."""
+    if settings.stretch_beats:
+        frames, report, origins = stored_frames(loop_frames(clip.frames, plan), plan.mode, settings)
+        return StoredFrames.of(frames), report, origins
+    stored = StoredFrames(clip.decoded, loop_recipe(plan, clip.origins()), clip.small)
+    report = {}
+    if settings.deflicker:
+        stored, flicker = deflicker_stored(stored, wrap=plan.mode == "loop")
+        report["deflicker"] = _deflicker_report(flicker)
+    return stored, report, np.where(stored.recipe.untouched(), stored.recipe.first, -1)
 
 
 @contextmanager
@@ -179,29 +201,44 @@ def one_torch_thread(dev):
         torch.set_num_threads(before)
 
 
+def write_clip(
+    source: Path,
+    path: Path,
+    frames: StoredFrames,
+    origins: np.ndarray,
+    settings: PrepareSettings,
+    alpha: bool,
+) -> str:
+    """Encode and mux the stored frames as a HAP .mov; returns the codec. A HAP library clip keeps its
+    variant and the packets of the frames left as they were (see passthrough.py)."""
+    stored = dxt_size(settings.size)
+    hap_source = open_hap_source(source)
+    try:
+        codec = settings.codec
+        if codec == "auto":  # a HAP library clip keeps its variant; anything else is chosen by its look
+            codec = CODEC_OF_FORMATS[hap_source.formats] if hap_source else choose_codec(frames, alpha)
+        hap = hap_frames(frames, origins, codec, settings.encoder, hap_source, stored)
+        write_mov(path, stored, settings.fps, CODEC_TAG[codec], hap)
+    finally:
+        if hap_source is not None:
+            hap_source.close()
+    return codec
+
+
 def prepare_one(source: Path, out_dir: Path, name: str, digest: str, settings: PrepareSettings) -> ClipEntry:
     dev = device()
     stored = dxt_size(settings.size)
     rate = None if settings.stretch_beats else settings.fps  # stretching starts from the source's frames
     clip = conform(source, stored, rate, settings.policy)
-    with one_torch_thread(dev):
-        thumbs = thumbnails(clip.frames[..., :3], dev)
+    file = f"{name}.mov"
+    with one_torch_thread(dev), ThreadPoolExecutor(1, thread_name_prefix="halation-describe") as side:
+        thumbs = thumbnails(clip.small[clip.origins()], dev)
         plan = plan_loop(thumbs, clip.fps)
-        desc = describe(thumbs[plan.start : plan.end])
-    origins = loop_origins(plan, clip.origins())
-    frames, report, origins = stored_frames(loop_frames(clip.frames, plan), plan.mode, settings, origins)
+        described = side.submit(describe, thumbs[plan.start : plan.end])  # beside the encoding
+        frames, report, origins = frames_to_store(clip, plan, settings)
+        codec = write_clip(source, out_dir / file, frames, origins, settings, clip.alpha)
+        desc = described.result()
     fps = settings.fps
-    hap_source = open_hap_source(source)
-    try:
-        codec = settings.codec
-        if codec == "auto":  # a HAP library clip keeps its variant; anything else is chosen by its look
-            codec = CODEC_OF_FORMATS[hap_source.formats] if hap_source else choose_codec(frames)
-        file = f"{name}.mov"
-        hap = hap_frames(frames, origins, codec, settings.encoder, hap_source, stored)
-        write_mov(out_dir / file, stored, fps, CODEC_TAG[codec], hap)
-    finally:
-        if hap_source is not None:
-            hap_source.close()
     return ClipEntry(
         name=name,
         file=file,

@@ -1,0 +1,132 @@
+"""The frames `prepare` stores, as recipes over the decoded ones, never copied as a whole clip.
+
+Each stored frame is one decoded frame, or a crossfade of two (the loop seam), times a brightness gain
+(the deflicker). The encode workers render a frame into a scratch buffer of their own just before they
+compress it, so a clip is held in memory once, and most frames (untouched ones) are compressed straight from
+the decoder's buffer. The same recipe over the 1/8-size copies is what the deflicker measures.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from engine.clips.loop import LoopPlan
+
+
+@dataclass(frozen=True)
+class Recipe:
+    first: np.ndarray  # (S,) int64: the decoded frame each stored frame starts from
+    second: np.ndarray  # (S,) int64: the decoded frame crossfaded in, -1 for none
+    weight: np.ndarray  # (S,) float32: the share of `second`
+    gain: np.ndarray  # (S,) float32: brightness gain (1: as decoded)
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    @classmethod
+    def plain(cls, indices: np.ndarray) -> Recipe:
+        n = len(indices)
+        return cls(
+            np.asarray(indices, np.int64),
+            np.full(n, -1, np.int64),
+            np.zeros(n, np.float32),
+            np.ones(n, np.float32),
+        )
+
+    def untouched(self) -> np.ndarray:
+        """Which stored frames are a decoded frame exactly."""
+        return (self.second < 0) & (self.gain == 1.0)
+
+    def take(self, indices: np.ndarray) -> Recipe:
+        return Recipe(self.first[indices], self.second[indices], self.weight[indices], self.gain[indices])
+
+
+def loop_recipe(plan: LoopPlan, origins: np.ndarray) -> Recipe:
+    """What `loop.loop_frames` stores, over the decoded frames `origins` names (the show-rate frames): the
+    body, then the tail crossfaded into the frames before the head (weight 1 on the last one)."""
+    if plan.mode != "loop" or plan.crossfade == 0:
+        return Recipe.plain(origins[plan.start : plan.end])
+    k, s, e = plan.crossfade, plan.start, plan.end
+    body = Recipe.plain(origins[s + k : e - k])
+    weight = np.arange(1, k + 1, dtype=np.float32) / k
+    return Recipe(
+        np.concatenate([body.first, origins[e - k : e]]),
+        np.concatenate([body.second, origins[s : s + k]]),
+        np.concatenate([body.weight, weight]),
+        np.ones(len(body) + k, np.float32),
+    )
+
+
+def gain_table(gain: float, channels: int) -> np.ndarray:
+    """A 256-entry lookup that scales the colour channels by `gain` (alpha stays as it is)."""
+    table = np.clip(np.round(np.arange(256, dtype=np.float32) * np.float32(gain)), 0, 255).astype(np.uint8)
+    if channels == 4:
+        table = np.stack([table, table, table, np.arange(256, dtype=np.uint8)], -1).reshape(256, 1, 4)
+    return table
+
+
+class StoredFrames:
+    """A sequence of (H, W, 4) frames: `frames[i]` renders stored frame i (a view of the decoded buffer
+    when untouched, else this thread's scratch buffer, valid until the thread's next render)."""
+
+    def __init__(self, decoded: np.ndarray, recipe: Recipe, small: np.ndarray | None = None):
+        self.decoded = decoded
+        self.recipe = recipe
+        self.small = small
+        self._scratch = threading.local()
+
+    @classmethod
+    def of(cls, frames: np.ndarray) -> StoredFrames:
+        """Frames made elsewhere (stretched), stored as they are."""
+        return cls(frames, Recipe.plain(np.arange(len(frames))))
+
+    def __len__(self) -> int:
+        return len(self.recipe)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self), *self.decoded.shape[1:])
+
+    def with_gain(self, gain: np.ndarray) -> StoredFrames:
+        return StoredFrames(self.decoded, replace(self.recipe, gain=gain.astype(np.float32)), self.small)
+
+    def take(self, indices: np.ndarray) -> StoredFrames:
+        return StoredFrames(self.decoded, self.recipe.take(indices), self.small)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        buffer = getattr(self._scratch, "frame", None)
+        if buffer is None or buffer.shape != self.decoded.shape[1:]:
+            buffer = self._scratch.frame = np.empty(self.decoded.shape[1:], np.uint8)
+        return render(self.decoded, self.recipe, int(i), buffer)
+
+    def small_frames(self) -> np.ndarray:
+        """Every stored frame at 1/8 size (the same recipe over the small copies): cheap to measure."""
+        if self.small is None:
+            raise ValueError("no small copies to measure")
+        out = np.empty((len(self), *self.small.shape[1:]), np.uint8)
+        for i in range(len(self)):
+            out[i] = render(self.small, self.recipe, i, out[i])
+        return out
+
+    def array(self) -> np.ndarray:
+        """All stored frames in one array (a copy)."""
+        return np.stack([self[i] for i in range(len(self))]) if len(self) else self.decoded[:0]
+
+
+def render(frames: np.ndarray, recipe: Recipe, i: int, out: np.ndarray) -> np.ndarray:
+    """Stored frame i from `frames`: a view when untouched, else written into `out`."""
+    frame = frames[recipe.first[i]]
+    second, gain = int(recipe.second[i]), float(recipe.gain[i])
+    if second < 0 and gain == 1.0:
+        return frame
+    if second >= 0:
+        w = float(recipe.weight[i])
+        cv2.addWeighted(frame, 1.0 - w, frames[second], w, 0.0, dst=out)
+        frame = out
+    if gain != 1.0:
+        cv2.LUT(frame, gain_table(gain, frame.shape[-1]), dst=out)
+    return out
