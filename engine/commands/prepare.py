@@ -11,10 +11,17 @@ HELP = "prepare AI clips for the show: conform, loop, stretch, deflicker, descri
 
 def add_arguments(p) -> None:
     p.add_argument(
-        "sources", nargs="+", type=Path, help="clip files and/or folders (a folder of images is one clip)"
+        "sources",
+        nargs="+",
+        type=Path,
+        help="clip files and/or folders (a folder of images is one clip); with --convert: clip folders",
     )
+    p.add_argument("--out", type=Path, help="clip folder to write (HAP .mov files + clips.json)")
     p.add_argument(
-        "--out", type=Path, required=True, help="clip folder to write (HAP .mov files + clips.json)"
+        "--convert",
+        action="store_true",
+        help="convert the .hlclip files of clip folders made by earlier versions to HAP .mov, in place, "
+        "losslessly, keeping clips.json (no --out)",
     )
     p.add_argument("--size", type=parse_size, default=(1280, 720), help="show size WIDTHxHEIGHT (1280x720)")
     p.add_argument("--fps", type=positive(float), default=30.0, help="show frame rate (30)")
@@ -54,14 +61,36 @@ def add_arguments(p) -> None:
     p.add_argument("--bpm", type=positive(float), default=120.0, help="tempo the stretch is made for (120)")
 
 
+def convert(args) -> int:
+    from engine.clips.convert import convert_folder
+
+    failed = converted = 0
+    for folder in args.sources:
+        for result in convert_folder(folder):
+            if result.status == "failed":
+                failed += 1
+                print(f"halation: error: {result.message}", file=sys.stderr)
+            else:
+                converted += result.status == "converted"
+                print(f"{folder / result.path.name}: {result.message}")
+    print(f"{converted} converted, {failed} failed; clips.json now names the .mov files")
+    return 1 if failed else 0
+
+
 def run(args) -> int:
+    from engine.errors import HalationError
+
+    if args.convert:
+        if args.out is not None:
+            raise HalationError("--convert works in place: leave out --out")
+        return convert(args)
+    if args.out is None:
+        raise HalationError("prepare needs --out FOLDER (where the HAP .mov files and clips.json go)")
     from tqdm import tqdm
 
     try:
         import torch  # noqa: F401
     except ImportError:
-        from engine.errors import HalationError
-
         raise HalationError("prepare needs torch: pip install 'halation[prepare]'") from None
 
     from engine.clips.prepare import PrepareSettings, find_sources, prepare
