@@ -68,6 +68,98 @@ def test_a_frame_bundle_carries_what_a_render_node_needs():
     assert got.features.grid.count == 21 and got.features.grid.downbeat == 1
 
 
+def test_a_moved_beat_is_drawn_a_moment_after_the_stream_says_so():
+    """The leader draws a re-placed beat 50 ms after it first says so; moving on by a beat is at once."""
+    from dataclasses import replace
+
+    from engine.sync.schedule import DELAY, GridSchedule
+
+    schedule = GridSchedule()
+    grid = BeatGrid(bpm=120.0, confidence=1.0, last_beat=9.5, next_beat=10.0, count=8)
+    features = replace(silent_features(("low",), 9.6), grid=grid)
+    assert schedule.transform(features, 9.6).grid == grid and schedule.pending() is None
+    moved = replace(grid, next_beat=10.006)  # the tracker re-places the next beat 6 ms later
+    drawn = schedule.transform(replace(features, grid=moved), 9.62)
+    assert drawn.grid == grid, "the moved beat is not drawn yet"
+    assert schedule.pending() == (moved, pytest.approx(9.62 + DELAY))
+    assert schedule.transform(replace(features, grid=moved), 9.62 + DELAY).grid == moved
+    assert schedule.pending() is None
+    on = replace(moved, last_beat=10.006, next_beat=10.506, count=9)  # the beat fell: the same timeline
+    assert schedule.transform(replace(features, grid=on), 10.01).grid == on and schedule.pending() is None
+
+
+class _Leader:
+    """A leader's stream, sent for real to a render node's receiver on loopback."""
+
+    def __init__(self):
+        from engine.sync.follow import StreamReceiver
+
+        self.receiver = StreamReceiver("127.0.0.1", _free_udp_port())
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def send(self, index: int, at: float, grid: BeatGrid, pending=None) -> None:
+        from dataclasses import replace
+
+        features = replace(silent_features(("low",), at), grid=grid)
+        heard = self.receiver.frames + self.receiver.stale
+        self.socket.sendto(frame_bundle(features, at, index, 0.0, pending), ("127.0.0.1", self.receiver.port))
+        deadline = time.monotonic() + 10
+        while self.receiver.frames + self.receiver.stale == heard and time.monotonic() < deadline:
+            time.sleep(0.001)  # polling the receiver's count, not waiting for readiness
+
+    def close(self) -> None:
+        self.socket.close()
+        self.receiver.close()
+
+
+def test_a_render_node_switches_to_a_moved_beat_when_its_leader_does():
+    """The node's beat is the leader's last and next beat (not a period back), and it takes up the grid the
+    leader said it would draw from a moment on at that moment, on the node's own clock."""
+    from engine.sync.follow import FollowStage
+
+    leader = _Leader()
+    try:
+        node = FollowStage(leader.receiver, position=lambda: time.time() - 1000.0)  # our show clock
+        grid = BeatGrid(bpm=120.0, confidence=1.0, last_beat=1009.49, next_beat=1010.0, count=8)
+        moved = BeatGrid(bpm=120.0, confidence=1.0, last_beat=1009.49, next_beat=1010.008, count=8)
+        leader.send(0, 1009.6, grid, pending=(moved, 1009.65))
+        before = node.transform(silent_features(("low",)), 9.6)
+        assert before.grid.last_beat == pytest.approx(9.49, abs=1e-3)  # the leader's, not next - period
+        assert before.grid.next_beat == pytest.approx(10.0, abs=1e-3)
+        assert node.pending() is not None and node.pending()[1] == pytest.approx(9.65, abs=1e-3)
+        after = node.transform(silent_features(("low",)), 9.66)
+        assert after.grid.next_beat == pytest.approx(10.008, abs=1e-3)
+    finally:
+        leader.close()
+
+
+def test_a_bundle_that_arrives_after_a_newer_one_is_ignored():
+    leader = _Leader()
+    try:
+        newer = BeatGrid(bpm=124.0, confidence=1.0, last_beat=0.5, next_beat=0.98, count=2)
+        leader.send(1, 0.9, newer)
+        leader.send(0, 0.88, BeatGrid(bpm=100.0, confidence=1.0, last_beat=0.3, next_beat=0.9, count=1))
+        assert leader.receiver.stale == 1
+        assert leader.receiver.latest.features.grid.bpm == pytest.approx(124.0)
+    finally:
+        leader.close()
+
+
+def test_an_offset_read_through_link_ignores_a_moments_disagreement_and_follows_a_real_step():
+    from engine.sync.timebase import SteadyOffset
+
+    offset = SteadyOffset(tolerance=0.001, persist=15)
+    for sample in (5.0, 5.0002, 4.9998, 5.0):
+        offset.add(sample)
+    assert offset.offset == pytest.approx(5.0, abs=1e-4)
+    for _ in range(5):  # a phase move crossing the network: a few samples 20 ms off
+        offset.add(5.02)
+    assert offset.offset == pytest.approx(5.0, abs=1e-4)
+    for _ in range(15):  # the leader's clock stepped for good
+        offset.add(5.3)
+    assert offset.offset == pytest.approx(5.3)
+
+
 def test_a_beat_that_starts_a_bar_is_also_a_downbeat():
     from engine.analysis.beats import Beat
 
@@ -299,27 +391,51 @@ def test_oscdump_hears_timetagged_bundles_whose_beats_are_the_analysis_beats(tmp
     assert 0 < len(downbeats) <= len(streamed) // 3
 
 
-def _grids(lines) -> list[tuple[float, float, float]]:
-    """(timetag, bpm, next beat on the wall clock) of each frame's /hl/frame/grid."""
-    return [(t, float(args[0]), float(args[2])) for t, a, args in lines if a == "/hl/frame/grid" and t]
+def _drawn(lines) -> list[tuple[float, BeatGrid, tuple[BeatGrid, float] | None]]:
+    """(timetag, the beat grid drawn, the grid drawn from a wall time on) of each frame oscdump heard."""
+    frames: dict[float, dict[str, list[str]]] = {}
+    for t, a, args in lines:
+        if t is not None and a in ("/hl/frame/grid", "/hl/frame/next_grid"):
+            frames.setdefault(t, {})[a] = args
+    out = []
+    for t, messages in sorted(frames.items()):
+        if "/hl/frame/grid" not in messages:
+            continue
+        grid = _grid([float(x) for x in messages["/hl/frame/grid"]])
+        upcoming = [float(x) for x in messages.get("/hl/frame/next_grid", ["0"])]
+        out.append((t, grid, (_grid(upcoming), upcoming[8]) if upcoming[0] > 0 else None))
+    return out
 
 
-def _phase(bpm: float, next_beat: float, at: float) -> float:
-    return ((at - next_beat) * bpm / 60.0) % 1.0
+def _grid(args: list[float]) -> BeatGrid:
+    bpm, confidence, next_beat, count, per_bar, downbeat, locked, last_beat = args[:8]
+    return BeatGrid(
+        bpm, confidence, last_beat, next_beat, int(count), int(per_bar), int(downbeat), bool(locked)
+    )
 
 
 @pytest.mark.slow
 @needs_oscdump
-def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
+@pytest.mark.parametrize("through", ["stream", "link"])
+def test_a_render_node_shows_the_leaders_beat_phase(through):
     """Leader and follower in two processes, both stamping their frames into oscdump: at each of the
-    follower's frames, its beat phase is the leader's at that moment within 5 ms."""
+    follower's frames, its beat phase is the leader's at that moment within 5 ms (the leader's grid then:
+    the one of its frame before, or the one it said it would draw from that moment on). Through Link, the
+    node reads the leader's clock through the session both are in."""
+    if through == "link":
+        pytest.importorskip("aalink", reason="aalink is not installed (pip install -e .[link])")
     leader_log, follower_log = Dump(_free_udp_port()), Dump(_free_udp_port())
     node_port = _free_udp_port()
+    link = ("--link", "follow") if through == "link" else ()
     follower = _perform(
-        "--follow", f"127.0.0.1:{node_port}", "--send-features", f"127.0.0.1:{follower_log.port}"
+        "--follow", f"127.0.0.1:{node_port}", *link, "--send-features", f"127.0.0.1:{follower_log.port}"
     )
     leader = _perform(
-        "--send-features", f"127.0.0.1:{node_port}", "--send-features", f"127.0.0.1:{leader_log.port}"
+        *(("--link", "lead") if link else ()),
+        "--send-features",
+        f"127.0.0.1:{node_port}",
+        "--send-features",
+        f"127.0.0.1:{leader_log.port}",
     )
     try:
         led: list = []
@@ -328,7 +444,8 @@ def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
         while time.monotonic() < deadline and leader.poll() is None:
             led += leader_log.take(0.1)
             followed += follower_log.take(0.1)
-            leading, shown = [g for g in _grids(led) if g[1] > 0], _grids(followed)
+            leading = [g for g in _grids(led) if g[1] > 0]
+            shown = _grids(followed)
             if leading and shown and shown[-1][0] > leading[0][0] + 2.0 + 4.0:  # 4 s past the settling
                 break
     finally:
@@ -336,28 +453,31 @@ def test_a_render_node_shows_the_leaders_beat_phase(tmp_path):
         out = _finish(follower)
         leader_log.close()
         follower_log.close()
-    leading = [g for g in _grids(led) if g[1] > 0]
+    leading = [d for d in _drawn(led) if d[1].bpm > 0]
     following = [(t, float(args[0])) for t, a, args in followed if a == "/hl/frame/beat"]
     assert leading, "the leader never heard a beat"
     assert len(following) > 200, f"the render node showed too few frames: {out}"
     errors_ms = []
     settled = leading[0][0] + 2.0  # the first beats, as the leader places them, jump while its tempo settles
     for t, phase in following:
-        before = [g for g in leading if g[0] <= t]
-        if t < settled:
+        before = [d for d in leading if d[0] <= t]
+        if t < settled or not before or t - before[-1][0] > 0.1:
             continue
-        if not before or t - before[-1][0] > 0.1:
-            continue
-        _, bpm, next_beat = before[-1]
-        errors_ms.append(abs(_circular(phase, _phase(bpm, next_beat, t))) * 60000.0 / bpm)
+        _, grid, upcoming = before[-1]
+        if upcoming is not None and upcoming[1] <= t:
+            grid = upcoming[0]
+        errors_ms.append(abs(_circular(phase, grid.beat_position(t)[1])) * 60000.0 / grid.bpm)
     assert len(errors_ms) > 100  # 4 s of node frames (fewer than 60 a second on a busy machine)
     errors_ms.sort()
     median, p99 = errors_ms[len(errors_ms) // 2], errors_ms[int(0.99 * len(errors_ms))]
-    # the frame after the leader re-places a beat, the node still draws with the grid of the frame before:
-    # that frame may be off by the leader's own jump (halation bench sync: max ~10 ms over 60 s)
-    assert median < 1.0 and p99 < 5.0, (
+    assert median < 0.5 and p99 < 5.0, (
         f"median {median:.2f} ms, 99% {p99:.2f} ms, worst {errors_ms[-1]:.2f} ms"
     )
+
+
+def _grids(lines) -> list[tuple[float, float, float]]:
+    """(timetag, bpm, next beat on the wall clock) of each frame's /hl/frame/grid."""
+    return [(t, float(args[0]), float(args[2])) for t, a, args in lines if a == "/hl/frame/grid" and t]
 
 
 def _since_start(events: list[tuple[float, int]]) -> list[float]:

@@ -98,7 +98,9 @@ def _frame_layout(bands: tuple[str, ...], blobs: tuple[int, int]) -> tuple[struc
         *((f"{p}/{band}/{name}", "f") for band in bands for name in BAND_VALUES),
         (f"{p}/spectrum", "b"),
         (f"{p}/waveform", "b"),
-        (f"{p}/grid", "ffdiiii"),
+        (f"{p}/grid", "ffdiiiid"),
+        (f"{p}/next_grid", "ffdiiiidd"),
+        (f"{p}/link", "dd"),
     ]
     layout, constants = ">8sQ", []
     blob_sizes = iter(blobs)
@@ -111,8 +113,34 @@ def _frame_layout(bands: tuple[str, ...], blobs: tuple[int, int]) -> tuple[struc
     return struct.Struct(layout), tuple(constants)
 
 
-def frame_bundle(features: Features, time_: float, index: int, wall_offset: float) -> bytes:
-    """The bundle of one frame shown at show time `time_` (wall time `time_ + wall_offset`)."""
+def _grid_args(grid: BeatGrid, wall_offset: float) -> tuple:
+    """A beat grid as the stream carries it (ffdiiiid), its beat times on the wall clock."""
+    if grid.bpm <= 0:
+        return (0.0, grid.confidence, 0.0, 0, grid.beats_per_bar, grid.downbeat, int(grid.locked), 0.0)
+    return (
+        grid.bpm,
+        grid.confidence,
+        grid.next_beat + wall_offset,
+        grid.count,
+        grid.beats_per_bar,
+        grid.downbeat,
+        int(grid.locked),
+        grid.last_beat + wall_offset,
+    )
+
+
+def frame_bundle(
+    features: Features,
+    time_: float,
+    index: int,
+    wall_offset: float,
+    pending: tuple[BeatGrid, float] | None = None,
+    link: tuple[float, float] | None = None,
+) -> bytes:
+    """The bundle of one frame shown at show time `time_` (wall time `time_ + wall_offset`). `pending`: the
+    grid the show will draw with from show time `due` on (engine.sync.schedule), so that a render node
+    switches at the same moment instead of a network hop later. `link`: the Link session's beat at the frame
+    and its tempo, so a node in the same session maps the grid through Link's clock (engine.sync.follow)."""
     grid = features.grid
     count, phase = grid.beat_position(time_)
     n = grid.beats_per_bar
@@ -135,21 +163,17 @@ def frame_bundle(features: Features, time_: float, index: int, wall_offset: floa
         *((getattr(b, name),) for b in features.bands.values() for name in BAND_VALUES),
         (len(spectrum), spectrum),
         (len(waveform), waveform),
-        (
-            grid.bpm,
-            grid.confidence,
-            grid.next_beat + wall_offset if beating else 0.0,
-            grid.count,
-            n,
-            grid.downbeat,
-            int(grid.locked),
-        ),
+        _grid_args(grid, wall_offset),
+        (*_grid_args(pending[0], wall_offset), pending[1] + wall_offset) if pending else NO_PENDING,
+        link or (0.0, 0.0),
     ]
     flat: list[Any] = [BUNDLE_HEAD, unix_to_ntp(time_ + wall_offset)]
     for (size, head), args in zip(heads, values, strict=True):
         flat += (size, head, *args)
     return layout.pack(*flat)
 
+
+NO_PENDING = (0.0, 0.0, 0.0, 0, 4, 0, 0, 0.0, 0.0)  # next_grid when no change is scheduled
 
 EVENT_NODES = (  # (kind, OSC types, what it carries): the time it refers to (show time, s) comes first
     ("onset", "dfs", "an onset: time, strength, the band that heard it"),
@@ -179,7 +203,9 @@ def stream_nodes(bands: Sequence[str]) -> list[tuple[str, str, str]]:
         *((f"{PREFIX}/frame/{band}/{name}", "f", f"{band} {name}") for band in bands for name in BAND_VALUES),
         (f"{PREFIX}/frame/spectrum", "b", "spectrum (float32 blob)"),
         (f"{PREFIX}/frame/waveform", "b", "waveform (float32 blob)"),
-        (f"{PREFIX}/frame/grid", "ffdiiii", "the beat grid a render node draws from"),
+        (f"{PREFIX}/frame/grid", "ffdiiiid", "the beat grid a render node draws from"),
+        (f"{PREFIX}/frame/next_grid", "ffdiiiidd", "the beat grid drawn from a moment on (its last value)"),
+        (f"{PREFIX}/frame/link", "dd", "the Link session's beat at this frame and its tempo (0: no Link)"),
     ]
     return layout + [(f"{PREFIX}/event/{kind}", tags, text) for kind, tags, text in EVENT_NODES]
 
@@ -218,6 +244,8 @@ class _Frame:
     index: int
     wall_offset: float
     heard: bool  # the frame's beat grid is the analysis's own (not Link's, not a leader's)
+    pending: tuple[BeatGrid, float] | None  # the grid drawn from show time `due` on, when one is scheduled
+    link: tuple[float, float] | None  # the Link session's beat at the frame and its tempo
 
 
 class FeatureStream:
@@ -243,6 +271,10 @@ class FeatureStream:
         # follow, a render node), beats and downbeats are announced from the frames' grid instead, so a
         # desk's beat events are the beats the frames show (engine.sync.options wires it to the stages)
         self.grid_heard: Callable[[], bool] = lambda: True
+        # The grid change the show has scheduled (engine.sync.schedule, or a render node's leader's): sent
+        # with each frame so render nodes switch at the same moment (wired by engine.sync.options)
+        self.pending: Callable[[], tuple[BeatGrid, float] | None] = lambda: None
+        self.link_beat: Callable[[float], tuple[float, float] | None] = lambda at: None  # (beat, tempo)
         self._wake = threading.Event()
         self._halt = threading.Event()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -266,7 +298,8 @@ class FeatureStream:
         if offset is None:
             return
         self.frames += 1
-        self._push(_Frame(info.features, info.time, info.index, offset, self.grid_heard()))
+        heard, pending, link = self.grid_heard(), self.pending(), self.link_beat(info.time)
+        self._push(_Frame(info.features, info.time, info.index, offset, heard, pending, link))
 
     def on_event(self, event: Any) -> None:
         """AnalysisThread subscriber: queue the event (cheap, never raises)."""
@@ -291,7 +324,9 @@ class FeatureStream:
     def _packets(self, item: Any) -> Iterable[bytes]:
         if isinstance(item, _Frame):
             self._grid, self._heard = item.features.grid, item.heard
-            frame = frame_bundle(item.features, item.time, item.index, item.wall_offset)
+            frame = frame_bundle(
+                item.features, item.time, item.index, item.wall_offset, item.pending, item.link
+            )
             return [frame] if item.heard else [frame, *self._announce(item.features.grid, item.wall_offset)]
         offset = self.clock.offset
         if offset is None or not hasattr(item, "time") or (isinstance(item, Beat) and not self._heard):

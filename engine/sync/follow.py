@@ -11,6 +11,15 @@ HOST is the leader: packets from any other address are ignored (0.0.0.0 takes an
 (224.0.0.0/4) is joined, so one stream feeds every node. If the leader goes quiet, the node keeps the last
 beat grid running (predicted, so the visuals stay on the beat) while the levels fall to silence, and says
 so once; when the stream comes back, so does the music.
+
+The phase model (why the node's beat is the leader's at every frame, `halation bench sync`):
+- the leader schedules each move of its beat grid 50 ms ahead (engine.sync.schedule) and every bundle says
+  so (/hl/frame/next_grid): the node switches at the same moment, not a network hop later;
+- the grid carries the leader's last beat as well as its next one, so the node interpolates the same beat;
+- a bundle older than the newest one heard (UDP may reorder) is ignored;
+- with Link as well, the leader's wall clock is read through Link's shared beat timeline (each bundle
+  carries the session's beat at the frame): a smoothed offset that ignores a moment's disagreement while
+  a tempo change or phase move crosses the network, so the nodes need no NTP between them.
 """
 
 from __future__ import annotations
@@ -32,11 +41,13 @@ from engine.control.guard import PacketError
 from engine.errors import HalationError
 from engine.output.features_out import BAND_VALUES, FRAME_VALUES, PREFIX
 from engine.params.store import Param, ParamStore
-from engine.sync.timebase import ClockOffset
+from engine.sync.timebase import ClockOffset, SteadyOffset, link_clock
 
 log = logging.getLogger(__name__)
 
 LOST = 1.0  # s without a frame from the leader: the node says so and falls to silence
+STALE_FRAMES = 600  # a bundle this many frames or fewer behind the newest is old news
+LINK_TEMPO = 0.01  # BPM: a Link reading is used only while both ends see the same session tempo
 FRAME = f"{PREFIX}/frame/"
 
 
@@ -48,6 +59,9 @@ class Received:
     wall: float  # the wall-clock time the leader showed this frame for (the bundle's timetag)
     show_time: float  # the leader's show time of the frame
     received: float  # monotonic time it arrived
+    index: int = 0  # the leader's frame number
+    pending: tuple[BeatGrid, float] | None = None  # the grid the leader draws from a wall time on
+    link: tuple[float, float] | None = None  # the Link session's beat at the frame (wall) and its tempo
 
 
 def features_of(messages: list[Decoded]) -> Received | None:
@@ -61,9 +75,12 @@ def features_of(messages: list[Decoded]) -> Received | None:
         band, _, name = key.rpartition("/")
         if band and name in BAND_VALUES:
             bands.setdefault(band, {})[name] = float(args[0])
-    bpm, confidence, next_beat, count, per_bar, downbeat, locked = values["grid"]
-    period = 60.0 / bpm if bpm > 0 else 0.0
-    grid = BeatGrid(bpm, confidence, next_beat - period, next_beat, count, per_bar, downbeat, bool(locked))
+    grid = _grid(values["grid"])
+    pending = None
+    if len(values.get("next_grid", ())) == 9 and values["next_grid"][0] > 0:
+        pending = (_grid(values["next_grid"][:8]), float(values["next_grid"][8]))
+    link = values.get("link")
+    link = (float(link[0]), float(link[1])) if link and len(link) == 2 and link[1] > 0 else None
     scalars = {name: float(values[name][0]) for name in FRAME_VALUES if name in values}
     features = Features(
         time=float(values.get("audio_time", (0.0,))[0]),
@@ -75,7 +92,18 @@ def features_of(messages: list[Decoded]) -> Received | None:
         grid=grid,
         **scalars,
     )
-    return Received(features, ntp_to_unix(messages[0].timetag), float(values["index"][1]), time.monotonic())
+    index, show_time = values["index"]
+    wall = ntp_to_unix(messages[0].timetag)
+    return Received(features, wall, float(show_time), time.monotonic(), int(index), pending, link)
+
+
+def _grid(args) -> BeatGrid:
+    """A grid as the stream carries it (ffdiiii, then the last beat: a stream of an older Halation lacks
+    it, and the last beat is one period back)."""
+    bpm, confidence, next_beat, count, per_bar, downbeat, locked = args[:7]
+    period = 60.0 / bpm if bpm > 0 else 0.0
+    last_beat = args[7] if len(args) > 7 and bpm > 0 else next_beat - period
+    return BeatGrid(bpm, confidence, last_beat, next_beat, count, per_bar, downbeat, bool(locked))
 
 
 def _floats(args, size: int) -> np.ndarray:
@@ -90,7 +118,7 @@ class StreamReceiver:
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
         self.latest: Received | None = None
-        self.frames = self.rejected = 0
+        self.frames = self.rejected = self.stale = 0
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -130,9 +158,14 @@ class StreamReceiver:
             except (PacketError, ValueError, TypeError, KeyError):
                 self.rejected += 1
                 continue
-            if frame is not None:
-                self.frames += 1
-                self.latest = frame
+            if frame is None:
+                continue
+            latest = self.latest
+            if latest is not None and 0 <= latest.index - frame.index < STALE_FRAMES:
+                self.stale += 1  # reordered on the way, or a copy: the newer one stands
+                continue
+            self.frames += 1
+            self.latest = frame  # (a much lower number: the leader restarted)
 
     def close(self) -> None:
         self._halt.set()
@@ -153,10 +186,15 @@ class FollowStage:
     name = "follow"
     grid_heard = False  # the beat grid is the leader's
 
-    def __init__(self, receiver: StreamReceiver, position: Callable[[], float | None]):
+    def __init__(self, receiver: StreamReceiver, position: Callable[[], float | None], link=None):
         self.receiver = receiver
         self.clock = ClockOffset(position, time.time)
+        self.link = link  # the node's LinkSync, when it is in the session too (the leader's clock via Link)
+        self._link_clock = ClockOffset(position, link_clock)
+        self._via_link = SteadyOffset()
+        self._sampled = -1  # the leader frame last read through Link
         self.connected = False
+        self._pending: tuple[BeatGrid, float] | None = None
 
     def params(self) -> list[Param]:
         return []
@@ -165,9 +203,13 @@ class FollowStage:
         r = self.receiver
         return {"follow/leader": f"{r.host}:{r.port}", "follow/connected": int(self.connected)}
 
+    def pending(self) -> tuple[BeatGrid, float] | None:
+        """The leader's scheduled grid change on this node's show clock (a node that streams passes it on)."""
+        return self._pending
+
     def transform(self, features: Features, at: float, params: ParamStore | None = None) -> Features:
         latest = self.receiver.latest
-        offset = self.clock.update()
+        offset = self._offset(latest)
         if latest is None or offset is None:
             return features
         lost = time.monotonic() - latest.received > LOST
@@ -180,20 +222,53 @@ class FollowStage:
             else:
                 log.info("following %s:%d", *self._who())
         ours = latest.features
-        grid = ours.grid
-        if grid.bpm > 0:
-            grid = replace(grid, last_beat=grid.last_beat - offset, next_beat=grid.next_beat - offset)
+        grid = _moved(ours.grid, -offset)
+        self._pending = None
+        if latest.pending is not None:
+            upcoming, due = _moved(latest.pending[0], -offset), latest.pending[1] - offset
+            if at >= due:
+                grid = upcoming  # the leader draws it from this moment on too
+            else:
+                self._pending = (upcoming, due)
         local_time = latest.wall - offset - (latest.show_time - ours.time)
         if lost:
             silent = {name: BandFeatures() for name in ours.bands}
             return Features(time=local_time, bands=silent, grid=grid)
         return replace(ours, time=local_time, grid=grid)
 
+    def _offset(self, latest: Received | None) -> float | None:
+        """The leader's wall clock minus this node's show clock: read through Link's shared timeline when
+        both are in a session with one tempo, else through this machine's wall clock (NTP)."""
+        wall = self.clock.update()
+        if self.link is None or latest is None or latest.link is None:
+            return wall
+        link_offset = self._link_clock.update()
+        state = self.link.peer.state()
+        beat, tempo = latest.link
+        if link_offset is None or state.peers == 0 or abs(state.tempo - tempo) > LINK_TEMPO:
+            return self._via_link.offset if self._via_link.offset is not None else wall
+        if latest.index != self._sampled:  # one sample a leader frame
+            self._sampled = latest.index
+            at_beat = state.time + (beat - state.beat) * 60.0 / state.tempo  # that frame on our Link clock
+            sample = latest.wall - (at_beat - link_offset)
+            if wall is not None:  # Link agrees on the phase within a bar, not on the bar's number: the bar
+                bar = state.quantum * 60.0 / state.tempo  # nearest to what the wall clocks say (NTP is
+                sample += round((wall - sample) / bar) * bar  # good to far better than half a bar)
+            self._via_link.add(sample)
+        return self._via_link.offset
+
     def _who(self) -> tuple[str, int]:
         return self.receiver.host, self.receiver.port
 
     def close(self) -> None:
         self.receiver.close()
+
+
+def _moved(grid: BeatGrid, by: float) -> BeatGrid:
+    """The grid with its beat times `by` seconds later (from the leader's wall clock onto our show clock)."""
+    if grid.bpm <= 0:
+        return grid
+    return replace(grid, last_beat=grid.last_beat + by, next_beat=grid.next_beat + by)
 
 
 class ClockFeed:

@@ -201,6 +201,10 @@ class LinkSync:
         self._peers_changed = -math.inf  # ...and when (Link clock) that count last changed
         self._quiet_since: float | None = None
         self.status_now = LinkStatus(mode, "off", 0, 0.0)
+        # A render node's stream is connected: its grid is the leader's own, exact, and Link only its clock
+        # (engine.sync.follow); the session's grid takes over when the stream goes quiet
+        self.defer: Callable[[], bool] = lambda: False
+        self._frame_beat: tuple[float, float, float] | None = None  # (show time, session beat, tempo)
 
     def set_mode(self, mode: Mode) -> None:
         if mode != self.mode:
@@ -242,12 +246,21 @@ class LinkSync:
         state = self.peer.state()
         self.role = self._role(features, state)
         self.status_now = LinkStatus(self.mode, self.role, state.peers, state.tempo)
+        self._frame_beat = (at, state.beat_at(link_at), state.tempo)
         if self.role == "follow":
-            if self.mode == "auto" and state.peers == 0:
+            if (self.mode == "auto" and state.peers == 0) or self.defer():
                 return features  # nobody to follow and nothing heard: no beat made up from Link's default
             return replace(features, grid=grid_from_session(state, link_at, at))
-        self._lead(features.grid, state, link_at, at)
+        state = self._lead(features.grid, state, link_at, at)
+        self._frame_beat = (at, state.beat_at(link_at), state.tempo)
         return features
+
+    def link_beat(self, at: float) -> tuple[float, float] | None:
+        """(the session's beat at show time `at`, its tempo), for the frame this stage has just run for: the
+        feature stream carries it, so a render node reads the leader's clock through Link."""
+        if self._frame_beat is None or self._frame_beat[0] != at:
+            return None
+        return self._frame_beat[1], self._frame_beat[2]
 
     def _role(self, features: Features, state: SessionState) -> str:
         if self.mode != "auto":
@@ -281,9 +294,10 @@ class LinkSync:
             log.info("Link: the music stopped: leading again when it comes back")
             self._peer_led = False
 
-    def _lead(self, heard: BeatGrid, state: SessionState, link_at: float, audio_at: float) -> None:
+    def _lead(self, heard: BeatGrid, state: SessionState, link_at: float, audio_at: float) -> SessionState:
+        """Publish the heard tempo, move the session's bar onto the heard one; the session as it is now."""
         if heard.bpm <= 0 or heard.confidence < MIN_CONFIDENCE:
-            return  # nothing heard yet worth telling the session
+            return state  # nothing heard yet worth telling the session
         if heard.beats_per_bar != state.quantum:
             self.peer.set_quantum(heard.beats_per_bar)
         if self._expected is None or abs(heard.bpm - state.tempo) > TEMPO_TOLERANCE:
@@ -295,6 +309,8 @@ class LinkSync:
         if abs(error) * 60.0 / heard.bpm > PHASE_TOLERANCE and now - self._last_force >= FORCE_INTERVAL:
             self.peer.force_beat(state.beat_at(link_clock()) - error)
             self._last_force = now
+            return replace(state, beat=state.beat - error)
+        return state
 
     def close(self) -> None:
         self.peer.close()

@@ -71,6 +71,7 @@ def build_sync(args, feed, size: tuple[int, int] | None = None) -> tuple[list, l
 
 def _build(args, feed, size, stages: list, sinks: list) -> None:
     targets = getattr(args, "send_features", None) or []
+    stream = None
     if targets:
         from engine.output.features_out import FeatureStream
 
@@ -90,12 +91,34 @@ def _build(args, feed, size, stages: list, sinks: list) -> None:
 
         sinks.append(NdiSink(ndi, size, getattr(args, "fps", None) or 60.0))
     follow = getattr(args, "follow", None)
+    node = None
     if follow:
         from engine.sync.follow import FollowStage, StreamReceiver
 
-        stages.append(FollowStage(StreamReceiver(*follow), feed.position))
+        node = FollowStage(StreamReceiver(*follow), feed.position)
+        stages.append(node)
     link = getattr(args, "link", None)
-    if link:  # last: it joins the session, which other peers see at once
+    if link:  # late: it joins the session, which other peers see at once
         from engine.sync.link import LinkPeer, LinkSync
 
-        stages.append(LinkSync(LinkPeer(), link, feed.position))
+        sync = LinkSync(LinkPeer(), link, feed.position)
+        stages.append(sync)
+        if node is not None:  # the stream's grid is the leader's own; Link carries the leader's clock
+            node.link, sync.defer = sync, lambda: node.connected
+        if stream is not None:
+            stream.link_beat = sync.link_beat
+    if stream is not None:
+        _schedule(stream, node, stages)
+
+
+def _schedule(stream, node, stages: list) -> None:
+    """A show that streams moves its beat a moment after saying so (engine.sync.schedule); a render node
+    passes on its leader's word instead (its grid already moves when the leader's does)."""
+    if node is not None:
+        stream.pending = node.pending
+        return
+    from engine.sync.schedule import GridSchedule
+
+    schedule = GridSchedule()
+    stages.append(schedule)  # last: it schedules the grid the frame would be drawn with
+    stream.pending = schedule.pending

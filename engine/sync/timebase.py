@@ -7,6 +7,7 @@ blocks does not shake a phase; a jump (a seek, a dropout, a clock step) re-ancho
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 
@@ -47,4 +48,32 @@ class ClockOffset:
             self.offset = sample
         else:
             self.offset += SMOOTHING * (sample - self.offset)
+        return self.offset
+
+
+class SteadyOffset:
+    """A clock offset estimated from samples that are mostly right and sometimes far off: the offset another
+    machine's clock has, read through Link's shared beat timeline (a sample is off while a tempo change or
+    a phase move crosses the network). Samples within `tolerance` of the estimate move it a little; others
+    are ignored, unless `persist` of them come in a row (the clock itself moved: it re-anchors on them).
+    WHY: a render node must slew, not jump, on a moment's disagreement, yet follow a real clock step."""
+
+    def __init__(self, tolerance: float = 0.001, smoothing: float = SMOOTHING, persist: int = 15):
+        self.tolerance, self.smoothing, self.persist = tolerance, smoothing, persist
+        self.offset: float | None = None
+        self.rejected = 0  # samples ignored so far (for the log)
+        self._outliers: list[float] = []
+
+    def add(self, sample: float) -> float:
+        if self.offset is None:
+            self.offset = sample
+        elif abs(sample - self.offset) <= self.tolerance:
+            self.offset += self.smoothing * (sample - self.offset)
+            self._outliers.clear()
+        else:
+            self.rejected += 1
+            self._outliers.append(sample)
+            if len(self._outliers) >= self.persist:  # this long off: the clock itself moved
+                self.offset = statistics.median(self._outliers)
+                self._outliers.clear()
         return self.offset
