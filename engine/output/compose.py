@@ -1,7 +1,15 @@
 """One output's picture, drawn on the GPU from the program: fit and region, keystone and mesh warp, soft
 edge blend, masks, brightness and gamma (or a test pattern in place of the program), then the flash-safety
-limiter. Everything happens in the loop's GL context, in one pass plus the limiter's; the geometry and the
-mask are rebuilt only when the stage changes.
+limiter.
+
+One full-screen pass per output does it all, straight into the output's window: the geometry (keystone as
+a projective position, the mesh tessellated) samples the program once; brightness and gamma are arithmetic;
+the blend and the masks are baked into an attenuation texture whenever the stage changes and fetched only
+by the triangles where they can be below one (the blend bands, where a mask reaches), so the middle of the
+picture costs what a plain blit does. The limiter measures a 128 x 128 copy of the output drawn by the
+same pass (its limit is about a fifth of the frame or more, so the small copy is as good as the whole) and
+touches the full picture only while it damps. What asks for nothing is skipped: an output that changes
+nothing is the program itself.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import moderngl
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.output.flash import FlashLimiter
+from engine.output.flash import MEASURE_SIZE, FlashLimiter
 from engine.output.stage import EDGES, PATTERNS, UNIT_CORNERS, OutputSpec
 from engine.output.warp import fit_mapping, keystone_matrix, tessellate
 from engine.render.quad import Blit
@@ -24,12 +32,17 @@ MAX_MARKERS = 64
 
 _VS = """#version 330 core
 uniform mat3 keystone;     // picture (0..1, y down) -> output (0..1, y down)
+uniform vec4 region;       // x, y, w, h of the canvas (y down)
+uniform vec4 fitmap;       // scale.xy, offset.xy: picture -> region
 in vec2 in_pos;            // the picture position after the mesh warp
 in vec2 in_uv;             // where it samples the picture
 out vec2 uv;
+out vec2 canvas;           // where that is in the program texture: affine in uv, so exact per vertex
 void main() {
     vec3 p = keystone * vec3(in_pos, 1.0);
     uv = in_uv;
+    vec2 c = region.xy + (in_uv * fitmap.xy + fitmap.zw) * region.zw;
+    canvas = vec2(c.x, 1.0 - c.y);
     // a projective position: the GPU interpolates uv perspective-correctly, so the warp is exact
     gl_Position = vec4(2.0 * p.x - p.z, p.z - 2.0 * p.y, 0.0, p.z);
 }
@@ -40,18 +53,18 @@ uniform sampler2D program;
 uniform sampler2D mask;
 uniform sampler2D attenuation;  // blend x mask, baked at each stage change
 uniform vec2 out_size;
-uniform vec4 region;       // x, y, w, h of the canvas (y down)
-uniform vec4 fitmap;       // scale.xy, offset.xy: picture -> region
 uniform vec4 edge_width;   // left, top, right, bottom
 uniform vec4 edge_curve;
 uniform vec4 edge_gamma;
 uniform vec4 edge_centre;
 uniform float brightness;
 uniform float out_gamma;
+uniform vec2 view_size;    // the small copy's size
 uniform vec2 markers[MAX_MARKERS];  // stage edit: the points that can be dragged (0..1 of the output)
 uniform int n_markers;
 uniform int selected;
 in vec2 uv;
+in vec2 canvas;
 out vec4 color;
 
 float ramp(float a, float curve, float gamma, float centre) {
@@ -78,11 +91,8 @@ vec3 picture(vec2 p) {
 #elif PATTERN == 4  // colour bars: white, yellow, cyan, green, magenta, red, blue, black
     int i = int(clamp(p.x * 8.0, 0.0, 7.0));
     return vec3(i == 0 || i == 1 || i == 4 || i == 5, i <= 3, i == 0 || i == 2 || i == 4 || i == 6);
-#else  // the program: the region of the canvas, fitted
-    vec2 local = p * fitmap.xy + fitmap.zw;  // 0..1 of the region
-    bool inside = all(greaterThanEqual(local, vec2(0.0))) && all(lessThanEqual(local, vec2(1.0)));
-    vec2 canvas = region.xy + local * region.zw;
-    return inside ? texture(program, vec2(canvas.x, 1.0 - canvas.y)).rgb : vec3(0.0);
+#else  // the program: straight from the interpolated coordinate (a fit's bars are not drawn at all)
+    return texture(program, canvas).rgb;
 #endif
 }
 
@@ -91,7 +101,9 @@ void main() {
 #if GAMMA
     c = pow(c, vec3(out_gamma));
 #endif
+#if BRIGHTNESS
     c *= brightness;
+#endif
 #if BLEND  // the blend is light: after the gamma
     vec4 a = vec4(uv.x, uv.y, 1.0 - uv.x, 1.0 - uv.y) / max(edge_width, vec4(1e-6));
     for (int e = 0; e < 4; e++) {
@@ -101,7 +113,9 @@ void main() {
 #if MASK
     c *= texture(mask, gl_FragCoord.xy / out_size).r;
 #endif
-#if ATTENUATE
+#if ATTENUATE && SMALL  // the small copy the limiter measures: every fragment takes its level
+    c *= texture(attenuation, gl_FragCoord.xy / view_size).r;
+#elif ATTENUATE  // drawn only for the triangles where the baked level can be below one
     c *= texelFetch(attenuation, ivec2(gl_FragCoord.xy), 0).r;
 #endif
 #if MARKERS
@@ -119,26 +133,32 @@ void main() {
 class OutputCompositor:
     """Draws one output's final picture (its size) from the program texture (the render size).
 
-    The shader is compiled per feature set (pattern, gamma, blend, mask, stage-edit markers), so an output
-    pays only for what its stage asks; an output that asks for nothing is the program itself, untouched."""
+    The shader is compiled per feature set (pattern, gamma, attenuation, stage-edit markers, the small
+    copy), so an output pays only for what its stage asks; an output that asks for nothing is the program
+    itself, untouched. The flash limit can change live (`set_flash_limit`), taking effect at the next draw
+    in this output's own context."""
 
     def __init__(self, ctx: moderngl.Context, spec: OutputSpec, canvas: tuple[int, int], flash_limit: str):
         self.ctx = ctx
         self.canvas = tuple(canvas)
         self._programs: dict[tuple, moderngl.Program] = {}
-        self._prog: moderngl.Program | None = None
-        self._vbo = self._ibo = self._vao = None
-        self._vao_key: tuple | None = None
+        self._vaos: dict[tuple, moderngl.VertexArray] = {}
+        self._buffers: list[moderngl.Buffer] = []
         self._mask: moderngl.Texture | None = None
         self.spec = spec
         self.markers: tuple[list, int] | None = None  # stage edit: (points, selected) drawn on the picture
+        self.want_picture = False  # the preview shows this output: keep its picture drawn into a window
         self._picture = ctx.texture(spec.size, 4)
         self._picture.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._fbo = ctx.framebuffer(color_attachments=[self._picture])
         self._atten = ctx.texture(spec.size, 4)  # RGBA8: llvmpipe fetches one-channel textures slowly
         self._atten_fbo = ctx.framebuffer(color_attachments=[self._atten])
+        self._small = ctx.texture(MEASURE_SIZE, 4)  # what the limiter measures (a warped output)
+        self._small_fbo = ctx.framebuffer(color_attachments=[self._small])
         self._blit = Blit(ctx)
-        self.limiter = FlashLimiter(ctx, spec.size, flash_limit) if flash_limit != "off" else None
+        self.limiter: FlashLimiter | None = None
+        self.flash_limit = flash_limit
+        self._limit_now = "off"
         self._rebuild()
 
     @property
@@ -157,68 +177,93 @@ class OutputCompositor:
         self.spec = spec
         self._dirty = True
 
+    def set_flash_limit(self, mode: str) -> None:
+        """standard, strict or off from the next frame (the limiter is made or let go at the next draw)."""
+        self.flash_limit = mode
+
+    def _prepare(self) -> None:
+        if self._dirty:
+            self._rebuild()
+        if self.flash_limit == self._limit_now:
+            return
+        if self.flash_limit == "off":
+            self.limiter.release()
+            self.limiter = None
+        elif self.limiter is None:
+            self.limiter = FlashLimiter(self.ctx, self.spec.size, self.flash_limit)
+        else:
+            self.limiter.set_mode(self.flash_limit)
+        self._limit_now = self.flash_limit
+
     def _rebuild(self) -> None:
         self._dirty = False
         spec = self.spec
-        for thing in (self._vbo, self._ibo):
-            if thing is not None:
-                thing.release()
-        verts, indices = tessellate(spec)
-        self._vbo = self.ctx.buffer(verts.tobytes())
-        self._ibo = self.ctx.buffer(indices.tobytes())
-        self._vao_key = None  # rebuilt with the program at the next draw
+        for thing in (*self._buffers, *self._vaos.values()):
+            thing.release()
+        self._vaos = {}
+        # the output's geometry, and a coarser one for the limiter's small copy
+        self._geometry = (tessellate(spec, self.canvas), tessellate(spec, self.canvas, MEASURE_SIZE))
+        self._buffers = [
+            self.ctx.buffer(a.tobytes()) for g in self._geometry for a in (g.vertices, g.indices)
+        ]
         self._set_mask(spec)
         self._bake()
 
-    def _variant(self) -> tuple:
-        """(pattern, gamma, blend, mask, markers, attenuate): the blend and the mask are never computed per
-        frame; they are baked once into the attenuation texture, which each frame multiplies in."""
+    def _variant(self, small: bool = False, attenuated: bool = False) -> tuple:
+        """(pattern, gamma, blend, mask, markers, attenuate, small, brightness): the blend and the mask are
+        never computed per frame; they are baked once into the attenuation texture, which each frame
+        multiplies in where it can be below one."""
         s = self.spec
         return (
             PATTERNS.index(s.pattern),
             s.gamma != 1.0,
             False,
             False,
-            self.markers is not None,
-            self._attenuates,
+            self.markers is not None and not small,
+            attenuated or (small and self._attenuates),
+            small,
+            s.brightness != 1.0,
         )
 
     @property
     def _attenuates(self) -> bool:
         return bool(self.spec.masks) or any(e.width > 0 for e in self.spec.blend.values())
 
+    @property
+    def _covers(self) -> bool:
+        """The geometry covers the whole output (no keystone, no mesh, no fit's bars): nothing to clear."""
+        s = self.spec
+        fitted = fit_mapping(s, self.canvas)[2:] != (0.0, 0.0) and s.fit == "fit"
+        return s.keystone == UNIT_CORNERS and s.mesh is None and not fitted
+
     def _bake(self) -> None:
         """Draw the blend and the mask over white into the attenuation texture (per stage change)."""
         if not self._attenuates:
             return
-        key = (len(PATTERNS), False, True, bool(self.spec.masks), False, False)  # PATTERN 5: white
-        self._program(key)
+        key = (len(PATTERNS), False, True, bool(self.spec.masks), False, False, False, False)  # 5: white
         self._atten_fbo.use()
         self._atten_fbo.clear(0.0, 0.0, 0.0, 0.0)
         if self._mask is not None:
             self._mask.use(1)
-        self._vao.render(moderngl.TRIANGLES)
+        self._vao(key).render(moderngl.TRIANGLES)
 
-    def _program(self, key: tuple | None = None) -> moderngl.Program:
-        """The program for these features (default: this spec's per-frame ones), its uniforms set and the
-        VAO bound to it."""
-        key = key or self._variant()
+    def _vao(self, key: tuple) -> moderngl.VertexArray:
+        """The geometry bound to the program for these features, its uniforms set (once per stage change)."""
+        vao = self._vaos.get(key)
+        if vao is not None:
+            return vao
         prog = self._programs.get(key)
         if prog is None:
-            names = ("PATTERN", "GAMMA", "BLEND", "MASK", "MARKERS", "ATTENUATE")
+            names = ("PATTERN", "GAMMA", "BLEND", "MASK", "MARKERS", "ATTENUATE", "SMALL", "BRIGHTNESS")
             defines = "".join(f"#define {n} {int(v)}\n" for n, v in zip(names, key, strict=True))
             fs = f"#version 330 core\n#define MAX_MARKERS {MAX_MARKERS}\n{defines}{_FS}"
             prog = self._programs[key] = self.ctx.program(vertex_shader=_VS, fragment_shader=fs)
-        if (key, id(self._vbo)) != self._vao_key:
-            if self._vao is not None:
-                self._vao.release()
-            self._vao = self.ctx.vertex_array(
-                prog, [(self._vbo, "2f 2f", "in_pos", "in_uv")], index_buffer=self._ibo
-            )
-            self._vao_key = (key, id(self._vbo))
-            self._prog = prog
-            self._set_uniforms(prog)
-        return prog
+        vbo, ibo = self._buffers[2:] if key[6] else self._buffers[:2]  # SMALL: the coarse geometry
+        vao = self._vaos[key] = self.ctx.vertex_array(
+            prog, [(vbo, "2f 2f", "in_pos", "in_uv")], index_buffer=ibo
+        )
+        self._set_uniforms(prog)
+        return vao
 
     def _set_uniforms(self, p: moderngl.Program) -> None:
         spec = self.spec
@@ -226,6 +271,7 @@ class OutputCompositor:
         values = {
             "keystone": keystone_matrix(spec).T.astype("f4").tobytes(),  # GLSL matrices are column-major
             "out_size": spec.size,
+            "view_size": MEASURE_SIZE,
             "region": spec.region,
             "fitmap": fit_mapping(spec, self.canvas),
             "edge_width": tuple(e.width for e in edges),
@@ -268,48 +314,68 @@ class OutputCompositor:
             and self.markers is None
         )
 
+    def _measured(self, program: moderngl.Texture) -> moderngl.Texture:
+        """What the limiter measures: a plain output's program as it is, else the small copy."""
+        if self.plain:
+            return program
+        self._compose(program, self._small_fbo, small=True)
+        return self._small
+
     def draw(self, program: moderngl.Texture, time: float) -> moderngl.Texture:
         """The output's final picture for the frame at show time `time`, limiter applied."""
-        if self._dirty:
-            self._rebuild()
-        picture = program if self.plain else self._compose(program)
+        self._prepare()
+        picture = program if self.plain else self._compose(program, self._fbo)
         if self.limiter is None:
             return picture
-        return self.limiter.apply(picture, time)
+        return self.limiter.apply(picture, time, None if self.plain else self._measured(program))
 
     def draw_into(
         self, program: moderngl.Texture, time: float, target: moderngl.Framebuffer
-    ) -> moderngl.Texture:
+    ) -> moderngl.Texture | None:
         """Draw the final picture into `target` (an output window's framebuffer, its viewport set) and
-        return it as a texture (for the preview). When the target is the output's size, the warp is drawn
-        straight into it and copied back for the limiter (a memory copy), so a warped output costs one
-        full-resolution pass like a plain one; a second only while the limiter damps."""
-        if self._dirty:
-            self._rebuild()
-        direct = not self.plain and tuple(target.viewport) == (0, 0, *self.spec.size)
-        if not direct:
+        return it as a texture (for the preview). When the target is the output's size, the one pass draws
+        straight into it (and, only while the preview shows this output, a copy keeps the picture: None
+        otherwise); the limiter adds a small pass, and a full one only in the frames it damps."""
+        self._prepare()
+        if self.plain or tuple(target.viewport) != (0, 0, *self.spec.size):
             final = self.draw(program, time)
             self._blit.draw(final, target)
             return final
-        self._compose(program, target)
+        limiter = self.limiter
+        damping = limiter is not None and limiter.begin(time)
+        if limiter is not None:
+            limiter.measure(self._measured(program))
+        if damping:
+            limiter.damp(self._compose(program, self._fbo), target)
+        else:
+            self._compose(program, target)
+            if limiter is not None:
+                limiter.keep(target)
+        if not self.want_picture:  # a copy of a window's picture costs a wait for it: only when shown
+            return None
         self.ctx.copy_framebuffer(self._fbo, target)
-        final = self._picture if self.limiter is None else self.limiter.apply(self._picture, time)
-        if final is not self._picture:  # damped: the target shows the limiter's picture instead
-            self._blit.draw(final, target)
-        return final
+        return self._picture
 
     def _compose(
-        self, program: moderngl.Texture, target: moderngl.Framebuffer | None = None
+        self, program: moderngl.Texture, target: moderngl.Framebuffer, small: bool = False
     ) -> moderngl.Texture:
-        prog = self._program()
-        target = target or self._fbo
+        """The one pass: the triangles that need no attenuation, then those that may (the small copy
+        draws them all in one go)."""
         target.use()
-        self.ctx.clear(0.0, 0.0, 0.0, 1.0, viewport=target.viewport)
+        if not self._covers:
+            self.ctx.clear(0.0, 0.0, 0.0, 1.0, viewport=target.viewport)
         program.use(0)
         self._atten.use(2)
-        if self.markers is not None:
-            self._set_markers(prog)
-        self._vao.render(moderngl.TRIANGLES)
+        g = self._geometry[small]
+        parts = [(False, 0, len(g.indices))] if small else [(False, 0, g.plain), (True, g.plain, None)]
+        for attenuated, first, end in parts:
+            count = (len(g.indices) if end is None else end) - first
+            if count <= 0:
+                continue
+            vao = self._vao(self._variant(small, attenuated))
+            if self.markers is not None and not small:
+                self._set_markers(vao.program)
+            vao.render(moderngl.TRIANGLES, vertices=count, first=first)
         return self._picture
 
     def _set_markers(self, prog: moderngl.Program) -> None:
@@ -325,14 +391,15 @@ class OutputCompositor:
     def release(self) -> None:
         self._blit.release()
         things = (
-            self._vao,
-            self._vbo,
-            self._ibo,
+            *self._vaos.values(),
+            *self._buffers,
             self._mask,
             self._fbo,
             self._picture,
             self._atten_fbo,
             self._atten,
+            self._small_fbo,
+            self._small,
         )
         for thing in things:
             if thing is not None:

@@ -5,18 +5,23 @@ frame (20 % with `strict`). A flash is a pair of opposing transitions: changes o
 least 0.1 where the darker state is below 0.8; a red transition is a change of at least 20 in
 max(0, R − G − B) × 320 (linear RGB) involving a saturated red, R / (R + G + B) ≥ 0.8.
 
-It runs on the GPU on the final picture, on a grid of cells (each the mean linear colour of its patch;
-flashes are about areas, not single pixels). Per cell it keeps the last extreme and the direction of the
-last transition. Each frame:
+It runs on the GPU, on a grid of cells of the final picture (each the mean linear colour of its patch:
+flashes are about areas, not single pixels), measured on a small copy of it (the output drawn again at
+128 x 128, or the program itself when the output is plain), since the limit is about more than a fifth of
+the frame. Per cell it keeps the last extreme and the direction of the last transition. Each frame the CPU
+knows, from the transitions counted on earlier frames, whether a detector has used its budget (6
+transitions = 3 flashes in the last second):
 
-A. per cell: would this frame make a transition, and the largest blend k ∈ [0, 1] from the previous output
-   toward the new picture that would not (a bisection); mipmapped, so the top level is the area fraction.
-B. per pixel: when a detector has used its budget (6 transitions = 3 flashes in the last second, counted on
-   the CPU from earlier frames) and the would-be transitions cover more than the area limit, the cells that
-   would transition are blended toward the previous output by k, in linear light; every other pixel is
-   the picture, bit for bit.
-C. per cell: the state after what was really shown, and the transitions it made (mipmapped; the CPU reads
-   the 1×1 level at the next frame, by when it is done, to count them).
+- Not (almost every frame): one small pass updates each cell's state from the picture as it is and marks
+  the transitions it made; the full-resolution picture is never touched, not even copied, unless the budget
+  is one transition from used (then a memory copy keeps it, to damp the next frame toward).
+- Used: A. per cell, would this frame make a transition, and the largest blend k in [0, 1] from the
+  previous output toward the new picture that would not (a bisection); mipmapped, so its top level is the
+  area fraction. B. per pixel: when the would-be transitions cover more than the area limit, the cells that
+  would transition are blended toward the previous output by k, in linear light; every other pixel is the
+  picture, bit for bit. C. per cell: the state after what was really shown.
+
+The CPU reads the transitions one frame later (by then they are done) and counts them.
 """
 
 from __future__ import annotations
@@ -145,17 +150,20 @@ void main() {{
 }}
 """
 
-_PASS_C = f"""#version 330 core
+_PASS_C = f"""
 {_COMMON}
 layout(location = 0) out vec4 next_state;
 layout(location = 1) out vec4 next_shown;
 layout(location = 2) out vec4 made;
 void main() {{
     ivec2 cell = ivec2(gl_FragCoord.xy);
+#if MEASURE  // nothing was damped: measure the picture here (pass A did not run)
+    vec3 c = cell_colour(cell, textureSize(state, 0));
+#else
     vec3 v = texelFetch(colours, cell, 0).rgb;
+    vec3 c = first ? v : mix(texelFetch(shown, cell, 0).rgb, v, applied_k(texelFetch(flags, cell, 0)));
+#endif
     vec4 s = texelFetch(state, cell, 0);
-    vec3 p = texelFetch(shown, cell, 0).rgb;
-    vec3 c = first ? v : mix(p, v, applied_k(texelFetch(flags, cell, 0)));
     float l = dot(c, LUMA), r = redness(c);
     if (first) {{
         next_state = vec4(l, 0.0, r, 0.0);
@@ -169,6 +177,7 @@ void main() {{
     next_shown = vec4(c, 1.0);
 }}
 """
+MEASURE_SIZE = (2 * CELLS[0], 2 * CELLS[1])  # the small copy a warped output is measured on: 2 x 2 per cell
 
 
 @dataclass
@@ -182,13 +191,18 @@ class FlashStats:
 
 
 class FlashLimiter:
-    """Damps what would exceed the flash limit in a stream of output pictures (one per frame)."""
+    """Damps what would exceed the flash limit in a stream of output pictures (one per frame).
+
+    A frame goes: `begin(time)` (is a detector's budget used?); when it is not, `measure(small)` with the
+    picture or a small copy of it, the picture goes out as it is, and `keep(fbo)` where it went; when it
+    is, `measure(small)` and then `damp(picture, fbo)` writes the damped picture into `fbo`. `apply` does
+    all that for a picture in a texture (headless outputs, renders)."""
 
     def __init__(self, ctx: moderngl.Context, size: tuple[int, int], mode: str = "standard"):
         self.ctx = ctx
         self.size = tuple(size)
-        self.area = AREA[mode]
         self.mode = mode
+        self.area = AREA[mode]
         self.stats = FlashStats()
         self.damping = False  # this frame: a detector has used its budget
         self._luma: deque[float] = deque()  # show times of the transitions in the last second
@@ -197,13 +211,16 @@ class FlashLimiter:
         self._top = int(np.log2(max(CELLS)))
         self._vbo = quad_buffer(ctx)
 
-        def program(fs):
+        def program(fs, measure=False):
+            fs = f"#version 330 core\n#define MEASURE {int(measure)}\n{fs}"
             prog = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=fs)
             return prog, ctx.vertex_array(prog, [(self._vbo, "2f", "in_pos")])
 
-        self._a, self._a_vao = program(_PASS_A)
-        self._b, self._b_vao = program(_PASS_B)
+        self._a, self._a_vao = program(_PASS_A.removeprefix("#version 330 core\n"))
+        self._b, self._b_vao = program(_PASS_B.removeprefix("#version 330 core\n"))
         self._c, self._c_vao = program(_PASS_C)
+        self._m, self._m_vao = program(_PASS_C, measure=True)
+        self._programs = (self._a, self._b, self._c, self._m)
 
         def cells():
             tex = ctx.texture(CELLS, 4, dtype="f4")
@@ -213,20 +230,25 @@ class FlashLimiter:
         self._state = [cells(), cells()]
         self._shown = [cells(), cells()]
         self._flags, self._made, self._colours = cells(), cells(), cells()
-        for tex in (self._flags, self._made):
-            tex.build_mipmaps()
-            tex.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.NEAREST)
+        self._flags.build_mipmaps()
+        self._flags.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.NEAREST)
         self._flags_fbo = ctx.framebuffer(color_attachments=[self._flags, self._colours])
         self._c_fbo = [
             ctx.framebuffer(color_attachments=[self._state[i], self._shown[i], self._made]) for i in (0, 1)
         ]
-        self._out = ctx.texture(self.size, 4)  # pass B's damped picture
+        self._out = ctx.texture(self.size, 4)  # the damped picture, for apply()
         self._prev = ctx.texture(self.size, 4)  # what was shown last frame (a copy: plain memory)
         self._out_fbo = ctx.framebuffer(color_attachments=[self._out])
         self._prev_fbo = ctx.framebuffer(color_attachments=[self._prev])
         self._picture_fbos: dict[int, moderngl.Framebuffer] = {}  # to copy a picture from
         self._i = 0
         self._first = True
+        self._kept = False  # _prev holds the last frame's output
+        self._locks = (False, False)
+
+    def set_mode(self, mode: str) -> None:
+        """standard or strict, live: only the area limit changes; what was counted stays counted."""
+        self.mode, self.area = mode, AREA[mode]
 
     def locked(self, now: float) -> tuple[bool, bool]:
         """Whether the luminance and the red detector have used their budget for the second up to now."""
@@ -237,23 +259,40 @@ class FlashLimiter:
                 times.popleft()
         return len(self._luma) >= MAX_TRANSITIONS, len(self._red) >= MAX_TRANSITIONS
 
+    @property
+    def keeps_previous(self) -> bool:
+        """Whether this frame's output must be kept: the next frame may be damped toward it. A detector
+        can only lock at the next frame when this one's transition (not counted yet) uses its budget."""
+        return max(len(self._luma), len(self._red)) >= MAX_TRANSITIONS - 1
+
     def _collect(self) -> None:
         """Count the last frame's transitions (its passes are done by now: the loop presented it)."""
         if self._pending is None:
             return
-        made = np.frombuffer(self._made.read(level=self._top), np.float32)
-        for fraction, times, kind in ((made[0], self._luma, "luma"), (made[1], self._red, "red")):
+        made = np.frombuffer(self._made.read(), np.float32).reshape(-1, 4)
+        fractions = made[:, :2].mean(axis=0)  # a 64 KB read: cheaper than a mip chain, and exact
+        for fraction, times, kind in ((fractions[0], self._luma, "luma"), (fractions[1], self._red, "red")):
             if fraction > self.area:
                 times.append(self._pending)
                 setattr(self.stats, f"{kind}_transitions", getattr(self.stats, f"{kind}_transitions") + 1)
         self._pending = None
 
-    def apply(self, picture: moderngl.Texture, time: float) -> moderngl.Texture:
-        """The output for this frame: `picture`, damped where it would flash too often."""
+    def begin(self, time: float) -> bool:
+        """Start the frame at show time `time`; True when it may be damped (a detector used its budget)."""
         self._collect()
-        lock_luma, lock_red = self.locked(time)
-        i, j = self._i, 1 - self._i
-        for prog in (self._a, self._b, self._c):
+        self._locks = self.locked(time)
+        self._pending = time
+        self.damping = any(self._locks) and self._kept and not self._first
+        self.stats.frames += 1
+        if self.damping:
+            self.stats.damped += 1
+        return self.damping
+
+    def measure(self, small: moderngl.Texture) -> None:
+        """The cells' colours from `small` (the picture, or a small copy of it): when the frame is not
+        damped, the cells' next state too, in one small pass."""
+        lock_luma, lock_red = self._locks if self.damping else (False, False)
+        for prog in self._programs:
             for name, value in (
                 ("lock_luma", lock_luma),
                 ("lock_red", lock_red),
@@ -263,44 +302,59 @@ class FlashLimiter:
             ):
                 if name in prog:
                     prog[name].value = value
-        self._bind(picture, self._state[i], self._shown[i], self._flags)
-        self._flags_fbo.use()
-        self._a_vao.render(moderngl.TRIANGLE_STRIP)
-        self._flags.build_mipmaps()
-        shown = picture
-        if lock_luma or lock_red:  # only then can a pixel differ from the picture: a full pass
-            self._prev.use(5)
-            self._b["previous"].value = 5
-            self._bind(picture, self._state[i], self._shown[i], self._flags)
-            self._out_fbo.use()
-            self._b_vao.render(moderngl.TRIANGLE_STRIP)
-            shown = self._out
-        self.ctx.copy_framebuffer(self._prev_fbo, self._fbo_of(shown))
-        self._bind(picture, self._state[i], self._shown[i], self._flags)
-        self._c_fbo[j].use()
-        self._c_vao.render(moderngl.TRIANGLE_STRIP)
-        self._made.build_mipmaps()
-        self._pending = time
-        self._first = False
-        self.stats.frames += 1
-        self.damping = lock_luma or lock_red
+        self._bind(small)
         if self.damping:
-            self.stats.damped += 1
-        self._i = j
-        return shown
+            self._flags_fbo.use()
+            self._a_vao.render(moderngl.TRIANGLE_STRIP)
+            self._flags.build_mipmaps()
+            return
+        self._advance(self._m_vao)
+
+    def _advance(self, vao) -> None:
+        self._c_fbo[1 - self._i].use()
+        vao.render(moderngl.TRIANGLE_STRIP)
+        self._i = 1 - self._i
+        self._first = False
+
+    def damp(self, picture: moderngl.Texture, target: moderngl.Framebuffer) -> None:
+        """Write this frame's damped `picture` into `target` (after measure(), when begin() said so)."""
+        self._prev.use(5)
+        self._b["previous"].value = 5
+        self._bind(picture)
+        target.use()
+        self._b_vao.render(moderngl.TRIANGLE_STRIP)
+        self.keep(target)
+        self._bind(picture)
+        self._advance(self._c_vao)
+
+    def keep(self, shown: moderngl.Framebuffer) -> None:
+        """`shown` holds this frame's output: keep a copy when the next frame may be damped toward it."""
+        self._kept = self.keeps_previous or self.damping
+        if self._kept:
+            self.ctx.copy_framebuffer(self._prev_fbo, shown)
+
+    def apply(self, picture: moderngl.Texture, time: float, small: moderngl.Texture | None = None):
+        """The output for this frame: `picture` (measured on `small`, or itself), damped where it would
+        flash too often."""
+        damping = self.begin(time)
+        self.measure(small or picture)
+        if damping:
+            self.damp(picture, self._out_fbo)
+            return self._out
+        self.keep(self._fbo_of(picture))
+        return picture
 
     def _fbo_of(self, texture: moderngl.Texture) -> moderngl.Framebuffer:
-        if texture is self._out:
-            return self._out_fbo
         fbo = self._picture_fbos.get(texture.glo)
         if fbo is None:
             fbo = self._picture_fbos[texture.glo] = self.ctx.framebuffer(color_attachments=[texture])
         return fbo
 
-    def _bind(self, picture, state, shown, flags) -> None:
-        for unit, tex in enumerate((picture, state, shown, flags, self._colours)):
+    def _bind(self, picture) -> None:
+        i = self._i
+        for unit, tex in enumerate((picture, self._state[i], self._shown[i], self._flags, self._colours)):
             tex.use(unit)
-        for prog in (self._a, self._b, self._c):
+        for prog in self._programs:
             for unit, name in enumerate(("picture", "state", "shown", "flags", "colours")):
                 if name in prog:
                     prog[name].value = unit
@@ -322,9 +376,8 @@ class FlashLimiter:
             self._a_vao,
             self._b_vao,
             self._c_vao,
-            self._a,
-            self._b,
-            self._c,
+            self._m_vao,
+            *self._programs,
             self._vbo,
         ]
         for thing in things:

@@ -53,7 +53,9 @@ class StageEditor:
         out = self._output()
         self._corners = list(out.spec.keystone) if out is not None else []
         for o in self.outputs:
-            o.compositor.markers = self.markers() if o.spec.name == self.editing else None
+            edited = o.spec.name == self.editing
+            o.compositor.markers = self.markers() if edited else None
+            o.compositor.want_picture = edited  # the preview shows it
         log.info("stage edit: %s", self.editing or "off")
 
     def handles(self) -> list[tuple[float, float]]:

@@ -3,16 +3,23 @@
 The keystone is a homography H (picture 0..1 → output 0..1, y down) applied in the vertex shader as a
 projective position, so the GPU's perspective-correct interpolation makes the warp exact everywhere, not
 only at the corners. A mesh warp adds a grid of displaced points in the picture; it is tessellated here,
-on the CPU, once per change (never per frame).
+on the CPU, once per change (never per frame), each column and row of mesh cells only as finely as its
+curve needs (a CPU rasteriser pays for every triangle edge). The tessellation also cuts the picture along
+the edge blends' inner ends and, with masks, into a coarse grid, so the triangles that can be attenuated
+are drawn apart from those that cannot: the middle of the picture never fetches the attenuation.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from engine.output.stage import UNIT_CORNERS, Mesh, OutputSpec
+from engine.output.stage import EDGES, UNIT_CORNERS, Mesh, OutputSpec
 
-SUBDIVIDE = 4  # tessellation steps per mesh cell (a triangle costs; 4 follows a smooth mesh closely)
+MAX_SUBDIVIDE = 8  # tessellation steps per mesh cell at most
+TOLERANCE_PX = 1.0  # how far the triangles may stray from the mesh's curve, in pixels of the target
+MASK_GRID = 8  # with masks, the picture is cut into 8 x 8 cells at least (a mask darkens only some)
 
 
 def homography(src, dst) -> np.ndarray:
@@ -54,8 +61,13 @@ def _sample_mesh(mesh: Mesh, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         bottom = grid[iy + 1, ix] * (1 - tx) + grid[iy + 1, ix + 1] * tx
         return top * (1 - ty) + bottom * ty
 
+    # beyond the edges, points continue the edge cells in a straight line, so a regular mesh is the
+    # identity and an edge cell curves only as much as its points ask (clamping them would bow it)
+    grid = np.concatenate([2 * grid[:1] - grid[1:2], grid, 2 * grid[-1:] - grid[-2:-1]], 0)
+    grid = np.concatenate([2 * grid[:, :1] - grid[:, 1:2], grid, 2 * grid[:, -1:] - grid[:, -2:-1]], 1)
+
     def at(r, c):
-        return grid[np.clip(r, 0, mesh.rows - 1), np.clip(c, 0, mesh.columns - 1)]
+        return grid[r + 1, c + 1]
 
     rows = [
         _catmull_rom(at(iy + k, ix - 1), at(iy + k, ix), at(iy + k, ix + 1), at(iy + k, ix + 2), tx)
@@ -64,23 +76,98 @@ def _sample_mesh(mesh: Mesh, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return _catmull_rom(*rows, ty)
 
 
-def tessellate(spec: OutputSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(vertices, indices) for the picture's geometry: per vertex x, y (picture position after the mesh
-    warp) and u, v (where it samples the picture). Without a mesh, one quad."""
+@dataclass(frozen=True)
+class Geometry:
+    """Vertices (x, y: the picture position after the mesh warp; u, v: where it samples the picture) and
+    triangle indices: first `plain` indices that never need the attenuation, then the rest that may."""
+
+    vertices: np.ndarray
+    indices: np.ndarray
+    plain: int
+
+
+def _steps(mesh: Mesh, size: tuple[int, int], axis: int) -> list[int]:
+    """For each column (axis 0) or row (axis 1) of mesh cells, the fewest steps (1, 2, 4, 8) whose straight
+    pieces stay within TOLERANCE_PX of the mesh's curve across the whole picture."""
+    cells = (mesh.columns if axis == 0 else mesh.rows) - 1
+    fine = MAX_SUBDIVIDE * 2
+    across = np.linspace(0.0, 1.0, ((mesh.rows if axis == 0 else mesh.columns) - 1) * fine + 1)
+    scale = np.asarray(size, float)
+    steps = []
+    for c in range(cells):
+        along = np.linspace(c / cells, (c + 1) / cells, fine + 1)
+        a, b = np.meshgrid(along, across, indexing="ij")
+        curve = _sample_mesh(mesh, a, b) if axis == 0 else _sample_mesh(mesh, b, a)  # along x across
+        for n in (1, 2, 4, MAX_SUBDIVIDE):
+            knots = curve[:: fine // n]
+            t = np.linspace(0, n, fine + 1)
+            k = np.minimum(t.astype(int), n - 1)
+            f = (t - k)[:, None, None]
+            straight = knots[k] * (1 - f) + knots[k + 1] * f
+            if np.abs((curve - straight) * scale).max() <= TOLERANCE_PX or n == MAX_SUBDIVIDE:
+                steps.append(n)
+                break
+    return steps
+
+
+def _lines(spec: OutputSpec, axis: int, inside: tuple[float, float], size: tuple[int, int]) -> np.ndarray:
+    """Where the tessellation cuts the picture along u (axis 0) or v (axis 1); `inside`: the part that
+    shows the canvas (a fit's bars are outside)."""
+    lines = [0.0, 1.0, *inside]
     mesh = spec.mesh
-    if mesh is None:
-        n_u = n_v = 2
-    else:
-        n_u, n_v = (mesh.columns - 1) * SUBDIVIDE + 1, (mesh.rows - 1) * SUBDIVIDE + 1
-    u, v = np.meshgrid(np.linspace(0, 1, n_u), np.linspace(0, 1, n_v))
-    pos = np.stack([u, v], -1) if mesh is None else _sample_mesh(mesh, u, v)
+    if mesh is not None:
+        cells = (mesh.columns if axis == 0 else mesh.rows) - 1
+        for c, n in enumerate(_steps(mesh, size, axis)):
+            lines += list(np.linspace(c / cells, (c + 1) / cells, n + 1))
+    near, far = ("left", "right") if axis == 0 else ("top", "bottom")
+    if spec.edge(near).width > 0:
+        lines.append(spec.edge(near).width)
+    if spec.edge(far).width > 0:
+        lines.append(1.0 - spec.edge(far).width)
+    if spec.masks:
+        lines += list(np.linspace(0.0, 1.0, MASK_GRID + 1))
+    return np.unique(np.round(np.array(lines), 9))
+
+
+def tessellate(spec: OutputSpec, canvas: tuple[int, int], size: tuple[int, int] | None = None) -> Geometry:
+    """The picture's geometry: a grid cut where the mesh curves and where the attenuation starts, its
+    cells sorted into those that never need the attenuation and those that may (a blend band, or where a
+    mask's box reaches). A fit's bars get no triangles: they stay the cleared black. `size`: the pixels
+    it is drawn at (the output's; the limiter's small copy needs far fewer triangles)."""
+    size = size or spec.size
+    sx, sy, ox, oy = fit_mapping(spec, canvas)
+    inside = [(max(0.0, -o / s), min(1.0, (1 - o) / s)) for s, o in ((sx, ox), (sy, oy))]
+    us, vs = _lines(spec, 0, inside[0], size), _lines(spec, 1, inside[1], size)
+    u, v = np.meshgrid(us, vs)
+    pos = np.stack([u, v], -1) if spec.mesh is None else _sample_mesh(spec.mesh, u, v)
     verts = np.concatenate([pos, np.stack([u, v], -1)], -1).reshape(-1, 4).astype("f4")
-    quads = []
-    for r in range(n_v - 1):
+    out = apply_homography(keystone_matrix(spec), pos.reshape(-1, 2)).reshape(pos.shape)
+    widths = [spec.edge(e).width for e in EDGES]  # left, top, right, bottom
+    boxes = [_box(m, spec.size) for m in spec.masks]
+    n_u = len(us)
+    plain, attenuated = [], []
+    for r in range(len(vs) - 1):
         for c in range(n_u - 1):
             i = r * n_u + c
-            quads.extend([i, i + 1, i + n_u, i + 1, i + n_u + 1, i + n_u])
-    return verts, np.array(quads, dtype="i4")
+            uc, vc = (us[c] + us[c + 1]) / 2, (vs[r] + vs[r + 1]) / 2
+            if not (inside[0][0] <= uc <= inside[0][1] and inside[1][0] <= vc <= inside[1][1]):
+                continue
+            band = uc < widths[0] or vc < widths[1] or uc > 1 - widths[2] or vc > 1 - widths[3]
+            corners = out[r : r + 2, c : c + 2].reshape(-1, 2)
+            lo, hi = corners.min(0), corners.max(0)
+            masked = any((lo < box[2:]).all() and (hi > box[:2]).all() for box in boxes)
+            (attenuated if band or masked else plain).extend([i, i + 1, i + n_u, i + 1, i + n_u + 1, i + n_u])
+    return Geometry(verts, np.array(plain + attenuated, dtype="i4"), len(plain))
+
+
+def _box(mask, size: tuple[int, int]) -> np.ndarray:
+    """A mask's reach in the output (0..1, y down: x0, y0, x1, y1), two pixels wider for its soft edge;
+    an inverted mask darkens everything outside it: the whole output."""
+    if mask.invert:
+        return np.array([-1.0, -1.0, 2.0, 2.0])
+    pts = np.asarray(mask.points, float)
+    pad = 2.0 / np.asarray(size, float)
+    return np.concatenate([pts.min(0) - pad, pts.max(0) + pad])
 
 
 def fit_mapping(spec: OutputSpec, canvas: tuple[int, int]) -> tuple[float, float, float, float]:
