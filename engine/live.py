@@ -40,6 +40,7 @@ from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands, tempo_resets
 from engine.render.context import Offscreen
 from engine.runtime.guard import Guards
+from engine.runtime.resources import tune_allocator
 from engine.runtime.watchdog import Watchdog
 from engine.show.autopilot import Autopilot, AutopilotDriver
 from engine.show.events import EventRecorder
@@ -209,6 +210,36 @@ class PerformStats:
         )
 
 
+class InputWatch:
+    """Tells the operator when the sound input goes away and when it is back: once on the console and on
+    /hl/status/error as it happens, and on the preview's banner for as long as it is away (the visuals go
+    on with the free-running clock meanwhile; the capture reconnects by itself). A feed without a
+    `connected` flag (a file, a buffer) never goes away."""
+
+    def __init__(self, feed: AudioFeed):
+        self.feed = feed
+        self.was_connected = True
+        self.lost_line: str | None = None  # the banner's line while the input is away
+
+    def check(self, notices) -> None:
+        """Once a frame (a flag read); says so when the input comes or goes."""
+        connected = bool(getattr(self.feed, "connected", True))
+        if connected == self.was_connected:
+            return
+        self.was_connected = connected
+        device = self._device()
+        if connected:
+            self.lost_line = None
+            notices.error(f"audio input {device} is back: the show listens again", key="audio input")
+        else:
+            self.lost_line = f"audio input {device} lost: the visuals go on with the clock; reconnecting"
+            notices.error(self.lost_line, key="audio input")
+
+    def _device(self) -> str:
+        status = getattr(self.feed, "status", None)
+        return (getattr(status(), "device", "") if status is not None else "") or "(the sound card)"
+
+
 def _name(obj: object) -> str:
     return getattr(obj, "name", None) or type(obj).__name__
 
@@ -231,7 +262,9 @@ class FrameLoop:
         av_offset: float = 0.0,
         recorder: EventRecorder | None = None,
         autopilot: AutopilotDriver | None = None,
+        heard: AudioFeed | None = None,
     ):
+        self.input = InputWatch(heard) if heard is not None else None  # the sound input's comings and goings
         self.recorder = recorder  # --record-events: every control event, at the frame it is applied in
         self.autopilot = autopilot  # --autopilot: looks change with the song's form until the operator acts
         self.show = show
@@ -247,6 +280,9 @@ class FrameLoop:
 
     def frame(self, ft: FrameTime, features: Features) -> FrameInfo:
         show, guards = self.show, self.guards
+        if self.input is not None:
+            with guards.stage("audio input"):
+                self.input.check(self.operator.notices)
         with guards.stage("look"):
             adopted = show.adopt_look()  # a look built aside and now ready; the cue follows it
             if self.recorder is not None:
@@ -306,16 +342,17 @@ class FrameLoop:
     def errors(self) -> tuple[str, ...]:
         """What the preview's banner says: shader and preset errors, then the stages that failed lately."""
         errors = [str(e) for e in self.show.pipeline.errors()]
+        if self.input is not None and self.input.lost_line is not None:
+            errors.append(self.input.lost_line)
         if self.watcher is not None and self.watcher.error is not None:
             errors.append(str(self.watcher.error))
         if self.show.look_error is not None:
             errors.append(str(self.show.look_error))
         notices = getattr(self.operator, "notices", None)
         if notices is not None:
-            errors.extend(notices.banner())
+            errors.extend(notices.banner())  # the last desk action that failed or did nothing
         errors.extend(str(e) for e in self.guards.errors())
-        errors.extend(self.operator.notices.banner())  # the last desk action that failed or did nothing
-        return tuple(errors)
+        return tuple(dict.fromkeys(errors))  # each line once (a notice may also be a lasting condition)
 
     def _retarget(self) -> None:
         """After the first frame of a new look: controls that can, rebuild from its parameters."""
@@ -382,6 +419,7 @@ def perform(
     `record`: record the program and the input audio to this file (also started/stopped over OSC).
     `stop`: set it (any thread) to end the show at the next frame boundary, as SIGTERM does.
     """
+    tune_allocator()  # before the show's threads make arenas of their own
     params = build_params(preset)
     for sync in stages:  # their controls (link.mode) exist before the desks are told the parameters
         for param in sync.params():
@@ -403,6 +441,7 @@ def perform(
         )
         started_controls += start_controls(outputs.controls, params.params)  # the preview's keys, stage edit
         video = Recorder(record, size, fps, feed.sample_rate)
+        heard = feed  # the sound input itself (its connection is watched)
         feed = video.tap(feed)
         outputs.sinks.extend([*sinks, video])
         target = Offscreen(outputs.ctx, size)
@@ -434,6 +473,7 @@ def perform(
             av_offset=av_offset,
             recorder=recorder,
             autopilot=AutopilotDriver(autopilot, show) if autopilot is not None else None,
+            heard=heard,
         )
         with stop.on_signals():
             run = FrameRun(loop, feed, analysis, stages, fps=fps if headless else None, av_offset=av_offset)
@@ -516,7 +556,7 @@ class FrameRun:
     def until(self, stats: PerformStats, stop: StopRequest, *, duration, end, should_close) -> None:
         """Frames until show time reaches `end`, `duration` seconds pass, a window closes or a stop."""
         loop, show = self.loop, self.loop.show
-        watchdog = Watchdog()
+        watchdog = Watchdog(trim=True)
         started = time.monotonic()
         switch = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)  # the analysis and control threads wait 1 ms, not 5, for it

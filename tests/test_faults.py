@@ -340,3 +340,84 @@ def until(predicate, timeout: float = 60.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+# --- the audio device disappears and returns (the JACK server stopped and started mid-show) -------------
+
+
+class HeardWatch(FrameWatch):
+    """FrameWatch that also keeps how many onsets the show had heard by each frame."""
+
+    def __init__(self):
+        super().__init__()
+        self.onsets: list[int] = []
+
+    def present(self, frame, info) -> None:
+        super().present(frame, info)
+        self.onsets.append(info.features.onset_count)
+
+
+@pytest.mark.slow
+def test_the_audio_device_disappears_and_returns_the_visuals_free_run_and_capture_recovers(
+    jack_server, tmp_path
+):
+    """The sound card goes (its JACK server stops) and comes back mid-show: frames keep coming with no black
+    one, the preview says the input is lost for as long as it is and then that it is back (as the console
+    and /hl/status/error do), and the show hears the clicks a JACK client plays into it again."""
+    from engine.audio.capture import LiveCapture
+    from engine.live import perform
+    from engine.show.preset import load_preset
+
+    jackkit = load(BENCH_DIR / "_jack.py")
+    (tmp_path / "red.fs").write_text(RED)
+    (tmp_path / "red.toml").write_text('name = "red"\n[shader]\nfile = "red.fs"\n')
+    capture = LiveCapture("JACK", channels=(0,), sample_rate=48000, blocksize=256)
+    watch, stop, steps, marks = HeardWatch(), threading.Event(), [], {}
+
+    def stagehand() -> None:
+        feeder = None
+        try:
+            steps.append(("running", until(lambda: len(watch.frames) > 10 and capture.connected)))
+            jack_server.stop()  # the device goes
+            steps.append(("told", until(lambda: watch.said("audio input") and not capture.connected)))
+            marks["lost"] = len(watch.frames)
+            steps.append(("free-run", until(lambda: len(watch.frames) > marks["lost"] + 20)))
+            steps.append(("still away", not capture.connected))
+            jack_server.start()  # and comes back
+            steps.append(("back", until(lambda: watch.said("is back"))))
+            marks["back"] = len(watch.frames)
+            feeder = jackkit.ClickFeeder(jack_server.name, every=12000)
+            feeder.connect(timeout=30)
+            heard = watch.onsets[-1]
+            steps.append(("hears again", until(lambda: watch.onsets[-1] >= heard + 3)))
+        finally:
+            if feeder is not None:
+                feeder.close()
+            stop.set()
+
+    threading.Thread(target=stagehand, daemon=True).start()
+    stats = perform(
+        load_preset(tmp_path / "red.toml"),
+        capture,
+        size=(64, 36),
+        fps=30,
+        duration=180,
+        headless=True,
+        sinks=(watch,),
+        stop=stop,
+    )
+    assert steps == [
+        ("running", True),
+        ("told", True),
+        ("free-run", True),
+        ("still away", True),
+        ("back", True),
+        ("hears again", True),
+    ], steps
+    assert min(bright for bright, _, _ in watch.frames) > 0  # never a black frame
+    banners = [" ".join(errors) for _, errors, _ in watch.frames]
+    back = next(i for i in range(marks["lost"], len(banners)) if "is back" in banners[i])
+    away = banners[marks["lost"] : back]
+    assert len(away) >= 20 and all("lost" in line for line in away), away  # said for as long as it lasts
+    assert capture.status().reconnects == 1
+    assert stats.failures == {}, stats.failures

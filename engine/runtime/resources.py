@@ -4,10 +4,20 @@ never joined)."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import gc
+import logging
 import os
 import threading
 from dataclasses import asdict, dataclass
+
+log = logging.getLogger(__name__)
+
+M_ARENA_MAX = -8  # glibc mallopt() parameters (malloc.h)
+ARENAS = 2  # malloc arenas for the whole show (glibc's default is 8 per core)
+TRIM_EVERY = 30.0  # seconds between hand-backs of freed heap memory to the system during a show
 
 _GL_KINDS = ("Texture", "Framebuffer", "Program", "Buffer", "VertexArray", "Query", "Renderbuffer", "Sampler")
 
@@ -42,3 +52,35 @@ def resources() -> Resources:
     except OSError:
         threads = threading.active_count()
     return Resources(round(rss, 1), threads, len(os.listdir("/proc/self/fd")), gl_objects())
+
+
+@functools.cache
+def _libc():
+    """glibc, or None (musl, macOS: their allocators need none of this)."""
+    path = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(path) if path else None
+    except OSError:
+        return None
+    if libc is None or not hasattr(libc, "malloc_trim") or not hasattr(libc, "mallopt"):
+        return None
+    return libc
+
+
+def tune_allocator() -> None:
+    """Keep a long show's heap from fragmenting: glibc gives each thread that contends for memory an arena
+    of its own (up to 8 per core), and memory freed inside an arena stays in the process. A show frees a
+    lot in many threads (shader compiles in the driver, looks built and released, decoders, OSC bursts),
+    so its resident memory crept up by a look's worth per setlist cycle (soak: 360 -> 411 MB over four
+    cycles, while the heap in use grew 5 MB). Two arenas keep the freed memory where it is reused."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(M_ARENA_MAX, ARENAS)
+
+
+def trim_heap() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim: a few ms, mostly off the render
+    thread; over a soak's setlist cycle it gave back 70 MB of 300)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)

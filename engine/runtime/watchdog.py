@@ -3,7 +3,8 @@
 The render thread calls `beat()` once a frame (one attribute write). The watchdog looks a few times a
 second; when no beat came for `stall` seconds it logs the render thread's stack once for that stall (a
 shader that takes seconds to draw, a blocking call that slipped in), and when the loop beats again it logs
-how long the output was frozen. Stalls are counted and kept (bounded) for the show's summary.
+how long the output was frozen. Stalls are counted and kept (bounded) for the show's summary. In a live
+show it also hands freed heap memory back to the system now and then (engine/runtime/resources.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 import traceback
 from collections import deque
 
+from engine.runtime.resources import TRIM_EVERY, trim_heap
+
 log = logging.getLogger(__name__)
 
 STALL_SECONDS = 1.0
@@ -22,9 +25,13 @@ MAX_KEPT = 64  # the longest show keeps its latest stalls, not all of them
 
 
 class Watchdog(threading.Thread):
-    def __init__(self, thread: threading.Thread | None = None, stall: float = STALL_SECONDS):
-        """`thread`: the render thread to watch (default: the one creating the watchdog)."""
+    def __init__(
+        self, thread: threading.Thread | None = None, stall: float = STALL_SECONDS, trim: bool = False
+    ):
+        """`thread`: the render thread to watch (default: the one creating the watchdog). `trim`: also
+        hand the heap's freed memory back to the system every TRIM_EVERY seconds (a live show)."""
         super().__init__(name="halation-watchdog", daemon=True)
+        self.trim = trim
         self.watched = thread or threading.current_thread()
         self.stall = stall
         self.stalls: deque[float] = deque(maxlen=MAX_KEPT)  # seconds each stall froze the output
@@ -39,8 +46,13 @@ class Watchdog(threading.Thread):
         self._last_beat = time.monotonic()
 
     def run(self) -> None:
+        trim_at = time.monotonic() + TRIM_EVERY
         while not self._halt.wait(min(0.25, self.stall / 4)):
-            self.check(time.monotonic())
+            now = time.monotonic()
+            self.check(now)
+            if self.trim and now >= trim_at:  # the show's housekeeping, off the render thread
+                trim_at = now + TRIM_EVERY
+                trim_heap()
 
     def check(self, now: float) -> None:
         last = self._last_beat
