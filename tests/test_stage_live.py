@@ -87,7 +87,7 @@ KEYSTONED = textwrap.dedent(
     px = px.reshape(720, 1280, 3)[::-1]
     kept = outs.outputs[0].picture  # nothing shows it on the preview: no copy was made
     outs.outputs[0].compositor.want_picture = True  # as stage edit asks while it edits this output
-    outs.sinks[0].present(frame, FrameInfo(3 / 60, 3, None, {}, ()))
+    outs.outputs[0].present(frame, FrameInfo(3 / 60, 3, None, {}, ()))
     print(json.dumps({"centre": px[360, 640].tolist(), "outside": px[10, 10].tolist(),
                       "inside_tl": px[50, 140].tolist(), "kept": kept is not None,
                       "picture": outs.outputs[0].picture.size}))

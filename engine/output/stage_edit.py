@@ -2,8 +2,9 @@
 and stage edit mode, where the operator drags an output's corners and mesh points with the mouse or nudges
 them with the arrow keys, and saves the stage file (atomically, the previous one kept as .bak).
 
-Corner moves travel as `stage.<output>.keystone.<corner>` parameter messages, exactly as an OSC desk's do,
-so the desk's feedback follows; mesh points (not parameters) are applied to the output directly.
+Corner and mesh point moves travel as `stage.<output>.keystone.<corner>` and `stage.<output>.mesh.<c>.<r>`
+parameter messages, exactly as an OSC desk's do, so the desk's feedback follows. L (in stage edit only,
+so it cannot happen by accident) steps the flash limit standard -> strict -> off -> standard.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import replace
 import numpy as np
 
 from engine.control.commands import ControlCommand
-from engine.output.stage import Mesh, Stage, save_stage
-from engine.output.stage_params import CORNERS
+from engine.output.stage import FLASH_LIMITS, Stage
+from engine.output.stage_params import CORNERS, FLASH_LIMIT, mesh_name
 from engine.output.warp import apply_homography, keystone_matrix
 from engine.params.store import ParamMessage
 
@@ -28,15 +29,15 @@ PICK_RADIUS = 0.06  # of the output: how near the mouse must be to grab a point
 class StageEditor:
     """Which output is being edited and which of its points is selected; turns moves into messages."""
 
-    def __init__(self, stage: Stage, outputs: list):
+    def __init__(self, stage: Stage, outputs: list, control):
         self.stage = stage
         self.outputs = outputs  # OutputSinks
+        self.control = control  # StageControl: saves the stage file, holds the flash limit
         self.editing: str | None = None
         self.point = 0  # 0..3 the keystone corners TL, TR, BR, BL; 4.. the mesh points
         self.messages: list[ParamMessage] = []
-        self.saved_note = ""
-        self.save_pending = False
         self._corners: list[tuple[float, float]] = []  # the edited output's keystone as edited so far
+        self._mesh: list[tuple[float, float]] = []  # and its mesh points (in the picture)
 
     def _output(self):
         return next((o for o in self.outputs if o.spec.name == self.editing), None)
@@ -52,6 +53,7 @@ class StageEditor:
         self.point = 0
         out = self._output()
         self._corners = list(out.spec.keystone) if out is not None else []
+        self._mesh = list(out.spec.mesh.points) if out is not None and out.spec.mesh is not None else []
         for o in self.outputs:
             edited = o.spec.name == self.editing
             o.compositor.markers = self.markers() if edited else None
@@ -64,9 +66,9 @@ class StageEditor:
         if out is None:
             return []
         points = list(self._corners)
-        if out.spec.mesh is not None:
+        if self._mesh:
             h = keystone_matrix(replace(out.spec, keystone=tuple(self._corners)))
-            points += [tuple(p) for p in apply_homography(h, out.spec.mesh.points)]
+            points += [tuple(p) for p in apply_homography(h, self._mesh)]
         return points
 
     def markers(self):
@@ -110,13 +112,18 @@ class StageEditor:
             self._corners[self.point] = (x, y)
             self._refresh()
             return
-        mesh: Mesh = out.spec.mesh
         inverse = np.linalg.inv(keystone_matrix(replace(out.spec, keystone=tuple(self._corners))))
         ((u, v),) = apply_homography(inverse, [(x, y)])
-        points = list(mesh.points)
-        points[self.point - 4] = (float(u), float(v))
-        out.compositor.update(replace(out.spec, mesh=replace(mesh, points=tuple(points))))
+        i = self.point - 4
+        self._mesh[i] = (float(u), float(v))
+        columns = out.spec.mesh.columns
+        self.messages.append(ParamMessage(mesh_name(out.spec.name, i % columns, i // columns), self._mesh[i]))
         self._refresh()
+
+    def step_flash_limit(self) -> None:
+        """L in stage edit: the next flash limit (the change is logged and shown on the preview)."""
+        mode = FLASH_LIMITS[(FLASH_LIMITS.index(self.control.limit) + 1) % len(FLASH_LIMITS)]
+        self.messages.append(ParamMessage(FLASH_LIMIT, float(FLASH_LIMITS.index(mode))))
 
     def _refresh(self) -> None:
         out = self._output()
@@ -124,40 +131,19 @@ class StageEditor:
             out.compositor.markers = self.markers()
 
     def request_save(self) -> None:
-        """S: save once the moves made so far are on the outputs (the next frame; see save_if_asked)."""
-        self.save_pending = True
-
-    def save_if_asked(self) -> None:
-        """Called by the preview each frame, after the outputs adopted the parameters."""
-        if self.save_pending and not self.messages:
-            self.save_pending = False
-            self.save()
-
-    def save(self) -> str:
-        """Write the stage as the outputs run now to the stage file."""
-        stage = replace(self.stage, outputs=tuple(o.spec for o in self.outputs))
-        if self.stage.path is None:
-            self.saved_note = "no stage file to save to: start with --stage FILE"
-        else:
-            try:
-                save_stage(stage, self.stage.path)
-                self.saved_note = f"saved {self.stage.path} (previous kept as .bak)"
-            except OSError as exc:
-                self.saved_note = f"could not save {self.stage.path}: {exc.strerror}; the show goes on"
-        log.info("stage edit: %s", self.saved_note)
-        return self.saved_note
+        """S: save once the moves made so far are on the outputs (see StageControl)."""
+        self.control.request_save()
 
     def notices(self) -> list[str]:
+        saved = [self.control.saved_note] if self.control.saved_note else []
         if self.editing is None:
-            return [self.saved_note] if self.saved_note else []
+            return saved
         what = CORNERS[self.point].upper() if self.point < 4 else f"mesh point {self.point - 4}"
-        lines = [
+        return [
             f"STAGE EDIT {self.editing}: {what} — drag, arrows nudge (Shift x10), 1-4 corners,"
-            " Tab next point, S save, E next output / done"
+            f" Tab next point, S save, L flash limit ({self.control.limit}), E next output / done",
+            *saved,
         ]
-        if self.saved_note:
-            lines.append(self.saved_note)
-        return lines
 
 
 class PreviewControl:
@@ -244,6 +230,8 @@ class PreviewControl:
             self.editor.select((self.editor.point + 1) % max(1, len(self.editor.handles())))
         elif key == glfw.KEY_S:
             self.editor.request_save()
+        elif key == glfw.KEY_L:
+            self.editor.step_flash_limit()
 
     def _output_coords(self, x: float, y: float) -> tuple[float, float]:
         from engine.output.window import letterbox

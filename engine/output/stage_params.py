@@ -1,17 +1,50 @@
 """A stage's adjustable values as show parameters `stage.<output>.<key>`, so desks reach them over OSC at
 /hl/stage/<output>/<key> (and OSCQuery lists them), the preview's stage edit sets them the same way, and a
 preset recall keeps them (Show.recall keeps `stage.` names). Parameters are the one source of truth: each
-frame an output adopts what they say."""
+frame an output adopts what they say.
+
+Per output: brightness, gamma, pattern, the keystone corners (keystone/tl ...), every mesh point
+(mesh/<column>/<row>, x y in the picture), and each edge's blend (blend/<edge>/width, curve, gamma,
+centre). For the whole stage: flash_limit (0 standard, 1 strict, 2 off) and save (write the stage file
+as it runs now, atomically, the previous one kept as .bak)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
 
-from engine.output.stage import EDGES, PATTERNS, OutputSpec, Stage
+from engine.output.stage import EDGES, FLASH_LIMITS, PATTERNS, OutputSpec, Stage
 from engine.params.store import Param, ParamValue
 
 CORNERS = ("tl", "tr", "br", "bl")
+FLASH_LIMIT, SAVE = "stage.flash_limit", "stage.save"
+BLEND_KEYS = {"width": (0.0, 0.5), "curve": (0.1, 10.0), "gamma": (0.1, 5.0), "centre": (0.0, 1.0)}
+
+
+def safety_params(flash_limit: str) -> list[Param]:
+    """The stage-wide parameters: the flash limit in force (switchable live) and saving the stage file."""
+    names = ", ".join(f"{i} {n}" for i, n in enumerate(FLASH_LIMITS))
+    return [
+        Param(
+            FLASH_LIMIT,
+            "long",
+            float(FLASH_LIMITS.index(flash_limit)),
+            0,
+            len(FLASH_LIMITS) - 1,
+            f"Flash-safety limiter on every output ({names}); a change is logged and shown on the preview",
+        ),
+        Param(SAVE, "event", description="Save the stage file as it runs now (the previous kept as .bak)"),
+    ]
+
+
+def flash_limit_of(values: Mapping[str, ParamValue], default: str) -> str:
+    if FLASH_LIMIT not in values:
+        return default
+    return FLASH_LIMITS[int(min(max(float(values[FLASH_LIMIT]), 0), len(FLASH_LIMITS) - 1))]
+
+
+def mesh_name(output: str, column: int, row: int) -> str:
+    return f"stage.{output}.mesh.{column}.{row}"
 
 
 def stage_params(stage: Stage) -> list[Param]:
@@ -42,17 +75,31 @@ def stage_params(stage: Stage) -> list[Param]:
                     f"Output {o.name}: {corner} corner",
                 )
             )
-        for edge in EDGES:
-            params.append(
-                Param(
-                    f"{p}.blend.{edge}.width",
-                    "float",
-                    o.edge(edge).width,
-                    0.0,
-                    0.5,
-                    f"Output {o.name}: {edge} edge blend width",
+        if o.mesh is not None:
+            for i, (x, y) in enumerate(o.mesh.points):
+                c, r = i % o.mesh.columns, i // o.mesh.columns
+                params.append(
+                    Param(
+                        mesh_name(o.name, c, r),
+                        "point2D",
+                        (x, y),
+                        -1.0,
+                        2.0,
+                        f"Output {o.name}: mesh point column {c}, row {r} (in the picture, before keystone)",
+                    )
                 )
-            )
+        for edge in EDGES:
+            for key, (lo, hi) in BLEND_KEYS.items():
+                params.append(
+                    Param(
+                        f"{p}.blend.{edge}.{key}",
+                        "float",
+                        getattr(o.edge(edge), key),
+                        lo,
+                        hi,
+                        f"Output {o.name}: {edge} edge blend {key}",
+                    )
+                )
     return params
 
 
@@ -68,9 +115,18 @@ def spec_from_values(spec: OutputSpec, values: Mapping[str, ParamValue]) -> Outp
     )
     blend = dict(spec.blend)
     for edge in EDGES:
-        width = float(get(f"blend.{edge}.width", spec.edge(edge).width))
-        if width != spec.edge(edge).width:
-            blend[edge] = replace(spec.edge(edge), width=width)
+        now = spec.edge(edge)
+        asked = {key: float(get(f"blend.{edge}.{key}", getattr(now, key))) for key in BLEND_KEYS}
+        if asked != {key: getattr(now, key) for key in BLEND_KEYS}:
+            blend[edge] = replace(now, **asked)
+    mesh = spec.mesh
+    if mesh is not None:
+        points = tuple(
+            tuple(map(float, get(f"mesh.{i % mesh.columns}.{i // mesh.columns}", xy)))[:2]
+            for i, xy in enumerate(mesh.points)
+        )
+        if points != mesh.points:
+            mesh = replace(mesh, points=points)
     pattern = PATTERNS[
         int(min(max(float(get("pattern", PATTERNS.index(spec.pattern))), 0), len(PATTERNS) - 1))
     ]
@@ -81,4 +137,5 @@ def spec_from_values(spec: OutputSpec, values: Mapping[str, ParamValue]) -> Outp
         pattern=pattern,
         keystone=corners,
         blend=blend,
+        mesh=mesh,
     )

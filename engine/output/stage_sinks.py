@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import moderngl
@@ -19,13 +19,20 @@ import moderngl
 from engine.output.compose import OutputCompositor
 from engine.output.flash import NOTICE
 from engine.output.sink import FrameInfo, Sink
-from engine.output.stage import OutputSpec, Stage, convex
+from engine.output.stage import OutputSpec, Stage, convex, save_stage
 from engine.output.stage_edit import PreviewControl, StageEditor
-from engine.output.stage_params import spec_from_values, stage_params
+from engine.output.stage_params import (
+    SAVE,
+    flash_limit_of,
+    safety_params,
+    spec_from_values,
+    stage_params,
+)
 from engine.params.store import Param
 
 log = logging.getLogger(__name__)
 
+CHANGE_NOTE_S = 8.0  # how long the preview says the flash limit changed (a lower one stays said all show)
 PREVIEW_WIDTH = 640  # the laptop preview: a quarter of a 720p frame to draw (the window can be resized)
 LAPTOP_WIDTH = 640  # a lost projector's window on the laptop
 
@@ -140,20 +147,94 @@ def _keystone_values(spec: OutputSpec) -> dict:
     return {f"stage.{spec.name}.keystone.{c}": xy for c, xy in zip(CORNERS, spec.keystone, strict=True)}
 
 
+class StageControl:
+    """The stage-wide values, first of the sinks each frame: the flash limit (switched live over OSC at
+    /hl/stage/flash_limit or with L in stage edit: logged, and shown on the preview) and saving the stage
+    file (/hl/stage/save or S in stage edit), one frame after it is asked, once the outputs have adopted
+    every move made before it."""
+
+    name = "stage"
+
+    def __init__(self, stage: Stage, outputs: list[OutputSink], flash_limit: str):
+        self.stage = stage
+        self.outputs = outputs
+        self.limit = flash_limit
+        self.saved_note = ""
+        self._changed_live = False  # a save keeps the file's own flash limit unless it was changed live
+        self._change: tuple[str, float] | None = None  # (what the preview says, until show time)
+        self._asked: int | None = None  # the frame a save was asked at (-1: asked between frames)
+        self._now = 0.0
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        self._now = info.time
+        limit = flash_limit_of(info.values, self.limit)
+        if limit != self.limit:
+            self.switch(limit, info.time)
+        if self._asked is not None and 0 <= self._asked < info.index:
+            self._asked = None
+            self.save()
+        if info.values.get(SAVE) or self._asked == -1:
+            self._asked = info.index
+
+    def switch(self, limit: str, now: float) -> None:
+        was, self.limit = self.limit, limit
+        self._changed_live = True
+        for out in self.outputs:
+            out.compositor.set_flash_limit(limit)
+        said = NOTICE.get(limit, "flash limiter STANDARD: at most 3 flashes/s over 25 % of the frame")
+        log.warning("%s (was %s; changed live by the operator)", said, was)
+        self._change = (f"flash limit changed: {was} -> {limit}", now + CHANGE_NOTE_S)
+
+    def request_save(self) -> None:
+        self._asked = -1
+
+    def save(self) -> str:
+        """Write the stage as the outputs run now to the stage file (with the flash limit set live, if it
+        was: one given by --flash-limit for this show is not written into the venue's file)."""
+        limit = self.limit if self._changed_live else self.stage.flash_limit
+        stage = replace(self.stage, outputs=tuple(o.spec for o in self.outputs), flash_limit=limit)
+        if self.stage.path is None:
+            self.saved_note = "no stage file to save to: start with --stage FILE"
+        else:
+            try:
+                save_stage(stage, self.stage.path)
+                self.saved_note = f"saved {self.stage.path} (previous kept as .bak)"
+            except OSError as exc:
+                self.saved_note = f"could not save {self.stage.path}: {exc.strerror}; the show goes on"
+        log.info("stage: %s", self.saved_note)
+        return self.saved_note
+
+    def notices(self) -> list[str]:
+        lines = [NOTICE[self.limit]] if self.limit in NOTICE else []  # less protection: said all show
+        if self._change is not None and self._now <= self._change[1]:
+            lines.append(self._change[0])
+        return lines
+
+    def release(self) -> None:
+        pass
+
+
 class PreviewSink:
     """The laptop's preview: the program (or, while a stage output is edited or when there is no projector,
     that output's picture) with the overlay and the operator's notices."""
 
-    def __init__(self, window_sink, outputs: list[OutputSink], editor: StageEditor, show_output: bool):
+    def __init__(
+        self,
+        window_sink,
+        outputs: list[OutputSink],
+        editor: StageEditor,
+        show_output: bool,
+        control: StageControl,
+    ):
         self.name = "preview"
         self.inner = window_sink
         self.outputs = outputs
         self.editor = editor
         self.show_output = show_output  # no projector: the laptop's window is the output
-        self.extra: list[str] = []
+        self.control = control
 
     def notices(self) -> list[str]:
-        lines = list(self.extra)
+        lines = self.control.notices()
         lines += [n for n in (o.notice() for o in self.outputs) if n]
         lines += self.editor.notices()
         hint = self.inner.window.quit_hint
@@ -162,7 +243,6 @@ class PreviewSink:
         return lines
 
     def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
-        self.editor.save_if_asked()
         shown = frame
         edited = self.editor.editing
         if edited is not None or self.show_output:
@@ -187,6 +267,7 @@ class StageOutputs:
     outputs: list[OutputSink] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
     controls: list[Any] = field(default_factory=list)
+    control: StageControl | None = None
 
     @property
     def should_close(self) -> bool:
@@ -215,14 +296,40 @@ def open_stage_outputs(
     """The stage's sinks. Headless: each output composed offscreen. Otherwise each output with a monitor
     gets a fullscreen window there (keyboard ignored); the laptop gets the preview (unless `preview` is off
     and there is a projector). Without any projector the laptop's window is the first output."""
-    from engine.output.screens import HeadlessSink, WindowSink
+    from engine.output.screens import HeadlessSink
     from engine.render.context import headless_context
 
-    params = stage_params(stage)
+    params = stage_params(stage) + safety_params(flash_limit)
     if headless:
         ctx = headless_context()
         outputs = [OutputSink(OutputCompositor(ctx, s, size, flash_limit)) for s in stage.outputs]
-        return StageOutputs(ctx, [*outputs, HeadlessSink(ctx)], [], outputs, params)
+        control = StageControl(stage, outputs, flash_limit)
+        sinks = [control, *outputs, HeadlessSink(ctx)]
+        return StageOutputs(ctx, sinks, [], outputs, params, control=control)
+    windows, outputs = _projectors(stage, size, title, flash_limit)
+    home = windows[0] if windows else None
+    laptop_only = not outputs
+    if not (preview or laptop_only):
+        control = StageControl(stage, outputs, flash_limit)
+        return StageOutputs(home.ctx, [control, *outputs], windows, outputs, params, control=control)
+    from engine.output.window import Window
+
+    small = size if size[0] <= PREVIEW_WIDTH else (PREVIEW_WIDTH, round(PREVIEW_WIDTH * size[1] / size[0]))
+    window = Window(small, f"{title} — preview", vsync=laptop_only, share=home)
+    windows.append(window)
+    home = home or window
+    home.make_current()
+    if laptop_only:  # no projector: the laptop's window shows the outputs, drawn in its context
+        outputs = [OutputSink(OutputCompositor(home.ctx, s, size, flash_limit)) for s in stage.outputs]
+    control = StageControl(stage, outputs, flash_limit)
+    preview_sink, keys = _preview(window, home, stage, outputs, control, hud, laptop_only)
+    sinks: list[Sink] = [control, *outputs, preview_sink]
+    return StageOutputs(home.ctx, sinks, windows, outputs, params, [keys], control)
+
+
+def _projectors(stage: Stage, size, title: str, flash_limit: str) -> tuple[list, list[OutputSink]]:
+    """A fullscreen window (keyboard ignored) for each output with a monitor, the first one's context
+    shared with the others; each output drawn in its own window's context."""
     from engine.output.window import Window, find_monitor
 
     windows: list[Window] = []
@@ -240,38 +347,23 @@ def open_stage_outputs(
         )
         home = home or window
         windows.append(window)
-        comp = OutputCompositor(window.ctx, spec, size, flash_limit)  # drawn in its window's own context
+        comp = OutputCompositor(window.ctx, spec, size, flash_limit)
         home.make_current()
         outputs.append(OutputSink(comp, window, home if window is not home else None, monitor))
-    laptop_only = not outputs
-    sinks: list[Sink] = list(outputs)
-    controls: list[Any] = []
-    if preview or laptop_only:
-        small = (
-            size if size[0] <= PREVIEW_WIDTH else (PREVIEW_WIDTH, round(PREVIEW_WIDTH * size[1] / size[0]))
-        )
-        window = Window(small, f"{title} — preview", vsync=laptop_only, share=home)
-        windows.append(window)
-        if home is None:
-            home = window
-        home.make_current()
-        if laptop_only:
-            comps = [OutputCompositor(home.ctx, s, size, flash_limit) for s in stage.outputs]
-            outputs = [OutputSink(c) for c in comps]
-            sinks = list(outputs)
-        editor = StageEditor(stage, outputs)
-        inner = WindowSink(
-            "preview", window, home=home if window is not home else None, overlay=True, hud=hud
-        )
-        sink = PreviewSink(inner, outputs, editor, laptop_only)
-        if flash_limit in NOTICE:  # the operator chose less protection: it stays in sight all show
-            sink.extra.append(NOTICE[flash_limit])
-        inner.notices = sink.notices
-        control = PreviewControl(window, inner, editor, outputs)
-        window.on_key = control.press
-        sinks.append(sink)
-        controls.append(control)
-    return StageOutputs(home.ctx, sinks, windows, outputs, params, controls)
+    return windows, outputs
+
+
+def _preview(window, home, stage: Stage, outputs, control: StageControl, hud: bool, laptop_only: bool):
+    """The laptop's preview sink and its keys (the show keys and stage edit)."""
+    from engine.output.screens import WindowSink
+
+    editor = StageEditor(stage, outputs, control)
+    inner = WindowSink("preview", window, home=home if window is not home else None, overlay=True, hud=hud)
+    sink = PreviewSink(inner, outputs, editor, laptop_only, control)
+    inner.notices = sink.notices  # a lowered flash limit stays in sight all show
+    keys = PreviewControl(window, inner, editor, outputs)
+    window.on_key = keys.press
+    return sink, keys
 
 
 def _monitor_or_warn(spec: OutputSpec, find_monitor):
