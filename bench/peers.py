@@ -12,6 +12,7 @@ installed are left out with a note (`pip install -e '.[peers]'`). Peers run at 4
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -44,8 +45,9 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--beatnet-python",
         type=Path,
+        default=os.environ.get(BEATNET_ENV) or None,
         help="a Python with BeatNet installed (its pins need a venv of their own, docs/listening.md): adds "
-        "BeatNet's causal particle-filter tracker (online mode) as a peer",
+        f"BeatNet's causal particle-filter tracker (online mode) as a peer (default: ${BEATNET_ENV})",
     )
 
 
@@ -60,8 +62,12 @@ def run(args) -> int:
 
     warnings.filterwarnings("ignore", module="mir_eval")
     peers = _peers()
-    if getattr(args, "beatnet_python", None):
-        peers["beatnet"] = _beatnet(args.beatnet_python)
+    beatnet_python = getattr(args, "beatnet_python", None)
+    why_not = _beatnet_missing(Path(beatnet_python) if beatnet_python else None)
+    if why_not:
+        print(f"bench peers: BeatNet left out: {why_not}")
+    else:
+        peers["beatnet"] = _beatnet(Path(beatnet_python))
     entries = [e for e in json.loads(index.read_text()) if not args.only or args.only in e["name"]]
     entries = [e for e in entries if "tempo" in e or "beats" in e]
     rows = []
@@ -71,7 +77,12 @@ def run(args) -> int:
         mono = load_audio(path, PEER_RATE).mono()
         heard = {"halation": analysis._ours(load_audio(path, analysis.ENGINE_RATE).mono())}
         heard["aubio"] = analysis._aubio(mono)
-        heard.update((name, peer(mono)) for name, peer in peers.items())
+        for name, peer in peers.items():
+            try:
+                heard[name] = peer(mono)
+            except RuntimeError as exc:  # scored as a miss (no tempo, no beats), and said
+                print(f"bench peers: {name} on {entry['name']}: {exc}")
+                heard[name] = analysis.Heard(0.0, [], [], [])
         row = {"name": entry["name"], "tempo": entry.get("tempo")}
         # duration 0: no lock time, which needs a tempo over time (the offline peers give one per file)
         row.update(
@@ -117,6 +128,36 @@ tracker = BeatNet(1, mode="online", inference_model="PF", plot=[], thread=False)
 out = tracker.process(sys.argv[1])
 print(json.dumps([[float(t), int(b)] for t, b in out]))
 """
+
+
+BEATNET_ENV = "HALATION_BEATNET_PYTHON"
+BEATNET_PROBE = "import BeatNet.BeatNet, madmom, torch; print(torch.__version__)"
+
+
+def _beatnet_missing(python: Path | None) -> str | None:
+    """Why BeatNet cannot be scored here, in one line (None: it can). Its wheel pins numba 0.54.1 (Python <=
+    3.9) and needs madmom, whose last release does not build on Python 3.11 from PyPI: it needs a venv of
+    its own, built as docs/listening.md says, and is reached through that interpreter."""
+    import subprocess
+
+    if python is None:
+        return (
+            f"no interpreter with BeatNet given (--beatnet-python PY or ${BEATNET_ENV}); its pins (numba "
+            "0.54.1, madmom 0.16.1) do not install on this Python, so it needs a venv of its own: "
+            "docs/listening.md, 'BeatNet, a causal neural peer'"
+        )
+    if not python.is_file():
+        return f"{python} does not exist (build the venv as docs/listening.md says)"
+    try:
+        probe = subprocess.run(
+            [str(python), "-c", BEATNET_PROBE], capture_output=True, text=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{python} does not run: {exc}"
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"{python} cannot import BeatNet: {last}"
+    return None
 
 
 def _beatnet(python: Path) -> Callable:
