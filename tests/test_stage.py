@@ -136,10 +136,13 @@ def test_edge_blend_ramp_follows_its_curve(gl_ctx):
 # --- the flash-safety limiter ---------------------------------------------------------------------
 
 
-def run_limiter(ctx, colours, mode, fps=60.0, size=(320, 180)) -> tuple[FlashCounter, list[np.ndarray]]:
-    """Feed full-frame colours through an output and count flashes on what it shows."""
+def run_limiter(
+    ctx, colours, mode, fps=60.0, size=(320, 180), spec=None
+) -> tuple[FlashCounter, list[np.ndarray]]:
+    """Feed full-frame colours through an output (plain unless `spec`) and count flashes on what it
+    shows."""
     program = ctx.texture(size, 4)
-    comp = OutputCompositor(ctx, OutputSpec("main", size), size, mode)
+    comp = OutputCompositor(ctx, spec or OutputSpec("main", size), size, mode)
     counter, shown = FlashCounter(fps), []
     try:
         for n, colour in enumerate(colours):
@@ -250,3 +253,112 @@ def test_a_typo_in_the_second_outputs_blend_names_its_own_line(tmp_path):
     with pytest.raises(StageError) as err:
         load_stage(path)
     assert str(err.value) == f"{path}:10: unknown key 'curv' in blend.left (did you mean 'curve'?)"
+
+
+# --- the outputs' geometry, and the limiter on a warped output ----------------------------------------
+
+
+def gradient(ctx, size):
+    """A program with a different colour at every pixel (x in red, y in green)."""
+    w, h = size
+    x, y = np.meshgrid(np.linspace(0, 255, w), np.linspace(0, 255, h))
+    rgba = np.stack([x, y, np.full_like(x, 90), np.full_like(x, 255)], -1).astype(np.uint8)
+    return ctx.texture(size, 4, np.ascontiguousarray(rgba[::-1]).tobytes())  # GL rows: bottom first
+
+
+def shown(ctx, spec, canvas=(320, 180), program=None, mode="off") -> np.ndarray:
+    program = program or gradient(ctx, canvas)
+    comp = OutputCompositor(ctx, spec, canvas, mode)
+    try:
+        return read_pixels(ctx, comp.draw(program, 0.0))[..., :3].astype(int)
+    finally:
+        comp.release()
+
+
+def test_a_regular_mesh_changes_nothing_and_a_moved_point_moves_the_picture(gl_ctx):
+    from dataclasses import replace
+
+    from engine.output.stage import Mesh
+
+    base = OutputSpec("main", (320, 180), brightness=0.999)  # not plain: drawn through the warp
+    flat = shown(gl_ctx, base)
+    for kind in ("bilinear", "smooth"):
+        regular = shown(gl_ctx, replace(base, mesh=Mesh.regular(4, 3, kind)))
+        assert np.abs(regular - flat).max() <= 1, kind  # a regular mesh is the identity, edges included
+    mesh = Mesh.regular(3, 3, "smooth")
+    points = list(mesh.points)
+    points[4] = (0.6, 0.5)  # the middle point to the right: the picture's middle is drawn there
+    moved = shown(gl_ctx, replace(base, mesh=replace(mesh, points=tuple(points))))
+    assert abs(moved[90, 192, 0] - flat[90, 160, 0]) <= 2  # what was at x = 160 is now at x = 192
+
+
+def test_a_mask_blacks_out_its_polygon_and_leaves_the_rest(gl_ctx):
+    from engine.output.stage import Mask
+
+    spec = OutputSpec("main", (320, 180), masks=(Mask(((0.5, 0.5), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0))),))
+    flat = shown(gl_ctx, OutputSpec("main", (320, 180), brightness=0.999))
+    px = shown(gl_ctx, spec)
+    assert px[100:, 170:].max() == 0  # inside the mask: black
+    assert np.abs(px[:80] - flat[:80]).max() <= 1 and np.abs(px[:, :150] - flat[:, :150]).max() <= 1
+    inverted = shown(gl_ctx, OutputSpec("main", (320, 180), masks=(Mask(spec.masks[0].points, True),)))
+    assert inverted[:80].max() == 0 and np.abs(inverted[110:, 180:] - flat[110:, 180:]).max() <= 1
+
+
+def test_fit_letterboxes_fill_crops_and_two_regions_share_one_wide_picture(gl_ctx):
+    canvas = (640, 180)  # a wide canvas onto 16:9 outputs
+    program = gradient(gl_ctx, canvas)
+    fit = shown(gl_ctx, OutputSpec("a", (320, 180), fit="fit"), canvas, program)
+    assert fit[:40].max() == 0 and fit[-40:].max() == 0 and fit[90, :, 2].min() > 80  # bars above, below
+    fill = shown(gl_ctx, OutputSpec("a", (320, 180), fit="fill"), canvas, program)
+    assert fill[:, :, 2].min() > 80 and 60 < fill[90, 0, 0] < 70  # no bars; a quarter cut off each side
+    halves = [
+        shown(gl_ctx, OutputSpec(n, (320, 180), region=r), canvas, program)
+        for n, r in (("left", (0.0, 0.0, 0.5, 1.0)), ("right", (0.5, 0.0, 0.5, 1.0)))
+    ]
+    whole = read_pixels(gl_ctx, program)[..., :3].astype(int)
+    assert np.abs(np.hstack(halves) - whole).max() <= 1  # side by side they are the canvas
+    program.release()
+
+
+def test_a_warped_blended_output_is_flash_limited_and_otherwise_untouched(gl_ctx):
+    corners = tuple(map(tuple, KEYSTONE))
+    spec = OutputSpec("main", (320, 180), keystone=corners, blend={"left": EdgeBlend(0.2)})
+    on, _ = run_limiter(gl_ctx, strobe((255, 255, 255, 255), (0, 0, 0, 255)), "standard", spec=spec)
+    off, _ = run_limiter(gl_ctx, strobe((255, 255, 255, 255), (0, 0, 0, 255)), "off", spec=spec)
+    assert on.result().luma_flashes_max <= 3.0 and off.result().luma_flashes_max == 10.0
+    slow = [(v, 255 - v, 128, 255) for v in np.linspace(0, 255, 40).astype(int)]
+    _, a = run_limiter(gl_ctx, slow, "standard", spec=spec)
+    _, b = run_limiter(gl_ctx, slow, "off", spec=spec)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_the_flash_limit_switches_live_logged_and_shown_on_the_preview(gl_ctx, caplog):
+    from engine.output.flash import NOTICE
+    from engine.output.sink import FrameInfo
+    from engine.output.stage import Stage
+    from engine.output.stage_params import FLASH_LIMIT
+    from engine.output.stage_sinks import OutputSink, StageControl
+
+    size = (160, 90)
+    sink = OutputSink(OutputCompositor(gl_ctx, OutputSpec("main", size), size, "standard"))
+    control = StageControl(Stage((sink.spec,)), [sink], "standard")
+    program = gl_ctx.texture(size, 4)
+    counters = {0: FlashCounter(60.0), 2: FlashCounter(60.0)}
+    try:
+        for n, colour in enumerate(strobe((255, 255, 255, 255), (0, 0, 0, 255), seconds=2.0)):
+            limit = 0 if n < 60 else 2  # standard for a second, then the operator turns it off
+            info = FrameInfo(n / 60, n, None, {FLASH_LIMIT: float(limit)}, ())
+            program.write(np.broadcast_to(np.array(colour, np.uint8), (*size[::-1], 4)).tobytes())
+            control.present(program, info)
+            sink.present(program, info)
+            counters[limit].add(read_pixels(gl_ctx, sink.picture))
+            if n == 70:
+                notices = control.notices()
+    finally:
+        sink.release()
+        program.release()
+    assert counters[0].result().luma_flashes_max <= 3.0
+    assert counters[2].result().luma_flashes_max >= 9.5  # unlimited (its count starts mid-flash)
+    said = [r.getMessage() for r in caplog.records if "changed live" in r.getMessage()]
+    assert len(said) == 1 and "OFF" in said[0] and "was standard" in said[0]
+    assert NOTICE["off"] in notices and "flash limit changed: standard -> off" in notices
