@@ -12,6 +12,7 @@ from engine.clips.deck import Deck, Director, Frame, Mix, TransitionSpec
 from engine.clips.faults import ClipFaults
 from engine.clips.playhead import Playback
 from engine.render.cliptexture import ClipTexture
+from engine.render.ndi_in import NdiDeck, ndi_source
 from engine.show.preset import Preset
 
 FREE_RUNNING_BPM = 120.0  # beats for quantising transitions before the analysis has found a tempo
@@ -76,7 +77,8 @@ class ClipStage:
             )
         else:
             for name, path in zip("AB", preset.clips, strict=False):
-                deck = Deck(name, wait, self.faults)
+                make = NdiDeck if ndi_source(path) else Deck  # "ndi:NAME": a network feed
+                deck = make(name, wait, self.faults)
                 if deck.load(path, self._play):  # a missing clip is skipped (logged): the show goes on
                     deck.start(0.0, 0.0)
                     self.decks.append(deck)
@@ -167,10 +169,19 @@ class ClipStage:
         return True
 
     def release(self) -> None:
+        self.close_decks()
+        self.release_textures()
+
+    def close_decks(self) -> None:
+        """Stop the decoders and close the files. No GL: a look that went off does this on a thread of
+        its own, since joining a decoder in the middle of a frame can take tens of milliseconds."""
         if self.director is not None:
             self.director.close()
         for deck in self.decks:
             deck.unload()
+
+    def release_textures(self) -> None:
+        """The GL side of release() (the render thread's part)."""
         for texture in self.textures.values():
             texture.release()
 

@@ -127,8 +127,11 @@ class Checker:
             shaders.append(preset.transition.path)
         for shader in dict.fromkeys(shaders):
             self.shader(shader, used_by=path)
+        from engine.render.ndi_in import ndi_source
+
         for clip in preset.clips:
-            self.clip(clip, path)
+            if ndi_source(clip) is None:  # an NDI feed ("ndi:NAME") is live: nothing on disk to check
+                self.clip(clip, path)
         bank = preset.clip_settings.bank
         if bank is not None:
             self.bank(bank, path)
