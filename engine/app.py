@@ -23,7 +23,7 @@ from engine.render.isf import IsfDocument
 from engine.render.pipeline import Pipeline
 from engine.render.reload import WarmService, WarmWorker
 from engine.runtime.guard import Guards
-from engine.runtime.looks import LookBuilder, LookReady
+from engine.runtime.looks import LookBuilder, LookReady, LookStaging
 from engine.show import morph
 from engine.show.preset import MODULATABLE, Layer, Preset
 
@@ -110,6 +110,7 @@ class Show:
         self.look_error: HalationError | None = None  # the last requested look that was refused
         self._warm_service: WarmService | None = None
         self._looks: LookBuilder | None = None
+        self.staging: LookStaging | None = None  # live: a ready look's pipeline built a piece a frame
         self._incoming: tuple[Preset, Pipeline, float] | None = None  # a built look priming its clips
         self._time = 0.0
         self.size = size
@@ -149,6 +150,7 @@ class Show:
         elif self._looks is None:
             self._looks = LookBuilder(self._warm() or WarmService(WarmWorker()))
             self._warm_service = self._looks.service
+            self.staging = LookStaging(self._staged_pipeline)  # a replay adopts at the take's frame
 
     def request(self, preset: Preset) -> None:
         """Ask for another look without stalling a frame: it is built aside and adopted by `adopt_look`
@@ -173,19 +175,45 @@ class Show:
             try:
                 if not isinstance(result, LookReady):
                     raise result.error
-                self._prime(result.preset, self._pipeline(result.preset))
+                if self.staging is not None:
+                    self.staging.start(result.preset)
+                else:
+                    self._prime(result.preset, self._pipeline(result.preset))
             except HalationError as exc:
-                self.look_error = exc
-                log.error("%s (look '%s' refused: the look stays as it was)", exc, result.preset.name)
-                return False
+                return self._refuse(result.preset, exc)
             self.look_error = None
+        if self.staging is not None:
+            try:
+                built = self.staging.step()
+            except HalationError as exc:
+                return self._refuse(self.preset, exc)
+            if built is not None:
+                self._prime(*built)
         return self._primed()
+
+    def _refuse(self, preset: Preset, exc: HalationError) -> bool:
+        self.look_error = exc
+        log.error("%s (look '%s' refused: the look stays as it was)", exc, preset.name)
+        return False
+
+    def _staged_pipeline(self, preset: Preset):
+        """A ready look's pieces for the staging (its morph's transition first, when one is planned)."""
+        yield from morph.prepare(self)
+        yield from Pipeline.staged(
+            self.ctx,
+            preset,
+            self.size,
+            watch=self._watch,
+            clip_wait=self._clip_wait,
+            guards=self.guards,
+            warm_service=self._warm(),
+        )
 
     def _prime(self, preset: Preset, pipeline: Pipeline) -> None:
         """Hold a built look until its clips have a first frame to show (3 s at most: a busy machine
         decodes late), so a cue never puts a black deck on the output; a newer look takes its place."""
         if self._incoming is not None:
-            self._incoming[1].release()
+            morph.let_go(self, self._incoming[1])
         self._incoming = (preset, pipeline, time.monotonic() + CLIP_PRIME_SECONDS)
 
     def _primed(self) -> bool:
@@ -273,6 +301,8 @@ class Show:
         if self._incoming is not None:
             self._incoming[1].release()
             self._incoming = None
+        if self.staging is not None:
+            self.staging.release()
         if self._warm_service is not None:
             self._warm_service.stop()
             self._warm_service = None

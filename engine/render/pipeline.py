@@ -9,13 +9,16 @@ drawn without error (see engine.render.reload); the projector never shows a brok
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import moderngl
+import numpy as np
 
-from engine.analysis.features import Features
+from engine.analysis.features import SPECTRUM_BINS, WAVEFORM_SAMPLES, Features
 from engine.clock import FrameTime
 from engine.errors import MediaError, ShaderError
 from engine.params.show_params import BlackoutFade
@@ -50,6 +53,91 @@ in vec2 uv;
 out vec4 color;
 void main() { color = mix(texture(dry, uv), texture(wet, uv), amount); }
 """
+
+
+_WARM_FRAME = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
+
+
+class ClipsAside:
+    """Makes a look's clip stage on another thread. If the look is abandoned first, the stage is let go
+    where it is when it comes: nothing on GL has been made by then (textures come with the first frame)."""
+
+    def __init__(self, make: Callable[[], ClipStage]):
+        self._make = make
+        self._lock = threading.Lock()
+        self._stage: ClipStage | None = None
+        self._error: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="halation-look-clips", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            stage = self._make()
+        except Exception as exc:  # raised on the render thread by take()
+            self._error = exc
+            return
+        with self._lock:
+            if not self._abandoned:
+                self._stage = stage
+                return
+        stage.release()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def take(self) -> ClipStage:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._stage
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            stage, self._stage = self._stage, None
+        if stage is not None:
+            stage.release()
+
+
+class SharedDraws:
+    """The master and wet/dry mix passes, one pair per GL context for every look it ever shows: a look
+    brought in reuses the ones already compiled and drawn, so it builds no new shader variants for them
+    (a program object of its own would mean a fresh driver compile at its first blackout or mix)."""
+
+    def __init__(self, ctx: moderngl.Context):
+        self.quad = quad_buffer(ctx)
+        self.master = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MASTER_FS)
+        self.master_vao = ctx.vertex_array(self.master, [(self.quad, "2f", "in_pos")])
+        self.mix = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MIX_FS)
+        self.mix_vao = ctx.vertex_array(self.mix, [(self.quad, "2f", "in_pos")])
+        self._warmed = False
+
+    def warm(self, texture: moderngl.Texture, scratch: moderngl.Framebuffer) -> None:
+        """Draw both once (into a scratch target) so the first blackout or mix of the show is no hitch."""
+        if self._warmed:
+            return
+        self._warmed = True
+        scratch.use()
+        texture.use(0)
+        texture.use(1)
+        self.master["image"].value = 0
+        self.master["level"].value = 0.5
+        self.master_vao.render(moderngl.TRIANGLE_STRIP)
+        self.mix["dry"].value, self.mix["wet"].value, self.mix["amount"].value = 0, 1, 0.5
+        self.mix_vao.render(moderngl.TRIANGLE_STRIP)
+
+
+_SHARED_DRAWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def shared_draws(ctx: moderngl.Context) -> SharedDraws:
+    """The context's master and mix passes (made at the first look; they live as long as the context)."""
+    draws = _SHARED_DRAWS.get(ctx)
+    if draws is None:
+        draws = _SHARED_DRAWS[ctx] = SharedDraws(ctx)
+    return draws
 
 
 def audio_uniforms(sources: Features | Mapping[str, float]) -> dict[str, float]:
@@ -118,6 +206,7 @@ class Pipeline:
         clip_wait: float = 2.0,
         guards: Guards | None = None,
         warm_service=None,
+        _staged: bool = False,
     ):
         """`clip_wait`: seconds to wait for a clip frame being decoded (offline: deterministic frames);
         live shows pass 0 and keep the last frame instead of waiting. `guards`: each layer draws inside
@@ -130,6 +219,8 @@ class Pipeline:
         self._warm_service = warm_service
         self.preset = preset
         self.size = size
+        self._clip_wait = clip_wait
+        self._watch = watch
         self.generation = 0  # counts swaps, so the Show can pick up inputs a reloaded shader added
         self.last_swap_seconds = 0.0  # render-thread cost of the last swap (compile + warm), for checks
         self.audio = AudioTextures(ctx)
@@ -139,30 +230,124 @@ class Pipeline:
         self._scratch = self._framebuffer(size)
         self.layers: list[LayerRun] = []
         self.transition: IsfProgram | None = None
-        try:
-            self.transition = IsfProgram(ctx, preset.transition) if preset.transition else None
-            for spec in preset.layers:
-                program = IsfProgram(ctx, spec.shader)
-                self.layers.append(LayerRun(spec, program, self._framebuffer(size), self.audio))
-        except Exception:
-            self.release()
-            raise
-        self.clips = ClipStage(ctx, preset, clip_wait)
-        self.clips.faults.sink = lambda text: self.guards.record("clips", MediaError(text))  # said once each
-        quad = quad_buffer(ctx)
-        self._quad = quad
-        self._master = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MASTER_FS)
-        self._master_vao = ctx.vertex_array(self._master, [(quad, "2f", "in_pos")])
-        self._mix = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_MIX_FS)
-        self._mix_vao = ctx.vertex_array(self._mix, [(quad, "2f", "in_pos")])
+        self.clips: ClipStage | None = None
+        self._draws = shared_draws(ctx)
         self._out: moderngl.Framebuffer | None = None
         self._shared: dict[str, moderngl.Texture] = {}  # the audio textures of the last frame
         self.draw_budget = DRAW_BUDGET
         self._profile = 0  # frames left in which each layer is timed
         self._frozen: dict[str, ShaderError] = {}  # layers over the draw budget, until reloaded
         self.reloader = None
-        if watch:
-            self._watch_all()
+        self._bound: moderngl.Framebuffer | None = None
+        self._released = False
+        self.warm_seconds = 0.0  # the slowest first draw of a staged build (a driver-cache miss if long)
+        if not _staged:
+            for _ in self._build(warm=False):
+                pass
+
+    @classmethod
+    def staged(cls, ctx: moderngl.Context, preset: Preset, size: tuple[int, int], **kwargs) -> Iterator:
+        """Build a pipeline a piece at a time, for a live show bringing in the next look while the current
+        one plays: each `next()` does one piece (a program compiled, a program's first draw, the clip
+        decks) and yields None, and the last yields the pipeline. Each program is drawn once into a few
+        pixels with the very textures it will sample, so the driver's shader variants (a disk-cache hit
+        when the warm-up child drew it first) are built here, one per frame, and the frame that puts the
+        look on screen costs what any frame of it costs. Close the iterator to abandon the build."""
+        pipeline = cls(ctx, preset, size, _staged=True, **kwargs)
+        pipeline._bound = ctx.fbo  # what the show has bound at a frame boundary
+        built = False
+        try:
+            yield None
+            yield from pipeline._build(warm=True)
+            built = True
+            yield pipeline
+        finally:
+            if not built:
+                pipeline.release()
+
+    def _build(self, warm: bool) -> Iterator[None]:
+        """The pieces of a pipeline in order; with `warm`, each program's first draw is a piece too."""
+        ctx, preset = self.ctx, self.preset
+        try:
+            if preset.transition:
+                self.transition = IsfProgram(ctx, preset.transition)
+                if warm:
+                    yield None
+                    self._warm_program(self.transition, self._clip_fbo, self._transition_images())
+            for spec in preset.layers:
+                if warm:
+                    yield None
+                program = IsfProgram(ctx, spec.shader)
+                self.layers.append(LayerRun(spec, program, self._framebuffer(self.size), self.audio))
+                if warm:
+                    yield None
+                    self._warm_layer(self.layers[-1])
+            if warm:
+                yield None
+                self._draws.warm(self._scratch.color_attachments[0], self._warm_fbo)
+                self._restore_binding()
+                yield from self._open_clips_aside()
+            else:
+                self.clips = ClipStage(ctx, preset, self._clip_wait)
+            self.clips.faults.sink = lambda text: self.guards.record("clips", MediaError(text))  # said once
+            if self._watch:
+                self._watch_all()
+        except Exception:
+            self.release()
+            raise
+
+    # --- warming (a staged build) ----------------------------------------------------------------
+
+    def _open_clips_aside(self) -> Iterator[None]:
+        """The clip decks opened on a thread of their own while frames go on (PyAV opening two files and
+        probing them takes 30-70 ms, too long for a frame); no GL object is made until the first upload."""
+        aside = ClipsAside(lambda: ClipStage(self.ctx, self.preset, self._clip_wait))
+        try:
+            while not aside.done:
+                yield None
+        except BaseException:
+            aside.abandon()
+            raise
+        self.clips = aside.take()
+
+    def _restore_binding(self) -> None:
+        """Leave the show's framebuffer bound, never one of ours: a build may be abandoned and released,
+        and releasing a bound framebuffer breaks the next ctx.framebuffer()."""
+        if self._bound is not None:
+            self._bound.use()
+
+    def _warm_audio(self) -> dict[str, moderngl.Texture]:
+        """The audio textures, made now (silent) in the shape the show's analysis has."""
+        spectrum = np.zeros(SPECTRUM_BINS, np.float32)
+        return self.audio.update(spectrum, np.zeros(WAVEFORM_SAMPLES, np.float32))
+
+    def _transition_images(self) -> dict[str, moderngl.Texture]:
+        clip = self._clip_fbo.color_attachments[0]  # clip frames arrive as RGBA textures like this one
+        return {**self._warm_audio(), "startImage": clip, "endImage": clip}
+
+    def _warm_layer(self, layer: LayerRun) -> None:
+        """The layer's first draw into a few pixels, bound as `_draw_look` will bind it."""
+        shared = self._warm_audio()
+        clips = self._clip_fbo.color_attachments[0] if self.transition is not None else self._blank
+        outputs = {"clips": clips}
+        previous = clips
+        for run in self.layers:
+            if run is layer:
+                break
+            previous = outputs[run.name] = run.fbo.color_attachments[0]
+        self._warm_program(layer.program, layer.fbo, self._images(layer, shared, outputs, previous))
+
+    def _warm_program(self, program: IsfProgram, fbo: moderngl.Framebuffer, images) -> None:
+        """One whole frame of the program into its own target, as the show will draw it: every pass, and
+        the copy out of a pass buffer (a float buffer's copy is a blit variant of its own). Drawing only
+        a few pixels left those for the first frame on screen (feedback.fs: 40 ms more, measured)."""
+        started = time.perf_counter()
+        program.render(fbo, values={}, images=images, frame=_WARM_FRAME, audio={})
+        self._restore_binding()
+        self.ctx.finish()  # the draw is done now, in this piece, not in the next frame's
+        took = time.perf_counter() - started
+        log.debug("first draw of %s: %.1f ms", program.doc.path.name, 1000 * took)
+        self.warm_seconds = max(self.warm_seconds, took)
 
     @property
     def shader(self) -> IsfProgram:
@@ -295,9 +480,9 @@ class Pipeline:
             return
         target.use()
         self._out.color_attachments[0].use(0)
-        self._master["image"].value = 0
-        self._master["level"].value = level
-        self._master_vao.render(moderngl.TRIANGLE_STRIP)
+        self._draws.master["image"].value = 0
+        self._draws.master["level"].value = level
+        self._draws.master_vao.render(moderngl.TRIANGLE_STRIP)
 
     def _draw_look(
         self,
@@ -419,17 +604,31 @@ class Pipeline:
         dst.use()
         dry.use(0)
         wet.use(1)
-        self._mix["dry"].value = 0
-        self._mix["wet"].value = 1
-        self._mix["amount"].value = amount
-        self._mix_vao.render(moderngl.TRIANGLE_STRIP)
+        mix = self._draws.mix
+        mix["dry"].value = 0
+        mix["wet"].value = 1
+        mix["amount"].value = amount
+        self._draws.mix_vao.render(moderngl.TRIANGLE_STRIP)
 
-    def release(self) -> None:
+    def release_aside(self) -> None:
+        """release(), with the clip decoders stopped on a thread of their own: for a look that went off
+        while the show goes on (joining a decoder mid-decode can take tens of milliseconds)."""
+        self.release(decks_aside=True)
+
+    def release(self, decks_aside: bool = False) -> None:
+        """Let go of every GL object of this look (twice is harmless)."""
+        if getattr(self, "_released", False):
+            return
+        self._released = True
         if getattr(self, "reloader", None) is not None:
             self.reloader.close()
             self.reloader = None
         if getattr(self, "clips", None) is not None:
-            self.clips.release()
+            self.clips.release_textures()
+            if decks_aside:  # decoders joined off the render thread (their files are let go meanwhile)
+                threading.Thread(target=self.clips.close_decks, name="halation-clips-close").start()
+            else:
+                self.clips.close_decks()
         for layer in self.layers:
             layer.program.release()
         if self.transition:
@@ -440,7 +639,4 @@ class Pipeline:
         for fbo in (self._clip_fbo, self._scratch, self._warm_fbo, *(layer.fbo for layer in self.layers)):
             fbo.color_attachments[0].release()
             fbo.release()
-        for obj in ("_master_vao", "_mix_vao", "_quad", "_master", "_mix"):
-            if hasattr(self, obj):
-                getattr(self, obj).release()
         self._blank.release()

@@ -14,8 +14,9 @@ import hashlib
 import json
 import logging
 import queue
-from collections import OrderedDict
-from collections.abc import Callable
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from engine.errors import HalationError, ShaderError
@@ -26,6 +27,7 @@ from engine.show.preset import Preset
 log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 512  # warmed (shader text, texture shapes) pairs kept; older ones are warmed again
+STEP_BUDGET = 0.004  # seconds of a frame a look being built may take (at least one piece a frame)
 
 
 @dataclass(frozen=True)
@@ -142,3 +144,71 @@ class LookBuilder:
         self._warmed[fingerprint] = None
         while len(self._warmed) > MAX_REMEMBERED:
             self._warmed.popitem(last=False)
+
+
+class LookStaging:
+    """The render thread's last stretch of bringing a look in: once its shaders are warmed in the child,
+    its pipeline is built here a piece at a time (engine.render.pipeline.Pipeline.staged), a few
+    milliseconds of each frame, while the old look plays on; looks that went off are released one a
+    frame. So the frame that puts a look on screen does nothing else, and costs what a frame of it costs.
+
+    A newer look abandons the one being built (its pieces released), so a burst still builds one."""
+
+    def __init__(self, build: Callable[[Preset], Iterator], budget: float = STEP_BUDGET):
+        """`build(preset)`: an iterator of the look's pieces, yielding None after each and the built
+        pipeline last."""
+        self._build = build
+        self.budget = budget
+        self._preset: Preset | None = None
+        self._steps: Iterator | None = None
+        self._going: deque = deque()  # released looks waiting for their frame
+        self.slowest_step = 0.0  # seconds: the longest piece so far (a driver-cache miss if long)
+
+    @property
+    def building(self) -> bool:
+        return self._steps is not None
+
+    def start(self, preset: Preset) -> None:
+        """Build `preset` from the next frame on; one still being built is abandoned."""
+        self._abandon()
+        self._preset, self._steps = preset, self._build(preset)
+
+    def step(self) -> tuple[Preset, object] | None:
+        """This frame's share: release one look that went off, then build pieces until the budget is
+        spent. (preset, pipeline) once the look is built; a piece that fails raises (the build ends)."""
+        if self._going:
+            look = self._going.popleft()
+            getattr(look, "release_aside", look.release)()
+        if self._steps is None:
+            return None
+        started = time.perf_counter()
+        while True:
+            piece = time.perf_counter()
+            try:
+                built = next(self._steps)
+            except BaseException:
+                self._steps = None
+                raise
+            self.slowest_step = max(self.slowest_step, time.perf_counter() - piece)
+            if built is not None:
+                preset, self._steps, self._preset = self._preset, None, None
+                return preset, built
+            if time.perf_counter() - started >= self.budget:
+                return None
+
+    def let_go(self, look) -> None:
+        """Release `look` (anything with release()) at a later frame, one a frame."""
+        self._going.append(look)
+
+    def _abandon(self) -> None:
+        if self._steps is not None:
+            steps, self._steps = self._steps, None
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()  # the pieces built so far are released
+
+    def release(self) -> None:
+        """The show ends: everything still held goes now."""
+        self._abandon()
+        while self._going:
+            self._going.popleft().release()

@@ -14,8 +14,11 @@ when the morph ends, and the show's look_generation moves on then.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+import time
+import weakref
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ UNITS = {"beat": "beats", "beats": "beats", "bar": "bars", "bars": "bars"}
 UNITS.update(dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "seconds"))
 QUANTIZE = ("now", "beat", "bar", "phrase")
 FREE_BPM = 120.0  # a morph in beats before the analysis hears a tempo
+BOTH_FIT = 0.008  # seconds: two looks that draw in less than this together are both drawn every frame
 _FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?(?:\s+([A-Za-z0-9_\-./]+))?\s*$")
 
 
@@ -98,8 +102,19 @@ def same_drawing(old, new) -> bool:
 class Morph:
     """A morph in progress: the old look (its pipeline and its parameter values) and how far it has gone."""
 
-    def __init__(self, ctx: moderngl.Context, spec: MorphSpec, old_pipeline, old_modulator, programs):
+    def __init__(
+        self, ctx: moderngl.Context, spec: MorphSpec, old_pipeline, old_modulator, programs, live=False
+    ):
+        """`live`: a live show's morph keeps every frame as short as a frame of one look: when the two
+        looks together take longer than one does by half (always, on llvmpipe), they are drawn on
+        alternate frames, each at half its rate for the morph's length, and each frame crossfades the
+        latest picture of both. An offline render draws both every frame (its frames must not depend on
+        how fast this machine is)."""
         self.ctx = ctx
+        self.live = live
+        self._turn = 0  # which look a live frame that cannot draw both draws: 0 the old, 1 the new
+        self._cost = [0.0, 0.0]  # the last time each look took to draw (s)
+        self._drawn = [False, False]
         self.spec = spec
         self.old = old_pipeline
         self.old_modulator = old_modulator  # the old look's own parameters and modulation, still moving
@@ -108,7 +123,6 @@ class Morph:
         self.seconds = 0.0
         self.progress_now = 0.0
         self._programs = programs  # the show's transition programs, compiled once per file
-        self._fbos: list[moderngl.Framebuffer] = []
 
     def progress(self, time: float) -> float:
         if self.start is None:
@@ -134,7 +148,8 @@ class Morph:
             new = out.get(name)
             if param.kind in ("float", "color", "point2D") and type(new) is type(old):
                 if isinstance(new, tuple):
-                    out[name] = tuple(a + (b - a) * k for a, b in zip(old, new, strict=True))
+                    if len(new) == len(old):  # an RGB and an RGBA of the same name: the new one, as is
+                        out[name] = tuple(a + (b - a) * k for a, b in zip(old, new, strict=True))
                 else:
                     out[name] = old + (new - old) * k
         return out
@@ -150,8 +165,16 @@ class Morph:
             return self.progress_now >= 1.0
         start, end = self._targets(show.size)
         old_values = {**self.old_values, **{k: v for k, v in values.items() if k.split(".")[0] == "master"}}
-        self.old.render(ft, old_values, features, start, sources)
-        show.pipeline.render(ft, values, features, end, sources)
+        draws = (
+            (self.old, old_values, start),
+            (show.pipeline, values, end),
+        )
+        for look in self._looks_this_frame(start, target):
+            pipeline, look_values, fbo = draws[look]
+            started = time.perf_counter()
+            pipeline.render(ft, look_values, features, fbo, sources)
+            self._cost[look] = time.perf_counter() - started
+            self._drawn[look] = True
         program = self._program(self.spec.transition)
         from engine.render.pipeline import audio_uniforms
         from engine.render.program import FrameInfo
@@ -166,26 +189,75 @@ class Morph:
         )
         return self.progress_now >= 1.0
 
+    def _looks_this_frame(self, start: moderngl.Framebuffer, target: moderngl.Framebuffer) -> tuple[int, ...]:
+        """Both looks (offline, or when both draw quickly), else the one whose turn it is, so a live frame
+        stays as long as a frame of one look. Until its beat only the old look is drawn; a live morph's first
+        frame then draws the new look only, the old look's last picture taken from the target."""
+        if not self.live:
+            return (0, 1)
+        if self.progress_now <= 0.0:  # waiting for its beat: only the old look is seen yet
+            self._turn = 0
+            return (0,)
+        if not self._drawn[0] and target.size == start.size:
+            self.ctx.copy_framebuffer(start, target)
+            self._drawn[0] = True
+            self._turn = 1
+            return (1,)
+        together, alone = sum(self._cost), max(self._cost)
+        if all(self._cost) and (together <= BOTH_FIT or together <= 1.5 * alone):
+            return (0, 1)
+        self._turn ^= 1
+        return (self._turn,)
+
     def _targets(self, size) -> tuple[moderngl.Framebuffer, moderngl.Framebuffer]:
-        if not self._fbos:
-            self._fbos = [self.ctx.framebuffer(color_attachments=[self.ctx.texture(size, 4)]) for _ in "ab"]
-        return self._fbos[0], self._fbos[1]
+        return morph_targets(self.ctx, size)
 
     def _program(self, name: str):
-        from engine.render.isf import load_isf
-        from engine.render.program import IsfProgram
-
-        path = transition_file(name)
-        if path not in self._programs:
-            self._programs[path] = IsfProgram(self.ctx, load_isf(path))
-        return self._programs[path]
+        return transition_program(self.ctx, self._programs, name)
 
     def release(self) -> None:
         self.old.release()
-        for fbo in self._fbos:
-            fbo.color_attachments[0].release()
-            fbo.release()
-        self._fbos = []
+
+
+_TARGETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def morph_targets(ctx: moderngl.Context, size) -> tuple[moderngl.Framebuffer, moderngl.Framebuffer]:
+    """The two pictures a morph crossfades, made once per context and size and kept for every later
+    morph (so a morph's first frame allocates nothing)."""
+    kept = _TARGETS.setdefault(ctx, {})
+    if tuple(size) not in kept:
+        kept[tuple(size)] = tuple(ctx.framebuffer(color_attachments=[ctx.texture(size, 4)]) for _ in "ab")
+    return kept[tuple(size)]
+
+
+def transition_program(ctx: moderngl.Context, programs: dict, name: str):
+    """The morph's transition, compiled once per file (the show keeps them in `programs`)."""
+    from engine.render.isf import load_isf
+    from engine.render.program import IsfProgram
+
+    path = transition_file(name)
+    if path not in programs:
+        programs[path] = IsfProgram(ctx, load_isf(path))
+    return programs[path]
+
+
+def prepare(show) -> Iterator[None]:
+    """Before a planned morph: its transition compiled and drawn once into a few pixels, and its two
+    pictures made, a piece per frame while the new look is built, so the morph's first frame is no
+    hitch. A transition that does not load is said when the morph starts (nothing is refused here)."""
+    spec = show.morph_plan
+    if spec is None:
+        return
+    start, end = morph_targets(show.ctx, show.size)
+    yield None
+    with contextlib.suppress(HalationError):
+        program = transition_program(show.ctx, show.morph_programs, spec.transition)
+        yield None
+        bound = show.ctx.fbo
+        images = {"startImage": start.color_attachments[0], "endImage": end.color_attachments[0]}
+        program.warm(start, show.size, images=images, values={"progress": 0.5})
+        bound.use()
 
 
 def _smooth(k: float) -> float:
@@ -208,21 +280,39 @@ def retiring_modulator(show):
     return Modulator(store, show.preset.modulations)
 
 
+def let_go(show, pipeline) -> None:
+    """Release a look that went off: at a later frame boundary in a live show (one a frame, so the frame
+    that brings the next look in does not also pay for tearing the last one down), at once offline."""
+    staging = getattr(show, "staging", None)
+    if staging is not None:
+        staging.let_go(pipeline)
+    else:
+        pipeline.release()
+
+
 def retire(show, pipeline, modulator) -> None:
     """The look that was on: let go now (a cut), or kept drawing through the morph the show planned."""
     if show.morph is not None:  # a morph cut short by the next look: its old look goes now
-        show.morph.release()
+        let_go(show, show.morph.old)
         show.morph = None
     spec, show.morph_plan = show.morph_plan, None
     if spec is None or modulator is None:
-        pipeline.release()
+        let_go(show, pipeline)
         return
-    show.morph = Morph(show.ctx, spec, pipeline, modulator, show.morph_programs)
+    live = getattr(show, "staging", None) is not None  # looks built aside: a live show
+    show.morph = Morph(show.ctx, spec, pipeline, modulator, show.morph_programs, live)
 
 
 def draw(show, ft, features, sources, values, target) -> None:
-    """A frame of the show while a morph runs; at its end the old look goes and the look generation moves."""
-    if show.morph.draw(show, ft, features, sources, values, target):
-        show.morph.release()
+    """A frame of the show while a morph runs; at its end the old look goes and the look generation moves.
+    A morph that fails (a transition that does not load, a bug) ends at once: the new look is on, and the
+    error is counted and shown like any stage's."""
+    done = True
+    with show.guards.stage("morph") as stage:
+        done = show.morph.draw(show, ft, features, sources, values, target)
+    if not stage.ok:
+        show.pipeline.render(ft, values, features, target, sources)
+    if done:
+        let_go(show, show.morph.old)
         show.morph = None
         show.look_generation += 1
