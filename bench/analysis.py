@@ -20,6 +20,9 @@ every trace step after 5 s, against whether the tempo is right there (Acc1 again
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import itertools
 import json
 import sys
@@ -46,6 +49,12 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--cpu-seconds", type=float, default=30.0, help="audio seconds fed hop by hop to time the CPU cost"
     )
+    p.add_argument(
+        "--no-generated",
+        action="store_true",
+        help="without --data, score only the shared set (by default the generated unseen set of "
+        "bench/sets/generated.py is rendered to a temporary folder and scored after it, with the targets)",
+    )
 
 
 class Heard:
@@ -64,6 +73,27 @@ class Heard:
 
 
 def run(args) -> int:
+    """Score the set given (default: the shared set), then, without --data, the generated unseen set too."""
+    status = score_set(args)
+    if args.data != DEFAULT_DATA or getattr(args, "no_generated", False):
+        return status
+    import tempfile
+
+    from engine.commands.bench import BENCH_DIR, load
+
+    generated = load(BENCH_DIR / "sets" / "generated.py")
+    with tempfile.TemporaryDirectory(prefix="halation-generated-") as tmp:
+        n_files = sum(map(len, generated.plan().values()))
+        print(f"\nunseen: the generated set (bench/sets/generated.py, {n_files} files)")
+        with contextlib.redirect_stdout(io.StringIO()):
+            generated.main(Path(tmp))
+        unseen = argparse.Namespace(**{**vars(args), "data": Path(tmp) / "all", "json": None})
+        if args.json:
+            unseen.json = args.json.with_name(args.json.stem + "-generated" + args.json.suffix)
+        return score_set(unseen) or status
+
+
+def score_set(args) -> int:
     index = args.data / "index.json"
     if not index.is_file():
         print(f"bench analysis: no annotated set at {args.data} (index.json missing): skipped")
@@ -79,6 +109,9 @@ def run(args) -> int:
         return 1
     warnings.filterwarnings("ignore", module="mir_eval")
     entries = [e for e in json.loads(index.read_text()) if not args.only or args.only in e["name"]]
+    if not entries:
+        print(f"bench analysis: no file of {args.data} matches {args.only!r}: skipped")
+        return 0
     rows = []
     for entry in entries:
         path = args.data / entry["audio"]
@@ -95,6 +128,7 @@ def run(args) -> int:
         duration = audio.duration
         row = {"name": entry["name"], "duration": duration, "tempo": entry.get("tempo")}
         row["kind"] = entry.get("kind")
+        row["beats_per_bar"] = entry.get("beats_per_bar")
         for who, heard in (("halation", ours), ("aubio", theirs)):
             row[who] = _score(heard, truth, entry.get("tempo"), duration)
             if entry.get("beats_per_bar") and heard.beats_per_bar is not None:
@@ -112,6 +146,8 @@ def run(args) -> int:
     table = reliability(rows)
     summary["halation"]["reliability"] = table
     _print_reliability(table)
+    summary["targets"] = targets(summary, rows, table)
+    _print_targets(summary["targets"])
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "files": rows}, indent=1, default=float))
     return 0
@@ -414,6 +450,72 @@ def _print_reliability(table: list[dict]) -> None:
     print("tempo confidence (Halation, every 0.1 s after 5 s)   samples   Acc1")
     for b in table:
         print(f"  {b['lo']:.1f} .. {b['hi']:.1f} {'':38s}{b['n']:7d}   {_fmt(b['acc1'])}")
+    sys.stdout.flush()
+
+
+ONSET_MARGIN = 0.05  # onset F at least aubio's plus this, on every kind of material and pooled
+TRUSTED = 0.8  # a tempo confidence at or above this...
+TRUSTED_ACC1 = 0.95  # ...is right (Acc1) at least this often
+
+
+def targets(summary: dict, rows: list[dict], table: list[dict]) -> list[dict]:
+    """The listening targets (issue #20), each as {name, value, target, ok}: onset F against aubio pooled
+    and per kind, onset delay, beat F, 3/4 beside 4/4, Acc1/Acc2, CPU, and what a confidence >= 0.8 is
+    worth. ok is None where the set has nothing to judge it on."""
+    h, a = summary["halation"], summary["aubio"]
+    out = []
+
+    def add(name: str, value, target: str, ok) -> None:
+        out.append({"name": name, "value": value, "target": target, "ok": ok})
+
+    def above_aubio(name: str, ours: float, theirs: float) -> None:
+        # where aubio scores above 0.95 the margin lies above a perfect score: said, and still a FAIL
+        need = theirs + ONSET_MARGIN
+        target = "≥ aubio + 0.05" if need <= 1.0 else f"≥ {need:.3f} (> 1)"
+        add(name, f"{ours:.3f} vs aubio {theirs:.3f}", target, ours >= need)
+
+    if h["n_onset_files"]:
+        for key, label in (("onset_f", "mean of files"), ("onset_f_all", "pooled")):
+            above_aubio(f"onset F ({label})", h[key], a[key])
+        for kind in sorted({r["kind"] for r in rows if r.get("kind") and "onset_f" in r["halation"]}):
+            ours = _mean([r["halation"].get("onset_f") for r in rows if r.get("kind") == kind])
+            theirs = _mean([r["aubio"].get("onset_f") for r in rows if r.get("kind") == kind])
+            above_aubio(f"onset F, {kind}", ours, theirs)
+        add("onset delay mean", f"{h['delay_mean_ms']:.1f} ms", "≤ 10 ms", h["delay_mean_ms"] <= 10.0)
+    if h["n_beat_files"]:
+        add("beat F", f"{h['beat_f']:.3f}", "≥ 0.75", h["beat_f"] >= 0.75)
+        by_bar = {
+            n: _mean([r["halation"].get("beat_f") for r in rows if r.get("beats_per_bar") == n])
+            for n in (3, 4)
+        }
+        if by_bar[3] is not None and by_bar[4] is not None:
+            add(
+                "beat F, 3/4 beside 4/4",
+                f"{by_bar[3]:.3f} vs {by_bar[4]:.3f}",
+                "within 0.1",
+                abs(by_bar[3] - by_bar[4]) <= 0.1,
+            )
+    if h["n_tempo_files"]:
+        add("tempo Acc1", f"{h['acc1']:.3f}", "≥ 0.85", h["acc1"] >= 0.85)
+        add("tempo Acc2", f"{h['acc2']:.3f}", "≥ 0.95", h["acc2"] >= 0.95)
+    trusted = [b for b in table if b["lo"] >= TRUSTED and b["n"]]
+    n = sum(b["n"] for b in trusted)
+    right = sum(b["n"] * b["acc1"] for b in trusted)
+    add(
+        f"tempo right when confidence ≥ {TRUSTED}",
+        f"{right / n:.3f} of {n}" if n else "no sample",
+        f"≥ {TRUSTED_ACC1}",
+        right / n >= TRUSTED_ACC1 if n else None,
+    )
+    add("CPU, one core at hop 256", f"{h['cpu_percent']:.2f} %", "≤ 3 %", h["cpu_percent"] <= 3.0)
+    return out
+
+
+def _print_targets(rows: list[dict]) -> None:
+    print("targets (issue #20)")
+    for t in rows:
+        verdict = "-" if t["ok"] is None else "PASS" if t["ok"] else "FAIL"
+        print(f"  {t['name']:40s} {t['value']:>26s}   {t['target']:>15s}   {verdict}")
     sys.stdout.flush()
 
 
