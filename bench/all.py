@@ -93,7 +93,7 @@ SUITE = (
     Entry(
         "sync",
         ("--seconds", "20", "--blocks", "2", "--block-seconds", "4"),
-        "Link lead moves a peer to the heard tempo; a follower's beats within 2 ms of its leader",
+        "Link lead ±0.5 BPM, 20 ms; a render node's beat phase within 5 ms of its leader's, every frame",
         "a LinkPython-extern peer; halation analyze (heard tempo)",
     ),
 )
