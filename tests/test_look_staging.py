@@ -1,0 +1,170 @@
+"""A look coming in live is built while the old one plays, a piece a frame, so the frame that puts it on
+screen compiles nothing; looks abandoned on the way leave no GL objects behind; a live morph stays one look
+long a frame; a morph that cannot run cuts to the new look and says so, and the show goes on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from engine.analysis.features import silent_features
+from engine.app import Show
+from engine.clock import FrameTime
+from engine.paths import PRESETS_DIR
+from engine.render.context import Offscreen
+from engine.runtime.resources import gl_objects
+from engine.show import morph
+from engine.show.morph import MorphSpec
+from engine.show.preset import load_preset
+
+SIZE = (96, 54)
+TUNNEL = PRESETS_DIR / "library" / "techno-tunnel.toml"  # three layers, no clips
+SUNSET = PRESETS_DIR / "library" / "house-sunset.toml"  # two layers, no clips
+
+
+class LiveShow:
+    """A live Show (looks built aside, as `perform` runs it) drawn frame by frame from the test."""
+
+    def __init__(self, ctx, preset):
+        self.show = Show(ctx, load_preset(preset), SIZE, live=True)
+        self.show.build_looks_aside()
+        self.target = Offscreen(ctx, SIZE)
+        self.index = 0
+
+    def frame(self) -> bool:
+        """One frame as the live loop draws it; True when it brought in a new look."""
+        self.index += 1
+        n = self.index
+        adopted = self.show.adopt_look()
+        ft = FrameTime(n, n / 30, 1 / 30, (2000.0, 1.0, 1.0, 0.0))
+        self.show.draw(ft, silent_features(("bass",)), self.target.fbo)
+        return adopted
+
+    def until(self, done, timeout: float = 60.0) -> int:
+        frames, deadline = 0, time.monotonic() + timeout
+        while not done() and time.monotonic() < deadline:
+            self.frame()
+            frames += 1
+            time.sleep(0.005)
+        assert done(), "the requested look never came"
+        return frames
+
+    def close(self) -> None:
+        self.target.release()
+        self.show.release()
+
+
+@pytest.fixture
+def live(gl_ctx):
+    run = LiveShow(gl_ctx, SUNSET)
+    yield run
+    run.close()
+
+
+def test_a_look_is_built_a_piece_a_frame_and_the_frame_that_shows_it_compiles_nothing(
+    live, gl_ctx, monkeypatch
+):
+    show = live.show
+    show.staging.budget = 0.0  # one piece a frame, as on a busy machine
+    compiled: list[int] = []
+    real_program = gl_ctx.program
+    monkeypatch.setattr(
+        gl_ctx, "program", lambda *a, **k: compiled.append(live.index) or real_program(*a, **k)
+    )
+    show.request(load_preset(TUNNEL))
+    live.until(lambda: show.staging.building)
+    building_from = live.index
+    assert show.preset.path == SUNSET  # the old look plays on while the new one is built
+    live.until(lambda: show.preset.path == TUNNEL)
+    shown_at = live.index
+    assert shown_at - building_from >= 3, "the three programs were not spread over frames"
+    assert shown_at not in compiled, "the frame that showed the look compiled a shader"
+    per_frame = {i: compiled.count(i) for i in compiled}
+    assert max(per_frame.values()) <= 1, per_frame
+    assert len(compiled) >= 3  # each of the look's programs, once, in the frames before
+    live.frame()
+    assert not show.guards.errors()
+
+
+def test_looks_abandoned_on_the_way_leave_no_gl_objects(live):
+    show = live.show
+    tunnel, sunset = load_preset(TUNNEL), load_preset(SUNSET)
+    show.request(tunnel)
+    live.until(lambda: show.preset.path == TUNNEL)
+    for _ in range(8):  # let the sunset look go, then count with one look on screen
+        live.frame()
+    before = gl_objects()
+    for _ in range(5):  # each new look is asked for while the one before it is still being built
+        show.request(sunset)
+        live.until(lambda: show.staging.building)
+        live.frame()
+        show.request(tunnel)
+        live.until(lambda: show.staging.building)
+        live.frame()
+    live.until(lambda: not show.staging.building and show.preset.path == TUNNEL)
+    for _ in range(8):
+        live.frame()
+    assert gl_objects() == before
+
+
+def _morph(live, transition: str = "fade") -> list[bool]:
+    """Morph from the sunset look to the tunnel over a second; each frame's 'was a morph drawing'."""
+    show = live.show
+    show.morph_plan = MorphSpec(1.0, "seconds", "now", transition)
+    show.request(load_preset(TUNNEL))
+    live.until(lambda: show.preset.path == TUNNEL)
+    during = []
+    for _ in range(60):
+        during.append(show.morph is not None)
+        live.frame()
+    return during
+
+
+def test_a_live_morph_crossfades_both_looks_and_lets_the_old_one_go(live):
+    generation = live.show.look_generation
+    old = live.show.pipeline
+    during = _morph(live)
+    assert any(during) and not during[-1], "the morph did not run, or never ended"
+    assert live.show.look_generation == generation + 2  # the look came in, and the morph ended
+    for _ in range(3):
+        live.frame()
+    assert old._released  # the old look was let go once the morph was over
+    assert not live.show.guards.errors()
+
+
+def test_a_morph_through_a_transition_that_does_not_exist_cuts_and_says_so(live):
+    during = _morph(live, "no_such_transition")
+    assert not during[-1]
+    errors = [str(e) for e in live.show.guards.errors()]
+    assert any("no_such_transition" in e for e in errors), errors
+    assert live.show.preset.path == TUNNEL
+    assert live.target.read()[..., :3].max() > 0  # the new look is on screen, not black
+
+
+class _Old:
+    """A look's pipeline as the morph sees it (only its name matters to the scheduler)."""
+
+
+def test_a_live_morph_draws_the_looks_on_alternate_frames_when_both_would_make_a_long_frame(gl_ctx):
+    live = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=True)
+    live.progress_now = 0.5
+    live._drawn = [True, True]
+    live._cost = [0.020, 0.018]  # together 38 ms: nearly twice a frame of one look
+    turns = [live._looks_this_frame(None, None) for _ in range(4)]
+    assert all(len(t) == 1 for t in turns) and {t[0] for t in turns} == {0, 1}
+    live._cost = [0.002, 0.003]  # both quick: drawn every frame
+    assert live._looks_this_frame(None, None) == (0, 1)
+    offline = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=False)
+    offline._cost = [0.020, 0.018]
+    assert offline._looks_this_frame(None, None) == (0, 1)  # a render's frames never depend on speed
+
+
+def test_a_colour_with_another_number_of_components_does_not_break_the_glide(gl_ctx):
+    from engine.params.store import Param
+
+    going = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {})
+    going.progress_now = 0.5
+    going.old_values = {"shader.tint": (1.0, 0.0, 0.0)}
+    params = {"shader.tint": Param("shader.tint", "color", (0.0, 0.0, 1.0, 1.0))}
+    assert going.glide({"shader.tint": (0.0, 0.0, 1.0, 1.0)}, params) == {"shader.tint": (0.0, 0.0, 1.0, 1.0)}
