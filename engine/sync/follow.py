@@ -13,7 +13,7 @@ beat grid running (predicted, so the visuals stay on the beat) while the levels 
 so once; when the stream comes back, so does the music.
 
 The phase model (why the node's beat is the leader's at every frame, `halation bench sync`):
-- the leader schedules each move of its beat grid 50 ms ahead (engine.sync.schedule) and every bundle says
+- the leader schedules each move of its beat grid 100 ms ahead (engine.sync.schedule) and every bundle says
   so (/hl/frame/next_grid): the node switches at the same moment, not a network hop later;
 - the grid carries the leader's last beat as well as its next one, so the node interpolates the same beat;
 - a bundle older than the newest one heard (UDP may reorder) is ignored;

@@ -8,8 +8,10 @@ a grid whose beats fall elsewhere is drawn from DELAY seconds on, and every fram
 it with that moment (/hl/frame/next_grid); both switch at the same show-clock moment. A grid that only
 moves on by a beat, or by a hair's breadth, is drawn at once.
 
-DELAY is far below what a viewer notices (sound leading picture is noticed at ~45 ms, and a corrected beat
-is usually hundreds of ms ahead) and above a loaded loopback's hop.
+DELAY is above a loaded machine's hop and stall (a leader starved of CPU at load 8 on 2 cores sent a
+frame's bundle 150 ms late: with 50 ms its node drew a 4 ms correction late, 17 ms once), and below what a
+viewer notices of a beat correction: the corrected beat is usually hundreds of ms ahead, and one that falls
+sooner is drawn where the tracker first placed it, a few ms off.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import replace
 from engine.analysis.features import BeatGrid, Features
 from engine.params.store import Param, ParamStore
 
-DELAY = 0.05  # s from noticing a moved beat grid to drawing it
+DELAY = 0.1  # s from noticing a moved beat grid to drawing it
 SAME = 0.0001  # s: grids whose bar positions differ less than this at the frame are one timeline
 
 
