@@ -174,6 +174,9 @@ class NdiDeck:
         except ImportError:
             self.faults.report(path, "NDI in needs NDI: pip install 'halation[ndi]' (cyndilib)", kind="ndi")
             return False
+        except Exception as exc:  # the NDI runtime would not start: the deck is skipped, the show goes on
+            self.faults.report(path, f"NDI did not start ({type(exc).__name__}: {exc}); skipped", kind="ndi")
+            return False
         self.unload()
         self.clip, self._receiver, self._waited = path, receiver, False
         self.playback = playback or Playback()

@@ -251,9 +251,9 @@ class FollowStage:
             self._sampled = latest.index
             at_beat = state.time + (beat - state.beat) * 60.0 / state.tempo  # that frame on our Link clock
             sample = latest.wall - (at_beat - link_offset)
-            if wall is not None:  # Link agrees on the phase within a bar, not on the bar's number: the bar
-                bar = state.quantum * 60.0 / state.tempo  # nearest to what the wall clocks say (NTP is
-                sample += round((wall - sample) / bar) * bar  # good to far better than half a bar)
+            if wall is not None:  # Link's peers agree on the phase within a beat, not on the beat's number
+                period = 60.0 / state.tempo  # (which depends on each peer's quantum): the beat nearest to
+                sample += round((wall - sample) / period) * period  # what the wall clocks say (NTP: ms)
             self._via_link.add(sample)
         return self._via_link.offset
 
