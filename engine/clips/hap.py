@@ -9,7 +9,9 @@ RGTC1 alpha plane. Texture data stays compressed: the GPU samples it directly (s
 
 from __future__ import annotations
 
+import os
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cramjam
@@ -44,7 +46,7 @@ class HapImage:
     the picture (every HAP file); the .hlclip files of earlier versions stored the bottom row first."""
 
     formats: tuple[str, ...]
-    planes: tuple[bytes, ...]
+    planes: tuple[bytes | bytearray, ...]  # read frames: bytearrays the snappy data was unpacked into
     top_down: bool = True
 
     @property
@@ -86,18 +88,65 @@ def _sections(data: memoryview, start: int, end: int) -> dict[int, tuple[int, in
     return found
 
 
-def _decompress(compressor: int, chunk: memoryview) -> bytes:
+def _output_length(compressor: int, chunk: memoryview) -> int:
+    """Bytes a chunk unpacks to (snappy says so in its first bytes)."""
     if compressor == SNAPPY:
         try:
-            return bytes(cramjam.snappy.decompress_raw(chunk))
+            return int(cramjam.snappy.decompress_raw_len(chunk))
         except cramjam.DecompressionError as exc:
             raise HapError(f"damaged snappy data ({exc})") from exc
     if compressor == NONE:
-        return bytes(chunk)
+        return len(chunk)
     raise HapError(f"unknown second-stage compressor 0x{compressor:X}")
 
 
-def _chunked(data: memoryview, start: int, end: int) -> bytes:
+def _unpack_into(compressor: int, chunk: memoryview, out: memoryview) -> None:
+    """Unpack one chunk straight into its place in the texture buffer (no intermediate copy)."""
+    if compressor == NONE:
+        out[:] = chunk
+        return
+    try:
+        written = cramjam.snappy.decompress_raw_into(chunk, out)
+    except cramjam.DecompressionError as exc:
+        raise HapError(f"damaged snappy data ({exc})") from exc
+    if written != len(out):
+        raise HapError("snappy data unpacks to the wrong size")
+
+
+def _chunk_pool() -> ThreadPoolExecutor:
+    """Chunks of one frame unpack in parallel (snappy releases the GIL), so a big chunked frame is ready
+    sooner; one pool for every deck."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max(2, min(4, os.cpu_count() or 1)), thread_name_prefix="halation-snappy")
+    return _POOL
+
+
+_POOL: ThreadPoolExecutor | None = None
+PARALLEL_BYTES = 256 * 1024  # below this a frame unpacks faster on one thread than handed to a pool
+MAX_PLANE_BYTES = 1 << 28  # no texture plane is larger (16K x 16K DXT5)
+
+
+def _unpack(pieces: list[tuple[int, memoryview]], expected: int | None) -> bytearray:
+    """(compressor, data) chunks → one buffer, each chunk unpacked into its own slice. `expected`: the
+    plane's size, checked before anything is allocated (random bytes can claim any length)."""
+    lengths = [_output_length(c, d) for c, d in pieces]
+    total = sum(lengths)
+    if total != (expected if expected is not None else min(total, MAX_PLANE_BYTES)):
+        raise HapError(f"texture plane is {total} bytes, {expected or MAX_PLANE_BYTES} expected")
+    out = bytearray(total)
+    view = memoryview(out)
+    starts = [sum(lengths[:i]) for i in range(len(lengths))]
+    jobs = [(c, d, view[a : a + n]) for (c, d), a, n in zip(pieces, starts, lengths, strict=True)]
+    if len(jobs) > 1 and len(out) >= PARALLEL_BYTES:
+        list(_chunk_pool().map(lambda job: _unpack_into(*job), jobs))
+    else:
+        for job in jobs:
+            _unpack_into(*job)
+    return out
+
+
+def _chunked(data: memoryview, start: int, end: int, expected: int | None) -> bytearray:
     """Frame data split into chunks, each with its own compressor (the spec's decode instructions)."""
     kind, a, b = _section(data[:end], start)
     if kind != DECODE_INSTRUCTIONS:
@@ -116,21 +165,22 @@ def _chunked(data: memoryview, start: int, end: int) -> bytes:
     else:
         offsets = tuple(sum(sizes[:i]) for i in range(len(sizes)))
     body = b
-    parts = []
+    pieces = []
     for compressor, size, offset in zip(compressors, sizes, offsets, strict=False):
         if body + offset + size > end:
             raise HapError("chunk runs past the end of the frame (truncated?)")
-        parts.append(_decompress(compressor, data[body + offset : body + offset + size]))
-    return b"".join(parts)
+        pieces.append((compressor, data[body + offset : body + offset + size]))
+    return _unpack(pieces, expected)
 
 
-def _image(data: memoryview, kind: int, start: int, end: int) -> tuple[str, bytes]:
+def _image(data: memoryview, kind: int, start: int, end: int, size) -> tuple[str, bytearray]:
     fmt = FORMATS.get(kind & 0x0F)
     if fmt is None or kind >> 4 not in (NONE, SNAPPY, CHUNKED):
         raise HapError(f"unsupported HAP section type 0x{kind:02X}")
+    expected = texture_bytes(fmt, size) if size is not None else None
     if kind >> 4 == CHUNKED:
-        return fmt, _chunked(data, start, end)
-    return fmt, _decompress(kind >> 4, data[start:end])
+        return fmt, _chunked(data, start, end, expected)
+    return fmt, _unpack([(kind >> 4, data[start:end])], expected)
 
 
 def decode_frame(frame: bytes | memoryview, size: tuple[int, int] | None = None) -> HapImage:
@@ -141,15 +191,11 @@ def decode_frame(frame: bytes | memoryview, size: tuple[int, int] | None = None)
     if kind == MULTIPLE_IMAGES:
         inner = _sections(data, start, end)
         colour_first = sorted(inner.items(), key=lambda kv: FORMATS.get(kv[0] & 0x0F) == "rgtc1")
-        images = [_image(data, k, a, b) for k, (a, b) in colour_first]
+        images = [_image(data, k, a, b, size) for k, (a, b) in colour_first]
     else:
-        images = [_image(data, kind, start, end)]
+        images = [_image(data, kind, start, end, size)]
     if not images:
         raise HapError("frame holds no image")
-    if size is not None:
-        for fmt, plane in images:
-            if len(plane) != texture_bytes(fmt, size):
-                raise HapError(f"{fmt} plane is {len(plane)} bytes, {texture_bytes(fmt, size)} expected")
     return HapImage(tuple(f for f, _ in images), tuple(p for _, p in images))
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
+import time
 
 import moderngl
 
@@ -65,9 +67,11 @@ void main() {
 """
 
 
+@functools.cache
 def _gl_functions():
     """glCompressedTexSubImage2D and glBindTexture from the system GL library (GLVND dispatches to the
-    current context)."""
+    current context). Looked up once: find_library runs `ldconfig -p` in a subprocess, 3-10 ms on the
+    render thread for each deck of every look brought in."""
     for name in ("libGL.so.1", ctypes.util.find_library("GL"), "libOpenGL.so.0"):
         if not name:
             continue
@@ -89,6 +93,38 @@ def _gl_functions():
     return None
 
 
+@functools.cache
+def _gl_finish():
+    for name in ("libGL.so.1", ctypes.util.find_library("GL"), "libOpenGL.so.0"):
+        try:
+            if name:
+                finish = ctypes.CDLL(name).glFinish
+                finish.argtypes, finish.restype = [], None
+                return finish
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def finish_releasing_gil(ctx: moderngl.Context) -> None:
+    """ctx.finish() with the GIL released while the GL works (ctypes drops it for the call). moderngl holds
+    the GIL through its calls, and on llvmpipe a finish is the frame's whole rasterisation (60-130 ms at
+    1080p with DXT sampling, loaded machine): meanwhile no other Python thread runs, so clip decode workers
+    miss their frames (1 HAP Q stream: 70 of 86 frames late). `ctx` must be this thread's current context."""
+    finish = _gl_finish()
+    if finish is None:
+        ctx.finish()
+    else:
+        finish()
+
+
+def _address(plane: bytes | bytearray):
+    """What glCompressedTexSubImage2D reads from: the plane's own memory, never a copy of it."""
+    if isinstance(plane, bytes):
+        return plane
+    return (ctypes.c_char * len(plane)).from_buffer(plane)
+
+
 def padded(size: tuple[int, int]) -> tuple[int, int]:
     """The texture size a block-compressed picture occupies (whole 4x4 blocks)."""
     return (size[0] + 3) // 4 * 4, (size[1] + 3) // 4 * 4
@@ -102,6 +138,7 @@ class _Planes:
         self._gl = gl
         self._textures: list[moderngl.Texture] = []
         self._key: tuple | None = None
+        self.upload_seconds = 0.0  # time in the upload calls (the CPU side of a compressed frame)
 
     def upload(self, image: HapImage, size: tuple[int, int]) -> list[moderngl.Texture]:
         full = padded(size)
@@ -118,7 +155,9 @@ class _Planes:
         for tex, fmt, plane in zip(self._textures, image.formats, image.planes, strict=True):
             tex.use(0)
             bind(GL_TEXTURE_2D, tex.glo)
-            upload(GL_TEXTURE_2D, 0, 0, 0, full[0], full[1], GL_FORMATS[fmt], len(plane), plane)
+            t0 = time.perf_counter()
+            upload(GL_TEXTURE_2D, 0, 0, 0, full[0], full[1], GL_FORMATS[fmt], len(plane), _address(plane))
+            self.upload_seconds += time.perf_counter() - t0
         return self._textures
 
     def release(self) -> None:
@@ -145,6 +184,11 @@ class ClipTexture:
         self.compressed_uploads = 0  # frames that reached the GPU still compressed
 
     @property
+    def upload_seconds(self) -> float:
+        """Time spent in glCompressedTexSubImage2D, all frames together (benches)."""
+        return self._planes.upload_seconds if self._planes is not None else 0.0
+
+    @property
     def current(self) -> moderngl.Texture | None:
         """The texture last uploaded to."""
         return self._current
@@ -152,6 +196,13 @@ class ClipTexture:
     def upload(self, kind: str, size: tuple[int, int], payload) -> moderngl.Texture:
         self._current = self._upload(kind, size, payload)
         return self._current
+
+    def upload_compressed(self, image: HapImage, size: tuple[int, int]) -> None:
+        """Only the still-compressed planes, without the conversion pass: what a frame costs the CPU side
+        (`halation bench clips` measures it apart from the renderer's sampling)."""
+        if self._planes is not None:
+            self._planes.upload(image, size)
+            self.compressed_uploads += 1
 
     def _upload(self, kind: str, size: tuple[int, int], payload) -> moderngl.Texture:
         if kind == "rgba":
