@@ -285,9 +285,12 @@ def known(show, address: str) -> bool:
 def test_stage_values_and_recording_are_reachable_over_osc(tmp_path):
     from test_control_e2e import Performance, oscsend
 
+    from engine.output.stage import load_stage
+
     stage = tmp_path / "stage.toml"
     stage.write_text(
         '[[output]]\nname = "main"\nsize = [160, 90]\n[[output]]\nname = "side"\nsize = [160, 90]\n'
+        "[output.mesh]\nsize = [3, 3]\n"
     )
     take = tmp_path / "desk.mp4"
     show = Performance("--stage", str(stage), "--record", str(take), "--log", str(tmp_path / "log.jsonl"))
@@ -295,10 +298,18 @@ def test_stage_values_and_recording_are_reachable_over_osc(tmp_path):
         udp = str(show.ports["udp"])
         assert wait_for(lambda: known(show, "/hl/stage/side/keystone/tl"))  # the first frame published it
         assert show.value("/hl/stage/side/keystone/tl") == [0.0, 0.0]
+        assert show.value("/hl/stage/side/mesh/1/1") == [0.5, 0.5]  # the middle point of the 3 x 3 mesh
         oscsend("localhost", udp, "/hl/stage/side/keystone/tl", "ff", "0.1", "0.05")
+        oscsend("localhost", udp, "/hl/stage/side/mesh/1/1", "ff", "0.55", "0.45")
+        oscsend("localhost", udp, "/hl/stage/side/blend/left/curve", "f", "3")
         oscsend("localhost", udp, "/hl/stage/main/brightness", "f", "0.8")
+        oscsend("localhost", udp, "/hl/stage/flash_limit", "i", "1")  # strict, live
         assert show.wait_value("/hl/stage/side/keystone/tl", [0.1, 0.05]) == [0.1, 0.05]
+        assert show.wait_value("/hl/stage/side/mesh/1/1", [0.55, 0.45]) == [0.55, 0.45]
         assert show.wait_value("/hl/stage/main/brightness", [0.8]) == [0.8]
+        assert wait_for(lambda: any("flash limit" in x or "STRICT" in x for x in show.lines))
+        oscsend("localhost", udp, "/hl/stage/save")
+        assert wait_for(lambda: (tmp_path / "stage.toml.bak").exists()), "the stage was not saved"
         oscsend("localhost", udp, "/hl/master/record_stop")
         assert wait_for(lambda: any("recorded" in line for line in show.lines))
         oscsend("localhost", udp, "/hl/master/record_start")
@@ -306,6 +317,13 @@ def test_stage_values_and_recording_are_reachable_over_osc(tmp_path):
     finally:
         log = show.stop()
     assert "Traceback" not in log
+    changed = [x for x in log.splitlines() if "changed live" in x]
+    assert len(changed) == 1 and "STRICT" in changed[0]  # the change is logged, once
+    saved = load_stage(stage)
+    side = saved.output("side")
+    assert side.keystone[0] == (0.1, 0.05) and side.mesh.points[4] == (0.55, 0.45)
+    assert side.edge("left").curve == 3.0 and saved.output("main").brightness == 0.8
+    assert saved.flash_limit == "strict"  # changed live, so saved with the stage
     assert ffprobe(take)["video"] > 0 and ffprobe(tmp_path / "desk-2.mp4")["video"] > 0
 
 

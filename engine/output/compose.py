@@ -20,7 +20,7 @@ import moderngl
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.output.flash import MEASURE_SIZE, FlashLimiter
+from engine.output.flash import CELLS, MEASURE_SIZE, STATE_GLSL, FlashLimiter
 from engine.output.stage import EDGES, PATTERNS, UNIT_CORNERS, OutputSpec
 from engine.output.warp import fit_mapping, keystone_matrix, tessellate
 from engine.render.quad import Blit
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 MASK_SUPERSAMPLE = 2  # masks are drawn at twice the size and scaled down: soft, not jagged, edges
 MAX_MARKERS = 64
+# what a shader variant is compiled with (a key's entries, in order)
+_FEATURES = ("PATTERN", "GAMMA", "BLEND", "MASK", "MARKERS", "ATTENUATE", "SMALL", "BRIGHTNESS", "MEASURE")
 
 _VS = """#version 330 core
 uniform mat3 keystone;     // picture (0..1, y down) -> output (0..1, y down)
@@ -65,7 +67,13 @@ uniform int n_markers;
 uniform int selected;
 in vec2 uv;
 in vec2 canvas;
+#if MEASURE  // the limiter's cells: drawn straight into its state (STATE_GLSL's advance)
+layout(location = 0) out vec4 next_state;
+layout(location = 1) out vec4 next_shown;
+layout(location = 2) out vec4 made;
+#else
 out vec4 color;
+#endif
 
 float ramp(float a, float curve, float gamma, float centre) {
     a = clamp(a, 0.0, 1.0);
@@ -73,7 +81,7 @@ float ramp(float a, float curve, float gamma, float centre) {
     return pow(f, 1.0 / gamma);
 }
 
-vec3 picture(vec2 p) {
+vec3 source(vec2 p, vec2 canvas) {  // what the output shows at picture point p (canvas: its texel)
     vec2 px = p * out_size;
 #if PATTERN == 1  // grid: lines every 1/16, a border and a centre cross
     vec2 cell = abs(fract(p * 16.0 + 0.5) - 0.5) * out_size / 16.0;
@@ -96,14 +104,34 @@ vec3 picture(vec2 p) {
 #endif
 }
 
-void main() {
-    vec3 c = picture(uv);
+vec3 shade(vec2 p, vec2 canvas) {
+    vec3 c = source(p, canvas);
 #if GAMMA
     c = pow(c, vec3(out_gamma));
 #endif
 #if BRIGHTNESS
     c *= brightness;
 #endif
+    return c;
+}
+
+#if MEASURE
+void main() {  // one fragment per cell: the mean of 2 x 2 taps across it, in linear light
+    vec2 du = dFdx(uv), dv = dFdy(uv), dx = dFdx(canvas), dy = dFdy(canvas);
+    vec3 sum = vec3(0.0);
+    for (int j = 0; j < 2; j++) for (int i = 0; i < 2; i++) {
+        vec2 o = vec2(i, j) * 0.5 - 0.25;
+        vec3 c = shade(uv + o.x * du + o.y * dv, canvas + o.x * dx + o.y * dy);
+#if ATTENUATE
+        c *= texture(attenuation, (gl_FragCoord.xy + o) / view_size).r;
+#endif
+        sum += linear(clamp(c, 0.0, 1.0));
+    }
+    advance(sum / 4.0, ivec2(gl_FragCoord.xy), next_state, next_shown, made);
+}
+#else
+void main() {
+    vec3 c = shade(uv, canvas);
 #if BLEND  // the blend is light: after the gamma
     vec4 a = vec4(uv.x, uv.y, 1.0 - uv.x, 1.0 - uv.y) / max(edge_width, vec4(1e-6));
     for (int e = 0; e < 4; e++) {
@@ -127,6 +155,7 @@ void main() {
 #endif
     color = vec4(c, 1.0);
 }
+#endif
 """
 
 
@@ -209,10 +238,9 @@ class OutputCompositor:
         self._set_mask(spec)
         self._bake()
 
-    def _variant(self, small: bool = False, attenuated: bool = False) -> tuple:
-        """(pattern, gamma, blend, mask, markers, attenuate, small, brightness): the blend and the mask are
-        never computed per frame; they are baked once into the attenuation texture, which each frame
-        multiplies in where it can be below one."""
+    def _variant(self, small: bool = False, attenuated: bool = False, measure: bool = False) -> tuple:
+        """The features (see _FEATURES): the blend and the mask are never computed per frame; they are baked
+        once into the attenuation texture, which each frame multiplies in where it can be below one."""
         s = self.spec
         return (
             PATTERNS.index(s.pattern),
@@ -223,6 +251,7 @@ class OutputCompositor:
             attenuated or (small and self._attenuates),
             small,
             s.brightness != 1.0,
+            measure,
         )
 
     @property
@@ -240,7 +269,7 @@ class OutputCompositor:
         """Draw the blend and the mask over white into the attenuation texture (per stage change)."""
         if not self._attenuates:
             return
-        key = (len(PATTERNS), False, True, bool(self.spec.masks), False, False, False, False)  # 5: white
+        key = (len(PATTERNS), False, True, bool(self.spec.masks), False, False, False, False, False)
         self._atten_fbo.use()
         self._atten_fbo.clear(0.0, 0.0, 0.0, 0.0)
         if self._mask is not None:
@@ -254,24 +283,25 @@ class OutputCompositor:
             return vao
         prog = self._programs.get(key)
         if prog is None:
-            names = ("PATTERN", "GAMMA", "BLEND", "MASK", "MARKERS", "ATTENUATE", "SMALL", "BRIGHTNESS")
-            defines = "".join(f"#define {n} {int(v)}\n" for n, v in zip(names, key, strict=True))
-            fs = f"#version 330 core\n#define MAX_MARKERS {MAX_MARKERS}\n{defines}{_FS}"
+            defines = "".join(f"#define {n} {int(v)}\n" for n, v in zip(_FEATURES, key, strict=True))
+            state = STATE_GLSL if key[8] else ""  # MEASURE: the limiter's detection, in this pass
+            fs = f"#version 330 core\n#define MAX_MARKERS {MAX_MARKERS}\n{defines}{state}{_FS}"
             prog = self._programs[key] = self.ctx.program(vertex_shader=_VS, fragment_shader=fs)
-        vbo, ibo = self._buffers[2:] if key[6] else self._buffers[:2]  # SMALL: the coarse geometry
+        small = key[6] or key[8]
+        vbo, ibo = self._buffers[2:] if small else self._buffers[:2]  # SMALL, MEASURE: the coarse geometry
         vao = self._vaos[key] = self.ctx.vertex_array(
             prog, [(vbo, "2f 2f", "in_pos", "in_uv")], index_buffer=ibo
         )
-        self._set_uniforms(prog)
+        self._set_uniforms(prog, CELLS if key[8] else MEASURE_SIZE)
         return vao
 
-    def _set_uniforms(self, p: moderngl.Program) -> None:
+    def _set_uniforms(self, p: moderngl.Program, view_size: tuple[int, int]) -> None:
         spec = self.spec
         edges = [spec.edge(e) for e in EDGES]
         values = {
             "keystone": keystone_matrix(spec).T.astype("f4").tobytes(),  # GLSL matrices are column-major
             "out_size": spec.size,
-            "view_size": MEASURE_SIZE,
+            "view_size": view_size,
             "region": spec.region,
             "fitmap": fit_mapping(spec, self.canvas),
             "edge_width": tuple(e.width for e in edges),
@@ -314,20 +344,30 @@ class OutputCompositor:
             and self.markers is None
         )
 
-    def _measured(self, program: moderngl.Texture) -> moderngl.Texture:
-        """What the limiter measures: a plain output's program as it is, else the small copy."""
+    def _limit(self, program: moderngl.Texture, time: float) -> bool:
+        """Start the limiter's frame and measure it; True when this frame is damped. A plain output is
+        measured on the program itself; a warped one by drawing its geometry once into the limiter's cells
+        (a cell a fragment), except while it damps: then on a small copy, as the damping passes need."""
+        limiter = self.limiter
+        if limiter is None:
+            return False
+        damping = limiter.begin(time)
         if self.plain:
-            return program
-        self._compose(program, self._small_fbo, small=True)
-        return self._small
+            limiter.measure(program)
+        elif damping:
+            self._compose(program, self._small_fbo, small=True)
+            limiter.measure(self._small)
+        else:
+            vao = self._vao(self._variant(measure=True))
+            limiter.measure_with(vao.program, lambda fbo: self._compose(program, fbo, measure=True))
+        return damping
 
     def draw(self, program: moderngl.Texture, time: float) -> moderngl.Texture:
         """The output's final picture for the frame at show time `time`, limiter applied."""
         self._prepare()
+        damping = self._limit(program, time)
         picture = program if self.plain else self._compose(program, self._fbo)
-        if self.limiter is None:
-            return picture
-        return self.limiter.apply(picture, time, None if self.plain else self._measured(program))
+        return picture if self.limiter is None else self.limiter.finish(picture, damping)
 
     def draw_into(
         self, program: moderngl.Texture, time: float, target: moderngl.Framebuffer
@@ -335,44 +375,46 @@ class OutputCompositor:
         """Draw the final picture into `target` (an output window's framebuffer, its viewport set) and
         return it as a texture (for the preview). When the target is the output's size, the one pass draws
         straight into it (and, only while the preview shows this output, a copy keeps the picture: None
-        otherwise); the limiter adds a small pass, and a full one only in the frames it damps."""
+        otherwise); the limiter adds a pass of 64 x 64 fragments, and a full one only in frames it damps."""
         self._prepare()
         if self.plain or tuple(target.viewport) != (0, 0, *self.spec.size):
             final = self.draw(program, time)
             self._blit.draw(final, target)
             return final
-        limiter = self.limiter
-        damping = limiter is not None and limiter.begin(time)
-        if limiter is not None:
-            limiter.measure(self._measured(program))
+        damping = self._limit(program, time)
         if damping:
-            limiter.damp(self._compose(program, self._fbo), target)
+            self.limiter.damp(self._compose(program, self._fbo), target)
         else:
             self._compose(program, target)
-            if limiter is not None:
-                limiter.keep(target)
+            if self.limiter is not None:
+                self.limiter.keep(target)
         if not self.want_picture:  # a copy of a window's picture costs a wait for it: only when shown
             return None
         self.ctx.copy_framebuffer(self._fbo, target)
         return self._picture
 
     def _compose(
-        self, program: moderngl.Texture, target: moderngl.Framebuffer, small: bool = False
+        self,
+        program: moderngl.Texture,
+        target: moderngl.Framebuffer,
+        small: bool = False,
+        measure: bool = False,
     ) -> moderngl.Texture:
-        """The one pass: the triangles that need no attenuation, then those that may (the small copy
-        draws them all in one go)."""
+        """The one pass: the triangles that need no attenuation, then those that may (the small copy and
+        the limiter's cells draw the coarse geometry in one go)."""
         target.use()
-        if not self._covers:
+        if not self._covers and not measure:  # the limiter clears its cells itself
             self.ctx.clear(0.0, 0.0, 0.0, 1.0, viewport=target.viewport)
         program.use(0)
         self._atten.use(2)
-        g = self._geometry[small]
-        parts = [(False, 0, len(g.indices))] if small else [(False, 0, g.plain), (True, g.plain, None)]
+        coarse = small or measure
+        g = self._geometry[coarse]
+        parts = [(False, 0, len(g.indices))] if coarse else [(False, 0, g.plain), (True, g.plain, None)]
         for attenuated, first, end in parts:
             count = (len(g.indices) if end is None else end) - first
             if count <= 0:
                 continue
-            vao = self._vao(self._variant(small, attenuated))
+            vao = self._vao(self._variant(small, attenuated, measure))
             if self.markers is not None and not small:
                 self._set_markers(vao.program)
             vao.render(moderngl.TRIANGLES, vertices=count, first=first)

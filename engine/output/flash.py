@@ -52,7 +52,7 @@ NOTICE = {
     "off": "flash limiter OFF: flashing content reaches the audience unlimited",
 }
 
-_COMMON = f"""
+STATE_GLSL = f"""
 const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
 vec3 linear(vec3 c) {{
     return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
@@ -72,8 +72,28 @@ vec3 detect(float v, float ref, float dir, float step_, float dark) {{
     if (abs(d) >= step_ && min(v, ref) < dark) return vec3(v, sign(d), 1.0);
     return vec3(ref, dir, 0.0);
 }}
-uniform sampler2D picture;
 uniform sampler2D state;    // per cell: luminance extreme, its direction, red extreme, its direction
+uniform bool first;
+// the cell's next state once `c` (its mean linear colour) is shown, and the transitions that makes
+void advance(vec3 c, ivec2 cell, out vec4 next_state, out vec4 next_shown, out vec4 made) {{
+    vec4 s = texelFetch(state, cell, 0);
+    float l = dot(c, LUMA), r = redness(c);
+    if (first) {{
+        next_state = vec4(l, 0.0, r, 0.0);
+        made = vec4(0.0);
+    }} else {{
+        vec3 dl = detect(l, s.x, s.y, {LUMA_STEP}, {LUMA_DARK});
+        vec3 dr = detect(r, s.z, s.w, {RED_STEP}, 1e9);
+        next_state = vec4(dl.xy, dr.xy);
+        made = vec4(dl.z, dr.z, 0.0, 1.0);
+    }}
+    next_shown = vec4(c, 1.0);
+}}
+"""
+
+_COMMON = f"""
+{STATE_GLSL}
+uniform sampler2D picture;
 uniform sampler2D shown;    // per cell: the linear colour shown last frame
 uniform sampler2D flags;    // pass A's output; its top mip level is the area fraction
 uniform sampler2D colours;  // pass A's mean linear colour per cell
@@ -81,7 +101,6 @@ uniform int top_level;
 uniform bool lock_luma;
 uniform bool lock_red;
 uniform float area;
-uniform bool first;
 vec3 cell_colour(ivec2 cell, ivec2 cells) {{  // mean linear colour of the cell: TAPS x TAPS bilinear taps
     vec3 sum = vec3(0.0);
     for (int j = 0; j < {TAPS}; j++) for (int i = 0; i < {TAPS}; i++) {{
@@ -163,20 +182,10 @@ void main() {{
     vec3 v = texelFetch(colours, cell, 0).rgb;
     vec3 c = first ? v : mix(texelFetch(shown, cell, 0).rgb, v, applied_k(texelFetch(flags, cell, 0)));
 #endif
-    vec4 s = texelFetch(state, cell, 0);
-    float l = dot(c, LUMA), r = redness(c);
-    if (first) {{
-        next_state = vec4(l, 0.0, r, 0.0);
-        made = vec4(0.0);
-    }} else {{
-        vec3 dl = detect(l, s.x, s.y, {LUMA_STEP}, {LUMA_DARK});
-        vec3 dr = detect(r, s.z, s.w, {RED_STEP}, 1e9);
-        next_state = vec4(dl.xy, dr.xy);
-        made = vec4(dl.z, dr.z, 0.0, 1.0);
-    }}
-    next_shown = vec4(c, 1.0);
+    advance(c, cell, next_state, next_shown, made);
 }}
 """
+STATE_UNIT = 3  # where a measuring pass of another program finds the cells' state (see measure_with)
 MEASURE_SIZE = (2 * CELLS[0], 2 * CELLS[1])  # the small copy a warped output is measured on: 2 x 2 per cell
 
 
@@ -193,10 +202,11 @@ class FlashStats:
 class FlashLimiter:
     """Damps what would exceed the flash limit in a stream of output pictures (one per frame).
 
-    A frame goes: `begin(time)` (is a detector's budget used?); when it is not, `measure(small)` with the
-    picture or a small copy of it, the picture goes out as it is, and `keep(fbo)` where it went; when it
-    is, `measure(small)` and then `damp(picture, fbo)` writes the damped picture into `fbo`. `apply` does
-    all that for a picture in a texture (headless outputs, renders)."""
+    A frame goes: `begin(time)` (is a detector's budget used?); when it is not, `measure(picture)` (or
+    `measure_with` another program's pass drawing into the cells), the picture goes out as it is, and
+    `keep(fbo)` where it went; when it is, `measure(small)` with the picture or a small copy of it, and
+    `damp(picture, fbo)` writes the damped picture into `fbo`. `apply` does all that for a picture in a
+    texture (headless outputs, renders)."""
 
     def __init__(self, ctx: moderngl.Context, size: tuple[int, int], mode: str = "standard"):
         self.ctx = ctx
@@ -310,6 +320,21 @@ class FlashLimiter:
             return
         self._advance(self._m_vao)
 
+    def measure_with(self, prog: moderngl.Program, draw) -> None:
+        """Measure and advance the cells in someone else's pass (an output's geometry drawn once into the
+        cells, each fragment a cell's mean: STATE_GLSL's advance()), in a frame that is not damped."""
+        if "first" in prog:
+            prog["first"].value = self._first
+        if "state" in prog:
+            prog["state"].value = STATE_UNIT
+        self._state[self._i].use(STATE_UNIT)
+        fbo = self._c_fbo[1 - self._i]
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 0.0)  # cells the geometry does not reach are black, and stay so
+        draw(fbo)
+        self._i = 1 - self._i
+        self._first = False
+
     def _advance(self, vao) -> None:
         self._c_fbo[1 - self._i].use()
         vao.render(moderngl.TRIANGLE_STRIP)
@@ -333,11 +358,15 @@ class FlashLimiter:
         if self._kept:
             self.ctx.copy_framebuffer(self._prev_fbo, shown)
 
-    def apply(self, picture: moderngl.Texture, time: float, small: moderngl.Texture | None = None):
-        """The output for this frame: `picture` (measured on `small`, or itself), damped where it would
-        flash too often."""
+    def apply(self, picture: moderngl.Texture, time: float) -> moderngl.Texture:
+        """The output for this frame: `picture`, measured on itself, damped where it would flash too
+        often."""
         damping = self.begin(time)
-        self.measure(small or picture)
+        self.measure(picture)
+        return self.finish(picture, damping)
+
+    def finish(self, picture: moderngl.Texture, damping: bool) -> moderngl.Texture:
+        """The measured frame's output: `picture` damped (when begin() said so) or as it is."""
         if damping:
             self.damp(picture, self._out_fbo)
             return self._out
