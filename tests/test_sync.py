@@ -449,13 +449,13 @@ def test_a_render_node_shows_the_leaders_beat_phase(through):
             if leading and shown and shown[-1][0] > leading[0][0] + 2.0 + 4.0:  # 4 s past the settling
                 break
     finally:
-        _finish(leader)
+        said = _finish(leader)
         out = _finish(follower)
         leader_log.close()
         follower_log.close()
     leading = [d for d in _drawn(led) if d[1].bpm > 0]
     following = [(t, float(args[0])) for t, a, args in followed if a == "/hl/frame/beat"]
-    assert leading, "the leader never heard a beat"
+    assert leading, f"the leader never heard a beat: {said}"
     assert len(following) > 200, f"the render node showed too few frames: {out}"
     errors_ms = []
     settled = leading[0][0] + 2.0  # the first beats, as the leader places them, jump while its tempo settles
