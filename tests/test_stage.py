@@ -362,3 +362,42 @@ def test_the_flash_limit_switches_live_logged_and_shown_on_the_preview(gl_ctx, c
     said = [r.getMessage() for r in caplog.records if "changed live" in r.getMessage()]
     assert len(said) == 1 and "OFF" in said[0] and "was standard" in said[0]
     assert NOTICE["off"] in notices and "flash limit changed: standard -> off" in notices
+
+
+def test_strict_lowers_the_area_a_strobe_over_22_percent_of_the_frame_is_limited_only_by_strict(gl_ctx):
+    size = (320, 180)
+    lit = np.zeros((*size[::-1], 4), np.uint8)
+    lit[..., 3] = 255
+    lit[:, : round(0.22 * size[0])] = 255  # a white band over 22 % of the frame, the rest black
+    dark = lit.copy()
+    dark[..., :3] = 0
+    frames_ = strobe(lit, dark)
+    counted = {mode: run_limiter(gl_ctx, frames_, mode)[0] for mode in ("standard", "strict")}
+    strict_area = FlashCounter(60.0, area=0.20)  # the viewer's count at the strict area
+    for picture in run_limiter(gl_ctx, frames_, "strict")[1]:
+        strict_area.add(picture)
+    assert counted["standard"].result().luma_flashes_max == 0.0  # under 25 %: not a general flash
+    unlimited = FlashCounter(60.0, area=0.20)
+    for picture in run_limiter(gl_ctx, frames_, "standard")[1]:
+        unlimited.add(picture)
+    assert unlimited.result().luma_flashes_max == 10.0  # standard lets it through
+    assert strict_area.result().luma_flashes_max <= 3.0  # strict does not
+
+
+def test_brightness_and_gamma_and_every_test_pattern(gl_ctx):
+    grey = gl_ctx.texture((64, 36), 4, bytes([128, 128, 128, 255]) * (64 * 36))
+    half = shown(gl_ctx, OutputSpec("main", (64, 36), brightness=0.5), (64, 36), grey)
+    assert np.abs(half - 64).max() <= 1
+    curved = shown(gl_ctx, OutputSpec("main", (64, 36), gamma=2.2), (64, 36), grey)
+    assert np.abs(curved - 255 * (128 / 255) ** 2.2).max() <= 1.5
+    size = (320, 180)
+    bars = shown(gl_ctx, OutputSpec("main", size, pattern="bars"), size, grey)[90, 20::40] // 255
+    expected = [[1, 1, 1], [1, 1, 0], [0, 1, 1], [0, 1, 0], [1, 0, 1], [1, 0, 0], [0, 0, 1], [0, 0, 0]]
+    assert bars.tolist() == expected  # white, yellow, cyan, green, magenta, red, blue, black
+    grid = shown(gl_ctx, OutputSpec("main", size, pattern="grid"), size, grey)[..., 0]
+    assert grid[0].min() == 255 and grid[:, 160].min() == 255 and grid[50, 7] == 0  # border, cross, cell
+    circles = shown(gl_ctx, OutputSpec("main", size, pattern="circles"), size, grey)[..., 0]
+    assert circles[90, 160 + 22] == 255 and circles[90, 160 + 11] == 0  # a ring every quarter radius
+    ramp = shown(gl_ctx, OutputSpec("main", size, pattern="ramp"), size, grey)[90, :, 0]
+    assert ramp[10] < ramp[160] < ramp[310]
+    grey.release()
