@@ -5,6 +5,7 @@ ffmpeg as `hap` in a QuickTime container, and ffmpeg's decode matches Halation's
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -148,8 +149,11 @@ void main() {
 
 
 @pytest.mark.slow
-def test_render_keys_a_half_transparent_hap_alpha_clip_over_a_shader(pngs, tmp_path):
-    mov = ffmpeg_hap(pngs, tmp_path / "alpha.mov", "hap_alpha")
+@pytest.mark.parametrize("fmt", ["hap_alpha", "hap", "hap_q"])
+def test_render_plays_ffmpeg_hap_compressed_and_keys_a_half_transparent_clip(pngs, tmp_path, fmt):
+    """`render` with a HAP, HAP Q or HAP Alpha .mov made by ffmpeg: every frame reaches the GPU still
+    compressed, the picture is ffmpeg's, and HAP Alpha's half-transparent half keys over the shader."""
+    mov = ffmpeg_hap(pngs, tmp_path / f"{fmt}.mov", fmt)
     (tmp_path / "keyed.fs").write_text(KEYED)
     (tmp_path / "keyed.toml").write_text(
         f'name = "keyed"\n[shader]\nfile = "keyed.fs"\n[clips]\na = "{mov}"\nb = "{mov}"\n'
@@ -157,17 +161,20 @@ def test_render_keys_a_half_transparent_hap_alpha_clip_over_a_shader(pngs, tmp_p
     )
     frames = tmp_path / "frames"
     result = run_cli(
-        "render", "--preset", str(tmp_path / "keyed.toml"), "--frames", str(frames), "--size", f"{W}x{H}",
-        "--fps", "10", "--duration", "0.2", "--flash-limit", "off",
+        "--debug", "render", "--preset", str(tmp_path / "keyed.toml"), "--frames", str(frames),
+        "--size", f"{W}x{H}", "--fps", "10", "--duration", "0.2", "--flash-limit", "off",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    uploads = re.findall(r"clip deck A: (\d+) of (\d+) frames uploaded still compressed", result.stderr)
+    assert uploads and all(a == b and int(a) > 0 for a, b in uploads), result.stderr[-2000:]
     seen = np.asarray(Image.open(sorted(frames.glob("*.png"))[0]).convert("RGB")).astype(int)
     clip = ffmpeg_decode(mov)[0].astype(int)
     expected = (0.0, 0.8 * 255, 0.0) * (1 - clip[..., 3:] / 255) + clip[..., :3] * clip[..., 3:] / 255
     bottom = slice(H // 2, H - 4)
     assert np.abs(seen[bottom] - expected[bottom]).mean() < 4  # keyed: half clip, half shader on the left
     left, right = slice(4, W // 2 - 4), slice(W // 2 + 4, W - 4)
-    assert np.abs(seen[bottom, left] - clip[bottom, left, :3]).mean() > 20  # alpha kept: the shader shows
+    shader_shows = np.abs(seen[bottom, left] - clip[bottom, left, :3]).mean() > 20
+    assert shader_shows == (fmt == "hap_alpha")  # alpha kept: the shader shows through; opaque: it does not
     assert np.abs(seen[bottom, right] - clip[bottom, right, :3]).mean() < 4  # opaque half: only the clip
 
 

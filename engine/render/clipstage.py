@@ -3,6 +3,7 @@ music; each deck's current frame uploaded to its own texture (compressed when pr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import moderngl
@@ -14,6 +15,8 @@ from engine.clips.playhead import Playback
 from engine.render.cliptexture import ClipTexture
 from engine.render.ndi_in import NdiDeck, ndi_source
 from engine.show.preset import Preset
+
+log = logging.getLogger(__name__)
 
 FREE_RUNNING_BPM = 120.0  # beats for quantising transitions before the analysis has found a tempo
 
@@ -182,7 +185,14 @@ class ClipStage:
 
     def release_textures(self) -> None:
         """The GL side of release() (the render thread's part)."""
-        for texture in self.textures.values():
+        for name, texture in self.textures.items():
+            if texture.uploads:  # --debug says whether HAP reached the GPU still compressed
+                log.debug(
+                    "clip deck %s: %d of %d frames uploaded still compressed",
+                    name,
+                    texture.compressed_uploads,
+                    texture.uploads,
+                )
             texture.release()
 
 

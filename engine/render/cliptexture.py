@@ -182,6 +182,7 @@ class ClipTexture:
         self._out: moderngl.Texture | None = None
         self._fbo: moderngl.Framebuffer | None = None
         self.compressed_uploads = 0  # frames that reached the GPU still compressed
+        self.uploads = 0  # frames uploaded, however
 
     @property
     def upload_seconds(self) -> float:
@@ -195,6 +196,7 @@ class ClipTexture:
 
     def upload(self, kind: str, size: tuple[int, int], payload) -> moderngl.Texture:
         self._current = self._upload(kind, size, payload)
+        self.uploads += 1
         return self._current
 
     def upload_compressed(self, image: HapImage, size: tuple[int, int]) -> None:
