@@ -466,7 +466,7 @@ def targets(summary: dict, rows: list[dict], table: list[dict]) -> list[dict]:
     out = []
 
     def add(name: str, value, target: str, ok) -> None:
-        out.append({"name": name, "value": value, "target": target, "ok": ok})
+        out.append({"name": name, "value": value, "target": target, "ok": None if ok is None else bool(ok)})
 
     def above_aubio(name: str, ours: float, theirs: float) -> None:
         # where aubio scores above 0.95 the margin lies above a perfect score: said, and still a FAIL

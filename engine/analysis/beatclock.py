@@ -83,7 +83,7 @@ class ClockSettings:
     tempo_bass: float = 0.5  # the tempo hears the whole spectrum's flux plus this much of the bass band's
     tap_timeout: float = 2.0  # a pause longer than this starts a new tap sequence
     tap_hold_bars: float = 12.0  # a tapped tempo holds until the music clearly disagrees this many bars...
-    tap_confidence: float = 0.3  # ...with at least this confidence (silence or a breakdown never releases it)
+    tap_confidence: float = 0.3  # ...with this periodicity at least (silence, a breakdown never release it)
     accent_memory: float = 8.0  # downbeat evidence forgets over ~this many bars
     downbeat_switch: float = 1.3  # another beat of the bar must have this much more evidence to become beat 1
     downbeat_harmony: float = 12.0  # downbeat evidence: this times the harmony's change across the beat
@@ -351,7 +351,7 @@ class BeatClock:
         estimate = self.tempo.estimate
         heard, held = self.heard_bpm, self.hold.bpm
         bar = s.beats_per_bar * 60.0 / held
-        confident = estimate.confidence >= s.tap_confidence and heard > 0
+        confident = estimate.periodicity >= s.tap_confidence and heard > 0
         step = s.tempo.update
         if confident and _related(heard / held, (1.0,)):
             self.hold = replace(self.hold, agree=self.hold.agree + step, disagree=0.0)
