@@ -30,7 +30,7 @@ import numpy as np
 from engine.analysis.analyzer import Analyzer
 from engine.analysis.features import Features
 from engine.app import Show, build_params
-from engine.audio.feed import AudioFeed
+from engine.audio.feed import AudioFeed, FiniteFeed, finite
 from engine.clock import FrameTime, LiveClock
 from engine.output.recorder import Recorder
 from engine.output.sink import FrameInfo, Sink, finish_gpu
@@ -54,6 +54,7 @@ from engine.sync.stage import FeatureStage, run_stages, stages_status
 log = logging.getLogger(__name__)
 
 SINK_RETRY = 0.5  # seconds before a sink that raised is tried again (doubling up to 8 s)
+NON_FINITE_EVERY = 5.0  # s: how often at most the operator is told of samples that are not numbers
 POLLS_PER_BLOCK = 4  # the analysis thread looks for new audio this often per capture block...
 POLL_FLOOR = 0.001  # ...but at most every millisecond
 SWITCH_INTERVAL = 0.001  # s: how soon a thread that wants the interpreter gets it in a show (5 ms default)
@@ -106,11 +107,9 @@ class AnalysisThread(threading.Thread):
 
     def _finite(self, samples: np.ndarray) -> np.ndarray:
         """The samples with anything not finite heard as silence (counted)."""
-        finite = np.isfinite(samples)
-        if finite.all():
-            return samples
-        self.non_finite += int(finite.size - np.count_nonzero(finite))
-        return np.where(finite, samples, 0.0).astype(samples.dtype, copy=False)
+        samples, bad = finite(samples)
+        self.non_finite += bad
+        return samples
 
     def _fan_out(self) -> None:
         events = [*self.analyzer.drain_onsets(), *self.analyzer.drain_beats()]
@@ -214,15 +213,19 @@ class InputWatch:
     """Tells the operator when the sound input goes away and when it is back: once on the console and on
     /hl/status/error as it happens, and on the preview's banner for as long as it is away (the visuals go
     on with the free-running clock meanwhile; the capture reconnects by itself). A feed without a
-    `connected` flag (a file, a buffer) never goes away."""
+    `connected` flag (a file, a buffer) never goes away. Samples that are not numbers (a broken driver, a
+    plug-in's NaN), which the analysis hears as silence, are told too, at most every few seconds."""
 
     def __init__(self, feed: AudioFeed):
         self.feed = feed
         self.was_connected = True
         self.lost_line: str | None = None  # the banner's line while the input is away
+        self._non_finite = 0  # non-finite samples already told
+        self._told_at = -1e9
 
     def check(self, notices) -> None:
-        """Once a frame (a flag read); says so when the input comes or goes."""
+        """Once a frame (two attribute reads); says so when the input comes or goes, or sends NaN."""
+        self._check_finite(notices)
         connected = bool(getattr(self.feed, "connected", True))
         if connected == self.was_connected:
             return
@@ -234,6 +237,17 @@ class InputWatch:
         else:
             self.lost_line = f"audio input {device} lost: the visuals go on with the clock; reconnecting"
             notices.error(self.lost_line, key="audio input")
+
+    def _check_finite(self, notices) -> None:
+        heard = getattr(self.feed, "non_finite", 0)  # a FiniteFeed's count
+        now = time.monotonic()
+        if heard == self._non_finite or now - self._told_at < NON_FINITE_EVERY:
+            return
+        fresh, self._non_finite, self._told_at = heard - self._non_finite, heard, now
+        notices.error(
+            f"audio input: {fresh} samples were not numbers (NaN or infinite): heard as silence",
+            key="audio input non-finite",
+        )
 
     def _device(self) -> str:
         status = getattr(self.feed, "status", None)
@@ -262,9 +276,9 @@ class FrameLoop:
         av_offset: float = 0.0,
         recorder: EventRecorder | None = None,
         autopilot: AutopilotDriver | None = None,
-        heard: AudioFeed | None = None,
+        input_watch: InputWatch | None = None,
     ):
-        self.input = InputWatch(heard) if heard is not None else None  # the sound input's comings and goings
+        self.input = input_watch  # the sound input's comings and goings, and its samples that are not numbers
         self.recorder = recorder  # --record-events: every control event, at the frame it is applied in
         self.autopilot = autopilot  # --autopilot: looks change with the song's form until the operator acts
         self.show = show
@@ -441,7 +455,7 @@ def perform(
         )
         started_controls += start_controls(outputs.controls, params.params)  # the preview's keys, stage edit
         video = Recorder(record, size, fps, feed.sample_rate)
-        heard = feed  # the sound input itself (its connection is watched)
+        heard = feed = FiniteFeed(feed)  # the sound input, NaN made silence (its connection is watched)
         feed = video.tap(feed)
         outputs.sinks.extend([*sinks, video])
         target = Offscreen(outputs.ctx, size)
@@ -449,6 +463,9 @@ def perform(
         for param in outputs.params:  # stage.<output>.<key>: reachable at /hl/stage/<output>/<key>
             show.params.add(param)
         operator = Operator(show, setlist)
+        show.guards.on_failure = lambda error: operator.notices.error(
+            str(error), key=f"stage {error.stage}", logged_already=True
+        )  # a failing stage reaches the desk (/hl/status/error) as well as the preview and the console
         if setlist is not None:  # the first cue before the first frame: nothing is on screen to keep moving
             operator.apply("cue.go")
         show.build_looks_aside()  # from now on looks are built aside and adopted at a frame boundary
@@ -473,7 +490,7 @@ def perform(
             av_offset=av_offset,
             recorder=recorder,
             autopilot=AutopilotDriver(autopilot, show) if autopilot is not None else None,
-            heard=heard,
+            input_watch=InputWatch(heard),
         )
         with stop.on_signals():
             run = FrameRun(loop, feed, analysis, stages, fps=fps if headless else None, av_offset=av_offset)

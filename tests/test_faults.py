@@ -421,3 +421,120 @@ def test_the_audio_device_disappears_and_returns_the_visuals_free_run_and_captur
     assert len(away) >= 20 and all("lost" in line for line in away), away  # said for as long as it lasts
     assert capture.status().reconnects == 1
     assert stats.failures == {}, stats.failures
+
+
+# --- NaN live, through the real CLI: a shader turned NaN by a desk's value, NaN samples in the input --
+
+HALF_NAN = (
+    HEADER
+    + """void main()
+{
+    // the left half red; the right half green while gain >= 0.5, NaN below (sqrt of a negative)
+    vec3 right = vec3(0.2, 0.9, 0.3) * sqrt(gain - 0.5);
+    gl_FragColor = isf_FragNormCoord.x < 0.5 ? vec4(0.8, 0.1, 0.1, 1.0) : vec4(right, 1.0);
+}
+"""
+)
+
+
+def _float_wav(path: Path, samples: np.ndarray, rate: int = 48000) -> None:
+    """A mono 32-bit float WAV (IEEE float, format 3): the one common format that can carry NaN."""
+    data = samples.astype("<f4").tobytes()
+    header = b"RIFF" + (36 + len(data)).to_bytes(4, "little") + b"WAVEfmt "
+    header += (16).to_bytes(4, "little") + (3).to_bytes(2, "little") + (1).to_bytes(2, "little")
+    header += rate.to_bytes(4, "little") + (rate * 4).to_bytes(4, "little") + (4).to_bytes(2, "little")
+    header += (32).to_bytes(2, "little") + b"data" + len(data).to_bytes(4, "little")
+    path.write_bytes(header + data)
+
+
+def _clicks_with_nan(seconds: float, bpm: float, nan_at: float, nan_for: float, rate: int = 48000):
+    samples = np.zeros(int(seconds * rate), np.float32)
+    for beat in np.arange(0.0, seconds, 60.0 / bpm):
+        start = int(beat * rate)
+        samples[start : start + 480] = 0.8 * np.exp(-np.arange(len(samples[start : start + 480])) / 60.0)
+    samples[int(nan_at * rate) : int((nan_at + nan_for) * rate)] = np.nan
+    return samples
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("oscsend") is None, reason="liblo-tools is not installed")
+def test_nan_live_through_the_cli_keeps_the_last_picture_and_the_tempo(tmp_path):
+    """`halation perform`: a desk sets a value that makes the shader on screen render NaN on half the
+    frame, and the input carries 0.2 s of NaN samples. Every recorded frame keeps the half's last good
+    picture (never black), the desk hears both on /hl/status/error, and the tempo is still heard."""
+    import av
+    from pythonosc.osc_message import OscMessage
+
+    (tmp_path / "half.fs").write_text(HALF_NAN)
+    (tmp_path / "half.toml").write_text('name = "half"\n[shader]\nfile = "half.fs"\n')
+    _float_wav(tmp_path / "clicks.wav", _clicks_with_nan(40.0, 120.0, nan_at=3.0, nan_for=0.2))
+    desk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    desk.bind(("127.0.0.1", 0))
+    desk.settimeout(0.5)
+    record = tmp_path / "take.mp4"
+    show = subprocess.Popen(
+        [
+            *PERFORM,
+            "--preset",
+            str(tmp_path / "half.toml"),
+            "--audio",
+            str(tmp_path / "clicks.wav"),
+            "--no-sound",
+            "--size",
+            "64x36",
+            "--fps",
+            "30",
+            "--osc-port",
+            "0",
+            "--osc-feedback",
+            f"127.0.0.1:{desk.getsockname()[1]}",
+            "--record",
+            str(record),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    errors, bpms = [], []
+    try:
+        heard = _read_until(show, "showing '", timeout=60)
+        port = next(ln.rsplit(":", 1)[1].strip() for ln in heard.splitlines() if "OSC UDP listening" in ln)
+        threading.Thread(target=show.stderr.read, daemon=True).start()  # the rest of the log: drained
+
+        def listen(until_said: str, timeout: float) -> bool:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    msg = OscMessage(desk.recv(65536))
+                except (TimeoutError, ValueError):
+                    continue
+                if msg.address == "/hl/status/error" and msg.params and msg.params[0] not in errors[-1:]:
+                    errors.append(str(msg.params[0]))
+                elif msg.address == "/hl/status/bpm":
+                    bpms.append(float(msg.params[0]))
+                if until_said in " ".join(errors):
+                    return True
+            return False
+
+        assert listen("not numbers", timeout=60), errors  # the NaN samples, 3 s into the song
+        subprocess.run(["oscsend", "localhost", port, "/hl/shader/gain", "f", "0.2"], check=True)
+        assert listen("renders NaN", timeout=60), errors
+        assert listen("no such thing", timeout=6) is False  # six seconds more of frames with the NaN half
+        show.send_signal(signal.SIGINT)
+        show.wait(timeout=30)
+    finally:
+        desk.close()
+        if show.poll() is None:
+            show.kill()
+    assert show.returncode == 0
+    assert bpms and bpms[-1] == pytest.approx(120, abs=2), bpms[-10:]  # the tempo was not poisoned
+    with av.open(str(record)) as container:
+        decoded = [(f.time, f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    times, frames = [t for t, _ in decoded], [f for _, f in decoded]
+    # the recording spans the show, through the NaN half's six seconds (a busy machine records fewer)
+    assert len(frames) > 30 and times[-1] - times[0] > 6.0, (len(frames), times[:1], times[-1:])
+    left = np.array([f[:, : f.shape[1] // 2 - 4].mean(axis=(0, 1)) for f in frames])
+    right = np.array([f[:, f.shape[1] // 2 + 4 :].mean(axis=(0, 1)) for f in frames])
+    assert np.all(left[:, 0] > 150), "the left half stayed red"
+    assert np.all(right[:, 1] > 80) and np.all(right[:, 0] < 120), "the right half never went black"

@@ -88,3 +88,30 @@ class BufferFeed:
         if self._playback is not None:
             self._playback.stop()
         self._playing = False
+
+
+def finite(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """The samples with anything not finite (NaN, inf) made silence, and how many were."""
+    ok = np.isfinite(samples)
+    if ok.all():
+        return samples, 0
+    return np.where(ok, samples, 0.0).astype(samples.dtype, copy=False), int(ok.size - np.count_nonzero(ok))
+
+
+class FiniteFeed:
+    """A feed whose samples that are not numbers (a broken driver, a plug-in's NaN) are heard as silence by
+    everything after it, the analysis and the recording alike: one burst must not poison the tempo for the
+    rest of the show, nor stop the recording's audio encoder. `non_finite` counts them (the operator is
+    told). Everything else is the feed's own (its clock, its connection)."""
+
+    def __init__(self, feed: AudioFeed):
+        self._feed = feed
+        self.non_finite = 0
+
+    def __getattr__(self, name):
+        return getattr(self._feed, name)
+
+    def read(self) -> np.ndarray:
+        samples, bad = finite(self._feed.read())
+        self.non_finite += bad
+        return samples

@@ -149,7 +149,7 @@ def load_isf_source(text: str, path: Path, vertex_text: str | None = None) -> Is
     decls = _declarations(inputs, buffers, hl_names, frag_body + (vert_body or ""))
     fragment = _assemble(
         decls + "out vec4 isf_FragColor;\nin vec2 isf_FragNormCoord;\n",
-        frag_body,
+        keep_finite(frag_body),
     )
     vertex_decls = decls + (
         f"in vec2 {VERTEX_ATTRIBUTE};\n"
@@ -582,6 +582,34 @@ def translate_body(src: str, *, stage: str) -> str:
         src = re.sub(r"\bvarying\b", "out", src)
         src = re.sub(r"\battribute\b", "in", src)
     return src
+
+
+_MAIN_RE = re.compile(r"\bvoid\s+main\s*\(")
+KEEP_FINITE = "isf_keepFinite"  # the uniform that turns the guard on (off by default: warm-up sees NaN)
+_FINITE_MAIN = f"""
+#line 1 1
+uniform bool {KEEP_FINITE};
+void main()
+{{
+    isf_main();
+    if ({KEEP_FINITE} && (any(isnan(isf_FragColor)) || any(isinf(isf_FragColor))))
+        discard;  // a pixel that is not finite keeps what this layer showed before
+}}
+"""
+
+
+def keep_finite(body: str) -> str:
+    """The shader's main() wrapped so that, when `isf_keepFinite` is set (live shows), a pixel that comes
+    out NaN or infinite (black on an 8-bit output) is discarded and keeps the layer's last picture. The
+    user's lines keep their numbers: main is renamed in place and the wrapper comes after, as source 1."""
+    if not _MAIN_RE.search(body):
+        return body  # no main: the compiler says so with the user's line numbers
+    return _MAIN_RE.sub("void isf_main(", body) + _FINITE_MAIN
+
+
+def discards(fragment: str) -> bool:
+    """Whether an assembled fragment shader discards pixels of its own (besides keep_finite's guard)."""
+    return bool(re.search(r"\bdiscard\b", fragment.replace(_FINITE_MAIN, "")))
 
 
 def _hl_names(frag: str, vert: str, input_names: set[str]) -> tuple[str, ...]:

@@ -8,13 +8,22 @@ draws: this runs every frame for every layer.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import moderngl
 
 from engine.errors import ShaderError
-from engine.render.isf import HL_SAMPLERS, SAMPLER_TYPES, VERTEX_ATTRIBUTE, IsfDocument, compile_size_expr
+from engine.render.isf import (
+    HL_SAMPLERS,
+    KEEP_FINITE,
+    SAMPLER_TYPES,
+    VERTEX_ATTRIBUTE,
+    IsfDocument,
+    compile_size_expr,
+    discards,
+)
 
 # Mesa/ANGLE "0:12(5): error: msg", NVIDIA "0(12) : error C1008: msg", others "ERROR: 0:12: msg".
 _ERROR_PATTERNS = (
@@ -118,6 +127,16 @@ def _coerce(kind: str) -> Callable[[object], object]:
     raise ValueError(kind)
 
 
+# moderngl cannot delete a query: programs hand theirs back here for the next one (a show makes
+# thousands of programs over an hour, and never holds more than a few at once)
+_SPARE_QUERIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # context -> [Query]
+
+
+def _take_query(ctx: moderngl.Context) -> moderngl.Query:
+    spare = _SPARE_QUERIES.get(ctx)
+    return spare.pop() if spare else ctx.query(samples=True)
+
+
 class IsfProgram:
     """A compiled ISF shader with its pass buffers; render() draws one frame into a framebuffer.
 
@@ -145,6 +164,14 @@ class IsfProgram:
         self._u_timedelta = u("TIMEDELTA", None)
         self._u_date = u("DATE", None)
         self._u_frameindex = u("FRAMEINDEX", None)
+        # NaN kept out of the picture (engine/render/isf.py keep_finite), and counted: the pixels the last
+        # frame's final pass discarded, unless the shader discards pixels of its own accord
+        self._u_keep = u(KEEP_FINITE, None)
+        self._finite_query = (
+            _take_query(ctx) if self._u_keep is not None and not discards(doc.fragment) else None
+        )
+        self._queried_pixels = 0  # pixels the pending query's draw covered (0: none pending)
+        self._keeping = False
 
         next_unit = 0
 
@@ -251,9 +278,18 @@ class IsfProgram:
         images: Mapping[str, moderngl.Texture],
         frame: FrameInfo,
         audio: Mapping[str, float],
+        keep_finite: bool = True,
     ) -> None:
-        """Draw one frame (all passes) into `target`; missing values/images fall back quietly."""
+        """Draw one frame (all passes) into `target`; missing values/images fall back quietly.
+
+        With `keep_finite`, pixels that come out NaN or infinite keep what `target` held (never black);
+        when the previous frame had any, ShaderError is raised after this frame is drawn, so the show's
+        layer guard says so (and an effect is skipped for the frame). Without it (the warm-up's NaN
+        probe), they are drawn as they are."""
+        lost = self._nonfinite_pixels()
         sizes = self._bind(target, values, images, frame, audio)
+        if self._u_keep is not None:
+            self._u_keep.value = self._keeping = keep_finite
         u_pass, u_size, vao = self._u_passindex, self._u_rendersize, self._vao
         strip = moderngl.TRIANGLE_STRIP
         last_buf = None
@@ -264,7 +300,7 @@ class IsfProgram:
                 u_size.value = psize
             if buf is None:
                 target.use()
-                vao.render(strip, vertices=4)
+                self._draw_counted(target, strip)
                 last_buf = None
                 continue
             buf.ensure(psize, target)  # no-op unless two passes share a target at different sizes
@@ -278,6 +314,27 @@ class IsfProgram:
             # The last pass drew into a named buffer: that buffer is the output (as in VVISF).
             self.ctx.copy_framebuffer(target, last_buf.front_fbo)
             target.use()
+        if lost:
+            raise ShaderError(
+                f"the shader renders NaN or infinite values ({lost} pixels): they keep their last picture",
+                path=self.doc.path,
+            )
+
+    def _draw_counted(self, target: moderngl.Framebuffer, strip: int) -> None:
+        """The final pass, counting the pixels it drew (read back next frame, when the GPU is done)."""
+        query = self._finite_query
+        if query is None or not self._keeping:
+            self._vao.render(strip, vertices=4)
+            return
+        with query:
+            self._vao.render(strip, vertices=4)
+        _, _, w, h = target.viewport
+        self._queried_pixels = w * h
+
+    def _nonfinite_pixels(self) -> int:
+        """Pixels the last frame's final pass discarded as not finite (0 when none was counted)."""
+        pending, self._queried_pixels = self._queried_pixels, 0
+        return max(0, pending - self._finite_query.samples) if pending else 0
 
     def warm(
         self,
@@ -293,6 +350,8 @@ class IsfProgram:
         the output. Persistent buffers stay clear: no pass is swapped."""
         frame = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
         sizes = self._bind(scratch, values or {}, images, frame, {}, size=size)
+        if self._u_keep is not None:
+            self._u_keep.value = False  # warm-up draws NaN as it is: the show's warm check refuses it
         u_pass, u_size = self._u_passindex, self._u_rendersize
         for (index, buf, _, _), psize in zip(self._passes, sizes, strict=True):
             if u_pass is not None:
@@ -415,6 +474,9 @@ class IsfProgram:
         self._vao.release()
         self._vbo.release()
         self._prog.release()
+        if self._finite_query is not None:
+            _SPARE_QUERIES.setdefault(self.ctx, []).append(self._finite_query)
+            self._finite_query = None
 
 
 def _compile(ctx: moderngl.Context, doc: IsfDocument) -> moderngl.Program:

@@ -82,7 +82,7 @@ def warm_job(ctx, job: dict, progress=None) -> dict:
             frame = FrameInfo(
                 time=at, timedelta=1 / 60, frame_index=round(at * 60), date=(2000.0, 1.0, 1.0, at)
             )
-            program.render(target, values={}, images=images, frame=frame, audio={})
+            program.render(target, values={}, images=images, frame=frame, audio={}, keep_finite=False)
             ctx.finish()
             error = ctx.error
             if error != "GL_NO_ERROR":

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,8 @@ class Stage:
         if not isinstance(exc, Exception):
             return False  # KeyboardInterrupt, SystemExit: the operator's
         self.ok = False
-        self._failing = True
-        self.guards.record(self.name, exc)
+        fresh, self._failing = not self._failing, True
+        self.guards.record(self.name, exc, fresh=fresh)
         if self.backoff > 0.0:
             self._retry_at = time.monotonic() + self._wait
             self._wait = min(self.max_backoff, self._wait * 2.0)
@@ -94,6 +95,8 @@ class Guards:
         self.counts: dict[str, int] = {}
         self.total = 0
         self.last_error: StageError | None = None
+        # told of a stage that starts failing (the show's operator notices: /hl/status/error), any thread
+        self.on_failure: Callable[[StageError], None] | None = None
 
     def stage(self, name: str, *, backoff: float = 0.0) -> Stage:
         """The guard for `name` (made once, then reused every frame: no allocation on the frame path)."""
@@ -102,8 +105,9 @@ class Guards:
             stage = self._stages[name] = Stage(self, name, backoff)
         return stage
 
-    def record(self, stage: str, exc: BaseException) -> None:
-        """Count a failure; log it once per distinct message, with where it happened."""
+    def record(self, stage: str, exc: BaseException, fresh: bool = True) -> None:
+        """Count a failure; log it once per distinct message, with where it happened. `fresh`: the stage
+        ran through before this (a failure that starts now, or a new message, is told to `on_failure`)."""
         message = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
         with self._lock:
             self.total += 1
@@ -120,6 +124,8 @@ class Guards:
         if first:
             where = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4))
             log.error("%s failed: %s (bypassed for this frame; the show goes on)\n%s", stage, message, where)
+        if (first or fresh) and self.on_failure is not None:
+            self.on_failure(error)
 
     def recovered(self, stage: str) -> None:
         """A stage that had failed ran through again (its banner goes a few seconds after its last

@@ -32,13 +32,16 @@ class Notices:
         self._said: dict[str, tuple[float, int]] = {}  # key → (when last logged, how many held back)
         self.count = 0
 
-    def error(self, text: str, key: str | None = None) -> None:
-        """Report a failed or void operator action. `key` groups a flood (e.g. one per unknown address)."""
+    def error(self, text: str, key: str | None = None, *, logged_already: bool = False) -> None:
+        """Report a failed or void operator action. `key` groups a flood (e.g. one per unknown address).
+        `logged_already`: the console has it (a guarded stage logs its own failure): banner and desk only."""
         now = self._clock()
         key = key or text
         with self._lock:
             self.count += 1
             self._last = Notice(text, now, self.count)
+            if logged_already:
+                return
             logged, held = self._said.get(key, (-1e9, 0))
             if now - logged < REPEAT_SECONDS:
                 self._said[key] = (logged, held + 1)
