@@ -7,7 +7,10 @@ from its GO until the new look is on (a cut), or until its morph has ended (the 
 then), plus a quarter second. Each change's worst frame is set beside the steady frames of the two looks it
 goes between, in the same run (the slower look's median), so a heavy look is not held to a light one's
 frames and a busy machine's drift cancels. The run without changes is cut into the same windows and judged
-the same way: what the machine's own noise does to the figure.
+the same way: what the machine's own noise does to the figure. Each run is also judged by the CPU time the
+show's process used from one frame to the next (all its threads: the render thread, the driver's raster
+threads, analysis, decoders), which other processes' load does not reach: on a busy machine that figure
+says what the show itself does at a change, the wall-clock figure what the audience would have seen.
 
 Targets (#16, #17): no frame of a cue change or a morph longer than twice the median frame
 (`halation bench cues`); every cue reached.
@@ -54,6 +57,7 @@ class CueDesk:
         self.quiet = quiet
         self.pressed: list[float] = []
         self.stamps: list[float] = []
+        self.cpu: list[float] = []  # the show process's CPU time (all its threads) at each frame
         self.cues: list[str] = []
         self.retargets: list[float] = []
         self._next = 0.0
@@ -74,6 +78,7 @@ class CueDesk:
 
     def publish(self, state) -> None:
         self.stamps.append(time.monotonic())
+        self.cpu.append(time.process_time())
         self.cues.append(state.cue)
 
     def retarget(self, params) -> None:
@@ -128,6 +133,7 @@ class Run:
     changes: list[Change]
     reached: int
     summary: str
+    cpu: Run | None = None  # the same run judged by the CPU time the show used for each frame
 
     @property
     def worst(self) -> float:
@@ -173,9 +179,13 @@ def show_run(args, label: str, morph: str, quiet: bool = False) -> Run:
         )
     times = list(stats.frame_times)[-len(desk.stamps) :]
     stamps = desk.stamps[-len(times) :]
-    found, steady = changes(times, stamps, desk.pressed, desk.retargets, args.window, stamps[-1] + 1.0)
+    end = stamps[-1] + 1.0
+    found, steady = changes(times, stamps, desk.pressed, desk.retargets, args.window, end)
     reached = len({c for c in desk.cues if c})
-    return Run(label, statistics.median(steady), found, reached, stats.summary())
+    cpu = [b - a for a, b in itertools.pairwise(desk.cpu)]  # CPU from one frame shown to the next
+    by_cpu = changes(cpu, desk.stamps[1:], desk.pressed, desk.retargets, args.window, end)
+    cpu_run = Run(label, statistics.median(by_cpu[1]), by_cpu[0], reached, "")
+    return Run(label, statistics.median(steady), found, reached, stats.summary(), cpu_run)
 
 
 def report(run: Run, cues: int, quiet: Run | None) -> bool:
@@ -188,6 +198,10 @@ def report(run: Run, cues: int, quiet: Run | None) -> bool:
     noise = f" (without changes, same windows: {quiet.worst:.2f})" if quiet is not None else ""
     over = f"{run.over} of {len(run.changes)} changes over 2x"
     print(f"    worst / median  {run.worst:.2f} (target <= 2.00){noise}; {over}")
+    if run.cpu is not None:  # other processes' load does not reach this one
+        cpu = run.cpu
+        beside = f" (without changes: {quiet.cpu.worst:.2f})" if quiet is not None and quiet.cpu else ""
+        print(f"    by CPU time     worst / median {cpu.worst:.2f}{beside}, median {1000 * cpu.median:.1f}")
     if quiet is None:
         print(f"    show            {run.summary}")
         return True

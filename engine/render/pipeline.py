@@ -8,7 +8,9 @@ drawn without error (see engine.render.reload); the projector never shows a brok
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 import weakref
@@ -55,6 +57,18 @@ void main() { color = mix(texture(dry, uv), texture(wet, uv), amount); }
 """
 
 
+CLIPS_NICE = 4  # a look's clip decks are opened and decoded behind the frames (about a third of their share)
+
+
+def lower_thread_priority(steps: int) -> None:
+    """Lower the calling thread's priority (Linux keeps a nice value per thread; threads it starts inherit
+    it): a look's clip decoders starting up (a burst of decoding ahead) must not take the CPU the frame on
+    screen needs, on a 2-core machine where the show's raster threads want every core."""
+    with contextlib.suppress(AttributeError, OSError):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + steps)
+
+
 _WARM_FRAME = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
 
 
@@ -72,6 +86,7 @@ class ClipsAside:
         self._thread.start()
 
     def _run(self) -> None:
+        lower_thread_priority(CLIPS_NICE)  # the decoders it starts inherit it (Linux: per thread)
         try:
             stage = self._make()
         except Exception as exc:  # raised on the render thread by take()
