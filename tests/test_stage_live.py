@@ -144,7 +144,9 @@ def start_show(xvfb_display, tmp_path, *extra: str, duration: float = 30.0) -> s
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "DISPLAY": xvfb_display},
     )  # fmt: skip
+    proc.seen = []  # what it said before it showed (the ports it listens on)
     for line in proc.stderr:  # wait for the show's own line, never a fixed time
+        proc.seen.append(line)
         if "showing" in line:
             return proc
     proc.wait(timeout=10)
@@ -353,3 +355,39 @@ def test_stage_edit_drags_a_corner_with_the_mouse(xvfb_display, tmp_path):
         proc.kill()
     x, y = load_stage(stage).outputs[0].keystone[0]
     assert abs(x * 320 - 34) <= 1.5 and abs(y * 180 - 20) <= 1.5, (x * 320, y * 180)
+
+
+@pytest.mark.slow
+def test_preview_keys_reach_the_show_and_l_in_stage_edit_steps_the_flash_limit(xvfb_display, tmp_path):
+    import re
+    import threading
+    import urllib.request
+
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed")
+    proc = start_show(xvfb_display, tmp_path, "--osc-port", "0", "--oscquery-port", "0", "--no-zeroconf")
+    lines = list(proc.seen)
+    threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()
+    http = next(m.group(1) for x in lines if (m := re.search(r"OSCQuery listening on http://\S+:(\d+)/", x)))
+
+    def value(address):
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}{address}?VALUE", timeout=30) as r:
+            return json.loads(r.read())["VALUE"]
+
+    try:
+        xdotool(xvfb_display, "search", "--sync", "--name", "preview", "windowfocus", "--sync",
+                "key", "--delay", "40", "b", "f")  # fmt: skip
+        assert wait_for(lambda: value("/hl/master/blackout") == [True])
+        assert wait_for(lambda: value("/hl/master/freeze") == [True])
+        xdotool(xvfb_display, "key", "--delay", "40", "l")  # outside stage edit: L does nothing
+        xdotool(xvfb_display, "key", "--delay", "40", "e", "l")  # in stage edit: standard -> strict
+        assert wait_for(lambda: any("changed live" in x for x in lines)), "the change was not logged"
+        assert wait_for(lambda: value("/hl/stage/flash_limit") == [1])  # desks see it at the next frame
+        xdotool(xvfb_display, "keydown", "Escape")
+        time.sleep(1.5)
+        xdotool(xvfb_display, "keyup", "Escape")
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    changed = [x for x in lines if "changed live" in x]
+    assert len(changed) == 1 and "STRICT" in changed[0] and "was standard" in changed[0]
