@@ -1,11 +1,17 @@
 """A real audio server to listen through: a JACK server on the dummy driver (no sound card needed) and a
 JACK client that plays clicks into the engine's PortAudio input. Used by `halation bench latency` and the
-live capture tests."""
+live capture tests. `ClickProcess` runs the click player in a process of its own: a JACK-Client callback
+in the process that is measured shares its GIL, and closing that client while the process is busy can
+leave the GIL's mutex locked for good (libjack cancels its callback thread), which froze a latency run."""
 
 from __future__ import annotations
 
+import json
+import select
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -96,3 +102,52 @@ class ClickFeeder:
     def close(self) -> None:
         self.client.deactivate()
         self.client.close()
+
+
+class ClickProcess:
+    """A ClickFeeder in a process of its own, as a real source is: its JACK callback then never waits for
+    the interpreter of the process it measures (a feeder inside the show's process shares its GIL). `sent`
+    (monotonic, system-wide) is known once it is closed."""
+
+    def __init__(self, server: str, every: int = 24000, spread: int = 0, connect_timeout: float = 30.0):
+        config = {"server": server, "every": every, "spread": spread, "timeout": connect_timeout}
+        self.proc = subprocess.Popen(  # as a module: run as a script, this file would shadow jack's _jack
+            [sys.executable, "-m", "bench._jack", json.dumps(config)],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.sent: list[float] = []
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        """Until the clicks are wired into the capture (RuntimeError if they are not in time)."""
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready or self.proc.stdout.readline().strip() != "connected":
+            raise RuntimeError("the click feeder did not connect to the capture's JACK ports")
+
+    def close(self) -> None:
+        """Stop the clicks and collect when each one was played."""
+        try:
+            out, _ = self.proc.communicate(input="", timeout=15)  # stdin closed: the feeder's cue to stop
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        lines = [ln for ln in (out or "").splitlines() if ln.startswith("{")]
+        self.sent = json.loads(lines[-1])["sent"] if lines else []
+
+
+def _feeder_main(config: dict) -> None:
+    """The feeder process: clicks into the capture's ports until stdin closes, then the times sent."""
+    feeder = ClickFeeder(config["server"], every=config["every"], spread=config["spread"])
+    try:
+        feeder.connect(timeout=config["timeout"])
+        print("connected", flush=True)
+        sys.stdin.read()  # until the parent closes it
+    finally:
+        feeder.close()
+        print(json.dumps({"sent": feeder.sent}), flush=True)
+
+
+if __name__ == "__main__":
+    _feeder_main(json.loads(sys.argv[1]))

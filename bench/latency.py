@@ -9,8 +9,9 @@ run:
 - engine: the show's own `AnalysisThread` (engine/live.py) analysing the capture, watched for the moment its
   published `Features` count one more onset (what the render thread reads for its next frame);
 - show (--show-block, default 256): the whole show, `perform` headless at --size and --fps with a preset
-  that flashes white on each onset (bench/flash), followed to the swap (the GPU finished) of the first frame
-  that shows the click, with each click's time split into stages: capture (until the analysis thread read
+  that flashes white on each onset (bench/flash), the clicks played by a JACK client in a process of its
+  own, followed to the swap (the GPU finished every command of the frame) of the first frame that shows
+  the click, with each click's time split into stages: capture (until the analysis thread read
   the click's samples), analysis (until it published the onset), wait (until a frame started with it),
   render (until that frame's drawing was handed to the GPU) and swap (until the GPU had finished it).
   Its p50/p95/p99 are held to a budget of one block + two analysis hops + one frame period (`--json FILE`
@@ -27,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -164,10 +164,10 @@ def _show_report(jack, block: int, seconds: float, size: tuple[int, int], fps: f
     server.start()
     feed = StampedFeed(LiveCapture("JACK", channels=(0,), sample_rate=RATE, blocksize=block))
     probe = SwapProbe()
-    feeder = jack.ClickFeeder(server.name, every=EVERY, spread=SPREAD)
-    wiring = threading.Thread(target=feeder.connect, kwargs={"timeout": 30}, daemon=True)
+    # in its own process, wiring itself once perform has started the capture: the show's process holds
+    # only the show, as at a venue (a feeder callback in it would wait for the show's GIL every cycle)
+    feeder = jack.ClickProcess(server.name, every=EVERY, spread=SPREAD)
     try:
-        wiring.start()  # the capture's ports appear once perform has started the feed
         started = time.monotonic()
         perform(
             load_preset(BENCH_DIR / "flash" / "flash.toml"),
@@ -179,10 +179,10 @@ def _show_report(jack, block: int, seconds: float, size: tuple[int, int], fps: f
             controls=(probe,),
             sinks=(probe,),
         )
-        sent = [t for t in feeder.sent if started + 2.0 + WARMUP < t < started + seconds]
     finally:
         feeder.close()
         server.stop()
+    sent = [t for t in feeder.sent if started + 2.0 + WARMUP < t < started + seconds]
     rows = _stage_rows(sent, feed.read_at, probe)
     total = [sum(r) for r in rows]
     hop = 256 / RATE  # Analyzer(RATE).hop
@@ -259,16 +259,16 @@ def _measure(jack, block: int, seconds: float, reader: Callable) -> Result:
     server.start()
     capture = LiveCapture("JACK", channels=(0,), sample_rate=RATE, blocksize=block)
     capture.start()
-    feeder = jack.ClickFeeder(server.name, every=EVERY, spread=SPREAD)
+    feeder = jack.ClickProcess(server.name, every=EVERY, spread=SPREAD)
     try:
-        feeder.connect()
+        feeder.wait_connected()
         start = time.monotonic()
         seen = reader(capture, start + seconds)
-        sent = [t for t in feeder.sent if t > start + WARMUP and t < start + seconds - MATCH]
     finally:
         feeder.close()
         capture.stop()
         server.stop()
+    sent = [t for t in feeder.sent if t > start + WARMUP and t < start + seconds - MATCH]
     return _match(sent, seen)
 
 

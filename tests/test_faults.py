@@ -386,8 +386,8 @@ def test_the_audio_device_disappears_and_returns_the_visuals_free_run_and_captur
             jack_server.start()  # and comes back
             steps.append(("back", until(lambda: watch.said("is back"))))
             marks["back"] = len(watch.frames)
-            feeder = jackkit.ClickFeeder(jack_server.name, every=12000)
-            feeder.connect(timeout=30)
+            feeder = jackkit.ClickProcess(jack_server.name, every=12000)  # a source outside the show
+            feeder.wait_connected(timeout=30)
             heard = watch.onsets[-1]
             steps.append(("hears again", until(lambda: watch.onsets[-1] >= heard + 3)))
         finally:

@@ -305,7 +305,7 @@ class LiveCapture:
         self._lost_at = last if last > 0 else time.monotonic()
         self._connected = False
         # a show tells its operator (engine/live.py InputWatch: console, banner, /hl/status/error)
-        log.info("audio input %s lost: visuals go on with the clock; reconnecting", child.device)
+        log.debug("audio input %s lost: visuals go on with the clock; reconnecting", child.device)
         child.proc.kill()  # a wedged driver never returns: do not ask it politely
         child.proc.wait(timeout=2.0)
         self._overflows_before += int(child.ring.header[R.OVERFLOWS])
@@ -324,7 +324,7 @@ class LiveCapture:
         self._child = fresh
         self._connected = True
         self.reconnects += 1
-        log.info("audio input %s is back", fresh.device)
+        log.debug("audio input %s is back", fresh.device)
 
 
 def _shm_dir() -> str | None:
