@@ -142,6 +142,15 @@ class SharedDraws:
         self.master_vao.render(moderngl.TRIANGLE_STRIP)
         self.mix["dry"].value, self.mix["wet"].value, self.mix["amount"].value = 0, 1, 0.5
         self.mix_vao.render(moderngl.TRIANGLE_STRIP)
+        # a float pass buffer's copy out to an RGBA8 layer is a driver blit of its own (feedback.fs: 40 ms
+        # at its first copy, and that blit is not in the driver's disk cache): made once here
+        ctx = scratch.ctx
+        source = ctx.texture((4, 4), 4, dtype="f4")
+        float_fbo = ctx.framebuffer(color_attachments=[source])
+        ctx.copy_framebuffer(scratch, float_fbo)
+        scratch.use()
+        float_fbo.release()
+        source.release()
 
 
 _SHARED_DRAWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -261,26 +270,29 @@ class Pipeline:
                 pass
 
     @classmethod
-    def staged(cls, ctx: moderngl.Context, preset: Preset, size: tuple[int, int], **kwargs) -> Iterator:
+    def staged(
+        cls, ctx: moderngl.Context, preset: Preset, size: tuple[int, int], with_clips: bool = True, **kwargs
+    ) -> Iterator:
         """Build a pipeline a piece at a time, for a live show bringing in the next look while the current
         one plays: each `next()` does one piece (a program compiled, a program's first draw, the clip
-        decks) and yields None, and the last yields the pipeline. Each program is drawn once into a few
-        pixels with the very textures it will sample, so the driver's shader variants (a disk-cache hit
-        when the warm-up child drew it first) are built here, one per frame, and the frame that puts the
-        look on screen costs what any frame of it costs. Close the iterator to abandon the build."""
+        decks) and yields None, and the last yields the pipeline. Each program is drawn once, whole, with
+        the very textures it will sample, so the driver's shader variants (disk-cache hits when the warm-up
+        child built the same look the same way: engine.render.warm.warm_look) are made here, a piece a
+        frame, and the frame that puts the look on screen costs what any frame of it costs. Close the
+        iterator to abandon the build. `with_clips=False` (the warm-up child): no clip decks."""
         pipeline = cls(ctx, preset, size, _staged=True, **kwargs)
         pipeline._bound = ctx.fbo  # what the show has bound at a frame boundary
         built = False
         try:
             yield None
-            yield from pipeline._build(warm=True)
+            yield from pipeline._build(warm=True, with_clips=with_clips)
             built = True
             yield pipeline
         finally:
             if not built:
                 pipeline.release()
 
-    def _build(self, warm: bool) -> Iterator[None]:
+    def _build(self, warm: bool, with_clips: bool = True) -> Iterator[None]:
         """The pieces of a pipeline in order; with `warm`, each program's first draw is a piece too."""
         ctx, preset = self.ctx, self.preset
         try:
@@ -301,6 +313,8 @@ class Pipeline:
                 yield None
                 self._draws.warm(self._scratch.color_attachments[0], self._warm_fbo)
                 self._restore_binding()
+                if not with_clips:
+                    return
                 yield from self._open_clips_aside()
             else:
                 self.clips = ClipStage(ctx, preset, self._clip_wait)

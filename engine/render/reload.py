@@ -47,6 +47,15 @@ Spec = tuple[tuple[int, int], dict[str, dict]]  # output size, texture descripti
 
 
 @dataclass(frozen=True)
+class LookJob:
+    """A whole look for the warm-up child to build as the show will (engine.render.warm.warm_look)."""
+
+    preset: Path
+    size: tuple[int, int]
+    transition: str | None = None  # the morph's, when the look comes in through one
+
+
+@dataclass(frozen=True)
 class ShaderSource:
     """A shader's text as read from disk: what gets parsed, warmed and compiled."""
 
@@ -254,6 +263,29 @@ class WarmWorker:
             return {"ok": False, "message": message, "path": str(source.path)}
         return result
 
+    def warm_look(self, look: LookJob) -> dict:
+        """Build a whole look in the child (its shaders checked already): {"ok": True} whatever comes of
+        it, since a look that could not be warmed here still comes in (its first draws are then cold)."""
+        if not self.start():
+            return {"ok": True, "cold": True}
+        proc = self._proc
+        self._next_id += 1
+        job = {"id": self._next_id, "look": str(look.preset), "size": list(look.size)}
+        job["transition"] = look.transition
+        try:
+            proc.stdin.write(json.dumps(job) + "\n")
+            proc.stdin.flush()
+        except (OSError, ValueError):
+            self._kill(proc)
+            self._proc = None
+            return {"ok": True, "cold": True}
+        result = self._answer(proc)  # no "compiled" stage: only the wall-clock limit applies
+        if result is None:
+            self._kill(proc, at_once=True)
+            self._proc = None
+            return {"ok": True, "cold": True}
+        return {"ok": True}
+
     def _answer(self, proc: subprocess.Popen) -> dict | None:
         """The job's result; {"over_budget": True} when its draws use up the CPU budget; None on timeout."""
         deadline = time.monotonic() + self.timeout
@@ -322,7 +354,10 @@ class WarmService(threading.Thread):
             reply, key, seq, doc, source, spec, wanted = job
             if wanted is not None and not wanted():
                 continue
-            result = self.worker.warm(source, spec)
+            if isinstance(source, LookJob):
+                result = self.worker.warm_look(source)
+            else:
+                result = self.worker.warm(source, spec)
             if result.get("ok"):
                 reply.put(("warmed", key, seq, doc))
             else:

@@ -18,10 +18,11 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.errors import HalationError, ShaderError
 from engine.render.isf import IsfDocument
-from engine.render.reload import ShaderSource, Spec, WarmService, read_source
+from engine.render.reload import LookJob, ShaderSource, Spec, WarmService, read_source
 from engine.show.preset import Preset
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,30 @@ def _fingerprint(source: ShaderSource, spec: Spec) -> str:
     return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
 
 
+def look_jobs(preset: Preset, spec_for: Callable[[IsfDocument], Spec]) -> list[tuple]:
+    """The warm-up child's work for a look, as (key, fingerprint, doc, source, spec): each shader on its
+    own first (checked: it compiles, it is finite, it does not hang), then the whole look built as the
+    show will build it (engine.render.warm.warm_look), which is what fills the driver's cache with the
+    variants the render thread draws. Raises ShaderError for a shader that cannot be read."""
+    jobs, shaders, size = [], [], None
+    for index, doc in enumerate(look_docs(preset)):
+        source = read_source(doc.path)
+        spec = spec_for(doc)
+        size = spec[0]
+        fingerprint = _fingerprint(source, spec)
+        shaders.append(fingerprint)
+        jobs.append((f"{index}", fingerprint, doc, source, spec))
+    if size is not None and preset.path is not None:
+        try:
+            text = Path(preset.path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        look = LookJob(Path(preset.path), tuple(size))
+        fingerprint = hashlib.sha1(json.dumps([str(preset.path), text, shaders, size]).encode()).hexdigest()
+        jobs.append(("look", fingerprint, None, look, None))
+    return jobs
+
+
 class LookBuilder:
     """The render thread's side: `request(preset, spec_for)` (non-blocking), then `poll()` once a frame.
     Only the render thread calls these; the warm service answers through a queue."""
@@ -80,18 +105,15 @@ class LookBuilder:
         def wanted(seq: int = seq) -> bool:
             return seq == self._seq  # read by the warm thread: a plain int, swapped whole
 
-        for index, doc in enumerate(look_docs(preset)):
-            try:
-                source = read_source(doc.path)
-            except ShaderError as exc:
-                self._refused = LookRefused(preset, exc)
-                return
-            spec = spec_for(doc)
-            fingerprint = _fingerprint(source, spec)
+        try:
+            jobs = look_jobs(preset, spec_for)
+        except ShaderError as exc:
+            self._refused = LookRefused(preset, exc)
+            return
+        for key, fingerprint, doc, source, spec in jobs:
             if fingerprint in self._warmed:
                 self._warmed.move_to_end(fingerprint)
                 continue
-            key = f"{index}"
             self._waiting[key] = fingerprint
             self.service.submit(self._inbox, key, seq, doc, source, spec, wanted)
 
@@ -99,13 +121,11 @@ class LookBuilder:
         """Warm a look the show will probably want next (the setlist's next cue) while the machine is idle,
         so its GO is adopted at the next frame. A real request always goes first: a prewarm job still
         queued when one comes is dropped."""
-        for doc in look_docs(preset):
-            try:
-                source = read_source(doc.path)
-            except ShaderError:
-                return  # the cue will say so when it is fired
-            spec = spec_for(doc)
-            fingerprint = _fingerprint(source, spec)
+        try:
+            jobs = look_jobs(preset, spec_for)
+        except ShaderError:
+            return  # the cue will say so when it is fired
+        for _, fingerprint, doc, source, spec in jobs:
             if fingerprint not in self._warmed:
                 self.service.submit(
                     self._spare, fingerprint, -1, doc, source, spec, lambda: self._preset is None

@@ -26,6 +26,7 @@ import moderngl
 
 from engine.errors import HalationError
 from engine.paths import SHADERS_DIR
+from engine.render.program import FrameInfo
 
 UNITS = {"beat": "beats", "beats": "beats", "bar": "bars", "bars": "bars"}
 UNITS.update(dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "seconds"))
@@ -156,6 +157,8 @@ class Morph:
 
     def draw(self, show, ft, features, sources, values, target) -> bool:
         """Draw the frame into `target`; True once the morph is over (the caller lets the old look go)."""
+        from engine.render.pipeline import audio_uniforms
+
         self.schedule(ft.time, features)
         self.progress_now = self.progress(ft.time)
         self.old_values = self.old_modulator.evaluate(sources, ft.delta)
@@ -176,9 +179,6 @@ class Morph:
             self._cost[look] = time.perf_counter() - started
             self._drawn[look] = True
         program = self._program(self.spec.transition)
-        from engine.render.pipeline import audio_uniforms
-        from engine.render.program import FrameInfo
-
         frame = FrameInfo(time=ft.time, timedelta=ft.delta, frame_index=ft.index, date=ft.date)
         program.render(
             target,
@@ -242,22 +242,35 @@ def transition_program(ctx: moderngl.Context, programs: dict, name: str):
     return programs[path]
 
 
+def warm_transition(ctx: moderngl.Context, programs: dict, name: str, size, release: bool = False) -> None:
+    """Draw a morph's transition once, whole, as a morph draws it (into an RGBA8 target, between the two
+    pictures), so the driver's variant for it exists; `release` (the warm-up child): let it go after."""
+    start, end = morph_targets(ctx, size)
+    program = transition_program(ctx, programs, name)
+    bound = ctx.fbo
+    frame = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
+    images = {"startImage": start.color_attachments[0], "endImage": end.color_attachments[0]}
+    program.render(start, values={"progress": 0.5}, images=images, frame=frame, audio={})
+    bound.use()
+    if release:
+        for program in programs.values():
+            program.release()
+        programs.clear()
+
+
 def prepare(show) -> Iterator[None]:
-    """Before a planned morph: its transition compiled and drawn once into a few pixels, and its two
-    pictures made, a piece per frame while the new look is built, so the morph's first frame is no
-    hitch. A transition that does not load is said when the morph starts (nothing is refused here)."""
+    """Before a planned morph: its transition compiled and drawn once and its two pictures made, in pieces
+    while the new look is built, so the morph's first frame is no hitch. A transition that does not load
+    is said when the morph starts (nothing is refused here)."""
     spec = show.morph_plan
     if spec is None:
         return
-    start, end = morph_targets(show.ctx, show.size)
+    morph_targets(show.ctx, show.size)
     yield None
     with contextlib.suppress(HalationError):
-        program = transition_program(show.ctx, show.morph_programs, spec.transition)
+        transition_program(show.ctx, show.morph_programs, spec.transition)
         yield None
-        bound = show.ctx.fbo
-        images = {"startImage": start.color_attachments[0], "endImage": end.color_attachments[0]}
-        program.warm(start, show.size, images=images, values={"progress": 0.5})
-        bound.use()
+        warm_transition(show.ctx, show.morph_programs, spec.transition, show.size)
 
 
 def _smooth(k: float) -> float:
