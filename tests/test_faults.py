@@ -437,6 +437,33 @@ HALF_NAN = (
 )
 
 
+def test_a_layer_gone_nan_keeps_its_last_pixels_and_says_so_the_next_frame(gl_ctx, tmp_path):
+    """The program level of the live NaN check: the NaN half keeps the last picture drawn there (never
+    black) and the next frame raises for the layer's guard; the warm-up still draws NaN as it is."""
+    from engine.errors import ShaderError
+    from engine.render.isf import load_isf_source
+    from engine.render.program import FrameInfo, IsfProgram
+
+    program = IsfProgram(gl_ctx, load_isf_source(HALF_NAN, tmp_path / "half.fs"))
+    fbo = gl_ctx.framebuffer([gl_ctx.texture((16, 4), 4)])
+    frame = FrameInfo(time=0.0, timedelta=1 / 30, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
+    right = lambda: np.frombuffer(fbo.read(), np.uint8).reshape(4, 16, 3)[:, 8:].mean(axis=(0, 1))  # noqa: E731
+    try:
+        program.render(fbo, values={"gain": 1.0}, images={}, frame=frame, audio={})
+        green = right()
+        assert green[1] > 100
+        program.render(fbo, values={"gain": 0.2}, images={}, frame=frame, audio={})  # NaN from here on
+        assert np.allclose(right(), green)  # the last good picture, not black
+        with pytest.raises(ShaderError, match="NaN or infinite values \\(32 pixels\\)"):
+            program.render(fbo, values={"gain": 0.2}, images={}, frame=frame, audio={})
+        assert np.allclose(right(), green)
+        program.render(fbo, values={"gain": 0.2}, images={}, frame=frame, audio={}, keep_finite=False)
+        assert right().max() == 0  # as the warm-up's probe sees it: what NaN looks like on the output
+    finally:
+        program.release()
+        fbo.release()
+
+
 def _float_wav(path: Path, samples: np.ndarray, rate: int = 48000) -> None:
     """A mono 32-bit float WAV (IEEE float, format 3): the one common format that can carry NaN."""
     data = samples.astype("<f4").tobytes()

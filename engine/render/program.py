@@ -286,7 +286,7 @@ class IsfProgram:
         when the previous frame had any, ShaderError is raised after this frame is drawn, so the show's
         layer guard says so (and an effect is skipped for the frame). Without it (the warm-up's NaN
         probe), they are drawn as they are."""
-        lost = self._nonfinite_pixels()
+        lost = self._nonfinite_pixels() if keep_finite else self._forget_count()
         sizes = self._bind(target, values, images, frame, audio)
         if self._u_keep is not None:
             self._u_keep.value = self._keeping = keep_finite
@@ -330,6 +330,10 @@ class IsfProgram:
             self._vao.render(strip, vertices=4)
         _, _, w, h = target.viewport
         self._queried_pixels = w * h
+
+    def _forget_count(self) -> int:
+        self._queried_pixels = 0
+        return 0
 
     def _nonfinite_pixels(self) -> int:
         """Pixels the last frame's final pass discarded as not finite (0 when none was counted)."""
