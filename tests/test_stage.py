@@ -401,3 +401,17 @@ def test_brightness_and_gamma_and_every_test_pattern(gl_ctx):
     ramp = shown(gl_ctx, OutputSpec("main", size, pattern="ramp"), size, grey)[90, :, 0]
     assert ramp[10] < ramp[160] < ramp[310]
     grey.release()
+
+
+def test_stage_edit_markers_are_drawn_on_a_limited_warped_output(gl_ctx):
+    spec = OutputSpec("main", (320, 180), keystone=tuple(map(tuple, KEYSTONE)))
+    program = gradient(gl_ctx, (320, 180))
+    comp = OutputCompositor(gl_ctx, spec, (320, 180), "standard")
+    comp.markers = ([(0.5, 0.5)], 0)  # stage edit: the selected point, in the middle of the output
+    try:
+        for n in range(3):  # the limiter's own pass runs beside them, frame after frame
+            px = read_pixels(gl_ctx, comp.draw(program, n / 60))[..., :3]
+    finally:
+        comp.release()
+        program.release()
+    assert px[90, 160 + 11].tolist() == [255, 204, 0]  # the selected marker's ring, 11 px from its centre

@@ -247,7 +247,7 @@ class OutputCompositor:
             s.gamma != 1.0,
             False,
             False,
-            self.markers is not None and not small,
+            self.markers is not None and not (small or measure),  # on the picture only
             attenuated or (small and self._attenuates),
             small,
             s.brightness != 1.0,
@@ -415,7 +415,7 @@ class OutputCompositor:
             if count <= 0:
                 continue
             vao = self._vao(self._variant(small, attenuated, measure))
-            if self.markers is not None and not small:
+            if self.markers is not None and not coarse:
                 self._set_markers(vao.program)
             vao.render(moderngl.TRIANGLES, vertices=count, first=first)
         return self._picture

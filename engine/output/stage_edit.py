@@ -38,6 +38,7 @@ class StageEditor:
         self.messages: list[ParamMessage] = []
         self._corners: list[tuple[float, float]] = []  # the edited output's keystone as edited so far
         self._mesh: list[tuple[float, float]] = []  # and its mesh points (in the picture)
+        control.busy = lambda: bool(self.messages)  # a save waits for the moves made before it
 
     def _output(self):
         return next((o for o in self.outputs if o.spec.name == self.editing), None)
@@ -131,7 +132,7 @@ class StageEditor:
             out.compositor.markers = self.markers()
 
     def request_save(self) -> None:
-        """S: save once the moves made so far are on the outputs (see StageControl)."""
+        """S: save once the moves made so far are on the outputs (see StageControl.save_when_done)."""
         self.control.request_save()
 
     def notices(self) -> list[str]:

@@ -150,8 +150,8 @@ def _keystone_values(spec: OutputSpec) -> dict:
 class StageControl:
     """The stage-wide values, first of the sinks each frame: the flash limit (switched live over OSC at
     /hl/stage/flash_limit or with L in stage edit: logged, and shown on the preview) and saving the stage
-    file (/hl/stage/save or S in stage edit), one frame after it is asked, once the outputs have adopted
-    every move made before it."""
+    file (/hl/stage/save or S in stage edit). Its `saver`, the last sink, writes the file once the outputs
+    have adopted every move asked before the save (`busy`: stage edit's moves still on their way)."""
 
     name = "stage"
 
@@ -160,9 +160,11 @@ class StageControl:
         self.outputs = outputs
         self.limit = flash_limit
         self.saved_note = ""
+        self.busy: Callable[[], bool] = lambda: False
+        self.saver = _StageSaver(self)
         self._changed_live = False  # a save keeps the file's own flash limit unless it was changed live
         self._change: tuple[str, float] | None = None  # (what the preview says, until show time)
-        self._asked: int | None = None  # the frame a save was asked at (-1: asked between frames)
+        self._save_asked = False
         self._now = 0.0
 
     def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
@@ -170,11 +172,13 @@ class StageControl:
         limit = flash_limit_of(info.values, self.limit)
         if limit != self.limit:
             self.switch(limit, info.time)
-        if self._asked is not None and 0 <= self._asked < info.index:
-            self._asked = None
+        if info.values.get(SAVE):  # a desk's moves sent before it are in this frame's values already
+            self._save_asked = True
+
+    def save_when_done(self) -> None:
+        if self._save_asked and not self.busy():
+            self._save_asked = False
             self.save()
-        if info.values.get(SAVE) or self._asked == -1:
-            self._asked = info.index
 
     def switch(self, limit: str, now: float) -> None:
         was, self.limit = self.limit, limit
@@ -186,7 +190,7 @@ class StageControl:
         self._change = (f"flash limit changed: {was} -> {limit}", now + CHANGE_NOTE_S)
 
     def request_save(self) -> None:
-        self._asked = -1
+        self._save_asked = True
 
     def save(self) -> str:
         """Write the stage as the outputs run now to the stage file (with the flash limit set live, if it
@@ -209,6 +213,22 @@ class StageControl:
         if self._change is not None and self._now <= self._change[1]:
             lines.append(self._change[0])
         return lines
+
+    def release(self) -> None:
+        pass
+
+
+class _StageSaver:
+    """The last of the stage's sinks: saves the stage file when asked, after the outputs took the frame's
+    values."""
+
+    name = "stage save"
+
+    def __init__(self, control: StageControl):
+        self.control = control
+
+    def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
+        self.control.save_when_done()
 
     def release(self) -> None:
         pass
@@ -304,14 +324,15 @@ def open_stage_outputs(
         ctx = headless_context()
         outputs = [OutputSink(OutputCompositor(ctx, s, size, flash_limit)) for s in stage.outputs]
         control = StageControl(stage, outputs, flash_limit)
-        sinks = [control, *outputs, HeadlessSink(ctx)]
+        sinks = [control, *outputs, control.saver, HeadlessSink(ctx)]
         return StageOutputs(ctx, sinks, [], outputs, params, control=control)
     windows, outputs = _projectors(stage, size, title, flash_limit)
     home = windows[0] if windows else None
     laptop_only = not outputs
     if not (preview or laptop_only):
         control = StageControl(stage, outputs, flash_limit)
-        return StageOutputs(home.ctx, [control, *outputs], windows, outputs, params, control=control)
+        sinks = [control, *outputs, control.saver]
+        return StageOutputs(home.ctx, sinks, windows, outputs, params, control=control)
     from engine.output.window import Window
 
     small = size if size[0] <= PREVIEW_WIDTH else (PREVIEW_WIDTH, round(PREVIEW_WIDTH * size[1] / size[0]))
@@ -323,7 +344,7 @@ def open_stage_outputs(
         outputs = [OutputSink(OutputCompositor(home.ctx, s, size, flash_limit)) for s in stage.outputs]
     control = StageControl(stage, outputs, flash_limit)
     preview_sink, keys = _preview(window, home, stage, outputs, control, hud, laptop_only)
-    sinks: list[Sink] = [control, *outputs, preview_sink]
+    sinks: list[Sink] = [control, *outputs, control.saver, preview_sink]
     return StageOutputs(home.ctx, sinks, windows, outputs, params, [keys], control)
 
 
