@@ -129,12 +129,19 @@ class SharedDraws:
         self.mix_vao = ctx.vertex_array(self.mix, [(self.quad, "2f", "in_pos")])
         self._warmed = False
 
-    def warm(self, texture: moderngl.Texture, scratch: moderngl.Framebuffer) -> None:
-        """Draw both once (into a scratch target) so the first blackout or mix of the show is no hitch."""
+    def warm(self, layer: moderngl.Framebuffer, small: moderngl.Framebuffer) -> None:
+        """Once: draw both passes (into `small`, RGBA8 like their real targets, sampling an RGBA8 layer),
+        and copy a float buffer out to an RGBA8 layer at the show's size (`layer`), as a float pass buffer's
+        last pass is copied. Those blits are the driver's own shaders, not in its disk cache: measured
+        45-50 ms of the render thread the first time in a process (feedback.fs's first frame), then under
+        a millisecond. Leaves bound what was bound."""
         if self._warmed:
             return
         self._warmed = True
-        scratch.use()
+        ctx = layer.ctx
+        bound = ctx.fbo
+        texture = layer.color_attachments[0]
+        small.use()
         texture.use(0)
         texture.use(1)
         self.master["image"].value = 0
@@ -142,15 +149,12 @@ class SharedDraws:
         self.master_vao.render(moderngl.TRIANGLE_STRIP)
         self.mix["dry"].value, self.mix["wet"].value, self.mix["amount"].value = 0, 1, 0.5
         self.mix_vao.render(moderngl.TRIANGLE_STRIP)
-        # a float pass buffer's copy out to an RGBA8 layer is a driver blit of its own (feedback.fs: 40 ms
-        # at its first copy, and that blit is not in the driver's disk cache): made once here
-        ctx = scratch.ctx
-        source = ctx.texture((4, 4), 4, dtype="f4")
-        float_fbo = ctx.framebuffer(color_attachments=[source])
-        ctx.copy_framebuffer(scratch, float_fbo)
-        scratch.use()
+        float_tex = ctx.texture(layer.size, 4, dtype="f4")
+        float_fbo = ctx.framebuffer(color_attachments=[float_tex])
+        ctx.copy_framebuffer(layer, float_fbo)
+        (bound or small).use()
         float_fbo.release()
-        source.release()
+        float_tex.release()
 
 
 _SHARED_DRAWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -296,6 +300,9 @@ class Pipeline:
         """The pieces of a pipeline in order; with `warm`, each program's first draw is a piece too."""
         ctx, preset = self.ctx, self.preset
         try:
+            # once a context (the show's first look, before its first frame): the shared passes, and the
+            # driver's blits a float pass buffer's copy-out needs, which its disk cache does not keep
+            self._draws.warm(self._scratch, self._warm_fbo)
             if preset.transition:
                 self.transition = IsfProgram(ctx, preset.transition)
                 if warm:
@@ -311,8 +318,6 @@ class Pipeline:
                     self._warm_layer(self.layers[-1])
             if warm:
                 yield None
-                self._draws.warm(self._scratch.color_attachments[0], self._warm_fbo)
-                self._restore_binding()
                 if not with_clips:
                     return
                 yield from self._open_clips_aside()

@@ -188,6 +188,11 @@ class LookStaging:
     def building(self) -> bool:
         return self._steps is not None
 
+    @property
+    def idle(self) -> bool:
+        """Nothing being built, nothing waiting to be let go."""
+        return self._steps is None and not self._going
+
     def start(self, preset: Preset) -> None:
         """Build `preset` from the next frame on; one still being built is abandoned."""
         self._abandon()
