@@ -162,10 +162,10 @@ void main() {
 class OutputCompositor:
     """Draws one output's final picture (its size) from the program texture (the render size).
 
-    The shader is compiled per feature set (pattern, gamma, attenuation, stage-edit markers, the small
-    copy), so an output pays only for what its stage asks; an output that asks for nothing is the program
-    itself, untouched. The flash limit can change live (`set_flash_limit`), taking effect at the next draw
-    in this output's own context."""
+    The shader is compiled per feature set (pattern, gamma, brightness, attenuation, stage-edit markers,
+    the limiter's small copy or cells), so an output pays only for what its stage asks; an output that
+    asks for nothing is the program itself, untouched. The flash limit can change live
+    (`set_flash_limit`), taking effect at the next draw in this output's own context."""
 
     def __init__(self, ctx: moderngl.Context, spec: OutputSpec, canvas: tuple[int, int], flash_limit: str):
         self.ctx = ctx
@@ -230,7 +230,7 @@ class OutputCompositor:
         for thing in (*self._buffers, *self._vaos.values()):
             thing.release()
         self._vaos = {}
-        # the output's geometry, and a coarser one for the limiter's small copy
+        # the output's geometry, and a coarser one for the limiter's cells and its small copy
         self._geometry = (tessellate(spec, self.canvas), tessellate(spec, self.canvas, MEASURE_SIZE))
         self._buffers = [
             self.ctx.buffer(a.tobytes()) for g in self._geometry for a in (g.vertices, g.indices)
@@ -248,7 +248,7 @@ class OutputCompositor:
             False,
             False,
             self.markers is not None and not (small or measure),  # on the picture only
-            attenuated or (small and self._attenuates),
+            attenuated or ((small or measure) and self._attenuates),  # coarse passes: in one go
             small,
             s.brightness != 1.0,
             measure,
