@@ -28,6 +28,7 @@ from engine.show.preset import Preset
 log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 512  # warmed (shader text, texture shapes) pairs kept; older ones are warmed again
+LOOK_WAIT = 1.5  # seconds a checked look waits for its whole-look warm-up before it comes in anyway
 STEP_BUDGET = 0.004  # seconds of a frame a look being built may take (at least one piece a frame)
 
 
@@ -91,6 +92,7 @@ class LookBuilder:
         self._preset: Preset | None = None
         self._waiting: dict[str, str] = {}  # job key -> fingerprint, for the current request
         self._refused: LookRefused | None = None
+        self._checked_at: float | None = None  # when only the whole-look warm-up was left
         self._warmed: OrderedDict[str, None] = OrderedDict()
         self.requests = 0  # how many were asked for
         self.built = 0  # how many reached the output
@@ -99,7 +101,7 @@ class LookBuilder:
         """Start building `preset` aside; any request before it that is not ready yet is abandoned."""
         self.requests += 1
         self._seq += 1
-        self._preset, self._refused, self._waiting = preset, None, {}
+        self._preset, self._refused, self._waiting, self._checked_at = preset, None, {}, None
         seq = self._seq
 
         def wanted(seq: int = seq) -> bool:
@@ -154,11 +156,22 @@ class LookBuilder:
         if self._refused is not None:
             refused, self._preset, self._refused = self._refused, None, None
             return refused
-        if self._waiting:
+        if self._waiting and not self._overdue():
             return None
-        ready, self._preset = LookReady(self._preset), None
+        ready, self._preset, self._checked_at = LookReady(self._preset), None, None
         self.built += 1
         return ready
+
+    def _overdue(self) -> bool:
+        """Only the whole-look warm-up is left and it has taken LOOK_WAIT since the shaders were checked
+        (a busy machine starves the low-priority child): bring the look in without it; its first draws
+        are then the driver's own, a piece a frame."""
+        if set(self._waiting) != {"look"}:
+            return False
+        now = time.monotonic()
+        if self._checked_at is None:
+            self._checked_at = now
+        return now - self._checked_at >= LOOK_WAIT
 
     def _remember(self, fingerprint: str) -> None:
         self._warmed[fingerprint] = None
