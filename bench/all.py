@@ -57,8 +57,8 @@ SUITE = (
     Entry(
         "cues",
         ("--cues", "4", "--every", "2"),
-        "no frame near a cue over 2× the median frame",
-        "frames far from cues",
+        "no frame of a cue cut or a morph (2 beats) over 2× the median frame",
+        "the steady frames of the looks each change goes between; a run without changes",
     ),
     Entry(
         "control",
