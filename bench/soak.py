@@ -1,4 +1,4 @@
-"""Soak: a headless show for --minutes with music, stepping a setlist of every shipped preset every 8 bars
+"""Soak: a headless show for --minutes with music, stepping a setlist of every shipped preset, 8 bars a look,
 over OSC (liblo's oscsend, as a desk would, with other desk traffic beside it), watched for what an hour on
 stage would expose: crashes and failed stages, frames over twice the median outside look changes, black
 frames nobody asked for, and resident memory, threads, open files and GL objects at the start, after the
@@ -26,6 +26,7 @@ from engine.paths import PRESETS_DIR
 
 WARMUP_SHARE = 0.4  # without a whole setlist cycle: the share of the run after which "warm" is sampled
 SETTLE = 1.0  # seconds after cue 1 comes back before its resources are sampled
+GIVE_UP = 30.0  # seconds the desk waits for a cue to come on screen before it goes on regardless
 MAX_RSS_GROWTH_PCT = 5.0  # the target, between the warm-up and the end...
 JUDGE_RSS_AFTER = 240.0  # ...judged when the warm-up sample came this many seconds into the show or later
 SAMPLES = 9  # samples (their median) while cue 1 stays on screen...
@@ -96,8 +97,10 @@ class Watch:
 
 
 class Desk(threading.Thread):
-    """oscsend from another process: GO every `bars` bars (back to cue 1 after the last), and a fader and a
-    ping a few times a second, as a desk's feedback and an operator's hand would."""
+    """oscsend from another process: GO `bars` bars after the last cue came on screen (back to cue 1 after
+    the last), and a fader and a ping a few times a second, as a desk's feedback and an operator's hand
+    would. Waiting for each cue to show, as an operator does, puts every look on screen however busy the
+    machine is (GOs faster than looks can be built only coalesce: the newest wins)."""
 
     def __init__(self, port: int, cues: int, bars: int, watch: Watch, halt: threading.Event):
         super().__init__(name="soak-desk", daemon=True)
@@ -111,16 +114,21 @@ class Desk(threading.Thread):
 
     def run(self) -> None:
         cue, next_go = 1, time.monotonic() + 2.0
+        waiting, sent_at = 0, 0.0  # the cue sent and not on screen yet, and when it was sent
         rng = np.random.default_rng(1)
         while not self.halt.wait(0.5):
             self._send("/hl/master/level", "f", f"{0.8 + 0.2 * rng.random():.3f}")
             self._send("/ping")
-            if time.monotonic() >= next_go:
+            now = time.monotonic()
+            if waiting and (self.watch.cue.startswith(f"{waiting} ") or now - sent_at > GIVE_UP):
+                waiting = 0  # on screen (as an operator waits to see it): its bars start now
+                bpm = self.watch.bpm if 60 <= self.watch.bpm <= 200 else 120.0
+                next_go = now + self.bars * 4 * 60.0 / bpm
+            elif not waiting and now >= next_go:
                 cue = cue + 1 if cue < self.cues else 1
                 self._send("/hl/cue/goto", "i", str(cue))
                 self.gos += 1
-                bpm = self.watch.bpm if 60 <= self.watch.bpm <= 200 else 120.0
-                next_go = time.monotonic() + self.bars * 4 * 60.0 / bpm
+                waiting, sent_at = cue, now
 
 
 class Sampler(threading.Thread):

@@ -17,7 +17,7 @@ pytestmark = [
 
 def test_a_short_soak_steps_every_look_with_no_crash_and_no_black_frame(tmp_path):
     report = tmp_path / "soak.json"
-    out = run_cli("bench", "soak", "--minutes", "0.3", "--bars", "1", "--json", str(report), timeout=240)
+    out = run_cli("bench", "soak", "--minutes", "0.4", "--bars", "1", "--json", str(report), timeout=240)
     assert out.returncode == 0, out.stderr
     r = json.loads(report.read_text())
     assert r["crashes"] == 0 and r["stage_failures"] == {}, r
