@@ -136,3 +136,35 @@ def test_real_ai_clips_loop_within_target(shared_data, tmp_path):
     for entry in json.loads((tmp_path / "clips.json").read_text())["clips"]:
         if entry["loop"]["mode"] == "loop":
             assert_seam_within_target(decoded(tmp_path, entry))
+
+
+def test_stored_recipes_are_the_looped_deflickered_frames():
+    """prepare keeps the stored frames as recipes over the decoded buffer: they must be exactly the frames
+    the loop (seam crossfade) and the deflicker describe, and leave the decoded frames untouched."""
+    import cv2
+
+    from engine.clips.deflicker import deflicker, deflicker_stored, luma_means
+    from engine.clips.loop import LoopPlan, loop_frames
+    from engine.clips.stored import StoredFrames, loop_recipe
+
+    ramp = np.linspace(40, 200, 24)[None, None, :, None] + np.linspace(0, 30, 16)[None, :, None, None]
+    moving = np.stack([np.roll(ramp[0], i, axis=1) for i in range(40)])  # each frame its own picture
+    pump = 1.0 + 0.06 * np.sin(np.arange(40) * 2.1)  # AI-style brightness pumping
+    decoded = np.clip(np.repeat(moving, 4, -1) * pump[:, None, None, None], 0, 255).astype(np.uint8)
+    decoded[..., 3] = 255
+    small = np.stack([cv2.resize(f, (3, 2), interpolation=cv2.INTER_AREA) for f in decoded])  # as conform
+    kept = decoded.copy()
+    plan = LoopPlan("loop", 3, 37, 8, 0.5)
+    stored = StoredFrames(decoded, loop_recipe(plan, np.arange(40)), small)
+    looped = loop_frames(decoded, plan)
+    assert len(stored) == len(looped) == plan.frames
+    assert np.abs(stored.array().astype(int) - looped).max() <= 1
+    evened, report = deflicker_stored(stored, wrap=True)
+    reference, expected = deflicker(looped, wrap=True)
+    assert report.corrected == expected.corrected > 0 and report.after < report.before / 2
+    assert np.abs(evened.array().astype(int) - reference).max() <= 2
+    assert abs(float(luma_means(evened.small_frames()).std()) - float(luma_means(reference).std())) < 0.01
+    for encoder in ("torch", "etcpak"):  # each encoder compresses each stored frame, not a reused buffer
+        shown = [decode_bc1(i.planes[0], 24, 16) for i in encode_planes(evened, "hap", encoder)]
+        assert min(psnr(a, b) for a, b in zip(shown, evened.array(), strict=True)) > 30
+    assert np.array_equal(decoded, kept)  # the decoded buffer is never written

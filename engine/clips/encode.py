@@ -104,7 +104,9 @@ def _torch_planes(frames: Sequence[np.ndarray]) -> Iterator[HapImage]:
     from engine.clips.dxt import encode_bc1
 
     for i in range(0, len(frames), TORCH_BATCH):
-        rgb = np.stack([frames[j][..., :3] for j in range(i, min(len(frames), i + TORCH_BATCH))])
+        rgb = np.empty((min(TORCH_BATCH, len(frames) - i), *frames[i].shape[:2], 3), np.uint8)
+        for k in range(len(rgb)):  # copied one by one: a stored frame's render buffer is reused
+            rgb[k] = frames[i + k][..., :3]
         for bc1 in encode_bc1(torch.from_numpy(rgb)):
             yield HapImage(("dxt1",), (bc1.tobytes(),))
 

@@ -113,8 +113,12 @@ class StoredFrames:
         return out
 
     def array(self) -> np.ndarray:
-        """All stored frames in one array (a copy)."""
-        return np.stack([self[i] for i in range(len(self))]) if len(self) else self.decoded[:0]
+        """All stored frames in one array (a copy; each frame is copied as it is rendered, since the
+        scratch buffer is reused by the next)."""
+        out = np.empty(self.shape, np.uint8)
+        for i in range(len(self)):
+            out[i] = self[i]
+        return out
 
 
 def render(frames: np.ndarray, recipe: Recipe, i: int, out: np.ndarray) -> np.ndarray:
