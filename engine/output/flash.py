@@ -205,8 +205,8 @@ class FlashLimiter:
     A frame goes: `begin(time)` (is a detector's budget used?); when it is not, `measure(picture)` (or
     `measure_with` another program's pass drawing into the cells), the picture goes out as it is, and
     `keep(fbo)` where it went; when it is, `measure(small)` with the picture or a small copy of it, and
-    `damp(picture, fbo)` writes the damped picture into `fbo`. `apply` does all that for a picture in a
-    texture (headless outputs, renders)."""
+    `damp(picture, fbo)` writes the damped picture into `fbo`; `finish` does the last step for a picture
+    in a texture (headless outputs, renders)."""
 
     def __init__(self, ctx: moderngl.Context, size: tuple[int, int], mode: str = "standard"):
         self.ctx = ctx
@@ -246,7 +246,7 @@ class FlashLimiter:
         self._c_fbo = [
             ctx.framebuffer(color_attachments=[self._state[i], self._shown[i], self._made]) for i in (0, 1)
         ]
-        self._out = ctx.texture(self.size, 4)  # the damped picture, for apply()
+        self._out = ctx.texture(self.size, 4)  # the damped picture, for finish()
         self._prev = ctx.texture(self.size, 4)  # what was shown last frame (a copy: plain memory)
         self._out_fbo = ctx.framebuffer(color_attachments=[self._out])
         self._prev_fbo = ctx.framebuffer(color_attachments=[self._prev])
@@ -357,13 +357,6 @@ class FlashLimiter:
         self._kept = self.keeps_previous or self.damping
         if self._kept:
             self.ctx.copy_framebuffer(self._prev_fbo, shown)
-
-    def apply(self, picture: moderngl.Texture, time: float) -> moderngl.Texture:
-        """The output for this frame: `picture`, measured on itself, damped where it would flash too
-        often."""
-        damping = self.begin(time)
-        self.measure(picture)
-        return self.finish(picture, damping)
 
     def finish(self, picture: moderngl.Texture, damping: bool) -> moderngl.Texture:
         """The measured frame's output: `picture` damped (when begin() said so) or as it is."""
