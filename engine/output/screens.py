@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import moderngl
 
-from engine.output.sink import FrameInfo
+from engine.output.sink import FrameInfo, finish_gpu
 from engine.render.overlay import PreviewOverlay, status_lines
 from engine.render.quad import Blit
 from engine.sync.stage import sync_lines
@@ -61,7 +61,7 @@ class WindowSink:
                 self._overlay.status = status
                 self._overlay.draw(target, info.errors)
             if self.flush:
-                self.window.ctx.finish()
+                finish_gpu(self.window.ctx)  # the GIL let go meanwhile
             self.window.present()
         finally:
             if self.home is not None:
@@ -89,7 +89,7 @@ class HeadlessSink:
         self.ctx = ctx
 
     def present(self, frame: moderngl.Texture, info: FrameInfo) -> None:
-        self.ctx.finish()
+        finish_gpu(self.ctx)  # as moderngl's finish(), but the show's other threads run meanwhile
 
     def release(self) -> None:
         pass

@@ -18,7 +18,7 @@ import moderngl
 
 from engine.output.compose import OutputCompositor
 from engine.output.flash import NOTICE
-from engine.output.sink import FrameInfo, Sink
+from engine.output.sink import FrameInfo, Sink, finish_gpu
 from engine.output.stage import OutputSpec, Stage, convex, save_stage
 from engine.output.stage_edit import PreviewControl, StageEditor
 from engine.output.stage_params import (
@@ -88,13 +88,13 @@ class OutputSink:
             self._look = info.look
             self.window.set_title(f"Halation — {info.look} — {self.spec.name}")
         if self.home is not None:
-            self.home.ctx.finish()  # this window's context samples the loop's frame: it must be complete
+            finish_gpu(self.home.ctx)  # this window's context samples the loop's frame: it must be complete
         self._in_window(lambda: self._show(frame, info.time))
 
     def _show(self, frame: moderngl.Texture, time: float) -> None:
         """The output's picture drawn straight into its window (see OutputCompositor.draw_into)."""
         self.picture = self.compositor.draw_into(frame, time, self.window.target())
-        self.window.ctx.finish()  # the preview's context may sample the picture next
+        finish_gpu(self.window.ctx)  # the preview's context may sample the picture next
         self.window.present()
 
     def _watch_monitor(self) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import moderngl
 
 from engine.errors import HalationError
+from engine.output.sink import finish_gpu
 from engine.render.quad import Blit
 
 
@@ -220,7 +221,7 @@ class ProjectorOutput:
         """Put the frame (a texture of the output context) on the projector, then on the preview with the
         errors drawn by `overlay` (a PreviewOverlay made in the preview's context)."""
         self._output_blit.draw(frame, self.output.target())
-        self.ctx.finish()  # the preview's context samples the frame: it must be complete
+        finish_gpu(self.ctx)  # the preview's context samples the frame: it must be complete
         self.output.present()
         self.preview.make_current()
         target = self.preview.target()
