@@ -26,6 +26,7 @@ from engine.errors import MediaError, ShaderError
 from engine.params.show_params import BlackoutFade
 from engine.params.store import ParamValue
 from engine.render.clipstage import ClipStage
+from engine.render.cliptexture import finish_releasing_gil
 from engine.render.isf import IsfDocument
 from engine.render.program import FrameInfo, IsfProgram
 from engine.render.quad import FULLSCREEN_VS, quad_buffer
@@ -378,7 +379,7 @@ class Pipeline:
         started = time.perf_counter()
         program.render(fbo, values={}, images=images, frame=_WARM_FRAME, audio={})
         self._restore_binding()
-        self.ctx.finish()  # the draw is done now, in this piece, not in the next frame's
+        finish_releasing_gil(self.ctx)  # done in this piece, not the next frame's; other threads run on
         took = time.perf_counter() - started
         log.debug("first draw of %s: %.1f ms", program.doc.path.name, 1000 * took)
         self.warm_seconds = max(self.warm_seconds, took)
