@@ -445,9 +445,8 @@ def test_a_render_node_shows_the_leaders_beat_phase(through):
             led += leader_log.take(0.1)
             followed += follower_log.take(0.1)
             leading = [g for g in _grids(led) if g[1] > 0]
-            shown = _grids(followed)
-            if leading and shown and shown[-1][0] > leading[0][0] + 2.0 + 4.0:  # 4 s past the settling
-                break
+            if leading and sum(g[0] > leading[0][0] + 2.0 for g in _grids(followed)) >= 200:
+                break  # 200 node frames past the settling (a busy machine draws fewer than 60 a second)
     finally:
         said = _finish(leader)
         out = _finish(follower)
@@ -467,7 +466,7 @@ def test_a_render_node_shows_the_leaders_beat_phase(through):
         if upcoming is not None and upcoming[1] <= t:
             grid = upcoming[0]
         errors_ms.append(abs(_circular(phase, grid.beat_position(t)[1])) * 60000.0 / grid.bpm)
-    assert len(errors_ms) > 100  # 4 s of node frames (fewer than 60 a second on a busy machine)
+    assert len(errors_ms) > 100  # (a node frame in a gap of the leader's log is not judged)
     errors_ms.sort()
     median, p99 = errors_ms[len(errors_ms) // 2], errors_ms[int(0.99 * len(errors_ms))]
     assert median < 0.5 and p99 < 5.0, (
