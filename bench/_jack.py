@@ -6,6 +6,7 @@ leave the GIL's mutex locked for good (libjack cancels its callback thread), whi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import subprocess
@@ -138,12 +139,16 @@ class ClickProcess:
 
 
 def _feeder_main(config: dict) -> None:
-    """The feeder process: clicks into the capture's ports until stdin closes, then the times sent."""
+    """The feeder process: clicks into the capture's ports until stdin closes, then the times sent. A
+    capture that reconnects (a new PortAudio client, new ports) is wired again, as a patchbay would."""
     feeder = ClickFeeder(config["server"], every=config["every"], spread=config["spread"])
     try:
         feeder.connect(timeout=config["timeout"])
         print("connected", flush=True)
-        sys.stdin.read()  # until the parent closes it
+        while not select.select([sys.stdin], [], [], 0.2)[0]:  # until the parent closes stdin
+            if not feeder.out.connections:
+                with contextlib.suppress(Exception):  # the capture's new ports may not be there yet
+                    feeder.connect(timeout=0.2)
     finally:
         feeder.close()
         print(json.dumps({"sent": feeder.sent}), flush=True)

@@ -419,7 +419,7 @@ def test_the_audio_device_disappears_and_returns_the_visuals_free_run_and_captur
     back = next(i for i in range(marks["lost"], len(banners)) if "is back" in banners[i])
     away = banners[marks["lost"] : back]
     assert len(away) >= 20 and all("lost" in line for line in away), away  # said for as long as it lasts
-    assert capture.status().reconnects == 1
+    assert capture.status().reconnects >= 1  # (a starved machine may drop it once more, and recover)
     assert stats.failures == {}, stats.failures
 
 
@@ -561,7 +561,7 @@ def test_nan_live_through_the_cli_keeps_the_last_picture_and_the_tempo(tmp_path)
     times, frames = [t for t, _ in decoded], [f for _, f in decoded]
     # the recording spans the show through the NaN half's six seconds (the recorder drops frames, never
     # the output's, when its encoder falls behind on a busy machine)
-    assert len(frames) > 10 and times[-1] - times[0] > 6.0, (len(frames), times[:1], times[-1:])
+    assert len(frames) >= 5 and times[-1] - times[0] > 6.0, (len(frames), times[:1], times[-1:])
     left = np.array([f[:, : f.shape[1] // 2 - 4].mean(axis=(0, 1)) for f in frames])
     right = np.array([f[:, f.shape[1] // 2 + 4 :].mean(axis=(0, 1)) for f in frames])
     assert np.all(left[:, 0] > 150), "the left half stayed red"
