@@ -492,8 +492,8 @@ def targets(summary: dict, rows: list[dict], table: list[dict]) -> list[dict]:
             add(
                 "beat F, 3/4 beside 4/4",
                 f"{by_bar[3]:.3f} vs {by_bar[4]:.3f}",
-                "within 0.1",
-                abs(by_bar[3] - by_bar[4]) <= 0.1,
+                "≥ 4/4 − 0.1",
+                by_bar[3] >= by_bar[4] - 0.1,
             )
     if h["n_tempo_files"]:
         add("tempo Acc1", f"{h['acc1']:.3f}", "≥ 0.85", h["acc1"] >= 0.85)

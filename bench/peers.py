@@ -150,7 +150,7 @@ def _beatnet_missing(python: Path | None) -> str | None:
         return f"{python} does not exist (build the venv as docs/listening.md says)"
     try:
         probe = subprocess.run(
-            [str(python), "-c", BEATNET_PROBE], capture_output=True, text=True, timeout=120, check=False
+            [str(python), "-c", BEATNET_PROBE], capture_output=True, text=True, timeout=600, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{python} does not run: {exc}"
