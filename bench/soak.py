@@ -4,8 +4,9 @@ stage would expose: crashes and failed stages, frames over twice the median outs
 frames nobody asked for, and resident memory, threads, open files and GL objects at the start, after the
 warm-up and at the end. The warm-up and end samples are taken with the same look on screen (cue 1, when the
 setlist comes round again: the first time, and the last), so what they compare is growth, not a bigger look;
-a run too short for a whole cycle samples at 40 % and at the end instead, and says so. Each of those RSS
-figures is the median of a few samples while that look stays on screen.
+a run too short for a whole cycle samples at 40 % and at the end instead, and says so. With three cycles or
+more, RSS, threads and fds are the medians over the first whole cycle after the warm-up one and over the last
+whole one (sampled every 5 s: every look on screen in each), and each cycle's median RSS is listed.
 Targets: 0 crashes, 0 unasked black frames, RSS growth after warm-up <= 5 %, no thread, fd or GL-object
 growth.
 """
@@ -29,8 +30,7 @@ SETTLE = 1.0  # seconds after cue 1 comes back before its resources are sampled
 GIVE_UP = 30.0  # seconds the desk waits for a cue to come on screen before it goes on regardless
 MAX_RSS_GROWTH_PCT = 5.0  # the target, between the warm-up and the end...
 JUDGE_RSS_AFTER = 240.0  # ...judged when the warm-up sample came this many seconds into the show or later
-SAMPLES = 9  # samples (their median) while cue 1 stays on screen...
-SAMPLE_EVERY = 0.25  # ...this far apart
+TRACE_EVERY = 5.0  # seconds between RSS/thread/fd samples (a setlist cycle of 8 bars a cue: ~55 of them)
 
 
 def add_arguments(p) -> None:
@@ -134,13 +134,16 @@ class Desk(threading.Thread):
 class Sampler(threading.Thread):
     """Resources at the first frame, then each time cue 1 has been back on screen a moment ("warm": the
     first time, "end": the latest); without a cycle, at 40 % of the run and near its end ("same_look":
-    False)."""
+    False). Meanwhile RSS, threads and fds every few seconds (`trace`), by setlist cycle: a whole cycle
+    shows every look once, so the median over one is the show's footprint whatever is on screen and
+    wherever the heap is between two hand-backs of freed memory (a sample at one moment swings ±7 %)."""
 
     def __init__(self, watch: Watch, seconds: float, halt: threading.Event):
         super().__init__(name="soak-sampler", daemon=True)
         self.watch, self.seconds, self.halt = watch, seconds, halt
         self.samples: dict[str, dict] = {}
         self.same_look = False
+        self.trace: list[tuple[int, float, int, int]] = []  # (setlist cycle, rss MB, threads, fds)
 
     def run(self) -> None:
         from engine.runtime.resources import resources
@@ -149,12 +152,16 @@ class Sampler(threading.Thread):
             pass
         started = self.started = time.monotonic()
         self.samples["start"] = self._stamped(resources().as_dict())
-        sampled_cycle = 0
+        sampled_cycle, traced_at = 0, started
         while not self.halt.wait(0.1) and time.monotonic() - started < self.seconds - 2.0:
             watch = self.watch
+            if time.monotonic() - traced_at >= TRACE_EVERY:
+                traced_at = time.monotonic()
+                r = resources(gl=False)
+                self.trace.append((watch.cycles, r.rss_mb, r.threads, r.fds))
             if watch.cycles > sampled_cycle and time.monotonic() - watch.cycle_at >= SETTLE:
                 sampled_cycle = watch.cycles
-                sample = self._stamped(self._while_on_screen(watch.cue))
+                sample = self._stamped(resources().as_dict())
                 self.samples["warm" if sampled_cycle == 1 else "end"] = sample
                 self.same_look = sampled_cycle > 1
             elif (
@@ -165,22 +172,31 @@ class Sampler(threading.Thread):
                 self.samples["warm"] = self._stamped(resources().as_dict())
         if not self.same_look:
             self.samples["end"] = self._stamped(resources().as_dict())
+        self._by_cycle()
 
     def _stamped(self, sample: dict) -> dict:
         return {**sample, "at_s": round(time.monotonic() - self.started, 1)}
 
-    def _while_on_screen(self, cue: str) -> dict:
-        """The median of a few samples taken while `cue` stays on screen: one sample can land on a
-        moment's garbage (a burst of OSC, the heap just before the show hands freed memory back)."""
-        from engine.runtime.resources import resources
+    def cycle_medians(self) -> list[tuple[int, float, float, float]]:
+        """(cycle, median RSS, threads, fds) of each whole setlist cycle traced (not the one cut off)."""
+        last = max((c for c, *_ in self.trace), default=0)
+        out = []
+        for cycle in range(1, last):
+            rows = [row for row in self.trace if row[0] == cycle]
+            if rows:
+                out.append((cycle, *(float(np.median([row[i] for row in rows])) for i in (1, 2, 3))))
+        return out
 
-        taken = [resources()]
-        while len(taken) < SAMPLES and self.watch.cue == cue and not self.halt.wait(SAMPLE_EVERY):
-            taken.append(resources())
-        median = dict(taken[len(taken) // 2].as_dict())  # threads, fds, GL objects: any one sample
-        median["rss_mb"] = round(float(np.median([t.rss_mb for t in taken])), 1)
-        median["rss_samples"] = len(taken)
-        return median
+    def _by_cycle(self) -> None:
+        """With two whole cycles after the warm-up one: warm and end are the first's and the last's
+        medians (GL objects as sampled when cue 1 came back)."""
+        medians = self.cycle_medians()
+        if len(medians) < 2 or "warm" not in self.samples or "end" not in self.samples:
+            return
+        for when, (cycle, rss, threads, fds) in (("warm", medians[0]), ("end", medians[-1])):
+            sample = self.samples[when]
+            sample.update(rss_mb=round(rss, 1), threads=round(threads), fds=round(fds))
+            sample["median_of_cycle"] = cycle
 
 
 def shipped_presets() -> list[Path]:
@@ -313,6 +329,7 @@ def _report(args, presets, stats, watch, desk, sampler, crash, wall) -> dict:
         "rss_growth_pct": round(100 * rss_growth / warm_rss, 2)
         if rss_growth is not None and warm_rss
         else None,
+        "rss_by_cycle": [round(m[1], 1) for m in sampler.cycle_medians()],
         "thread_growth": _growth(samples, "threads"),
         "fd_growth": _growth(samples, "fds"),
         "gl_object_growth": _growth(samples, "gl_objects"),
@@ -338,10 +355,13 @@ def _print(r: dict) -> None:
         s = r["resources"].get(when)
         if s:
             at = f"{s.get('at_s', 0.0) / 60:.1f}"
+            label = f"{when} (cycle {s['median_of_cycle']})" if "median_of_cycle" in s else when
             print(
-                f"  {when:20} {s['rss_mb']:>8} {s['threads']:>8} {s['fds']:>6} {s['gl_objects']:>11} {at:>7}"
+                f"  {label:20} {s['rss_mb']:>8} {s['threads']:>8} {s['fds']:>6} {s['gl_objects']:>11} {at:>7}"
             )
     looks = "the same look" if r["same_look"] else "different looks (no second setlist cycle)"
+    if r["rss_by_cycle"]:
+        print(f"  RSS by setlist cycle  {' '.join(f'{v:g}' for v in r['rss_by_cycle'])} MB (medians)")
     print(
         f"  after warm-up: RSS {r['rss_growth_pct']} %, threads {r['thread_growth']}, fds {r['fd_growth']},"
         f" GL objects {r['gl_object_growth']} ({r['cycles']} setlist cycles; {looks})"

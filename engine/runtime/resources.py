@@ -42,8 +42,9 @@ def gl_objects() -> int:
     return sum(1 for o in gc.get_objects() if isinstance(o, kinds) and not isinstance(o.mglo, invalid))
 
 
-def resources() -> Resources:
-    """This process, now."""
+def resources(gl: bool = True) -> Resources:
+    """This process, now. `gl=False`: without the GL objects (-1), which take a walk of the whole heap;
+    the rest is a few reads of /proc, cheap enough to take every few seconds during a show."""
     page = os.sysconf("SC_PAGE_SIZE")
     with open("/proc/self/statm") as f:
         rss = int(f.read().split()[1]) * page / 2**20
@@ -51,7 +52,7 @@ def resources() -> Resources:
         threads = len(os.listdir("/proc/self/task"))
     except OSError:
         threads = threading.active_count()
-    return Resources(round(rss, 1), threads, len(os.listdir("/proc/self/fd")), gl_objects())
+    return Resources(round(rss, 1), threads, len(os.listdir("/proc/self/fd")), gl_objects() if gl else -1)
 
 
 @functools.cache
