@@ -76,9 +76,10 @@ def warm_job(ctx, job: dict, progress=None) -> dict:
         show, probe = _target(ctx, tuple(job["size"])), _target(ctx, PROBE, "f4")
         if progress is not None:
             progress("compiled")
-        # at the show's size: the variant the show draws (cached), then ten minutes in (TIME-bounded loops);
-        # small and in float: NaN at the start and later
-        for target, at in ((show, 0.0), (show, LATE), (probe, 0.0), (probe, LATE)):
+        # at the show's size ten minutes in (a loop bounded by TIME); small and in float: NaN at the start
+        # and later. The variants the show draws are cached by the look's own job (warm_look): a draw at the
+        # start at the show's size would be work for nothing on a child that runs behind the show.
+        for target, at in ((show, LATE), (probe, 0.0), (probe, LATE)):
             frame = FrameInfo(
                 time=at, timedelta=1 / 60, frame_index=round(at * 60), date=(2000.0, 1.0, 1.0, at)
             )
