@@ -345,6 +345,12 @@ def until(predicate, timeout: float = 60.0) -> bool:
 # --- the audio device disappears and returns (the JACK server stopped and started mid-show) -------------
 
 
+def _first(watch: FrameWatch, text: str, since: int) -> int | None:
+    """The first frame from `since` on whose banner says `text` (None: none yet)."""
+    frames = watch.frames
+    return next((i for i in range(since, len(frames)) if text in " ".join(frames[i][1])), None)
+
+
 class HeardWatch(FrameWatch):
     """FrameWatch that also keeps how many onsets the show had heard by each frame."""
 
@@ -378,18 +384,20 @@ def test_the_audio_device_disappears_and_returns_the_visuals_free_run_and_captur
         feeder = None
         try:
             steps.append(("running", until(lambda: len(watch.frames) > 10 and capture.connected)))
+            stopped_at = len(watch.frames)
             jack_server.stop()  # the device goes
-            steps.append(("told", until(lambda: watch.said("audio input") and not capture.connected)))
-            marks["lost"] = len(watch.frames)
+            steps.append(("told", until(lambda: _first(watch, "lost", stopped_at) is not None)))
+            marks["lost"] = _first(watch, "lost", stopped_at)
             steps.append(("free-run", until(lambda: len(watch.frames) > marks["lost"] + 20)))
             steps.append(("still away", not capture.connected))
             jack_server.start()  # and comes back
-            steps.append(("back", until(lambda: watch.said("is back"))))
-            marks["back"] = len(watch.frames)
+            back = lambda: _first(watch, "is back", marks["lost"])  # noqa: E731
+            steps.append(("back", until(lambda: back() is not None, timeout=120)))
+            marks["back"] = back()
             feeder = jackkit.ClickProcess(jack_server.name, every=12000)  # a source outside the show
             feeder.wait_connected(timeout=30)
             heard = watch.onsets[-1]
-            steps.append(("hears again", until(lambda: watch.onsets[-1] >= heard + 3)))
+            steps.append(("hears again", until(lambda: watch.onsets[-1] >= heard + 3, timeout=90)))
         finally:
             if feeder is not None:
                 feeder.close()
@@ -416,8 +424,7 @@ def test_the_audio_device_disappears_and_returns_the_visuals_free_run_and_captur
     ], steps
     assert min(bright for bright, _, _ in watch.frames) > 0  # never a black frame
     banners = [" ".join(errors) for _, errors, _ in watch.frames]
-    back = next(i for i in range(marks["lost"], len(banners)) if "is back" in banners[i])
-    away = banners[marks["lost"] : back]
+    away = banners[marks["lost"] : marks["back"]]
     assert len(away) >= 20 and all("lost" in line for line in away), away  # said for as long as it lasts
     assert capture.status().reconnects >= 1  # (a starved machine may drop it once more, and recover)
     assert stats.failures == {}, stats.failures

@@ -34,7 +34,7 @@ from engine.errors import HalationError
 log = logging.getLogger(__name__)
 
 MIN_BLOCK = 64
-STALL_SECONDS = 0.5  # no block for this long: the device is gone
+STALL_SECONDS = 1.5  # no block for this long: the device is gone (a starved machine can miss 0.5 s)
 MAX_GAP_READ = 1.0  # seconds of silence handed out per read, so the analysis catches up in steps
 RUNNING, LOST = 1.0, 2.0  # ring header STATE values written by the child
 
