@@ -9,9 +9,6 @@ retried later, while the others go on.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,6 +17,7 @@ import moderngl
 
 from engine.analysis.features import Features
 from engine.params.store import ParamValue
+from engine.render.cliptexture import finish_releasing_gil
 
 
 @dataclass(frozen=True)
@@ -47,31 +45,11 @@ class Sink(Protocol):
     def release(self) -> None: ...
 
 
-@functools.cache
-def _gl_finish():
-    """glFinish from the system's GL dispatch library, or None. Called through ctypes, which lets go of
-    Python's GIL for the call, unlike moderngl's own finish() and read()."""
-    for name in ("OpenGL", "GL"):
-        path = ctypes.util.find_library(name)
-        if path is None:
-            continue
-        try:
-            finish = ctypes.CDLL(path).glFinish
-        except (OSError, AttributeError):
-            continue
-        finish.restype, finish.argtypes = None, []
-        return finish
-    return None
-
-
 def finish_gpu(ctx: moderngl.Context) -> None:
     """Wait until the GPU has done everything drawn so far in `ctx` (current on this thread), without
     holding the GIL meanwhile: moderngl's finish() and read() keep it for as long as the GPU works (a
     whole llvmpipe frame), which starves every other thread of the show. The analysis thread then reads
     the capture late, and a desk's messages wait; a frame loop that waits here instead leaves them the
-    interpreter. A later read of the frame (the flash limiter's counts, a recorder) then returns at once."""
-    finish = _gl_finish()
-    if finish is None:
-        ctx.finish()
-    else:
-        finish()
+    interpreter. A later read of the frame (the flash limiter's counts, a recorder) then returns at once.
+    The call itself is the engine's one GIL-free finish (engine/render/cliptexture.py)."""
+    finish_releasing_gil(ctx)
