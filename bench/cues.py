@@ -19,7 +19,11 @@ Targets (#16, #17): no frame of a cue change or a morph longer than twice the me
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -212,6 +216,65 @@ def report(run: Run, cues: int, quiet: Run | None) -> bool:
     return ok
 
 
+FIRST_DRAW_LOOKS = ("techno-tunnel", "dubstep-wobble", "songwriter-bokeh", "ambient-smoke")
+
+
+def first_draws() -> None:
+    """(Run in a process of its own, with a fresh driver cache.) A live show brings in each look of
+    FIRST_DRAW_LOOKS in turn; print, as JSON, the render thread's CPU time for each shader's first draw
+    (the staged build's warm pieces): driver disk-cache hits when the warm-up child built the look first."""
+    import engine.render.pipeline as pipeline
+    from engine.analysis.features import silent_features
+    from engine.app import Show
+    from engine.clock import FrameTime
+    from engine.render.context import Offscreen, headless_context
+    from engine.show.preset import load_preset
+
+    costs: list[float] = []
+    warm = pipeline.Pipeline._warm_program
+
+    def timed(self, program, fbo, images) -> None:
+        started = time.thread_time()
+        warm(self, program, fbo, images)
+        costs.append(time.thread_time() - started)
+
+    pipeline.Pipeline._warm_program = timed
+    ctx, size = headless_context(), (640, 360)
+    show = Show(ctx, load_preset(PRESETS_DIR / "library" / "house-sunset.toml"), size, live=True)
+    show.build_looks_aside()
+    target, n = Offscreen(ctx, size), 0
+    for name in FIRST_DRAW_LOOKS:
+        show.request(load_preset(PRESETS_DIR / "library" / f"{name}.toml"))
+        deadline = time.monotonic() + 120.0
+        while show.preset.path.stem != name and time.monotonic() < deadline:
+            n += 1
+            show.adopt_look()
+            show.draw(FrameTime(n, n / 30, 1 / 30, (2000.0, 1.0, 1.0, 0.0)), silent_features(()), target.fbo)
+            time.sleep(0.01)
+    show.release()
+    print(json.dumps({"first_draws_ms": [round(1000 * c, 1) for c in costs]}))
+
+
+def report_first_draws() -> None:
+    """The render thread's first draws of four new looks, in a process with a fresh driver cache."""
+    from engine.paths import ROOT
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "MESA_SHADER_CACHE_DIR": cache}
+        code = "from bench.cues import first_draws; first_draws()"
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        print(f"  first draws     could not be measured ({(done.stderr.strip().splitlines() or ['?'])[-1]})")
+        return
+    draws = json.loads(lines[-1])["first_draws_ms"]
+    print(
+        f"  first draws     of {len(FIRST_DRAW_LOOKS)} new looks' shaders on the render thread (thread CPU, "
+        f"fresh driver cache): median {statistics.median(draws):.1f} ms, slowest {max(draws):.1f} ms "
+        f"({len(draws)} draws)"
+    )
+
+
 def run(args) -> int:
     morph = "" if args.morph.strip().lower() in ("", "none", "cut") else args.morph
     print(
@@ -219,6 +282,7 @@ def run(args) -> int:
         f"headless {args.size} at {args.fps:.0f} fps, {2.0 + args.every * (args.cues + 1):.0f} s a run; "
         f"cuts{f', morphs of {morph}' if morph else ''}, and a run without changes"
     )
+    report_first_draws()
     quiet = show_run(args, "without changes (GO never pressed; its windows judged the same way)", "", True)
     report(quiet, args.cues, None)
     ok = report(show_run(args, "cuts", ""), args.cues, quiet)

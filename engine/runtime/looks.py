@@ -28,7 +28,7 @@ from engine.show.preset import Preset
 log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 512  # warmed (shader text, texture shapes) pairs kept; older ones are warmed again
-LOOK_WAIT = 1.5  # seconds a checked look waits for its whole-look warm-up before it comes in anyway
+LOOK_WAIT = 3.0  # seconds a checked look waits for its whole-look warm-up before it comes in anyway
 STEP_BUDGET = 0.004  # seconds of a frame a look being built may take (at least one piece a frame)
 
 
