@@ -27,12 +27,20 @@ def user_data_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def gl_ctx():
+def _gl_session():
     import moderngl
 
     ctx = moderngl.create_standalone_context(backend="egl")
     yield ctx
     ctx.release()
+
+
+@pytest.fixture
+def gl_ctx(_gl_session):
+    """The session's context, made current for the test: a test that made a context of its own (EGL makes
+    a new context current on its thread) would otherwise leave this one's calls going to that one."""
+    with _gl_session:
+        yield _gl_session
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ One line per failure (file:line: message), each reported once however many cues 
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -36,7 +37,17 @@ def _generated(relative: Path) -> bool:
 
 def file_kind(path: Path) -> str:
     """What a .toml of a show folder is, from what it holds (a bad file is read as a preset, whose loader
-    names the problem)."""
+    names the problem). Remembered while the file is unchanged: a live show asks at every look change
+    (the names OSCQuery lists), and parsing every preset there stalled a busy machine's frame by a second."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "preset"
+    return _kind_of(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_of(path: Path, _mtime_ns: int, _size: int) -> str:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
