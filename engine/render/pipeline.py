@@ -153,7 +153,7 @@ class SharedDraws:
         float_tex = ctx.texture(layer.size, 4, dtype="f4")
         float_fbo = ctx.framebuffer(color_attachments=[float_tex])
         ctx.copy_framebuffer(layer, float_fbo)
-        (bound or small).use()
+        (bound if bound is not None and not isinstance(bound.mglo, moderngl.InvalidObject) else small).use()
         float_fbo.release()
         float_tex.release()
 
