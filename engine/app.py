@@ -125,15 +125,16 @@ class Show:
         self.sources: dict[str, float] = {}
 
     def _pipeline(self, preset: Preset) -> Pipeline:
-        return Pipeline(
-            self.ctx,
-            preset,
-            self.size,
-            watch=self._watch,
-            clip_wait=self._clip_wait,
-            guards=self.guards,
-            warm_service=self._warm(),
-        )
+        return Pipeline(self.ctx, preset, self.size, **self._pipeline_options())
+
+    def _pipeline_options(self) -> dict:
+        """What every look of this show is built with, at once or staged."""
+        return {
+            "watch": self._watch,
+            "clip_wait": self._clip_wait,
+            "guards": self.guards,
+            "warm_service": self._warm(),
+        }
 
     def _warm(self) -> WarmService | None:
         """The show's one shader warm-up child (live shows only), shared by hot reload and requests."""
@@ -199,15 +200,7 @@ class Show:
     def _staged_pipeline(self, preset: Preset):
         """A ready look's pieces for the staging (its morph's transition first, when one is planned)."""
         yield from morph.prepare(self)
-        yield from Pipeline.staged(
-            self.ctx,
-            preset,
-            self.size,
-            watch=self._watch,
-            clip_wait=self._clip_wait,
-            guards=self.guards,
-            warm_service=self._warm(),
-        )
+        yield from Pipeline.staged(self.ctx, preset, self.size, **self._pipeline_options())
 
     def _prime(self, preset: Preset, pipeline: Pipeline) -> None:
         """Hold a built look until its clips have a first frame to show (3 s at most: a busy machine

@@ -98,6 +98,12 @@ def ctx():
     gl.release()
 
 
+def ffprobe(path, entries: str) -> dict:
+    """What Debian's ffprobe reads of a file: the entries asked for, as JSON."""
+    cmd = ["ffprobe", "-v", "error", "-show_entries", entries, "-of", "json", str(path)]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
 @pytest.mark.parametrize(
     "fmt,extra,alpha",
     [("hap", (), False), ("hap_alpha", (), True), ("hap_q", (), False), ("hap_q", ("-chunks", "4"), False)],
@@ -189,22 +195,7 @@ def test_prepare_writes_hap_quicktime_that_ffmpeg_reads_as_ours(ctx, pngs, tmp_p
         entry = json.loads((out / codec / "clips.json").read_text())["clips"][0]
         assert entry["codec"] == codec and entry["file"].endswith(".mov")
         mov = out / codec / entry["file"]
-        probe = subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-show_entries",
-                "stream=codec_name,codec_tag_string:format=format_name",
-                "-of",
-                "json",
-                str(mov),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        info = json.loads(probe.stdout)
+        info = ffprobe(mov, "stream=codec_name,codec_tag_string:format=format_name")
         assert info["streams"][0]["codec_name"] == "hap"
         assert (
             info["streams"][0]["codec_tag_string"]
@@ -277,22 +268,7 @@ def test_prepared_real_ai_clips_are_hap_quicktime_that_ffmpeg_decodes_as_we_do(c
     assert result.returncode == 0, result.stderr
     for entry in json.loads((out / "clips.json").read_text())["clips"]:
         mov = out / entry["file"]
-        probe = subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-show_entries",
-                "stream=codec_name:format=format_name",
-                "-of",
-                "json",
-                str(mov),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        info = json.loads(probe.stdout)
+        info = ffprobe(mov, "stream=codec_name:format=format_name")
         assert info["streams"][0]["codec_name"] == "hap" and "mov" in info["format"]["format_name"]
         theirs = ffmpeg_decode(mov)
         ours, compressed = gpu_decode(ctx, mov)
