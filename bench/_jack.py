@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import select
 import subprocess
 import sys
@@ -20,16 +21,20 @@ import numpy as np
 class JackServer:
     """A dummy-driver JACK server of our own (a unique name, so parallel runs never share one)."""
 
-    def __init__(self, name: str, period: int = 256, rate: int = 48000):
+    def __init__(self, name: str, period: int = 256, rate: int = 48000, realtime: bool = False):
         self.name = name
         self.period = period  # frames per JACK cycle
         self.rate = rate
+        # realtime: as a venue runs it (jackd's default), its cycle and its clients' callbacks (the
+        # capture's) at a real-time priority; where the system refuses that, jackd says so and runs on
+        self.realtime = realtime
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         import jack
 
-        cmd = ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy", "-r", str(self.rate)]
+        mode = ["--realtime", "-P", "70"] if self.realtime else ["--no-realtime"]
+        cmd = ["jackd", "-n", self.name, *mode, "-d", "dummy", "-r", str(self.rate)]
         self.proc = subprocess.Popen(
             [*cmd, "-p", str(self.period)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -42,6 +47,17 @@ class JackServer:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("jackd did not start")
+
+    def runs_realtime(self) -> bool:
+        """Whether any of the server's threads holds a real-time scheduling policy (the cycle's does when
+        the system allowed it)."""
+        if self.proc is None:
+            return False
+        policies = set()
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                policies.add(os.sched_getscheduler(int(task.name)))
+        return bool(policies & {os.SCHED_FIFO, os.SCHED_RR})
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

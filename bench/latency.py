@@ -9,13 +9,18 @@ run:
 - engine: the show's own `AnalysisThread` (engine/live.py) analysing the capture, watched for the moment its
   published `Features` count one more onset (what the render thread reads for its next frame);
 - show (--show-block, default 256): the whole show, `perform` headless at --size and --fps with a preset
-  that flashes white on each onset (bench/flash), the clicks played by a JACK client in a process of its
+  that flashes a white patch on each onset (bench/flash: 16 % of the frame, so the flash limiter, on as
+  by default, leaves it alone; four full-frame flashes a second are what it must damp, and a damped flash
+  is not a frame that shows the click), the clicks played by a JACK client in a process of its
   own, followed to the swap (the GPU finished every command of the frame) of the first frame that shows
   the click, with each click's time split into stages: capture (until the analysis thread read
   the click's samples), analysis (until it published the onset), wait (until a frame started with it),
   render (until that frame's drawing was handed to the GPU) and swap (until the GPU had finished it).
   Its p50/p95/p99 are held to a budget of one block + two analysis hops + one frame period (`--json FILE`
   writes p50_ms, p95_ms, p99_ms and budget_ms).
+
+The JACK server runs real-time, as jackd does by default and as a venue runs it (`--no-realtime`: not);
+the show asks for a real-time priority for its capture and analysis (engine/runtime/priority.py).
 
 Times are wall-clock, from when the click would have reached a real card's converter: a JACK cycle carries
 the sound of the period before it, so a click half-way through a cycle is already half a period old when
@@ -62,6 +67,12 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--json", type=Path, help="write the whole-show figures (p50_ms, p95_ms, p99_ms, budget_ms)"
     )
+    p.add_argument(
+        "--no-realtime",
+        dest="realtime",
+        action="store_false",
+        help="run the JACK server without real-time scheduling (jackd's default, and a venue's, is with it)",
+    )
 
 
 def run(args) -> int:
@@ -69,7 +80,15 @@ def run(args) -> int:
     blocks = [int(b) for b in args.blocks.split(",")]
     rows = []
     for block in blocks:
-        rows.append((block, *(_measure(jack, block, args.seconds, reader) for reader in (_capture, _engine))))
+        rows.append(
+            (
+                block,
+                *(
+                    _measure(jack, block, args.seconds, reader, args.realtime)
+                    for reader in (_capture, _engine)
+                ),
+            )
+        )
     print(f"click → seen, wall clock, median / p95 in ms ({args.seconds:g} s of clicks each, {RATE} Hz)")
     print(f"{'block':>6} {'capture':>15} {'engine':>15} {'engine − capture':>17} {'missed':>7}")
     for block, bare, engine in rows:
@@ -81,7 +100,9 @@ def run(args) -> int:
     if args.show_block:
         from engine.commands.common import parse_size
 
-        report = _show_report(jack, args.show_block, args.show_seconds, parse_size(args.size), args.fps)
+        report = _show_report(
+            jack, args.show_block, args.show_seconds, parse_size(args.size), args.fps, args.realtime
+        )
         _print_show(report)
         if args.json:
             args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -153,15 +174,20 @@ class SwapProbe:
         pass
 
 
-def _show_report(jack, block: int, seconds: float, size: tuple[int, int], fps: float) -> dict:
+def _show_report(
+    jack, block: int, seconds: float, size: tuple[int, int], fps: float, realtime: bool = True
+) -> dict:
     """Clicks through the whole show, split into stages per click, with the budget they are held to."""
     from engine.live import perform
     from engine.show.preset import load_preset
 
-    server = jack.JackServer(f"halation-latency-{os.getpid()}-show", period=block, rate=RATE)
+    server = jack.JackServer(
+        f"halation-latency-{os.getpid()}-show", period=block, rate=RATE, realtime=realtime
+    )
     os.environ["JACK_DEFAULT_SERVER"] = server.name
     os.environ["JACK_NO_START_SERVER"] = "1"
     server.start()
+    server_realtime = server.runs_realtime()
     feed = StampedFeed(LiveCapture("JACK", channels=(0,), sample_rate=RATE, blocksize=block))
     probe = SwapProbe()
     # in its own process, wiring itself once perform has started the capture: the show's process holds
@@ -198,6 +224,7 @@ def _show_report(jack, block: int, seconds: float, size: tuple[int, int], fps: f
         "p95_ms": ms(total, 95),
         "p99_ms": ms(total, 99),
         "budget_ms": round(1000 * budget, 2),
+        "server_realtime": server_realtime,
         "stages": {
             name: {f"p{q}_ms": ms([r[i] for r in rows], q) for q in (50, 95, 99)}
             for i, name in enumerate(STAGES)
@@ -231,7 +258,8 @@ def _print_show(r: dict) -> None:
     print(
         f"\nclick → swap of the first frame that shows it (whole show, block {r['block']}, "
         f"{r['size'][0]}x{r['size'][1]} at {r['fps']:g} fps headless, "
-        f"{r['shown']} of {r['clicks']} clicks shown)"
+        f"{r['shown']} of {r['clicks']} clicks shown; JACK server "
+        f"{'real-time' if r.get('server_realtime') else 'not real-time'})"
     )
     print(f"{'stage':>10} {'p50':>8} {'p95':>8} {'p99':>8}  ms")
     for name, q in r["stages"].items():
@@ -251,9 +279,11 @@ class Result:
         return f"{np.median(ms):.1f} / {np.percentile(ms, 95):.1f}"
 
 
-def _measure(jack, block: int, seconds: float, reader: Callable) -> Result:
+def _measure(jack, block: int, seconds: float, reader: Callable, realtime: bool = True) -> Result:
     """Run `reader` on a fresh server and capture with `block`-frame cycles; match its sightings to clicks."""
-    server = jack.JackServer(f"halation-latency-{os.getpid()}-{block}", period=block, rate=RATE)
+    server = jack.JackServer(
+        f"halation-latency-{os.getpid()}-{block}", period=block, rate=RATE, realtime=realtime
+    )
     os.environ["JACK_DEFAULT_SERVER"] = server.name  # the capture process joins this server
     os.environ["JACK_NO_START_SERVER"] = "1"
     server.start()

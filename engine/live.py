@@ -40,6 +40,7 @@ from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands, tempo_resets
 from engine.render.context import Offscreen
 from engine.runtime.guard import Guards
+from engine.runtime.priority import Priority, raise_thread_priority
 from engine.runtime.resources import tune_allocator
 from engine.runtime.watchdog import Watchdog
 from engine.show.autopilot import Autopilot, AutopilotDriver
@@ -75,6 +76,7 @@ class AnalysisThread(threading.Thread):
         self.guards = guards or Guards()
         self.features: Features = analyzer.snapshot()
         self.non_finite = 0  # samples replaced by silence
+        self.priority = Priority.NORMAL  # what the system granted the thread once it runs
         self._subscribers: list[Callable[[Any], None]] = []
         self._halt = threading.Event()
         # look several times per capture block (a hop at most): a block is read soon after it lands, not up
@@ -91,6 +93,13 @@ class AnalysisThread(threading.Thread):
 
     def run(self) -> None:
         stage = self.guards.stage("analysis")
+        self.priority = raise_thread_priority()  # a block is read as soon as it lands, busy cores or not
+        if self.priority is not Priority.REALTIME:
+            log.info(
+                "the analysis runs at %s priority: the system refused real-time (add the user to the"
+                " audio group with an rtprio limit for the steadiest latency)",
+                self.priority.value,
+            )
         while not self._halt.is_set():
             with stage:
                 self._pass()

@@ -30,6 +30,7 @@ import numpy as np
 from engine.audio import ring as R
 from engine.audio.ring import SampleRing
 from engine.errors import HalationError
+from engine.runtime.priority import raise_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,13 @@ class LiveCapture:
         ring = SampleRing.attach(path, reply["capacity"], reply["channels"])
         if self.channels is not None and max(self.channels) >= ring.channels:
             raise HalationError(f"{reply['device']} has {ring.channels} input channels")
-        log.info("capturing from %s (%d ch, block %d)", reply["device"], ring.channels, self.blocksize)
+        log.info(
+            "capturing from %s (%d ch, block %d, %s priority)",
+            reply["device"],
+            ring.channels,
+            self.blocksize,
+            reply.get("priority", "normal"),
+        )
         return _Child(proc, ring, reply["device"], float(reply["latency"]))
 
     def _supervise(self) -> None:
@@ -346,6 +353,9 @@ def _child_main(config: dict) -> None:
     """Open the device, copy every block into the ring, report once on stdout, then watch the stream and
     exit hard (no PortAudio teardown, which can hang) when it dies, the parent asks, or the parent is gone."""
     parent = os.getppid()
+    # before the stream opens: the callback thread PortAudio starts inherits it (JACK gives its clients'
+    # callbacks a real-time priority of its own when the server runs real-time)
+    granted = raise_thread_priority()
     try:
         import sounddevice as sd
 
@@ -384,6 +394,7 @@ def _child_main(config: dict) -> None:
         "channels": n_ch,
         "capacity": capacity,
         "latency": stream.latency,
+        "priority": granted.value,
     }
     print(json.dumps(reply), flush=True)
     started = time.monotonic()
