@@ -160,10 +160,15 @@ def test_a_live_morph_draws_the_looks_on_alternate_frames_when_both_would_make_a
     live = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=True)
     live.progress_now = 0.5
     live._drawn = [True, True]
+    live._cost = [0.0008, 0.0009]  # quick, but not timed to the GPU's finish yet: one look a frame
+    assert len(live._looks_this_frame(None, None)) == 1
+    live._timed = [morph.MEASURED_DRAWS] * 2
     live._cost = [0.020, 0.018]  # together 38 ms: nearly twice a frame of one look
     turns = [live._looks_this_frame(None, None) for _ in range(4)]
     assert all(len(t) == 1 for t in turns) and {t[0] for t in turns} == {0, 1}
-    live._cost = [0.002, 0.003]  # both quick: drawn every frame
+    live._cost = [0.004, 0.005]  # 9 ms together, 1.8 times one: a frame far over one look's
+    assert len(live._looks_this_frame(None, None)) == 1
+    live._cost = [0.0008, 0.0009]  # both quick (a GPU): drawn every frame
     assert live._looks_this_frame(None, None) == (0, 1)
     offline = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=False)
     offline._cost = [0.020, 0.018]

@@ -256,6 +256,7 @@ class Pipeline:
         self._blank = ctx.texture((1, 1), 4, data=bytes(4))
         self._warm_fbo = ctx.framebuffer(color_attachments=[ctx.texture((4, 4), 4)])
         self._clip_fbo = self._framebuffer(size)
+        self._clips_cleared = False  # the clip framebuffer holds black (no clip has played since)
         self._scratch = self._framebuffer(size)
         self.layers: list[LayerRun] = []
         self.transition: IsfProgram | None = None
@@ -374,10 +375,15 @@ class Pipeline:
 
     def _warm_program(self, program: IsfProgram, fbo: moderngl.Framebuffer, images) -> None:
         """One whole frame of the program into its own target, as the show will draw it: every pass, and
-        the copy out of a pass buffer (a float buffer's copy is a blit variant of its own). Drawing only
-        a few pixels left those for the first frame on screen (feedback.fs: 40 ms more, measured)."""
+        the copy out of a pass buffer (a float buffer's copy is a blit variant of its own; drawing into a
+        few pixels' viewport left those for the first frame on screen: feedback.fs 40 ms more, measured).
+        Only a corner is rasterised (IsfProgram.render_corner): the variants are the same, and the frame
+        this piece shares no longer carries a whole layer more of raster work (on llvmpipe a layer is
+        5-20 ms at 640x360, a third of a frame). The target is cleared first: a layer whose first real
+        draw fails keeps black, not what the memory held."""
         started = time.perf_counter()
-        program.render(fbo, values={}, images=images, frame=_WARM_FRAME, audio={})
+        fbo.clear(0.0, 0.0, 0.0, 1.0)
+        program.render_corner(fbo, images=images, frame=_WARM_FRAME)
         self._restore_binding()
         finish_releasing_gil(self.ctx)  # done in this piece, not the next frame's; other threads run on
         took = time.perf_counter() - started
@@ -614,7 +620,8 @@ class Pipeline:
     def _draw_clips(self, ft, values, frame, shared, uniforms, sources) -> moderngl.Texture:
         mix = self.clips.update(ft.time, float(values.get("clips.crossfade", 0.0)), sources)
         if mix is None or self.transition is None:
-            return self._blank
+            return self._no_clips()
+        self._clips_cleared = False
         start, end, progress = mix
 
         def images_for(doc: IsfDocument) -> dict[str, moderngl.Texture]:
@@ -633,6 +640,18 @@ class Pipeline:
             frame=frame,
             audio=uniforms,
         )
+        return self._clip_fbo.color_attachments[0]
+
+    def _no_clips(self) -> moderngl.Texture:
+        """Black where no clip plays (yet: a look's decks decode their first frames after it is built).
+        A look with clips gets its clip framebuffer cleared, not the 1x1 blank: its layers were warmed
+        sampling that texture, and a texture of another shape or sampler state is another shader variant
+        for the driver (measured, llvmpipe: edge_glow.fs's first frame before its clips came, 50 ms)."""
+        if self.transition is None:
+            return self._blank
+        if not self._clips_cleared:
+            self._clip_fbo.clear(0.0, 0.0, 0.0, 1.0)
+            self._clips_cleared = True
         return self._clip_fbo.color_attachments[0]
 
     def _blend(self, dry: moderngl.Texture, wet: moderngl.Texture, amount: float, dst) -> None:

@@ -375,6 +375,33 @@ class IsfProgram:
         if error != "GL_NO_ERROR":
             raise ShaderError(f"OpenGL error while warming up: {error}", path=self.doc.path)
 
+    def render_corner(
+        self,
+        target: moderngl.Framebuffer,
+        *,
+        images: Mapping[str, moderngl.Texture],
+        frame: FrameInfo,
+        corner: int = 4,
+    ) -> None:
+        """One whole frame drawn as render() draws it (every pass, the pass buffers at their real sizes,
+        the copy out of a pass buffer, the NaN count's query) with a scissor box of `corner` pixels on
+        every framebuffer it touches, so the driver builds every shader and blit variant the show will
+        use (the scissor is not part of them) while rasterising almost nothing: a staged build's first
+        draws cost the frame they share a few milliseconds of CPU instead of a whole extra layer on the
+        raster threads. The pixels the count saw are forgotten (no NaN is read into a corner)."""
+        self._bind(target, {}, images, frame, {})  # the pass buffers exist now, at the sizes render() uses
+        box = (0, 0, min(corner, target.size[0]), min(corner, target.size[1]))
+        fbos = [target, *(f for buf in self._buffers.values() for f in (buf.front_fbo, buf.back_fbo) if f)]
+        for fbo in fbos:
+            fbo.scissor = box
+        try:
+            self.render(target, values={}, images=images, frame=frame, audio={})
+        finally:
+            for fbo in fbos:
+                fbo.scissor = None
+            target.use()  # the scissor test off again for whatever draws next
+            self._forget_count()
+
     def adopt_state(self, old: IsfProgram) -> None:
         """Carry the persistent buffers of the version this one replaces (trails survive a reload)."""
         persistent = {p.target for p in self.doc.passes if p.persistent and p.target}
