@@ -11,6 +11,7 @@ analysis thread before the next hop, so the clock is only ever touched by one th
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 from collections import deque
@@ -28,7 +29,7 @@ from engine.analysis.features import (
     Onset,
 )
 from engine.analysis.harmony import Chroma
-from engine.analysis.odf import ACCENT_BANDS, Accent, LinearRise, SpectralFlux, bin_range
+from engine.analysis.odf import ACCENT_BANDS, Accent, LinearRise, RangeSums, SpectralFlux, bin_range
 from engine.analysis.onsets import OnsetDetector
 from engine.analysis.structure import StructureEvent, StructureTracker
 
@@ -36,18 +37,18 @@ SILENCE_DB = -60.0
 MAX_PENDING_EVENTS = 4096
 
 
-def log_bin_matrix(n_out: int, fft_size: int, sample_rate: int, lo=30.0, hi=16000.0) -> np.ndarray:
-    """(n_out, bins) averaging weights for a log-frequency spectrum (what the eye expects of an analyser)."""
+def log_bin_ranges(n_out: int, fft_size: int, sample_rate: int, lo=30.0, hi=16000.0) -> tuple[slice, ...]:
+    """The FFT bins each of `n_out` log-spaced bins averages (what the eye expects of an analyser): those
+    within its edges, or the nearest one where it is narrower than an FFT bin."""
     freqs = np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
     edges = np.geomspace(lo, hi, n_out + 1)
-    m = np.zeros((n_out, len(freqs)), np.float32)
-    for i in range(n_out):
-        sel = (freqs >= edges[i]) & (freqs < edges[i + 1])
-        if not sel.any():  # low bins narrower than one FFT bin: take the nearest bin
-            sel = np.zeros_like(sel)
-            sel[int(np.argmin(np.abs(freqs - np.sqrt(edges[i] * edges[i + 1]))))] = True
-        m[i, sel] = 1.0 / sel.sum()
-    return m
+    out = []
+    for a, b in itertools.pairwise(edges):
+        inside = np.flatnonzero((freqs >= a) & (freqs < b))
+        if not len(inside):  # low bins narrower than one FFT bin: take the nearest bin
+            inside = [int(np.argmin(np.abs(freqs - np.sqrt(a * b))))]
+        out.append(slice(int(inside[0]), int(inside[-1]) + 1))
+    return tuple(out)
 
 
 class Analyzer:
@@ -67,7 +68,14 @@ class Analyzer:
         self.dt = hop / sample_rate
         self._freqs = np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
         self._band_bins = tuple(bin_range(self._freqs, lo, hi) for lo, hi in self.band_edges.values())
-        self._log_bins = log_bin_matrix(SPECTRUM_BINS, fft_size, sample_rate)
+        # the power spectrum summed into the bands and averaged into the display's log-spaced bins at once
+        log_bins = log_bin_ranges(SPECTRUM_BINS, fft_size, sample_rate)
+        self._power_sums = RangeSums(
+            len(self._freqs),
+            self._band_bins + log_bins,
+            mean=(False,) * len(self._band_bins) + (True,) * len(log_bins),
+        )
+        self._moments = np.stack([np.ones_like(self._freqs), self._freqs], axis=1).astype(np.float32)
         self._window = np.hanning(fft_size).astype(np.float32)
         self._norm = np.float32(4.0 / fft_size)  # a full-scale sine reads as amplitude ~1
         self._history = np.zeros(fft_size - hop, np.float32)
@@ -142,26 +150,26 @@ class Analyzer:
         else:
             frames = np.lib.stride_tricks.sliding_window_view(stream, self.fft_size)[:: self.hop][:n_hops]
         mags = np.abs(np.fft.rfft(frames * self._window, axis=1)) * self._norm
-        power = mags * mags
-        band_amp = np.sqrt(np.stack([power[:, b].sum(axis=1) for b in self._band_bins], axis=1)).tolist()
-        log_spec = power @ self._log_bins.T
+        power_sums = self._power_sums(mags * mags)
+        n_bands = len(self._band_bins)
+        band_amp = np.sqrt(power_sums[:, :n_bands]).tolist()
+        spectra = np.log1p(power_sums[:, n_bands:] * 1e4)
         full_flux, band_flux = self._odf.process(mags)
-        accent_rise = self._rise.process(mags)
+        accent_rise = self._rise.process(mags).tolist()
         self._chroma.feed(data[:used])  # frames by sample position: the beat clock reads only the past
         hops = data[:used].reshape(n_hops, self.hop)
-        rms = np.sqrt(np.mean(hops * hops, axis=1, dtype=np.float64))
-        total = mags.sum(axis=1, dtype=np.float64)
-        centroid = (mags * self._freqs.astype(np.float32)).sum(axis=1, dtype=np.float64)
-        centroid = np.where(total > 1e-9, centroid / np.maximum(total, 1e-9), 0.0)
-        for i in range(n_hops):
+        energy = np.add.reduce(hops * hops, axis=1, dtype=np.float64).tolist()
+        moments = (mags @ self._moments).tolist()  # (total, first moment) per hop: the centroid
+        for i, flux, onset_flux in zip(range(n_hops), full_flux.tolist(), band_flux.tolist(), strict=True):
+            total, moment = moments[i]
             self._step(
-                float(rms[i]),
-                float(centroid[i]),
-                float(full_flux[i]),
-                band_flux[i],
+                math.sqrt(energy[i] / self.hop),
+                moment / total if total > 1e-9 else 0.0,
+                flux,
+                onset_flux,
                 accent_rise[i],
                 band_amp[i],
-                log_spec[i],
+                spectra[i],
             )
         self._history = stream[-(self.fft_size - self.hop) :].copy()
         self._pending = data[used:].copy()
@@ -169,14 +177,12 @@ class Analyzer:
         self._waveform[-len(tail) :] = tail
 
     def _apply_commands(self) -> None:
-        while True:
-            try:
-                command = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            self.clock.apply(command)
+        while not self._commands.empty():  # only this thread takes from the queue
+            self.clock.apply(self._commands.get_nowait())
 
-    def _step(self, rms, centroid, flux, onset_flux, accent_rise, band_amp, log_spec) -> None:
+    def _step(self, rms, centroid, flux, onset_flux, accent_rise, band_amp, spectrum) -> None:
+        """One hop's running state from its figures (floats and lists of floats; `spectrum` the display's
+        log-compressed bins)."""
         self.samples_done += self.hop
         end_time = self.samples_done / self.sample_rate
         self._tracker.step(band_amp)
@@ -193,17 +199,16 @@ class Analyzer:
             self._long_pow += self._k_long * (p - self._long_pow)
             self._long_w += self._k_long * (1.0 - self._long_w)
 
-        spec = np.log1p(log_spec * 1e4)
-        self._spec_peak = max(float(spec.max()), self._spec_peak * self._spec_fall)
-        self._spectrum += self._k_spec * (spec / self._spec_peak - self._spectrum)
+        self._spec_peak = max(float(spectrum.max()), self._spec_peak * self._spec_fall)
+        self._spectrum *= 1.0 - self._k_spec
+        self._spectrum += (self._k_spec / self._spec_peak) * spectrum
 
         self._onset *= self._onset_fall
         for event in self._onsets.step(onset_flux, end_time):
             self._onset = max(self._onset, event.strength)
             self._onset_count += 1
             self._events.append(event)
-        bass = float(onset_flux[0])
-        beat = self.clock.step(flux, bass, self._accent.step(accent_rise), rms, end_time)
+        beat = self.clock.step(flux, onset_flux[0], self._accent.step(accent_rise), rms, end_time)
         if beat is not None:
             self._beats.append(beat)
         low, high = (band_amp[i] for i in self._form_bands)
@@ -233,30 +238,27 @@ class Analyzer:
     def snapshot(self) -> Features:
         t = self._tracker
         bands = {
-            name: BandFeatures(
-                level=float(t.level[i]),
-                hits=float(t.hits[i]),
-                presence=float(t.presence[i]),
-                time=float(t.time[i]),
+            name: BandFeatures(level, hits, presence, band_time)
+            for name, level, hits, presence, band_time in zip(
+                self.band_names, t.level, t.hits, t.presence, t.time, strict=True
             )
-            for i, name in enumerate(self.band_names)
         }
         energy = 0.5
         if self._short_w > 0:
             ratio = (self._short_pow / self._short_w) / max(self._long_pow / self._long_w, 1e-12)
-            energy = float(np.clip(0.5 + 10.0 * np.log10(max(ratio, 1e-6)) / 12.0, 0.0, 1.0))
+            energy = min(max(0.5 + 10.0 * math.log10(max(ratio, 1e-6)) / 12.0, 0.0), 1.0)
         return Features(
             time=self.time,
             bands=bands,
             rms=self._rms,
-            loudness=float(self._loudness),
+            loudness=self._loudness,
             centroid=self._centroid,
             flux=self._flux,
             energy=energy,
-            silence=bool(self._loudness <= SILENCE_DB),
+            silence=self._loudness <= SILENCE_DB,
             onset=self._onset,
             onset_count=self._onset_count,
-            spectrum=np.clip(self._spectrum, 0.0, 1.0).astype(np.float32),
+            spectrum=np.minimum(self._spectrum, 1.0),  # a new array (the running one is never below 0)
             waveform=self._waveform.copy(),
             grid=self.clock.grid,
             structure=self.structure.state,

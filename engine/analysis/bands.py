@@ -70,17 +70,31 @@ class BandTracker:
 
     def step(self, amplitude) -> None:
         """Advance every band by one hop given its amplitude (any sequence of floats)."""
-        floor = self.times.floor
+        floor, fall, hit_fall = self.times.floor, self.agc_fall, self.hit_fall
+        k_attack, k_release, k_baseline, k_presence = (
+            self.k_attack,
+            self.k_release,
+            self.k_baseline,
+            self.k_presence,
+        )
+        peaks, levels, baselines, hits, presences, times = (
+            self.peak,
+            self.level,
+            self.baseline,
+            self.hits,
+            self.presence,
+            self.time,
+        )
         for i, amp in enumerate(amplitude):
-            amp = float(amp)
-            peak = max(amp, self.peak[i] * self.agc_fall, floor)
-            self.peak[i] = peak
+            peak = max(amp, peaks[i] * fall, floor)
+            peaks[i] = peak
             norm = amp / peak if amp > floor else 0.0
-            level = self.level[i]
-            level += (self.k_attack if norm > level else self.k_release) * (norm - level)
-            self.level[i] = level
-            transient = min(1.0, max(0.0, (norm - self.baseline[i] - 0.1) * 2.5))
-            self.hits[i] = max(self.hits[i] * self.hit_fall, transient)
-            self.baseline[i] += self.k_baseline * (norm - self.baseline[i])
-            self.presence[i] += self.k_presence * (level - self.presence[i])
-            self.time[i] += self.dt * level
+            level = levels[i]
+            level += (k_attack if norm > level else k_release) * (norm - level)
+            levels[i] = level
+            baseline = baselines[i]
+            transient = min(1.0, max(0.0, (norm - baseline - 0.1) * 2.5))
+            hits[i] = max(hits[i] * hit_fall, transient)
+            baselines[i] = baseline + k_baseline * (norm - baseline)
+            presences[i] += k_presence * (level - presences[i])
+            times[i] += self.dt * level

@@ -11,6 +11,8 @@ applies them before its next hop, so the clock has one owner and no locks.
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -235,7 +237,7 @@ class BeatClock:
         self.hold = TapHold()  # a tapped tempo, held against the tracker until the music disagrees
         self.octave = 0  # the operator's ×2 / ÷2 on top of the tracked tempo (a power of two)
         self.time = 0.0
-        self._accent_window: list[tuple[float, float, float]] = []  # (frame time, bass flux, accent) per hop
+        self._accent_window: deque[tuple[float, float, float]] = deque()  # (frame time, bass, accent) per hop
         self._pending_accent: Beat | None = None
         # (beat, its bass strength, its accent) awaiting the harmony after it
         self._pending_harmony: list[tuple[Beat, float, float]] = []
@@ -386,8 +388,10 @@ class BeatClock:
     def _track_accent(self, frame_time: float, bass: float, accent: float, beat: Beat | None) -> None:
         """Downbeat evidence: the strongest bass flux and accent within ±40 ms of each beat (judged 40 ms
         after it)."""
-        self._accent_window = [w for w in self._accent_window if w[0] > frame_time - 0.1]
-        self._accent_window.append((frame_time, bass, accent))
+        window = self._accent_window
+        while window and window[0][0] <= frame_time - 0.1:
+            window.popleft()
+        window.append((frame_time, bass, accent))
         if beat is not None:
             self._pending_accent = beat
         pending = self._pending_accent
@@ -408,10 +412,12 @@ class BeatClock:
         beat plus some of the bass on it against its recent mean over beats."""
         spans = self._harmony_spans()
         span = max(spans)
-        keep = float(np.exp(-1.0 / (4 * self.settings.beats_per_bar)))  # means over ~4 bars
+        if now < self._pending_harmony[0][0].time + span:  # the harmony after it is still being played
+            return
+        keep = math.exp(-1.0 / (4 * self.settings.beats_per_bar))  # means over ~4 bars
         while self._pending_harmony:
             beat, bass, accent = self._pending_harmony[0]
-            if now < beat.time + span:  # the harmony after it is still being played
+            if now < beat.time + span:
                 return
             changes = [self.harmony.change(beat.time, sp, now) for sp in spans]
             if None in changes:
@@ -432,7 +438,7 @@ class BeatClock:
     def _bar_evidence(self, count: int, strength: float, accent: float) -> None:
         """A beat's downbeat evidence goes to the downbeat; with its accent against the beats' mean accent,
         to the metre, which may change the bar length."""
-        keep = float(np.exp(-1.0 / (4 * self.settings.beats_per_bar)))
+        keep = math.exp(-1.0 / (4 * self.settings.beats_per_bar))
         self._accent_mean = keep * self._accent_mean + accent
         self._accent_weight = keep * self._accent_weight + 1.0
         self.downbeat.add(count, strength)

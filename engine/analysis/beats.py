@@ -143,20 +143,31 @@ class BeatTracker:
         w = np.exp(-0.5 * (self.settings.tightness * np.log(back / period)) ** 2)
         return np.where(back >= lo, w, 0.0)
 
+    def _project(self, past: np.ndarray, period: float, horizon: int) -> np.ndarray:
+        """The cumulative score of the next `horizon` hops with no new onsets (each `memory` times the best
+        weighted score a period back). A hop's score reads only scores at least half a period back (the
+        weights are 0 nearer), so each half period of the horizon is projected at once from the ones before
+        it, not hop by hop."""
+        weights = self._weights(period, int(2 * period) + 1)
+        span = len(weights)
+        # scores are never negative, so the zeros ahead of a short past change no maximum
+        score = np.concatenate([np.zeros(span), past, np.zeros(horizon)])
+        start = span + len(past)
+        step = max(1, math.ceil(0.5 * period))
+        m = self.settings.memory
+        for lo in range(start, start + horizon, step):
+            hi = min(lo + step, start + horizon)
+            windows = np.lib.stride_tricks.sliding_window_view(score[lo - span : hi - 1], span)
+            score[lo:hi] = m * (windows * weights).max(axis=1)
+        return score[start:]
+
     def _predict(self, period_s: float, anchor: float | None, now: float) -> float:
         """The next beat time: project the cumulative score one period ahead with no new onsets and take
         its peak, weighted towards anchor + period (or, at the start, the strongest recent score peak)."""
         period = period_s / self.dt
         horizon = int(np.ceil(1.5 * period)) + 1
         past = self._recent(int(2 * period) + 1).copy()
-        n_past = len(past)
-        projected = np.concatenate([past, np.zeros(horizon)])
-        m = self.settings.memory
-        weights = self._weights(period, int(2 * period) + 1)
-        for j in range(n_past, n_past + horizon):
-            window = projected[max(0, j - len(weights)) : j]
-            projected[j] = m * float(np.max(window * weights[len(weights) - len(window) :]))
-        future = projected[n_past:]
+        future = self._project(past, period, horizon)
         times = now + self.dt * np.arange(1, horizon + 1)
         if anchor is None:
             recent = past[-int(period) :]

@@ -28,12 +28,14 @@ class Chroma:
         self.size = size
         self.step = step
         freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
-        self._bins = np.flatnonzero((freqs >= band[0]) & (freqs < band[1]))
+        inside = np.flatnonzero((freqs >= band[0]) & (freqs < band[1]))
+        self._bins = slice(int(inside[0]), int(inside[-1]) + 1)  # contiguous: a slice, not an index array
         pitch_class = np.round(12.0 * np.log2(freqs[self._bins] / 440.0)).astype(int) % 12
-        self._fold = np.zeros((12, len(self._bins)), np.float32)
-        self._fold[pitch_class, np.arange(len(self._bins))] = 1.0
+        self._fold = np.zeros((12, len(inside)), np.float32)
+        self._fold[pitch_class, np.arange(len(inside))] = 1.0
         self._window = np.hanning(size).astype(np.float32)
-        self._buffer = np.zeros(size, np.float32)  # the last `size` samples
+        self._buffer = np.zeros(size, np.float32)  # the `size` samples up to the last frame
+        self._incoming = np.zeros(step, np.float32)  # the samples since
         self._count = 0  # samples seen
         keep = int(memory * sample_rate / step) + 1
         self._times = np.full(keep, -np.inf)  # centre of each frame's window (audio seconds), a ring
@@ -42,19 +44,23 @@ class Chroma:
         self._written = 0  # frames made
 
     def feed(self, samples: np.ndarray) -> None:
+        """Take samples; a frame is made each time `step` of them have come in (the window moves on only
+        then, so a hop costs one copy)."""
         done = 0
         while done < len(samples):
-            take = min(len(samples) - done, self.step - self._count % self.step)
-            self._buffer[:-take] = self._buffer[take:]
-            self._buffer[-take:] = samples[done : done + take]
+            filled = self._count % self.step
+            take = min(len(samples) - done, self.step - filled)
+            self._incoming[filled : filled + take] = samples[done : done + take]
             self._count += take
             done += take
             if self._count % self.step == 0:
+                self._buffer[: -self.step] = self._buffer[self.step :]
+                self._buffer[-self.step :] = self._incoming
                 self._frame()
 
     def _frame(self) -> None:
-        mags = np.abs(np.fft.rfft(self._buffer * self._window))[self._bins]
-        chroma = np.sqrt(self._fold @ (mags * mags))
+        spectrum = np.fft.rfft(self._buffer * self._window)[self._bins]
+        chroma = np.sqrt(self._fold @ (spectrum.real**2 + spectrum.imag**2))
         i = self._written % len(self._times)
         self._frames[i] = chroma / (np.linalg.norm(chroma) + 1e-9)
         self._times[i] = (self._count - self.size / 2) / self.sample_rate

@@ -11,6 +11,7 @@ onsets of the shared set 8.9 → 0.8 ms, onset F 0.829 → 0.828: `halation benc
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,10 +84,10 @@ class OnsetDetector:
         self.pickers = tuple(BandPeakPicker(hop_seconds, rule) for rule in rules)
         self._last_time = -1e9  # time of the last onset of any band
 
-    def step(self, band_flux: np.ndarray, end_time: float) -> list[Onset]:
+    def step(self, band_flux: Sequence[float], end_time: float) -> list[Onset]:
         """The onsets of this hop, each band's own; `attack` marks those that start a new attack."""
         found = []
-        for name, picker, flux in zip(BAND_NAMES, self.pickers, band_flux.tolist(), strict=True):
+        for name, picker, flux in zip(BAND_NAMES, self.pickers, band_flux, strict=True):
             onset = picker.step(flux, end_time)
             if onset is not None:
                 attack = onset.time - self._last_time >= ATTACK_GAP

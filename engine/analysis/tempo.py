@@ -14,6 +14,7 @@ so a breakdown or the ringing end of a song does not move it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -80,10 +81,12 @@ class TempoEstimate:
     periodicity: float = 0.0  # 0..1: how periodic the onset strength is at that tempo (a metronome ~0.7)
 
 
+_KNOTS, _VALUES = (np.array(column) for column in zip(*CALIBRATION, strict=True))
+
+
 def calibrated(periodicity: float) -> float:
     """The confidence a periodicity is worth (CALIBRATION)."""
-    knots, values = zip(*CALIBRATION, strict=True)
-    return float(np.interp(periodicity, knots, values))
+    return float(np.interp(periodicity, _KNOTS, _VALUES))
 
 
 class TempoTracker:
@@ -113,6 +116,8 @@ class TempoTracker:
         self._level_k = 1.0 - float(np.exp(-hop_seconds / max(s.recency, hop_seconds)))
         self._current: int | None = None
         self._moved_at = 0  # hop count when the tempo last moved to an unrelated one (or started)
+        self._plan: _CombPlan | None = None  # where the comb reads the autocorrelation (per window length)
+        self._weights: tuple[np.ndarray, float, np.ndarray] | None = None  # its weighting (per length)
         self.estimate = TempoEstimate(0.0, 0.0)
 
     def step(self, onset_strength: float, level: float = 1.0) -> bool:
@@ -134,6 +139,7 @@ class TempoTracker:
         self._grid_step = float(self.bpm_grid[1] / self.bpm_grid[0])
         self._periods = 60.0 / self.bpm_grid / self.dt  # in hops
         self._prior = self._range_prior()
+        self._plan = None
 
     def _prior_at(self, bpm: float) -> np.ndarray:
         return np.exp(-0.5 * (np.log2(self.bpm_grid / bpm) / self.settings.prior_octaves) ** 2)
@@ -153,7 +159,7 @@ class TempoTracker:
         self._current = None
         if self.estimate.bpm > 0:
             bpm = fold_octaves(self.estimate.bpm, min_bpm, max_bpm)
-            self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
+            self._current = self._index(bpm)
             self.estimate = replace(self.estimate, bpm=bpm, runner_up=0.0, runner_up_share=0.0)
 
     def recenter(self, bpm: float) -> None:
@@ -166,7 +172,7 @@ class TempoTracker:
         self._reference = 0.0
         self._energy_reference = 0.0
         self._level_reference = 0.0
-        self._current = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
+        self._current = self._index(bpm)
         self.estimate = replace(self.estimate, bpm=bpm, runner_up=0.0, runner_up_share=0.0)
 
     def forget_recenter(self) -> None:
@@ -194,22 +200,37 @@ class TempoTracker:
             self._triple_now = np.zeros(len(self.bpm_grid))
             return np.zeros(len(self.bpm_grid))
         wide = np.maximum(acf, np.maximum(np.roll(acf, 1), np.roll(acf, -1)))  # later multiples drift
-        usable = 0.5 * n
-        total = np.zeros(len(self.bpm_grid))
-        terms = np.zeros(len(self.bpm_grid))
-        for h in range(1, self.settings.harmonics + 1):
-            lags = h * self._periods
-            valid = lags <= usable
-            total += np.where(valid, np.interp(lags, np.arange(n), acf if h == 1 else wide), 0.0)
-            terms += valid
-        comb = np.where(self._periods <= usable, total / np.maximum(terms, 1), 0.0)
+        comb = self._comb_plan(n)
+        at = comb.read(np.concatenate((acf, wide)))  # every lag the comb reads, in one gather
+        h = self.settings.harmonics
+        total = (at[:h] * comb.valid).sum(axis=0)
+        salience = np.where(comb.usable, total / comb.terms, 0.0)
         sub = self.settings.subdivision
         if sub:
-            comb = (comb + sub * np.interp(0.5 * self._periods, np.arange(n), acf)) / (1.0 + sub)
-        half = np.interp(0.5 * self._periods, np.arange(n), wide)
-        third = np.interp(self._periods / 3.0, np.arange(n), wide)
+            salience = (salience + sub * at[h]) / (1.0 + sub)
+        half, third = at[h + 1], at[h + 2]
         self._triple_now = np.maximum(third - np.maximum(half, 0.0), 0.0)
-        return comb
+        return salience
+
+    def _comb_plan(self, n: int) -> _CombPlan:
+        """Where the comb reads an autocorrelation of `n` lags (the same for every update once the window is
+        full): the period's multiples in the autocorrelation (the first) or its widened copy (the rest,
+        which drift), the half period (subdivision), and the half and third in the widened copy."""
+        if self._plan is None or self._plan.n != n:
+            p, h = self._periods, self.settings.harmonics
+            lags = np.stack([k * p for k in range(1, h + 1)])
+            usable = 0.5 * n
+            valid = lags <= usable
+            rows = [(lags[0], 0), *((lags[k], n) for k in range(1, h))]
+            rows += [(0.5 * p, 0), (0.5 * p, n), (p / 3.0, n)]  # subdivision, half, third
+            self._plan = _CombPlan(
+                n,
+                *_interpolation(np.stack([x for x, _ in rows]), np.array([o for _, o in rows])[:, None], n),
+                valid,
+                np.maximum(valid.sum(axis=0), 1),
+                p <= usable,
+            )
+        return self._plan
 
     def _autocorrelation(self) -> np.ndarray:
         """Unbiased autocorrelation (1 at lag 0) of the recent onset peaks, recent seconds weighted more."""
@@ -218,16 +239,25 @@ class TempoTracker:
         x = np.maximum(x - np.convolve(x, np.ones(k) / k, mode="same"), 0.0)  # peaks above the local mean
         x = x - x.mean()
         n = len(x)
-        recency = self.settings.recency
-        weight = np.exp(-np.arange(n)[::-1] * self.dt / recency) if recency > 0 else np.ones(n)
+        weight, overlap0, unbias = self._weighting(n)
         spec = np.fft.rfft(x * weight, self._fft)
         acf = np.fft.irfft(spec.real**2 + spec.imag**2, self._fft)[:n]
-        wspec = np.fft.rfft(weight, self._fft)
-        overlap = np.fft.irfft(wspec.real**2 + wspec.imag**2, self._fft)[:n]
-        self._energy = float(acf[0] / max(overlap[0], 1e-12))
+        self._energy = float(acf[0] / max(overlap0, 1e-12))
         if acf[0] <= 1e-12:
             return np.zeros(n)
-        return acf / acf[0] * overlap[0] / np.maximum(overlap, 1e-9 * overlap[0])
+        return acf * (unbias / acf[0])
+
+    def _weighting(self, n: int) -> tuple[np.ndarray, float, np.ndarray]:
+        """For a window of `n` hops: the recency weight, its overlap at lag 0, and the factor that unbiases
+        the autocorrelation (overlap[0] / overlap per lag). The same for every update once the window is
+        full, so it is kept."""
+        if self._weights is None or len(self._weights[0]) != n:
+            recency = self.settings.recency
+            weight = np.exp(-np.arange(n)[::-1] * self.dt / recency) if recency > 0 else np.ones(n)
+            wspec = np.fft.rfft(weight, self._fft)
+            overlap = np.fft.irfft(wspec.real**2 + wspec.imag**2, self._fft)[:n]
+            self._weights = (weight, float(overlap[0]), overlap[0] / np.maximum(overlap, 1e-9 * overlap[0]))
+        return self._weights
 
     def _update(self) -> None:
         sal = np.maximum(self._salience(), 0.0)
@@ -287,9 +317,14 @@ class TempoTracker:
         """The grid index of the highest score within ±span steps of `bpm` (None: outside the range)."""
         if not self.bpm_grid[0] <= bpm <= self.bpm_grid[-1]:
             return None
-        c = int(np.argmin(np.abs(np.log(self.bpm_grid / bpm))))
+        c = self._index(bpm)
         lo, hi = max(0, c - span), min(len(score), c + span + 1)
         return lo + int(np.argmax(score[lo:hi]))
+
+    def _index(self, bpm: float) -> int:
+        """The grid index nearest to `bpm` (the grid is geometric: its log steps are even)."""
+        c = round(math.log(bpm / self.bpm_grid[0]) / math.log(self._grid_step))
+        return min(max(c, 0), len(self.bpm_grid) - 1)
 
     def _refine(self, bpm: float) -> float:
         """The tempo from the autocorrelation peak at the longest usable multiple of the period: the
@@ -347,7 +382,7 @@ def fold_octaves(bpm: float, min_bpm: float, max_bpm: float) -> float:
 
 def _related(ratio: float, ratios: tuple[float, ...]) -> bool:
     """Whether two tempi whose ratio is `ratio` are one of `ratios` apart (within 4 %)."""
-    return any(abs(np.log(ratio / r)) < 0.04 for r in ratios)
+    return any(abs(math.log(ratio / r)) < 0.04 for r in ratios)
 
 
 def _inner(score: np.ndarray) -> np.ndarray:
@@ -370,3 +405,29 @@ def _parabolic_offset(score: np.ndarray, i: int) -> float:
     a, b, c = score[i - 1], score[i], score[i + 1]
     den = a - 2 * b + c
     return 0.0 if den >= 0 else float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+
+
+@dataclass(frozen=True)
+class _CombPlan:
+    """Linear interpolation at fixed lags, as index and fraction arrays (rows: what the comb reads), into the
+    autocorrelation and its widened copy laid end to end; `valid` marks the multiples within half the
+    window, `terms` counts them per tempo, `usable` marks the tempi whose period is within it."""
+
+    n: int
+    index: np.ndarray
+    fraction: np.ndarray
+    valid: np.ndarray
+    terms: np.ndarray
+    usable: np.ndarray
+
+    def read(self, series: np.ndarray) -> np.ndarray:
+        below = series[self.index]
+        return below + self.fraction * (series[self.index + 1] - below)
+
+
+def _interpolation(lags: np.ndarray, offset: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index and fraction that read a series of `n` values at `lags` as np.interp does (clamped to its ends),
+    the series starting at `offset` in a longer array."""
+    at = np.clip(lags, 0.0, n - 1.0)
+    below = np.minimum(np.floor(at), max(0, n - 2)).astype(int)
+    return below + offset, at - below
