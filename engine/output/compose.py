@@ -3,13 +3,16 @@ edge blend, masks, brightness and gamma (or a test pattern in place of the progr
 limiter.
 
 One full-screen pass per output does it all, straight into the output's window: the geometry (keystone as
-a projective position, the mesh tessellated) samples the program once; brightness and gamma are arithmetic;
-the blend and the masks are baked into an attenuation texture whenever the stage changes and fetched only
-by the triangles where they can be below one (the blend bands, where a mask reaches), so the middle of the
-picture costs what a plain blit does. The limiter measures a 128 x 128 copy of the output drawn by the
-same pass (its limit is about a fifth of the frame or more, so the small copy is as good as the whole) and
-touches the full picture only while it damps. What asks for nothing is skipped: an output that changes
-nothing is the program itself.
+a projective position, the mesh tessellated) samples the program once; brightness and gamma are arithmetic.
+The edge blends are a lookup table of a few kilobytes (a row: the left x right level along x, the top x
+bottom level along y), fetched only by the triangles of the blend bands, so the middle of the picture costs
+what a plain blit does. Masks are a second, small pass over the masks' box in the output that multiplies
+what is there by the mask (the triangles are never cut for them: llvmpipe shades a tile that one triangle
+covers whole several times faster than one that triangle edges cut). The limiter measures a 64 x 64 grid
+of cells of the output drawn by the output's coarse geometry, the blend and masks baked in (its limit is
+about a fifth of the frame or more, so the cells are as good as the whole), and touches the full picture
+only while it damps. What asks for nothing is skipped: an output that changes nothing is the program
+itself.
 """
 
 from __future__ import annotations
@@ -22,15 +25,28 @@ from PIL import Image, ImageDraw
 
 from engine.output.flash import CELLS, MEASURE_SIZE, STATE_GLSL, FlashLimiter
 from engine.output.stage import EDGES, PATTERNS, UNIT_CORNERS, OutputSpec
-from engine.output.warp import fit_mapping, keystone_matrix, tessellate
+from engine.output.warp import fit_mapping, keystone_matrix, mask_box, tessellate
 from engine.render.quad import Blit
 
 log = logging.getLogger(__name__)
 
 MASK_SUPERSAMPLE = 2  # masks are drawn at twice the size and scaled down: soft, not jagged, edges
 MAX_MARKERS = 64
+BLEND_LUT = 4096  # entries of the blend table along each axis (linearly interpolated between them)
 # what a shader variant is compiled with (a key's entries, in order)
-_FEATURES = ("PATTERN", "GAMMA", "BLEND", "MASK", "MARKERS", "ATTENUATE", "SMALL", "BRIGHTNESS", "MEASURE")
+_FEATURES = (
+    "PATTERN",
+    "GAMMA",
+    "BLEND",
+    "MASK",
+    "MARKERS",
+    "ATTENUATE",
+    "SMALL",
+    "BRIGHTNESS",
+    "MEASURE",
+    "BAND_X",
+    "BAND_Y",
+)
 
 _VS = """#version 330 core
 uniform mat3 keystone;     // picture (0..1, y down) -> output (0..1, y down)
@@ -40,9 +56,13 @@ in vec2 in_pos;            // the picture position after the mesh warp
 in vec2 in_uv;             // where it samples the picture
 out vec2 uv;
 out vec2 canvas;           // where that is in the program texture: affine in uv, so exact per vertex
+out vec2 band_x;           // where the blend table's rows are read: straight from a varying, as
+out vec2 band_y;           // llvmpipe's fast (linear) path needs every texture coordinate to be
 void main() {
     vec3 p = keystone * vec3(in_pos, 1.0);
     uv = in_uv;
+    band_x = vec2(in_uv.x, 0.25);
+    band_y = vec2(in_uv.y, 0.75);
     vec2 c = region.xy + (in_uv * fitmap.xy + fitmap.zw) * region.zw;
     canvas = vec2(c.x, 1.0 - c.y);
     // a projective position: the GPU interpolates uv perspective-correctly, so the warp is exact
@@ -53,6 +73,7 @@ void main() {
 _FS = """
 uniform sampler2D program;
 uniform sampler2D mask;
+uniform sampler2D bands;   // the blend table: row 0, the left x right level along x; row 1, top x bottom
 uniform sampler2D attenuation;  // blend x mask, baked at each stage change
 uniform vec2 out_size;
 uniform vec4 edge_width;   // left, top, right, bottom
@@ -67,6 +88,8 @@ uniform int n_markers;
 uniform int selected;
 in vec2 uv;
 in vec2 canvas;
+in vec2 band_x;
+in vec2 band_y;
 #if MEASURE  // the limiter's cells: drawn straight into its state (STATE_GLSL's advance)
 layout(location = 0) out vec4 next_state;
 layout(location = 1) out vec4 next_shown;
@@ -138,13 +161,17 @@ void main() {
         if (edge_width[e] > 0.0 && a[e] < 1.0) c *= ramp(a[e], edge_curve[e], edge_gamma[e], edge_centre[e]);
     }
 #endif
-#if MASK
+#if BAND_X  // the blend bands' triangles: the table's level (the blend is light: after the gamma)
+    c *= texture(bands, band_x).r;
+#endif
+#if BAND_Y
+    c *= texture(bands, band_y).r;
+#endif
+#if MASK  // the bake, and stage edit (the markers stay in sight over a mask): else a pass of its own
     c *= texture(mask, gl_FragCoord.xy / out_size).r;
 #endif
-#if ATTENUATE && SMALL  // the small copy the limiter measures: every fragment takes its level
+#if ATTENUATE  // the small copy the limiter measures while it damps: every fragment takes its level
     c *= texture(attenuation, gl_FragCoord.xy / view_size).r;
-#elif ATTENUATE  // drawn only for the triangles where the baked level can be below one
-    c *= texelFetch(attenuation, ivec2(gl_FragCoord.xy), 0).r;
 #endif
 #if MARKERS
     vec2 px = vec2(gl_FragCoord.x, out_size.y - gl_FragCoord.y);
@@ -156,6 +183,21 @@ void main() {
     color = vec4(c, 1.0);
 }
 #endif
+"""
+
+# the masks' pass: what the output shows there, multiplied by the mask (the blend function does it)
+_MASK_VS = """#version 330 core
+uniform vec4 box;  // x0, y0, x1, y1: 0..1 of the output, y down
+in vec2 in_pos;
+void main() {
+    vec2 p = mix(box.xy, box.zw, in_pos);
+    gl_Position = vec4(2.0 * p.x - 1.0, 1.0 - 2.0 * p.y, 0.0, 1.0);
+}
+"""
+_MASK_FS = """#version 330 core
+uniform sampler2D mask;
+out vec4 color;
+void main() { color = vec4(texelFetch(mask, ivec2(gl_FragCoord.xy), 0).rrr, 1.0); }
 """
 
 
@@ -182,6 +224,12 @@ class OutputCompositor:
         self._fbo = ctx.framebuffer(color_attachments=[self._picture])
         self._atten = ctx.texture(spec.size, 4)  # RGBA8: llvmpipe fetches one-channel textures slowly
         self._atten_fbo = ctx.framebuffer(color_attachments=[self._atten])
+        self._bands = ctx.texture((BLEND_LUT, 2), 4)
+        self._bands.repeat_x = self._bands.repeat_y = False
+        self._mask_prog = ctx.program(vertex_shader=_MASK_VS, fragment_shader=_MASK_FS)
+        self._mask_prog["mask"].value = 1
+        self._mask_quad = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], "f4").tobytes())
+        self._mask_vao = ctx.vertex_array(self._mask_prog, [(self._mask_quad, "2f", "in_pos")])
         self._small = ctx.texture(MEASURE_SIZE, 4)  # what the limiter measures (a warped output)
         self._small_fbo = ctx.framebuffer(color_attachments=[self._small])
         self._blit = Blit(ctx)
@@ -236,22 +284,32 @@ class OutputCompositor:
             self.ctx.buffer(a.tobytes()) for g in self._geometry for a in (g.vertices, g.indices)
         ]
         self._set_mask(spec)
+        self._bands.write(blend_table(spec).tobytes())
+        if spec.masks:
+            self._mask_prog["box"].value = mask_box(spec.masks, spec.size)
         self._bake()
 
-    def _variant(self, small: bool = False, attenuated: bool = False, measure: bool = False) -> tuple:
-        """The features (see _FEATURES): the blend and the mask are never computed per frame; they are baked
-        once into the attenuation texture, which each frame multiplies in where it can be below one."""
+    def _variant(
+        self, small: bool = False, measure: bool = False, band_x: bool = False, band_y: bool = False
+    ) -> tuple:
+        """The features (see _FEATURES): the blend is never computed per frame (the band triangles fetch
+        the table); the coarse passes (the limiter's cells, its small copy) fetch the blend and the masks
+        baked together into the attenuation texture."""
         s = self.spec
+        coarse = small or measure
+        editing = self.markers is not None and not coarse  # on the picture only
         return (
             PATTERNS.index(s.pattern),
             s.gamma != 1.0,
             False,
-            False,
-            self.markers is not None and not (small or measure),  # on the picture only
-            attenuated or ((small or measure) and self._attenuates),  # coarse passes: in one go
+            editing and bool(s.masks),
+            editing,
+            coarse and self._attenuates,
             small,
             s.brightness != 1.0,
             measure,
+            band_x,
+            band_y,
         )
 
     @property
@@ -269,7 +327,19 @@ class OutputCompositor:
         """Draw the blend and the mask over white into the attenuation texture (per stage change)."""
         if not self._attenuates:
             return
-        key = (len(PATTERNS), False, True, bool(self.spec.masks), False, False, False, False, False)
+        key = (
+            len(PATTERNS),
+            False,
+            True,
+            bool(self.spec.masks),
+            False,
+            False,
+            False,
+            False,
+            False,
+            False,
+            False,
+        )
         self._atten_fbo.use()
         self._atten_fbo.clear(0.0, 0.0, 0.0, 0.0)
         if self._mask is not None:
@@ -313,6 +383,7 @@ class OutputCompositor:
             "program": 0,
             "mask": 1,
             "attenuation": 2,
+            "bands": 4,
         }
         for name, value in values.items():
             if name in p:  # the compiler drops what a variant does not use
@@ -325,8 +396,9 @@ class OutputCompositor:
         if self._mask is not None:
             self._mask.release()
             self._mask = None
-        if spec.masks:
-            self._mask = self.ctx.texture(spec.size, 1, mask_pixels(spec).tobytes())
+        if spec.masks:  # RGBA8: llvmpipe fetches one-channel textures slowly
+            levels = np.repeat(mask_pixels(spec)[..., None], 4, axis=-1)
+            self._mask = self.ctx.texture(spec.size, 4, levels.tobytes())
             self._mask.filter = (moderngl.LINEAR, moderngl.LINEAR)
 
     @property
@@ -400,25 +472,35 @@ class OutputCompositor:
         small: bool = False,
         measure: bool = False,
     ) -> moderngl.Texture:
-        """The one pass: the triangles that need no attenuation, then those that may (the small copy and
-        the limiter's cells draw the coarse geometry in one go)."""
+        """The one pass: the triangles outside the blend bands, then those in them, then the masks' pass
+        (the small copy and the limiter's cells draw the coarse geometry in one go, the blend and the masks
+        baked in)."""
         target.use()
         if not self._covers and not measure:  # the limiter clears its cells itself
             self.ctx.clear(0.0, 0.0, 0.0, 1.0, viewport=target.viewport)
         program.use(0)
+        if self._mask is not None:
+            self._mask.use(1)
         self._atten.use(2)
+        self._bands.use(4)
         coarse = small or measure
         g = self._geometry[coarse]
-        parts = [(False, 0, len(g.indices))] if coarse else [(False, 0, g.plain), (True, g.plain, None)]
-        for attenuated, first, end in parts:
-            count = (len(g.indices) if end is None else end) - first
-            if count <= 0:
-                continue
-            vao = self._vao(self._variant(small, attenuated, measure))
+        runs = [(False, False, 0, len(g.indices))] if coarse else g.runs()
+        for band_x, band_y, first, count in runs:
+            vao = self._vao(self._variant(small, measure, band_x, band_y))
             if self.markers is not None and not coarse:
                 self._set_markers(vao.program)
             vao.render(moderngl.TRIANGLES, vertices=count, first=first)
+        if self.spec.masks and not coarse and self.markers is None:
+            self._draw_masks()
         return self._picture
+
+    def _draw_masks(self) -> None:
+        """Multiply what the output shows over the masks' box by the mask (where it is 1, bit for bit)."""
+        self.ctx.enable(moderngl.BLEND)
+        self.ctx.blend_func = moderngl.ZERO, moderngl.SRC_COLOR
+        self._mask_vao.render(moderngl.TRIANGLE_STRIP)
+        self.ctx.disable(moderngl.BLEND)
 
     def _set_markers(self, prog: moderngl.Program) -> None:
         points, selected = self.markers
@@ -440,6 +522,10 @@ class OutputCompositor:
             self._picture,
             self._atten_fbo,
             self._atten,
+            self._bands,
+            self._mask_vao,
+            self._mask_quad,
+            self._mask_prog,
             self._small_fbo,
             self._small,
         )
@@ -468,6 +554,23 @@ def mask_pixels(spec: OutputSpec) -> np.ndarray:
             draw.polygon(polygon, fill=0)
     image = image.resize(spec.size, Image.Resampling.BOX)
     return np.ascontiguousarray(np.asarray(image)[::-1])
+
+
+def blend_table(spec: OutputSpec) -> np.ndarray:
+    """The edge blends as a table of BLEND_LUT levels along the picture (at its entries' centres, linearly
+    interpolated between them), two rows: the left and right blends' product along x, the top and bottom
+    ones' along y (8-bit, as shown)."""
+    t = (np.arange(BLEND_LUT) + 0.5) / BLEND_LUT
+    table = np.full((2, BLEND_LUT, 4), 255, np.uint8)
+    for row, (near, far) in enumerate((("left", "right"), ("top", "bottom"))):
+        level = np.ones(BLEND_LUT)
+        for edge, a in ((near, t), (far, 1.0 - t)):
+            blend = spec.edge(edge)
+            if blend.width > 0:
+                inside = a < blend.width
+                level[inside] *= blend.factor(a[inside] / blend.width)
+        table[row, :, :3] = np.round(level * 255)[:, None]
+    return table
 
 
 def read_pixels(ctx: moderngl.Context, texture: moderngl.Texture) -> np.ndarray:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
 from engine.errors import HalationError
@@ -48,13 +49,15 @@ class EdgeBlend:
     gamma: float = 2.2
     centre: float = 0.5
 
-    def factor(self, a: float) -> float:
-        """The level at `a` (0 at the edge, 1 at the ramp's inner end) — what the shader computes."""
-        a = min(max(a, 0.0), 1.0)
-        if a < 0.5:
-            f = self.centre * (2.0 * a) ** self.curve
-        else:
-            f = 1.0 - (1.0 - self.centre) * (2.0 * (1.0 - a)) ** self.curve
+    def factor(self, a):
+        """The level at `a` (0 at the edge, 1 at the ramp's inner end; a number or a numpy array) — what
+        the blend table holds and the attenuation bake's shader computes."""
+        a = np.clip(a, 0.0, 1.0)
+        f = np.where(
+            a < 0.5,
+            self.centre * (2.0 * a) ** self.curve,
+            1.0 - (1.0 - self.centre) * (2.0 * (1.0 - a)) ** self.curve,
+        )
         return f ** (1.0 / self.gamma)
 
 

@@ -4,9 +4,11 @@ The keystone is a homography H (picture 0..1 → output 0..1, y down) applied in
 projective position, so the GPU's perspective-correct interpolation makes the warp exact everywhere, not
 only at the corners. A mesh warp adds a grid of displaced points in the picture; it is tessellated here,
 on the CPU, once per change (never per frame), each column and row of mesh cells only as finely as its
-curve needs (a CPU rasteriser pays for every triangle edge). The tessellation also cuts the picture along
-the edge blends' inner ends and, with masks, into a coarse grid, so the triangles that can be attenuated
-are drawn apart from those that cannot: the middle of the picture never fetches the attenuation.
+curve needs (a CPU rasteriser pays for every triangle edge: llvmpipe shades a 64 x 64 tile that one
+triangle covers whole several times faster than one that triangle edges cut). The tessellation also cuts
+the picture along the edge blends' inner ends, so the blend bands' triangles are drawn apart from the
+rest: the middle of the picture never fetches the blend. Masks cut nothing: they are a pass of their own
+over their box in the output (see `mask_box`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from engine.output.stage import EDGES, UNIT_CORNERS, Mesh, OutputSpec
 
 MAX_SUBDIVIDE = 8  # tessellation steps per mesh cell at most
 TOLERANCE_PX = 1.0  # how far the triangles may stray from the mesh's curve, in pixels of the target
-MASK_GRID = 8  # with masks, the picture is cut into 8 x 8 cells at least (a mask darkens only some)
 
 
 def homography(src, dst) -> np.ndarray:
@@ -79,11 +80,20 @@ def _sample_mesh(mesh: Mesh, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Geometry:
     """Vertices (x, y: the picture position after the mesh warp; u, v: where it samples the picture) and
-    triangle indices: first `plain` indices that never need the attenuation, then the rest that may."""
+    triangle indices in four runs of `counts` indices: outside the blend bands, in a left or right band
+    only, in a top or bottom band only, in both (the corners)."""
 
     vertices: np.ndarray
     indices: np.ndarray
-    plain: int
+    counts: tuple[int, int, int, int]
+
+    def runs(self):
+        """(band_x, band_y, first index, count) of each run that has triangles."""
+        first = 0
+        for n, (bx, by) in zip(self.counts, ((0, 0), (1, 0), (0, 1), (1, 1)), strict=True):
+            if n:
+                yield bool(bx), bool(by), first, n
+            first += n
 
 
 def _steps(mesh: Mesh, size: tuple[int, int], axis: int) -> list[int]:
@@ -124,16 +134,14 @@ def _lines(spec: OutputSpec, axis: int, inside: tuple[float, float], size: tuple
         lines.append(spec.edge(near).width)
     if spec.edge(far).width > 0:
         lines.append(1.0 - spec.edge(far).width)
-    if spec.masks:
-        lines += list(np.linspace(0.0, 1.0, MASK_GRID + 1))
     return np.unique(np.round(np.array(lines), 9))
 
 
 def tessellate(spec: OutputSpec, canvas: tuple[int, int], size: tuple[int, int] | None = None) -> Geometry:
-    """The picture's geometry: a grid cut where the mesh curves and where the attenuation starts, its
-    cells sorted into those that never need the attenuation and those that may (a blend band, or where a
-    mask's box reaches). A fit's bars get no triangles: they stay the cleared black. `size`: the pixels
-    it is drawn at (the output's; the limiter's small copy needs far fewer triangles)."""
+    """The picture's geometry: a grid cut where the mesh curves and where the blend bands start, its
+    cells sorted by the bands they are in (see Geometry). A fit's bars get no triangles: they stay
+    the cleared black. `size`: the pixels it is drawn at (the output's; the limiter's small copy needs far
+    fewer triangles)."""
     size = size or spec.size
     sx, sy, ox, oy = fit_mapping(spec, canvas)
     inside = [(max(0.0, -o / s), min(1.0, (1 - o) / s)) for s, o in ((sx, ox), (sy, oy))]
@@ -141,33 +149,31 @@ def tessellate(spec: OutputSpec, canvas: tuple[int, int], size: tuple[int, int] 
     u, v = np.meshgrid(us, vs)
     pos = np.stack([u, v], -1) if spec.mesh is None else _sample_mesh(spec.mesh, u, v)
     verts = np.concatenate([pos, np.stack([u, v], -1)], -1).reshape(-1, 4).astype("f4")
-    out = apply_homography(keystone_matrix(spec), pos.reshape(-1, 2)).reshape(pos.shape)
     widths = [spec.edge(e).width for e in EDGES]  # left, top, right, bottom
-    boxes = [_box(m, spec.size) for m in spec.masks]
     n_u = len(us)
-    plain, attenuated = [], []
+    runs: list[list[int]] = [[], [], [], []]  # no band, x band, y band, both
     for r in range(len(vs) - 1):
         for c in range(n_u - 1):
             i = r * n_u + c
             uc, vc = (us[c] + us[c + 1]) / 2, (vs[r] + vs[r + 1]) / 2
             if not (inside[0][0] <= uc <= inside[0][1] and inside[1][0] <= vc <= inside[1][1]):
                 continue
-            band = uc < widths[0] or vc < widths[1] or uc > 1 - widths[2] or vc > 1 - widths[3]
-            corners = out[r : r + 2, c : c + 2].reshape(-1, 2)
-            lo, hi = corners.min(0), corners.max(0)
-            masked = any((lo < box[2:]).all() and (hi > box[:2]).all() for box in boxes)
-            (attenuated if band or masked else plain).extend([i, i + 1, i + n_u, i + 1, i + n_u + 1, i + n_u])
-    return Geometry(verts, np.array(plain + attenuated, dtype="i4"), len(plain))
+            in_x = uc < widths[0] or uc > 1 - widths[2]
+            in_y = vc < widths[1] or vc > 1 - widths[3]
+            runs[in_x + 2 * in_y].extend([i, i + 1, i + n_u, i + 1, i + n_u + 1, i + n_u])
+    indices = np.array([i for run in runs for i in run], dtype="i4")
+    return Geometry(verts, indices, tuple(len(run) for run in runs))
 
 
-def _box(mask, size: tuple[int, int]) -> np.ndarray:
-    """A mask's reach in the output (0..1, y down: x0, y0, x1, y1), two pixels wider for its soft edge;
-    an inverted mask darkens everything outside it: the whole output."""
-    if mask.invert:
-        return np.array([-1.0, -1.0, 2.0, 2.0])
-    pts = np.asarray(mask.points, float)
+def mask_box(masks, size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Where the masks reach in the output (0..1, y down: x0, y0, x1, y1), two pixels wider for their
+    soft edges and within the output; an inverted mask darkens everything outside it: the whole output."""
+    if any(m.invert for m in masks):
+        return (0.0, 0.0, 1.0, 1.0)
+    pts = np.concatenate([np.asarray(m.points, float) for m in masks])
     pad = 2.0 / np.asarray(size, float)
-    return np.concatenate([pts.min(0) - pad, pts.max(0) + pad])
+    lo, hi = np.clip(pts.min(0) - pad, 0.0, 1.0), np.clip(pts.max(0) + pad, 0.0, 1.0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
 def fit_mapping(spec: OutputSpec, canvas: tuple[int, int]) -> tuple[float, float, float, float]:
