@@ -1,10 +1,14 @@
 """Decode a source clip (any format PyAV reads, or a folder of images) and conform it to the show's size
 and frame rate, so every prepared clip plays at the output's native size without scaling at show time.
+
+`conform(..., whole=False)` (what `prepare` uses when it does not stretch) keeps only the 1/8-size copies of
+a video and reads it again for the encoder (see reread.py); stretching, benches and tests get every frame.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,23 +20,25 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from engine.clips.placing import Placement, place, placement, small_size
+from engine.clips.reread import Reread
+from engine.clips.video import DEFAULT_FPS, open_video
 from engine.errors import MediaError
 
 POLICIES = ("fill", "fit", "crop")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
-DEFAULT_SEQUENCE_FPS = 24.0
-SMALL_DIVISOR = 8  # the small copies are 1/8 of the show size each way (160x90 for 720p)
+DEFAULT_SEQUENCE_FPS = DEFAULT_FPS
 OPAQUE = 250  # alpha at or above this everywhere: the clip is opaque (stored without alpha)
 
 
 @dataclass(frozen=True)
 class Conformed:
     """A decoded clip at the show's size. `decoded` holds each source frame once, as RGBA (opaque sources:
-    alpha 255), in one buffer filled as frames arrive; `small` is its 1/8-size copy, made on the way, which
-    the loop search, the descriptors and the deflicker read instead of whole frames. `picks` retimes it to
-    the show's rate without copying a frame."""
+    alpha 255), in one buffer filled as frames arrive, or is the video's second pass (`whole=False`);
+    `small` is its 1/8-size copy, made on the way, which the loop search, the descriptors and the deflicker
+    read instead of whole frames. `picks` retimes it to the show's rate without copying a frame."""
 
-    decoded: np.ndarray  # (N, H, W, 4) uint8, one per source frame
+    decoded: np.ndarray | Reread  # (N, H, W, 4) uint8, one per source frame
     small: np.ndarray  # (N, H/8, W/8, 4) uint8, area-averaged
     fps: float
     source_fps: float
@@ -46,27 +52,44 @@ class Conformed:
     @cached_property
     def frames(self) -> np.ndarray:
         """(N, H, W, 3) uint8 at the show's rate, (N, H, W, 4) with alpha: a copy, for callers that want
-        plain frames (stretching, benches); `prepare` itself encodes from `decoded` and `picks`."""
+        plain frames (stretching, benches; conformed whole); `prepare` encodes from `decoded` and `picks`."""
+        if isinstance(self.decoded, Reread):
+            raise TypeError("a clip conformed with whole=False has no frames in memory")
         chosen = self.decoded if self.picks is None else self.decoded[self.picks]
         return chosen if self.alpha else np.ascontiguousarray(chosen[..., :3])
 
-
-def small_size(size: tuple[int, int]) -> tuple[int, int]:
-    return max(1, size[0] // SMALL_DIVISOR), max(1, size[1] // SMALL_DIVISOR)
+    def sample(self) -> np.ndarray:
+        """The middle frame at full size, RGBA: what `--codec auto` measures the detail of."""
+        if isinstance(self.decoded, Reread):
+            return self.decoded.sample()
+        origins = self.origins()
+        return self.decoded[origins[len(origins) // 2]]
 
 
 class FrameStore:
-    """The decoded frames' buffer and their small copies, written by a pool of workers as the decoder
-    hands frames over (OpenCV and numpy release the GIL, so this overlaps with decoding on another core).
-    Sized from the header's frame count and grown when the header under-counted."""
+    """The small copies (and, for a whole clip, the decoded frames' buffer), written by a pool of workers
+    as the decoder hands frames over: swscale, OpenCV and numpy release the GIL, so converting and placing
+    overlap with decoding on another core. Sized from the header's frame count and grown when the header
+    under-counted. Without `whole`, an opaque video's frames are shrunk straight to the small copies' size
+    (placing.Placement.shrunk: a fifth of the full conversion's time); a video with alpha is converted at
+    full size into a buffer of the worker's own, to find its least alpha, and shrunk from there."""
 
-    def __init__(self, size: tuple[int, int], expected: int, alpha_source: bool):
+    def __init__(
+        self,
+        size: tuple[int, int],
+        expected: int,
+        alpha_source: bool,
+        placed: Placement | None = None,
+        whole: bool = True,
+    ):
         self.size = size
         self.alpha_source = alpha_source
+        self.placed = placed
         self.count = 0
-        self._decoded = self._empty(size, max(1, expected))
+        self._decoded = self._empty(size, max(1, expected)) if whole else None
         self._small = self._empty(small_size(size), max(1, expected))
         self._alpha_min = np.full(max(1, expected), 255, np.uint8)
+        self._scratch = threading.local()
         workers = max(1, min(4, os.cpu_count() or 1))
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="halation-conform")
         self._pending: deque = deque()
@@ -76,9 +99,9 @@ class FrameStore:
     def _empty(size: tuple[int, int], n: int) -> np.ndarray:
         return np.empty((n, size[1], size[0], 4), np.uint8)
 
-    def add(self, picture: np.ndarray) -> None:
-        """Queue one (h, w, 3|4) picture, already scaled (not yet cropped or padded)."""
-        if self.count == len(self._decoded):
+    def add(self, picture: np.ndarray | av.VideoFrame) -> None:
+        """Queue one decoded video frame, or one (h, w, 3|4) picture already scaled (not yet placed)."""
+        if self.count == len(self._small):
             self._grow()
         while len(self._pending) >= self._in_flight:
             self._pending.popleft().result()
@@ -87,14 +110,27 @@ class FrameStore:
 
     def _grow(self) -> None:
         self._wait()
-        n = len(self._decoded)
-        self._decoded = np.concatenate([self._decoded, self._empty(self.size, n)])
+        n = len(self._small)
+        if self._decoded is not None:
+            self._decoded = np.concatenate([self._decoded, self._empty(self.size, n)])
         self._small = np.concatenate([self._small, self._empty(small_size(self.size), n)])
         self._alpha_min = np.concatenate([self._alpha_min, np.full(n, 255, np.uint8)])
 
-    def _put(self, index: int, picture: np.ndarray) -> None:
-        slot = self._decoded[index]
-        _place(picture, slot, transparent=self.alpha_source)
+    def _slot(self, index: int) -> np.ndarray:
+        if self._decoded is not None:
+            return self._decoded[index]
+        if getattr(self._scratch, "slot", None) is None:
+            self._scratch.slot = np.empty((self.size[1], self.size[0], 4), np.uint8)
+        return self._scratch.slot
+
+    def _put(self, index: int, picture: np.ndarray | av.VideoFrame) -> None:
+        if isinstance(picture, av.VideoFrame):
+            if self._decoded is None and not self.alpha_source:
+                place(self.placed.small().shrunk(picture), self._small[index], transparent=False)
+                return
+            picture = self.placed.converted(picture)
+        slot = self._slot(index)
+        place(picture, slot, transparent=self.alpha_source)
         cv2.resize(slot, small_size(self.size), dst=self._small[index], interpolation=cv2.INTER_AREA)
         if self.alpha_source:
             self._alpha_min[index] = slot[..., 3].min()
@@ -103,89 +139,38 @@ class FrameStore:
         while self._pending:
             self._pending.popleft().result()
 
-    def finish(self) -> tuple[np.ndarray, np.ndarray, bool]:
-        """(decoded, small, alpha) once every queued frame is in."""
+    def finish(self) -> tuple[np.ndarray | None, np.ndarray, bool]:
+        """(decoded, or None without `whole`; small; alpha) once every queued frame is in."""
         try:
             self._wait()
         finally:
             self._pool.shutdown()
         n = self.count
         alpha = self.alpha_source and n > 0 and int(self._alpha_min[:n].min()) < OPAQUE
-        return self._decoded[:n], self._small[:n], alpha
+        decoded = self._decoded[:n] if self._decoded is not None else None
+        return decoded, self._small[:n], alpha
 
     def abandon(self) -> None:
         self._pool.shutdown(cancel_futures=True)
 
 
-def _placement(src: tuple[int, int], dst: tuple[int, int], policy: str) -> tuple[int, int]:
-    """Scaled size of the source before it is cropped/padded to dst."""
-    sw, sh = src
-    dw, dh = dst
-    if policy == "crop":
-        return sw, sh
-    scale = max(dw / sw, dh / sh) if policy == "fill" else min(dw / sw, dh / sh)
-    return max(2, round(sw * scale / 2) * 2), max(2, round(sh * scale / 2) * 2)
-
-
-def _place(img: np.ndarray, slot: np.ndarray, transparent: bool) -> None:
-    """Centre-crop and/or pad an (h, w, 3|4) image into an (H, W, 4) slot: black, transparent where the
-    source has alpha, opaque otherwise; alpha 255 for RGB pictures."""
-    dh, dw = slot.shape[:2]
-    h, w = img.shape[:2]
-    y0, x0 = max(0, (h - dh) // 2), max(0, (w - dw) // 2)
-    img = img[y0 : y0 + dh, x0 : x0 + dw]
-    h, w = img.shape[:2]
-    if (h, w) != (dh, dw):
-        slot[...] = (0, 0, 0, 0 if transparent else 255)
-    top, left = (dh - h) // 2, (dw - w) // 2
-    region = slot[top : top + h, left : left + w]
-    if img.shape[2] == 4:
-        region[...] = img
-    else:
-        region[..., :3] = img
-        region[..., 3] = 255
-
-
-def _has_alpha_format(name: str | None) -> bool:
-    """Whether a pixel format carries alpha (rgba, yuva420p, ya8, pal8 with a transparent entry…)."""
-    if not name:
-        return False
-    try:
-        return any(c.is_alpha for c in av.VideoFormat(name).components) or name == "pal8"
-    except (ValueError, AttributeError):
-        return False
-
-
-def _video_frames(path: Path, size: tuple[int, int], policy: str):
-    """Decode into a FrameStore: FFmpeg decodes on its own threads and swscale converts (and scales) to
-    RGBA straight from the decoder's YUV, one pass; placing and the small copy run on the store's pool."""
-    try:
-        container = av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"cannot open as video ({exc.strerror or exc})", path=path) from exc
-    with container:
-        if not container.streams.video:
-            raise MediaError("has no video stream", path=path)
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        fps = float(stream.average_rate or stream.guessed_rate or DEFAULT_SEQUENCE_FPS)
-        src = (stream.codec_context.width, stream.codec_context.height)
-        if not all(src):
-            raise MediaError("video stream has no picture size (unsupported codec?)", path=path)
-        w, h = _placement(src, size, policy)
-        scaling = {"interpolation": "AREA"} if (w, h) != src else {}
-        store = FrameStore(size, stream.frames, _has_alpha_format(stream.codec_context.pix_fmt))
+def _video_frames(path: Path, size: tuple[int, int], policy: str, whole: bool):
+    """Decode into a FrameStore (FFmpeg decodes on its own threads; its workers convert); without `whole`,
+    also the second pass that reads the video again, holding the frame near the middle as the sample."""
+    with open_video(path) as (info, frames):
+        placed = Placement.of(info.size, size, policy, info.alpha)
+        store = FrameStore(size, info.expected, info.alpha, placed, whole)
+        middle, sample = info.expected // 2, None
         try:
-            for frame in container.decode(stream):
-                store.add(frame.reformat(width=w, height=h, format="rgba", **scaling).to_ndarray())
-        except av.error.FFmpegError as exc:
-            if not store.count:
-                store.abandon()
-                raise MediaError(f"cannot decode video ({exc.strerror or exc})", path=path) from exc
+            for index, frame in enumerate(frames):
+                if sample is None or index <= middle:
+                    sample = frame
+                store.add(frame)
         except BaseException:
             store.abandon()
             raise
-    return store, fps, src
+    reread = None if whole or sample is None else Reread(path, placed, store.count, sample)
+    return store, info.fps, info.size, reread
 
 
 def _stored_pictures(pictures: list[np.ndarray], size: tuple[int, int]) -> FrameStore:
@@ -202,7 +187,7 @@ def _animated_image_frames(path: Path, size: tuple[int, int], policy: str):
     try:
         with Image.open(path) as im:
             durations, pictures = [], []
-            w, h = _placement(im.size, size, policy)
+            w, h = placement(im.size, size, policy)
             for frame in ImageSequence.Iterator(im):
                 durations.append(frame.info.get("duration", 1000 / DEFAULT_SEQUENCE_FPS) or 100)
                 mode = "RGBA" if "transparency" in frame.info or frame.mode in ("RGBA", "LA") else "RGB"
@@ -210,7 +195,7 @@ def _animated_image_frames(path: Path, size: tuple[int, int], policy: str):
             src = im.size
     except OSError as exc:
         raise MediaError(f"cannot decode ({exc})", path=path) from exc
-    return _stored_pictures(pictures, size), 1000.0 / float(np.median(durations)), src
+    return _stored_pictures(pictures, size), 1000.0 / float(np.median(durations)), src, None
 
 
 def _image_frames(folder: Path, size: tuple[int, int], policy: str):
@@ -221,10 +206,10 @@ def _image_frames(folder: Path, size: tuple[int, int], policy: str):
     for f in files:
         with Image.open(f) as im:
             src = src or im.size
-            w, h = _placement(im.size, size, policy)
+            w, h = placement(im.size, size, policy)
             mode = "RGBA" if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info else "RGB"
             pictures.append(np.asarray(im.convert(mode).resize((w, h), Image.BOX)))
-    return _stored_pictures(pictures, size), DEFAULT_SEQUENCE_FPS, src
+    return _stored_pictures(pictures, size), DEFAULT_SEQUENCE_FPS, src, None
 
 
 def retime(n_source: int, source_fps: float, fps: float) -> np.ndarray:
@@ -234,24 +219,29 @@ def retime(n_source: int, source_fps: float, fps: float) -> np.ndarray:
     return np.minimum((np.arange(n) / fps * source_fps + 1e-6).astype(np.int64), n_source - 1)
 
 
-def conform(path: Path, size: tuple[int, int], fps: float | None, policy: str = "fill") -> Conformed:
-    """The source at `size`, retimed to `fps` (None: kept at its own rate, for motion interpolation)."""
+def conform(
+    path: Path, size: tuple[int, int], fps: float | None, policy: str = "fill", whole: bool = True
+) -> Conformed:
+    """The source at `size`, retimed to `fps` (None: kept at its own rate, for motion interpolation).
+    `whole=False`: a video keeps only its small copies and is read again for its frames (reread.py)."""
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}")
     if path.is_dir():
-        store, src_fps, src = _image_frames(path, size, policy)
+        store, src_fps, src, reread = _image_frames(path, size, policy)
     else:
         try:
-            store, src_fps, src = _video_frames(path, size, policy)
+            store, src_fps, src, reread = _video_frames(path, size, policy, whole)
         except MediaError:
             if path.suffix.lower() not in {".webp", ".gif", ".png"}:
                 raise
-            store, src_fps, src = _animated_image_frames(path, size, policy)
+            store, src_fps, src, reread = _animated_image_frames(path, size, policy)
     decoded, small, alpha = store.finish()
-    if not len(decoded):
+    if not len(small):
         raise MediaError("contains no frames", path=path)
+    if reread is not None:
+        decoded = reread
     if fps is None:
         return Conformed(decoded, small, src_fps, src_fps, src, alpha=alpha)
-    picks = retime(len(decoded), src_fps, fps)
-    same = len(picks) == len(decoded) and bool((picks == np.arange(len(decoded))).all())
+    picks = retime(len(small), src_fps, fps)
+    same = len(picks) == len(small) and bool((picks == np.arange(len(small))).all())
     return Conformed(decoded, small, fps, src_fps, src, None if same else picks, alpha)

@@ -10,10 +10,12 @@ Castaño, "Real-Time YCoCg-DXT Compression"), which keeps about 4-6 dB more deta
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 import numpy as np
@@ -98,44 +100,56 @@ def resolve_encoder(encoder: str, codec: str) -> str:
     return "etcpak"
 
 
-def _torch_planes(frames: Sequence[np.ndarray]) -> Iterator[HapImage]:
+def _torch_planes(jobs: Iterator[Callable[[], np.ndarray]]) -> Iterator[HapImage]:
     import torch
 
     from engine.clips.dxt import encode_bc1
 
-    for i in range(0, len(frames), TORCH_BATCH):
-        rgb = np.empty((min(TORCH_BATCH, len(frames) - i), *frames[i].shape[:2], 3), np.uint8)
-        for k in range(len(rgb)):  # copied one by one: a stored frame's render buffer is reused
-            rgb[k] = frames[i + k][..., :3]
+    while batch := list(itertools.islice(jobs, TORCH_BATCH)):
+        rgb = None
+        for k, job in enumerate(batch):  # copied one by one: a stored frame's render buffer is reused
+            frame = job()
+            if rgb is None:
+                rgb = np.empty((len(batch), *frame.shape[:2], 3), np.uint8)
+            rgb[k] = frame[..., :3]
         for bc1 in encode_bc1(torch.from_numpy(rgb)):
             yield HapImage(("dxt1",), (bc1.tobytes(),))
 
 
+def frame_jobs(frames) -> Iterator[Callable[[], np.ndarray]]:
+    """One call per frame that renders it: a StoredFrames' own jobs (a video read again decodes as they are
+    taken), or indexing for plain sequences of frames."""
+    if hasattr(frames, "jobs"):
+        return frames.jobs()
+    return (partial(frames.__getitem__, i) for i in range(len(frames)))
+
+
 def _encoded(frames: Sequence[np.ndarray], codec: str, encoder: str, finish: Callable[[HapImage], T]):
-    """`finish(planes)` of each frame, in order. etcpak: each frame is fetched (a stored frame is rendered
-    then), compressed and finished on a worker thread, every core busy (etcpak, OpenCV and snappy all
-    release the GIL); only the results come back to the caller's thread."""
+    """`finish(planes)` of each frame, in order. etcpak: each frame is rendered (a stored frame's recipe;
+    a video read again is converted by swscale then), compressed and finished on a worker thread, every
+    core busy (swscale, etcpak, OpenCV and snappy all release the GIL); only the results come back to the
+    caller's thread, which takes the jobs (decoding, for a video read again) and muxes."""
     if codec not in FORMATS:
         raise ValueError(f"codec must be one of {', '.join(FORMATS)}")
     encoder = resolve_encoder(encoder, codec)
     if encoder == "torch":
         if codec != "hap":
             raise ValueError("the torch encoder makes DXT1 (--codec hap) only")
-        yield from map(finish, _torch_planes(frames))
+        yield from map(finish, _torch_planes(frame_jobs(frames)))
         return
     if encoder not in ("etcpak", "quicktex"):
         raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}")
     fmt = FORMATS[codec][0]
     compress = _etcpak_plane if encoder == "etcpak" else _quicktex_plane
 
-    def job(i: int) -> T:
-        return finish(HapImage((fmt,), (compress(frames[i], fmt),)))
+    def job(render: Callable[[], np.ndarray]) -> T:
+        return finish(HapImage((fmt,), (compress(render(), fmt),)))
 
     workers = max(1, min(4, os.cpu_count() or 1)) if encoder == "etcpak" else 1  # quicktex holds the GIL
     with ThreadPoolExecutor(workers, thread_name_prefix="halation-encode") as pool:
         pending: deque = deque()
-        for i in range(len(frames)):  # a bounded window: finished frames never pile up in memory
-            pending.append(pool.submit(job, i))
+        for render in frame_jobs(frames):  # a bounded window: finished frames never pile up in memory
+            pending.append(pool.submit(job, render))
             if len(pending) > 4 * workers:
                 yield pending.popleft().result()
         while pending:

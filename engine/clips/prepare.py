@@ -1,6 +1,7 @@
 """`halation prepare`: turn AI clips into performance clips, once, before the gig.
 
-Each source is decoded and conformed to the show's size and frame rate (alpha kept when it has some),
+Each source is decoded and conformed to the show's size and frame rate (alpha kept when it has some; a
+video is decoded twice, once for its small copies and once for the encoder, rather than held whole),
 described on torch (brightness, colour, palette, motion, flicker, cuts), looped seamlessly (or set to
 ping-pong), stretched with motion-interpolated in-betweens when it must span more beats than it has frames
 for, deflickered (measured; deliberate strobes untouched), compressed with etcpak and written as a standard
@@ -207,7 +208,7 @@ def write_clip(
     frames: StoredFrames,
     origins: np.ndarray,
     settings: PrepareSettings,
-    alpha: bool,
+    clip: Conformed,
 ) -> str:
     """Encode and mux the stored frames as a HAP .mov; returns the codec. A HAP library clip keeps its
     variant and the packets of the frames left as they were (see passthrough.py)."""
@@ -216,7 +217,11 @@ def write_clip(
     try:
         codec = settings.codec
         if codec == "auto":  # a HAP library clip keeps its variant; anything else is chosen by its look
-            codec = CODEC_OF_FORMATS[hap_source.formats] if hap_source else choose_codec(frames, alpha)
+            codec = (
+                CODEC_OF_FORMATS[hap_source.formats]
+                if hap_source
+                else choose_codec([clip.sample()], clip.alpha)
+            )
         hap = hap_frames(frames, origins, codec, settings.encoder, hap_source, stored)
         write_mov(path, stored, settings.fps, CODEC_TAG[codec], hap)
     finally:
@@ -228,15 +233,16 @@ def write_clip(
 def prepare_one(source: Path, out_dir: Path, name: str, digest: str, settings: PrepareSettings) -> ClipEntry:
     dev = device()
     stored = dxt_size(settings.size)
-    rate = None if settings.stretch_beats else settings.fps  # stretching starts from the source's frames
-    clip = conform(source, stored, rate, settings.policy)
+    # Stretching starts from the source's frames, all in memory; otherwise a video is read twice (reread.py).
+    rate, whole = (None, True) if settings.stretch_beats else (settings.fps, False)
+    clip = conform(source, stored, rate, settings.policy, whole=whole)
     file = f"{name}.mov"
     with one_torch_thread(dev), ThreadPoolExecutor(1, thread_name_prefix="halation-describe") as side:
         thumbs = thumbnails(clip.small[clip.origins()], dev)
         plan = plan_loop(thumbs, clip.fps)
         described = side.submit(describe, thumbs[plan.start : plan.end])  # beside the encoding
         frames, report, origins = frames_to_store(clip, plan, settings)
-        codec = write_clip(source, out_dir / file, frames, origins, settings, clip.alpha)
+        codec = write_clip(source, out_dir / file, frames, origins, settings, clip)
         desc = described.result()
     fps = settings.fps
     return ClipEntry(

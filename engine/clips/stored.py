@@ -2,14 +2,17 @@
 
 Each stored frame is one decoded frame, or a crossfade of two (the loop seam), times a brightness gain
 (the deflicker). The encode workers render a frame into a scratch buffer of their own just before they
-compress it, so a clip is held in memory once, and most frames (untouched ones) are compressed straight from
-the decoder's buffer. The same recipe over the 1/8-size copies is what the deflicker measures.
+compress it: from the decoded buffer for a clip held whole (untouched frames are compressed straight from
+it), or from the video decoded again (reread.py). The same recipe over the 1/8-size copies is what the
+deflicker measures.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 
 import cv2
 import numpy as np
@@ -71,9 +74,10 @@ def gain_table(gain: float, channels: int) -> np.ndarray:
 
 class StoredFrames:
     """A sequence of (H, W, 4) frames: `frames[i]` renders stored frame i (a view of the decoded buffer
-    when untouched, else this thread's scratch buffer, valid until the thread's next render)."""
+    when untouched, else this thread's scratch buffer, valid until the thread's next render). `decoded` is
+    the decoded buffer, or a video's second pass (reread.Reread): then the frames come only from jobs()."""
 
-    def __init__(self, decoded: np.ndarray, recipe: Recipe, small: np.ndarray | None = None):
+    def __init__(self, decoded, recipe: Recipe, small: np.ndarray | None = None):
         self.decoded = decoded
         self.recipe = recipe
         self.small = small
@@ -96,6 +100,14 @@ class StoredFrames:
 
     def take(self, indices: np.ndarray) -> StoredFrames:
         return StoredFrames(self.decoded, self.recipe.take(indices), self.small)
+
+    def jobs(self) -> Iterator[Callable[[], np.ndarray]]:
+        """One call per stored frame, in order, each rendering it on the thread that calls it (an encode
+        worker): frames in memory render from the decoded buffer; a video read twice (see reread.py) is
+        decoded again as the calls are handed out."""
+        if isinstance(self.decoded, np.ndarray):
+            return (partial(self.__getitem__, i) for i in range(len(self)))
+        return self.decoded.jobs(self.recipe)
 
     def __getitem__(self, i: int) -> np.ndarray:
         buffer = getattr(self._scratch, "frame", None)
@@ -123,14 +135,29 @@ class StoredFrames:
 
 def render(frames: np.ndarray, recipe: Recipe, i: int, out: np.ndarray) -> np.ndarray:
     """Stored frame i from `frames`: a view when untouched, else written into `out`."""
-    frame = frames[recipe.first[i]]
-    second, gain = int(recipe.second[i]), float(recipe.gain[i])
-    if second < 0 and gain == 1.0:
-        return frame
-    if second >= 0:
-        w = float(recipe.weight[i])
-        cv2.addWeighted(frame, 1.0 - w, frames[second], w, 0.0, dst=out)
-        frame = out
+    second = int(recipe.second[i])
+    return blend(
+        frames[recipe.first[i]],
+        frames[second] if second >= 0 else None,
+        float(recipe.weight[i]),
+        float(recipe.gain[i]),
+        out,
+    )
+
+
+def blend(first: np.ndarray, second: np.ndarray | None, weight: float, gain: float, out: np.ndarray):
+    """`first` crossfaded with `second` (its share `weight`), times `gain`: `first` itself when that
+    changes nothing, else written into `out` (neither input). A gain alone is one saturating multiply
+    (cv2.convertScaleAbs, the same rounding as the lookup table, a fifth of its time) with the alpha copied
+    back; after a crossfade, the lookup table in place."""
+    if second is None and gain == 1.0:
+        return first
+    if second is None:
+        cv2.convertScaleAbs(first, dst=out, alpha=gain)
+        if first.shape[-1] == 4:
+            cv2.mixChannels([first], [out], [3, 3])
+        return out
+    cv2.addWeighted(first, 1.0 - weight, second, weight, 0.0, dst=out)
     if gain != 1.0:
-        cv2.LUT(frame, gain_table(gain, frame.shape[-1]), dst=out)
+        cv2.LUT(out, gain_table(gain, out.shape[-1]), dst=out)
     return out
