@@ -36,7 +36,12 @@ def add_arguments(p) -> None:
         help="playback formats (h264, prepared, and ffmpeg-made hap, hap_alpha, hap_q)",
     )
     p.add_argument(
-        "--skip", default="", help="parts to skip: encode,prepare,hapq,costs,target,playback,crossfade"
+        "--skip",
+        default="",
+        help="parts to skip: encode,prepare,hapq,stretch,deflicker,costs,target,playback,crossfade",
+    )
+    p.add_argument(
+        "--prepare-rounds", type=int, default=3, help="prepare and ffmpeg runs, alternating (3; medians)"
     )
     p.add_argument("--work", type=Path, default=Path("/tmp/halation-bench-clips"), help="fixture folder")
     p.add_argument("--json", type=Path, help="write the figures to this file")
@@ -284,10 +289,11 @@ def prepare_throughput(work: Path, encoder: str) -> dict:
 
 
 def prepare_stages(work: Path) -> dict:
-    """The two heavy stages of `prepare --codec hap` alone, ms per source frame (wall, CPU): decode (PyAV,
-    FFmpeg's threads) + RGBA conversion (swscale) + placing and 1/8-size copies (worker pool); and etcpak +
-    snappy (worker pool) + mux, on every frame with a deflicker gain (the usual case). The rest (loop
-    search, descriptors, deflicker on the small copies, sha256) is what the whole prepare adds."""
+    """`prepare --codec hap`'s two passes over the video alone, ms per source frame (wall, CPU): the first
+    (decode, each frame's YUV planes shrunk to its 1/8-size copy on the worker pool) and the second (decode
+    again, swscale to RGBA, a deflicker gain on every frame, the usual worst case, etcpak, snappy, mux).
+    The rest of the whole prepare (loop search, descriptors, deflicker measured on the small copies,
+    sha256) is what it adds to both."""
     from engine.clips.conform import conform
     from engine.clips.encode import encoded_frames
     from engine.clips.movfile import write_mov
@@ -295,18 +301,21 @@ def prepare_stages(work: Path) -> dict:
 
     src = fixtures(work, "720p")["h264"]
     clips = []
-    decode = timed(lambda: clips.append(conform(src, SIZES["720p"], 30.0)))
+    first = timed(lambda: clips.append(conform(src, SIZES["720p"], 30.0, whole=False)))
     clip = clips[0]
     stored = StoredFrames(clip.decoded, Recipe.plain(clip.origins()), clip.small)
     stored = stored.with_gain(np.full(len(stored), 1.02, np.float32))
     mov = work / "stages.mov"
-    encode = timed(
+    second = timed(
         lambda: write_mov(mov, SIZES["720p"], 30.0, "Hap1", encoded_frames(stored, "hap", "etcpak"))
     )
-    n = len(clip.decoded)
+    n = len(clip.small)
     return {
-        "decode + conform": {"wall_ms": 1000 * decode[0] / n, "cpu_ms": 1000 * decode[1] / n},
-        "etcpak + snappy + mux": {"wall_ms": 1000 * encode[0] / n, "cpu_ms": 1000 * encode[1] / n},
+        "1st pass: decode + 1/8 copies": {"wall_ms": 1000 * first[0] / n, "cpu_ms": 1000 * first[1] / n},
+        "2nd pass: decode + RGBA + gain + etcpak + snappy + mux": {
+            "wall_ms": 1000 * second[0] / n,
+            "cpu_ms": 1000 * second[1] / n,
+        },
     }
 
 
@@ -514,10 +523,18 @@ def target_report(ctx, args, report: dict) -> None:
         report.setdefault("target_1080p", {})[fmt] = {"cpu_side": cpu_side, "with_sampling": full}
     verdict = "PASS" if verdicts and all(verdicts.values()) else "MISS"
     report["target_verdict"] = verdict
+    report["target_measured"] = "CPU side only (read, snappy, compressed upload); the GPU side needs a GPU"
+    kept = "kept" if verdict == "PASS" else "did not all keep"
     print(
-        f"  {verdict} (CPU side): {TARGET_STREAMS} x 1080p30 of every HAP variant kept 30 fps with 0 dropped "
-        "frames, every frame uploaded compressed. Shown through llvmpipe the loop is bounded by its DXT "
-        "sampling, a software renderer's cost that a GPU's texture units do not have"
+        f"  {verdict} (CPU side, measured here): {TARGET_STREAMS} x 1080p30 of every HAP variant {kept} "
+        "30 fps with 0 dropped frames, every frame uploaded compressed."
+    )
+    print(
+        "  NOT MEASURED (needs a GPU): the GPU side, sampling the DXT textures in the conversion pass. On "
+        "llvmpipe (this machine) that is a software renderer decoding DXT texel by texel on the CPU, which "
+        "bounds the 'with llvmpipe's sampling' loop above; a GPU's texture units do it in hardware. Run "
+        "`halation bench clips --skip encode,prepare,hapq,stretch,deflicker,playback,crossfade` on a machine "
+        "with a GPU to judge the whole target."
     )
 
 
@@ -554,37 +571,185 @@ def playback(ctx, args, report: dict) -> None:
 PREPARE_TARGET_FPS = 60.0
 
 
-def prepare_report(work: Path, report: dict) -> None:
-    """Whole prepare, etcpak beside torch and ffmpeg's own encoder, then its stages; PASS/MISS on wall."""
+def _median_row(runs: list[dict]) -> dict:
+    return {
+        "wall_fps": statistics.median(r["wall_fps"] for r in runs),
+        "cpu_fps": statistics.median(r["cpu_fps"] for r in runs),
+        "runs_wall_fps": [round(r["wall_fps"], 1) for r in runs],
+    }
+
+
+def prepare_report(work: Path, report: dict, rounds: int) -> None:
+    """Whole prepare beside ffmpeg's own HAP encoder, alternating for `rounds` rounds (both see the same
+    machine; medians), torch once, then the two passes alone; PASS/MISS on the median wall figure."""
     load = load_average()
-    rows = {"etcpak": prepare_throughput(work, "etcpak"), "torch": prepare_throughput(work, "torch")}
-    if (theirs := ffmpeg_throughput(work)) is not None:
-        rows["ffmpeg -c:v hap"] = theirs
+    ours, theirs = [], []
+    for _ in range(rounds):
+        ours.append(prepare_throughput(work, "etcpak"))
+        if (row := ffmpeg_throughput(work)) is not None:
+            theirs.append(row)
+    rows = {"etcpak": _median_row(ours), "torch": prepare_throughput(work, "torch")}
+    if theirs:
+        rows["ffmpeg -c:v hap"] = _median_row(theirs)
     stages = prepare_stages(work)
     report["prepare_fps"] = rows
     report["prepare_stages"] = stages
     cores = os.cpu_count()
     print(
         f"\nprepare --codec hap at 720p30, source frames per second (whole prepare; target ≥ 60 on 2 cores; "
-        f"{cores} cores here, load average {load:.1f}):"
+        f"{cores} cores here, load average {load:.1f}; etcpak and ffmpeg alternate, medians of {rounds}):"
     )
     for name, r in rows.items():
         ratio = r["wall_fps"] / rows["torch"]["wall_fps"]
+        each = f"  (runs: {', '.join(map(str, r['runs_wall_fps']))})" if "runs_wall_fps" in r else ""
         print(
             f"  {name:16} {r['wall_fps']:6.1f} per wall s ({ratio:5.1f}x torch), "
-            f"{r['cpu_fps']:6.1f} per CPU s"
+            f"{r['cpu_fps']:6.1f} per CPU s{each}"
         )
     for name, r in stages.items():
-        print(f"  stage {name:22} {r['wall_ms']:6.2f} ms wall, {r['cpu_ms']:6.2f} ms CPU per frame")
-    ours = rows["etcpak"]["wall_fps"]
-    verdict = "PASS" if ours >= PREPARE_TARGET_FPS else "MISS"
-    beside = (
-        f", {ours / rows['ffmpeg -c:v hap']['wall_fps']:.2f}x ffmpeg" if "ffmpeg -c:v hap" in rows else ""
-    )
+        print(f"  {name:54} {r['wall_ms']:6.2f} ms wall, {r['cpu_ms']:6.2f} ms CPU per frame")
+    ours_fps = rows["etcpak"]["wall_fps"]
+    verdict = "PASS" if ours_fps >= PREPARE_TARGET_FPS else "MISS"
+    beside = ""
+    if "ffmpeg -c:v hap" in rows:
+        ratio = ours_fps / rows["ffmpeg -c:v hap"]["wall_fps"]
+        report["prepare_vs_ffmpeg"] = ratio
+        beside = f"; {ratio:.2f}x ffmpeg's HAP encoder on the same file, same machine"
     print(
-        f"  {verdict}: {ours:.1f} source frames per wall second (target ≥ {PREPARE_TARGET_FPS:.0f}{beside})"
+        f"  {verdict}: {ours_fps:.1f} source frames per wall second (target ≥ {PREPARE_TARGET_FPS:.0f}"
+        f"{beside})"
     )
     report["prepare_verdict"] = verdict
+
+
+HUNYUAN = "comfyanonymous_ComfyUI_examples/hunyuan_video_text_to_video.mp4"  # 3.04 s at 24 fps
+STRETCH_SIZE = (320, 176)
+STRETCH_BEATS, STRETCH_BPM = 16, 124.0
+STEP_TOLERANCE = 0.25  # the stretched clip's mean frame step within 25 % of its source's (per clip-second)
+
+
+def shared_clips() -> list[Path]:
+    from engine.paths import ROOT
+
+    return sorted((ROOT.parent / "shared" / "data" / "clips").rglob("*.mp4"))
+
+
+def stretch_report(report: dict) -> None:
+    """The issue's case: the 3 s 24 fps Hunyuan clip spanning 16 beats at 124 BPM at 30 fps, stretched as
+    `prepare --stretch 16 --bpm 124` does (looped, then in-betweens), beside holding frames (beat sync alone).
+    Smoothness: the mean frame step times the stretch factor over the source's own mean step."""
+    from engine.clips.conform import conform
+    from engine.clips.describe import thumbnails
+    from engine.clips.loop import loop_frames, plan_loop
+    from engine.clips.prepare import PrepareSettings, stored_frames
+    from engine.clips.stretch import smoothness
+
+    path = next((p for p in shared_clips() if p.as_posix().endswith(HUNYUAN)), None)
+    if path is None:
+        print(f"\nstretch: {HUNYUAN} is absent (../shared/data/clips): not measured")
+        return
+    source = conform(path, STRETCH_SIZE, None)
+    plan = plan_loop(thumbnails(source.frames), source.fps)
+    looped = loop_frames(source.frames, plan)
+    wrap = plan.mode == "loop"
+    settings = PrepareSettings(STRETCH_SIZE, 30.0, deflicker=False, stretch_beats=STRETCH_BEATS)
+    settings = PrepareSettings(**{**settings.__dict__, "stretch_bpm": STRETCH_BPM})
+    t0 = time.perf_counter()
+    stretched, done, _ = stored_frames(looped, plan.mode, settings)
+    seconds = time.perf_counter() - t0
+    smooth = smoothness(looped, stretched, wrap=wrap)
+    picks = np.minimum(
+        (np.arange(len(stretched)) * len(looped) / len(stretched)).astype(int), len(looped) - 1
+    )
+    held = smoothness(looped, looped[picks], wrap=wrap)
+    ok = abs(smooth.step_ratio - 1.0) <= STEP_TOLERANCE and smooth.repeats == 0
+    verdict = "PASS" if ok else "MISS"
+    report["stretch"] = {
+        "source_frames": len(looped),
+        "frames": len(stretched),
+        "step_ratio": smooth.step_ratio,
+        "repeats": smooth.repeats,
+        "held_repeats": held.repeats,
+        "held_step_ratio": held.step_ratio,
+        "crossfaded_share": done["stretch"]["crossfaded"],
+        "seconds": seconds,
+        "verdict": verdict,
+    }
+    print(
+        f"\nstretch: {path.name} ({source.fps:g} fps, {len(looped)} looped frames) over {STRETCH_BEATS} "
+        f"beats at {STRETCH_BPM:g} BPM at 30 fps, {STRETCH_SIZE[0]}x{STRETCH_SIZE[1]}: {len(stretched)} "
+        f"frames in {seconds:.1f} s ({100 * done['stretch']['crossfaded']:.1f} % of in-between pixels "
+        "crossfaded)"
+    )
+    print(
+        f"  in-betweens: mean step {smooth.step_ratio:.2f}x the source's, {smooth.repeats} repeated frames; "
+        f"holding frames (beat sync alone): {held.step_ratio:.2f}x, {held.repeats} repeated frames"
+    )
+    print(
+        f"  {verdict}: mean frame step within {100 * STEP_TOLERANCE:.0f} % of the source's "
+        f"({smooth.step_ratio:.2f}x) and no repeated frames ({smooth.repeats})"
+    )
+
+
+DEFLICKER_SIZE = (320, 180)
+STROBE_EVERY = 12  # white flash frames put into a real clip: a deliberate strobe
+
+
+def deflicker_report(work: Path, report: dict) -> None:
+    """`prepare`'s default deflicker on every real AI clip (the flicker descriptor before and after, from
+    clips.json), and a deliberate strobe (white frames every STROBE_EVERY frames of a real clip) that must
+    come out exactly as it went in."""
+    from engine.clips.conform import conform
+    from engine.clips.deflicker import brightness, deflicker
+    from engine.clips.prepare import PrepareSettings, prepare
+
+    clips = shared_clips()
+    if not clips:
+        print("\ndeflicker: no real AI clips (../shared/data/clips): not measured")
+        return
+    out = work / "deflicker"
+    shutil.rmtree(out, ignore_errors=True)
+    prepare(clips, out, PrepareSettings(DEFLICKER_SIZE, 30.0, codec="hap"))
+    entries = json.loads((out / "clips.json").read_text())["clips"]
+    rows = [(e["name"], e["descriptors"]) for e in entries]
+    worse = [name for name, d in rows if d["flicker_after"] > d["flicker_before"] + 1e-6]
+    ratios = [d["flicker_after"] / d["flicker_before"] for _, d in rows if d["flicker_before"] > 0]
+    frames = conform(clips[0], DEFLICKER_SIZE, 30.0).frames.copy()
+    flashes = np.arange(0, len(frames), STROBE_EVERY)
+    frames[flashes] = 250
+    evened, strobe = deflicker(frames)
+    kept = bool(np.array_equal(evened[flashes], frames[flashes]))
+    level = brightness(evened)
+    others = np.delete(level, flashes).mean()
+    verdict = "PASS" if not worse and kept and strobe.flashes >= len(flashes) else "MISS"
+    report["deflicker"] = {
+        "clips": {
+            name: {k: d[k] for k in ("flicker_before", "flicker_after", "frames_corrected")}
+            for name, d in rows
+        },
+        "median_after_over_before": statistics.median(ratios) if ratios else None,
+        "strobe_frames_kept": kept,
+        "verdict": verdict,
+    }
+    print(
+        f"\ndeflicker (prepare's default) on {len(rows)} real AI clips at "
+        f"{DEFLICKER_SIZE[0]}x{DEFLICKER_SIZE[1]}:"
+    )
+    for name, d in rows:
+        print(
+            f"  {name[:34]:34} flicker {d['flicker_before']:.5f} → {d['flicker_after']:.5f} "
+            f"({d['frames_corrected']} frames corrected, {d['flashes_kept']} flashes kept)"
+        )
+    print(
+        f"  median after/before {statistics.median(ratios):.2f}; a strobe put into {clips[0].name} "
+        f"({len(flashes)} white frames): {strobe.flashes} frames kept as flashes, the white frames "
+        f"{'exactly as they were' if kept else 'CHANGED'} "
+        f"({level[flashes].mean() - others:.2f} brighter than the rest)"
+    )
+    print(
+        f"  {verdict}: no clip flickers more after ({len(worse)} did), "
+        "every strobe frame left exactly as it was"
+    )
 
 
 def run(args) -> int:
@@ -603,7 +768,7 @@ def run(args) -> int:
             ratio = r["fps"] / base
             print(f"  {name:15} {r['fps']:8.1f} frames/s ({ratio:5.1f}x torch)  PSNR {r['psnr_db']:.2f} dB")
     if "prepare" not in skip:
-        prepare_report(args.work, report)
+        prepare_report(args.work, report, args.prepare_rounds)
     if "hapq" not in skip and (gen := hapq_generation(args.work)) is not None:
         report["hapq_generation"] = gen
         loss = gen["source_db"] - gen["prepared_db"]
@@ -613,6 +778,12 @@ def run(args) -> int:
             f"prepared {gen['prepared_db']:.2f} dB against the original ({loss:.2f} dB lost; target ≤ 1); "
             f"every frame encoded again: {gen['all_encoded_again_db']:.2f} dB"
         )
+        report["hapq_verdict"] = "PASS" if loss <= 1.0 else "MISS"
+        print(f"  {report['hapq_verdict']}: {loss:.2f} dB lost (target ≤ 1 dB)")
+    if "stretch" not in skip:
+        stretch_report(report)
+    if "deflicker" not in skip:
+        deflicker_report(args.work, report)
     if "costs" not in skip:
         costs_report(ctx, args.work, report)
     if "target" not in skip:
@@ -627,6 +798,22 @@ def run(args) -> int:
                 f"{size_name} A/B crossfade through the pipeline (prepared): {r['drops']} dropped clip "
                 f"frames, median render {r['median_ms']:.1f} ms, rss {r['rss_mb']:.0f} MB"
             )
+    verdicts = _verdicts(report)
+    report["verdicts"] = verdicts
+    if verdicts:
+        print("\nverdicts: " + ", ".join(f"{part} {v}" for part, v in verdicts.items()))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
+    return 1 if "MISS" in verdicts.values() else 0  # a bench exits 1 when a figure misses its target
+
+
+def _verdicts(report: dict) -> dict[str, str]:
+    """Each target judged in this run, by part (the 1080p streams: the CPU side, all that runs here)."""
+    found = {
+        "prepare ≥ 60 fps": report.get("prepare_verdict"),
+        "HAP Q within 1 dB": report.get("hapq_verdict"),
+        "6 x 1080p30 (CPU side)": report.get("target_verdict"),
+        "stretch": report.get("stretch", {}).get("verdict"),
+        "deflicker": report.get("deflicker", {}).get("verdict"),
+    }
+    return {part: v for part, v in found.items() if v}
