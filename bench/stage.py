@@ -84,13 +84,37 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def warp_cost(ctx, size, frames: int) -> dict:
+def timed_both(fn) -> tuple[float, float]:
+    """Wall time and this process's CPU time (every thread: llvmpipe's rasteriser threads too) of `fn`.
+    On a machine other people load, a frame's wall time swings with their work; its CPU time much less,
+    so the CPU ratio is printed beside the wall one as a cross-check (the verdict stays on wall time)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def _parts(staged):
+    """The venue's output taken apart, to say where its cost is: each part on the keystone alone."""
+    from engine.output.stage import OutputSpec
+
+    base = OutputSpec(staged.name, staged.size, keystone=staged.keystone)
+    return {
+        "keystone": base,
+        "keystone+blend": replace(base, blend=staged.blend),
+        "keystone+mask": replace(base, masks=staged.masks),
+        "keystone+mesh": replace(base, mesh=staged.mesh),
+    }
+
+
+def warp_cost(ctx, size, frames: int, parts: bool = True) -> dict:
     """Frame time of a plain output (the program blitted to the output's framebuffer, as a projector
     window did before stage files), of the default output (the limiter, no warp) and of the venue's output
     (keystone + mesh + blend + mask + limiter), each drawn into that framebuffer the way an output window
     draws, interleaved frame by frame with each condition first in turn. The ratios are the medians of
-    each block of three frames' own ratios: on a busy machine the load drifts less within a block than
-    across the run."""
+    each block's own ratios (one frame of each condition): on a busy machine the load drifts less within
+    a block than across the run. With `parts`, the venue's parts each on the keystone alone (limiter off),
+    and the keystone with its blends and the limiter (the target's words without the mesh and the mask),
+    run in the same blocks, to say where the cost is; the verdict stays on the whole venue output."""
     from engine.output.compose import OutputCompositor
     from engine.render.quad import Blit
 
@@ -100,15 +124,21 @@ def warp_cost(ctx, size, frames: int) -> dict:
         "limited": OutputCompositor(ctx, plain_spec, size, "standard"),  # the default output: no warp
         "staged": OutputCompositor(ctx, staged_spec, size, "standard"),
     }
+    if parts:
+        comps.update({k: OutputCompositor(ctx, s, size, "off") for k, s in _parts(staged_spec).items()})
+        warp_blend = _parts(staged_spec)["keystone+blend"]  # the target's own words: no mesh, no mask
+        comps["keystone+blend+limiter"] = OutputCompositor(ctx, warp_blend, size, "standard")
     screen = ctx.texture(size, 4)
     screen_fbo = ctx.framebuffer(color_attachments=[screen])
     blit = Blit(ctx)
-    order = ("plain", "limited", "staged")
-    times = {k: [] for k in order}
+    order = ("plain", *comps)
+    k = len(order)
+    times = {c: [] for c in order}
+    cpu = {c: [] for c in order}
     try:
-        for n in range(frames * 3 + 6):
-            rotation = order[(n // 3) % 3 :] + order[: (n // 3) % 3]  # each goes first in turn
-            which = rotation[n % 3]
+        for n in range(frames * k + 2 * k):
+            rotation = order[(n // k) % k :] + order[: (n // k) % k]  # each goes first in turn
+            which = rotation[n % k]
 
             def frame(which=which):
                 ft = program.draw()
@@ -119,9 +149,10 @@ def warp_cost(ctx, size, frames: int) -> dict:
                     comps[which].draw_into(picture, ft.time, screen_fbo)
                 ctx.finish()
 
-            took = timed(frame)
-            if n >= 6:  # the first frames compile and allocate
+            took, used = timed_both(frame)
+            if n >= 2 * k:  # the first frames compile and allocate
                 times[which].append(took)
+                cpu[which].append(used)
     finally:
         blit.release()
         screen_fbo.release()
@@ -130,8 +161,10 @@ def warp_cost(ctx, size, frames: int) -> dict:
             comp.release()
         program.release()
     return {
-        **{k: statistics.median(v) for k, v in times.items()},
-        **{f"ratio_{k}": paired(times[k], times["plain"]) for k in ("limited", "staged")},
+        **{c: statistics.median(v) for c, v in times.items()},
+        **{f"ratio_{c}": paired(times[c], times["plain"]) for c in comps},
+        **{f"cpu_{c}": paired(cpu[c], cpu["plain"]) for c in comps},
+        "cpu_plain": statistics.median(cpu["plain"]),
     }
 
 
@@ -336,8 +369,16 @@ def run(args) -> int:
         ):
             print(
                 f"  {what} {ms(w[key])}: ratio {w[f'ratio_{key}']:.3f} frame by frame"
-                f" ({w[key] / w['plain']:.3f} of the medians)"
+                f" ({w[key] / w['plain']:.3f} of the medians; CPU time {w[f'cpu_{key}']:.3f})"
             )
+        print(f"  where it goes (limiter off unless named; a plain output's CPU {ms(w['cpu_plain'])}):")
+        print(
+            "   "
+            + ", ".join(
+                f"{p} {w[f'ratio_{p}']:.3f} (CPU {w[f'cpu_{p}']:.3f})"
+                for p in (*_parts(_outputs(size)[1]), "keystone+blend+limiter")
+            )
+        )
         ratio = w["ratio_staged"]
         said = verdict(ratio <= 1.10, checks)
         print(f"  target warp+blend+limiter <= 10 % of the frame: {said} ({ratio:.3f})")

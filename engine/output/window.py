@@ -171,13 +171,17 @@ class Window:
             )
 
     def target(self) -> moderngl.Framebuffer:
-        """The window's framebuffer, cleared, with a letterboxed viewport for the show's aspect ratio."""
+        """The window's framebuffer with a letterboxed viewport for the show's aspect ratio, its bars
+        cleared (every sink covers the viewport it is given, so a viewport that fills the window is not
+        cleared first: a full-window clear is a pass of its own on a software rasteriser)."""
         screen = self.ctx.screen
         fb_size = self._glfw.get_framebuffer_size(self.handle)
+        viewport = letterbox(fb_size, self.content_size)
         screen.viewport = (0, 0, *fb_size)
         screen.use()
-        self.ctx.clear(0.0, 0.0, 0.0)
-        screen.viewport = letterbox(fb_size, self.content_size)
+        if viewport != (0, 0, *fb_size):
+            self.ctx.clear(0.0, 0.0, 0.0)
+        screen.viewport = viewport
         return screen
 
     def set_title(self, title: str) -> None:
