@@ -352,35 +352,54 @@ def _summarise(scores: list[dict]) -> dict:
     }
 
 
+CPU_PASSES = 3  # passes of each detector, taken in turn: a moment of load elsewhere skews one, not the median
+
+
 def _cpu(data: Path, entries: list[dict], seconds: float) -> dict[str, float]:
-    """Percent of one core, fed one hop at a time as live capture does (with a snapshot per hop)."""
-    import aubio
+    """Percent of one core, fed one hop at a time as live capture does (with a snapshot per hop): process
+    time of each detector over the first `seconds` of the set's longest file, the median of CPU_PASSES
+    passes taken in turn with aubio's (the two share whatever else the machine is doing)."""
     import numpy as np
 
-    from engine.analysis.analyzer import Analyzer
     from engine.audio.file import load_audio
 
     longest = max(entries, key=lambda e: (data / e["audio"]).stat().st_size)
     ours_audio = load_audio(data / longest["audio"], ENGINE_RATE).mono()[: int(seconds * ENGINE_RATE)]
     aubio_audio = load_audio(data / longest["audio"], AUBIO_RATE).mono()[: int(seconds * AUBIO_RATE)]
+    aubio_audio = np.ascontiguousarray(aubio_audio, np.float32)
+    passes: dict[str, list[float]] = {"halation": [], "aubio": []}
+    for _ in range(CPU_PASSES):
+        passes["halation"].append(_cpu_halation(ours_audio) / (len(ours_audio) / ENGINE_RATE))
+        passes["aubio"].append(_cpu_aubio(aubio_audio) / (len(aubio_audio) / AUBIO_RATE))
+    return {who: 100 * float(np.median(p)) for who, p in passes.items()}
+
+
+def _cpu_halation(mono) -> float:
+    """Process seconds a fresh Analyzer takes over `mono`, hop by hop with a snapshot per hop."""
+    from engine.analysis.analyzer import Analyzer
+
     analyzer = Analyzer(ENGINE_RATE)
     start = time.process_time()
-    for i in range(0, len(ours_audio) - HOP + 1, HOP):
-        analyzer.feed(ours_audio[i : i + HOP])
+    for i in range(0, len(mono) - HOP + 1, HOP):
+        analyzer.feed(mono[i : i + HOP])
         analyzer.snapshot()
         analyzer.drain_onsets()
         analyzer.drain_beats()
-    ours = (time.process_time() - start) / (len(ours_audio) / ENGINE_RATE)
+    return time.process_time() - start
+
+
+def _cpu_aubio(mono) -> float:
+    """Process seconds aubio's onset and tempo objects take over `mono`, hop by hop."""
+    import aubio
+
     onset = aubio.onset("mkl", 512, HOP, AUBIO_RATE)
     tempo = aubio.tempo("default", 1024, HOP, AUBIO_RATE)
-    aubio_audio = np.ascontiguousarray(aubio_audio, np.float32)
     start = time.process_time()
-    for i in range(0, len(aubio_audio) - HOP + 1, HOP):
-        block = aubio_audio[i : i + HOP]
+    for i in range(0, len(mono) - HOP + 1, HOP):
+        block = mono[i : i + HOP]
         onset(block)
         tempo(block)
-    theirs = (time.process_time() - start) / (len(aubio_audio) / AUBIO_RATE)
-    return {"halation": 100 * ours, "aubio": 100 * theirs}
+    return time.process_time() - start
 
 
 ROWS = (
@@ -397,7 +416,7 @@ ROWS = (
     ("tempo lock within 2 %: slowest (s)", "lock_max_s", "{:.1f}"),
     ("files locked (of those ≥ 8 s)", "locked_files", "{}"),
     ("octave flips after locking", "octave_flips", "{}"),
-    ("CPU, % of one core (hop 256)", "cpu_percent", "{:.2f}"),
+    ("CPU, % of one core (hop 256, median)", "cpu_percent", "{:.2f}"),
 )
 
 
@@ -507,7 +526,13 @@ def targets(summary: dict, rows: list[dict], table: list[dict]) -> list[dict]:
         f"≥ {TRUSTED_ACC1}",
         right / n >= TRUSTED_ACC1 if n else None,
     )
-    add("CPU, one core at hop 256", f"{h['cpu_percent']:.2f} %", "≤ 3 %", h["cpu_percent"] <= 3.0)
+    ratio = h["cpu_percent"] / a["cpu_percent"] if a.get("cpu_percent") else float("nan")
+    add(
+        "CPU, one core at hop 256",
+        f"{h['cpu_percent']:.2f} % ({ratio:.1f}x aubio)",
+        "≤ 3 %",
+        h["cpu_percent"] <= 3.0,
+    )
     return out
 
 

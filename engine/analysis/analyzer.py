@@ -24,7 +24,7 @@ from engine.analysis.beats import Beat
 from engine.analysis.features import (
     SPECTRUM_BINS,
     WAVEFORM_SAMPLES,
-    BandFeatures,
+    Bands,
     Features,
     Onset,
 )
@@ -76,8 +76,8 @@ class Analyzer:
             mean=(False,) * len(self._band_bins) + (True,) * len(log_bins),
         )
         self._moments = np.stack([np.ones_like(self._freqs), self._freqs], axis=1).astype(np.float32)
-        self._window = np.hanning(fft_size).astype(np.float32)
-        self._norm = np.float32(4.0 / fft_size)  # a full-scale sine reads as amplitude ~1
+        # the Hann window, scaled so a full-scale sine reads as amplitude ~1
+        self._window = (np.hanning(fft_size) * (4.0 / fft_size)).astype(np.float32)
         self._history = np.zeros(fft_size - hop, np.float32)
         self._pending = np.zeros(0, np.float32)
         self._tracker = BandTracker(len(self.band_names), self.dt)
@@ -149,7 +149,7 @@ class Analyzer:
             frames = stream[None, :]
         else:
             frames = np.lib.stride_tricks.sliding_window_view(stream, self.fft_size)[:: self.hop][:n_hops]
-        mags = np.abs(np.fft.rfft(frames * self._window, axis=1)) * self._norm
+        mags = np.abs(np.fft.rfft(frames * self._window, axis=1))
         power_sums = self._power_sums(mags * mags)
         n_bands = len(self._band_bins)
         band_amp = np.sqrt(power_sums[:, :n_bands]).tolist()
@@ -237,12 +237,7 @@ class Analyzer:
 
     def snapshot(self) -> Features:
         t = self._tracker
-        bands = {
-            name: BandFeatures(level, hits, presence, band_time)
-            for name, level, hits, presence, band_time in zip(
-                self.band_names, t.level, t.hits, t.presence, t.time, strict=True
-            )
-        }
+        bands = Bands(self.band_names, (tuple(t.level), tuple(t.hits), tuple(t.presence), tuple(t.time)))
         energy = 0.5
         if self._short_w > 0:
             ratio = (self._short_pow / self._short_w) / max(self._long_pow / self._long_w, 1e-12)

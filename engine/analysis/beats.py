@@ -126,7 +126,7 @@ class BeatTracker:
             return (1.0 - m) * strength
         past = self._recent(int(2 * period) + 1)
         weights = self._weights(period, len(past))
-        best = float(np.max(past * weights)) if len(past) else 0.0
+        best = float(np.maximum.reduce(past * weights)) if len(past) else 0.0
         return (1.0 - m) * strength + m * best
 
     def _weights(self, period: float, count: int) -> np.ndarray:

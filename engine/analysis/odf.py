@@ -61,32 +61,32 @@ class SpectralFlux:
 
 
 class RangeSums:
-    """Sums (or means, per range) of each row of a spectrum over bin ranges, which may overlap: the sums over
-    the segments between every range's edges in one `np.add.reduceat`, then each range from the running sum
-    of its segments. Each row is summed on its own, in the same order whatever the number of rows, so a batch
-    of hops gives bit-identical results to one hop at a time (a matrix product does not: BLAS sums a single
-    row in another order than a block of rows, and the onsets a file was heard with moved with the block
-    size). A few numpy calls for any number of ranges: live, each call of a hop costs about as much as its
-    arithmetic."""
+    """Sums (or means, per range) of each row of a spectrum over bin ranges, which may overlap, in one
+    `np.add.reduceat` over the ranges' (start, stop) pairs. Each row is summed on its own, in the same order
+    whatever the number of rows, so a batch of hops gives bit-identical results to one hop at a time (a
+    matrix product does not: BLAS sums a single row in another order than a block of rows, and the onsets
+    a file was heard with moved with the block size). One call for any number of ranges: live, each numpy
+    call of a hop costs about as much as its arithmetic."""
 
     def __init__(self, n_bins: int, ranges: tuple[slice, ...], mean: bool | tuple[bool, ...] = False):
-        edges = sorted({r.start for r in ranges} | {r.stop for r in ranges} | {0})
-        self._starts = np.array([e for e in edges if e < n_bins])  # the last segment runs to the end
-        position = {e: i for i, e in enumerate(edges)}
-        # range [start, stop) is segments position[start] .. position[stop] - 1: the running sum at its last
-        # segment less the running sum before its first (none for a range from bin 0)
-        self._last = np.array([position[r.stop] - 1 for r in ranges])
-        before = np.array([position[r.start] - 1 for r in ranges])
-        self._before = np.maximum(before, 0)
-        self._has_before = (before >= 0).astype(np.float64)
+        # reduceat sums [i_k, i_k+1) and, from the last index, to the end: a range reaching the last bin
+        # goes last, its stop left out (the odd pairs, the gaps between ranges, are not read)
+        order = sorted(range(len(ranges)), key=lambda j: ranges[j].stop >= n_bins)
+        if sum(r.stop >= n_bins for r in ranges) > 1:
+            raise ValueError("RangeSums: at most one range may reach the last bin")
+        pairs = [i for j in order for i in (ranges[j].start, ranges[j].stop)]
+        self._pairs = np.array(pairs[:-1] if ranges[order[-1]].stop >= n_bins else pairs)
+        self._order = np.argsort(order)  # back to the order the ranges were given in
         widths = np.array([r.stop - r.start for r in ranges])
         averaged = np.broadcast_to(np.asarray(mean, bool), widths.shape)  # per range, or one for all
-        self._scale = np.where(widths > 0, np.where(averaged, 1.0 / np.maximum(widths, 1), 1.0), 0.0)
+        scale = np.where(widths > 0, np.where(averaged, 1.0 / np.maximum(widths, 1), 1.0), 0.0)  # empty: 0
+        self._scale = scale
+        self._identity = bool(np.all(self._order == np.arange(len(ranges))))
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         """(rows, ranges) float64 for `rows` of shape (rows, bins)."""
-        running = np.cumsum(np.add.reduceat(rows, self._starts, axis=1, dtype=np.float64), axis=1)
-        return (running[:, self._last] - running[:, self._before] * self._has_before) * self._scale
+        sums = np.add.reduceat(rows, self._pairs, axis=1, dtype=np.float64)[:, ::2]
+        return (sums if self._identity else sums[:, self._order]) * self._scale
 
 
 def _rise(frames: np.ndarray, before: np.ndarray, prev: np.ndarray | None) -> np.ndarray:

@@ -101,7 +101,8 @@ class TempoTracker:
         self._count = 0
         self._update_hops = max(1, round(s.update / hop_seconds))
         self._fft = 1 << int(2 * self._size - 1).bit_length()
-        self._smooth = max(1, round(0.05 / hop_seconds)) | 1  # local-mean window, odd
+        smooth = max(1, round(0.05 / hop_seconds)) | 1  # local-mean window, odd
+        self._local = np.ones(smooth) / smooth
         self._keep = float(np.exp(-s.update / s.memory))
         self._make_grid()
         self._acc = np.zeros(len(self.bpm_grid))
@@ -199,7 +200,7 @@ class TempoTracker:
         if acf[0] <= 0:
             self._triple_now = np.zeros(len(self.bpm_grid))
             return np.zeros(len(self.bpm_grid))
-        wide = np.maximum(acf, np.maximum(np.roll(acf, 1), np.roll(acf, -1)))  # later multiples drift
+        wide = _widened(acf)  # later multiples drift
         comb = self._comb_plan(n)
         at = comb.read(np.concatenate((acf, wide)))  # every lag the comb reads, in one gather
         h = self.settings.harmonics
@@ -235,9 +236,8 @@ class TempoTracker:
     def _autocorrelation(self) -> np.ndarray:
         """Unbiased autocorrelation (1 at lag 0) of the recent onset peaks, recent seconds weighted more."""
         x = self._recent()
-        k = self._smooth
-        x = np.maximum(x - np.convolve(x, np.ones(k) / k, mode="same"), 0.0)  # peaks above the local mean
-        x = x - x.mean()
+        x = np.maximum(x - np.convolve(x, self._local, mode="same"), 0.0)  # peaks above the local mean
+        x = x - np.add.reduce(x) / len(x)
         n = len(x)
         weight, overlap0, unbias = self._weighting(n)
         spec = np.fft.rfft(x * weight, self._fft)
@@ -267,9 +267,9 @@ class TempoTracker:
             # the track's references are read from full windows only: a short window holding the first
             # hit is not diluted, and would set a peak that the music after it cannot reach for a while
             peak = float(sal.max())
-            fall = float(np.exp(-self.settings.update / self.settings.reference))
+            fall = math.exp(-self.settings.update / self.settings.reference)
             self._reference = max(peak, self._reference * fall)
-            fade = float(np.exp(-self.settings.update / self.settings.loudness))
+            fade = math.exp(-self.settings.update / self.settings.loudness)
             self._energy_reference = max(self._energy, self._energy_reference * fade)
             self._level_reference = max(self._level, self._level_reference * fade)
             if self._reference > 0 and self._energy_reference > 0:
@@ -293,7 +293,7 @@ class TempoTracker:
         i = self._current
         bpm = float(self.bpm_grid[i] * self._grid_step ** _parabolic_offset(score, i))
         bpm = self._refine(bpm)
-        periodicity = float(np.clip(self._acc[i] / max(self._weight, 1e-9), 0.0, 1.0))
+        periodicity = min(max(float(self._acc[i]) / max(self._weight, 1e-9), 0.0), 1.0)
         runner_up, share = self._runner_up(score, i, bpm)
         confidence = calibrated(periodicity)
         if share >= OPEN_OCTAVE_SHARE and runner_up > 0 and _related(runner_up / bpm, (2.0, 0.5)):
@@ -385,6 +385,16 @@ def _related(ratio: float, ratios: tuple[float, ...]) -> bool:
     return any(abs(math.log(ratio / r)) < 0.04 for r in ratios)
 
 
+def _widened(acf: np.ndarray) -> np.ndarray:
+    """Each lag's maximum with its two neighbours (the ends wrap around, as np.roll does)."""
+    wide = acf.copy()
+    np.maximum(wide[1:], acf[:-1], out=wide[1:])
+    np.maximum(wide[:-1], acf[1:], out=wide[:-1])
+    wide[0] = max(wide[0], acf[-1])
+    wide[-1] = max(wide[-1], acf[0])
+    return wide
+
+
 def _inner(score: np.ndarray) -> np.ndarray:
     """The score without the slopes that rise to either end of the range: their peak lies outside it, so
     the range's edge is not a tempo the music has (a peak just above the range is read at its half)."""
@@ -402,9 +412,9 @@ def _parabolic_offset(score: np.ndarray, i: int) -> float:
     """Sub-grid position of the peak at i, in grid steps (-0.5..0.5)."""
     if i <= 0 or i >= len(score) - 1:
         return 0.0
-    a, b, c = score[i - 1], score[i], score[i + 1]
+    a, b, c = score[i - 1 : i + 2].tolist()
     den = a - 2 * b + c
-    return 0.0 if den >= 0 else float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+    return 0.0 if den >= 0 else min(max(0.5 * (a - c) / den, -0.5), 0.5)
 
 
 @dataclass(frozen=True)
