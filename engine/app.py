@@ -149,9 +149,13 @@ class Show:
         if builder is not None:
             self._looks = builder
         elif self._looks is None:
-            self._looks = LookBuilder(self._warm() or WarmService(WarmWorker()))
+            self._looks = LookBuilder(self._warm() or WarmService(WarmWorker()), self._planned_transition)
             self._warm_service = self._looks.service
             self.staging = LookStaging(self._staged_pipeline)  # a replay adopts at the take's frame
+
+    def _planned_transition(self) -> str | None:
+        """The transition of the morph the next look comes in through (warmed with it), or None."""
+        return self.morph_plan.transition if self.morph_plan is not None else None
 
     def request(self, preset: Preset) -> None:
         """Ask for another look without stalling a frame: it is built aside and adopted by `adopt_look`

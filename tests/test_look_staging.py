@@ -31,11 +31,12 @@ class LiveShow:
         self.target = Offscreen(ctx, SIZE)
         self.index = 0
 
-    def frame(self) -> bool:
+    def frame(self, before_draw=lambda adopted: None) -> bool:
         """One frame as the live loop draws it; True when it brought in a new look."""
         self.index += 1
         n = self.index
         adopted = self.show.adopt_look()
+        before_draw(adopted)
         ft = FrameTime(n, n / 30, 1 / 30, (2000.0, 1.0, 1.0, 0.0))
         self.show.draw(ft, silent_features(("bass",)), self.target.fbo)
         return adopted
@@ -183,3 +184,43 @@ def test_a_colour_with_another_number_of_components_does_not_break_the_glide(gl_
     going.old_values = {"shader.tint": (1.0, 0.0, 0.0)}
     params = {"shader.tint": Param("shader.tint", "color", (0.0, 0.0, 1.0, 1.0))}
     assert going.glide({"shader.tint": (0.0, 0.0, 1.0, 1.0)}, params) == {"shader.tint": (0.0, 0.0, 1.0, 1.0)}
+
+
+def test_the_next_cue_prewarmed_as_a_look_comes_in_is_not_built_again_at_its_go(live):
+    from engine.runtime.looks import look_jobs
+
+    show, builder = live.show, live.show._looks
+    sunset = load_preset(SUNSET)
+    show.request(load_preset(TUNNEL))
+    # in the frame that brings the tunnel look in, before it is drawn, the next cue is warmed (as
+    # Operator.settle does)
+    while not live.frame(before_draw=lambda adopted: adopted and show.prewarm(sunset)):
+        time.sleep(0.005)
+    fingerprints = {job[1] for job in look_jobs(sunset, show.pipeline.spec_for)}
+    live.until(lambda: fingerprints <= set(builder._warmed))
+    asked: list[str] = []
+    submit = builder.service.submit
+    builder.service.submit = lambda reply, key, *rest: asked.append(key) or submit(reply, key, *rest)
+    show.morph_plan = MorphSpec(1.0, "seconds", "now", "fade")
+    show.request(sunset)  # its GO, through a morph the prewarm did not know of
+    assert asked == ["transition"]  # the look is warm already: only the morph's transition is new
+    live.until(lambda: show.preset.path == SUNSET)
+
+
+def test_a_look_waiting_for_its_clip_decks_does_not_spin_the_frame():
+    from engine.render.pipeline import WAITING
+    from engine.runtime.looks import LookStaging
+
+    pieces: list[str] = []
+
+    def build(preset):
+        for _ in range(3):
+            pieces.append("waited")
+            yield WAITING  # the decks open on a thread of their own
+        yield "built"
+
+    staging = LookStaging(build, budget=1.0)  # a budget that would allow many pieces a frame
+    staging.start(None)
+    assert staging.step() is None and pieces == ["waited"]  # one look at the decks, and the frame goes on
+    assert staging.step() is None and staging.step() is None
+    assert staging.step() == (None, "built")

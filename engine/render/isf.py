@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,15 @@ class IsfDocument:
     header_line: int = 1  # line of the JSON header, blamed for errors in generated declarations
 
 
+PARSED_KEPT = 128  # translated shaders remembered by their text (a show's library cycles through a few dozen)
+_PARSED: OrderedDict[tuple[str, str, str | None], IsfDocument] = OrderedDict()
+
+
 def load_isf(path: Path | str) -> IsfDocument:
-    """Read an .fs (and the .vs beside it, if any) and translate it."""
+    """Read an .fs (and the .vs beside it, if any) and translate it. A file whose text was translated
+    before is not translated again: a cue or an autopilot change loads its preset on the render thread,
+    and translating its shaders was half of that (1-2 ms of a 14 ms frame). The files are read each time,
+    so an edited shader is translated afresh; documents are immutable, so sharing one is safe."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -116,7 +124,15 @@ def load_isf(path: Path | str) -> IsfDocument:
     vertex_text = None
     if vs_path.is_file():
         vertex_text = vs_path.read_text(encoding="utf-8", errors="replace")
-    return load_isf_source(text, path, vertex_text)
+    key = (str(path), text, vertex_text)
+    doc = _PARSED.get(key)
+    if doc is None:
+        doc = _PARSED[key] = load_isf_source(text, path, vertex_text)
+        while len(_PARSED) > PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(key)
+    return doc
 
 
 def load_isf_source(text: str, path: Path, vertex_text: str | None = None) -> IsfDocument:

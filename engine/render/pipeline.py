@@ -40,6 +40,7 @@ PREVIOUS = "previous"  # image source: the output of the layer before (the clips
 TRANSITION = "transition"  # reload key of the clip transition
 _FOLLOW_PREVIOUS = ("inputImage", "startImage")
 DRAW_BUDGET = 0.5  # seconds a layer may take to draw one frame live before it is frozen on its last picture
+WAITING = "waiting"  # a staged build's piece that is only waiting for another thread (see Pipeline.staged)
 
 _MASTER_FS = """#version 330 core
 uniform sampler2D image;
@@ -280,8 +281,9 @@ class Pipeline:
         cls, ctx: moderngl.Context, preset: Preset, size: tuple[int, int], with_clips: bool = True, **kwargs
     ) -> Iterator:
         """Build a pipeline a piece at a time, for a live show bringing in the next look while the current
-        one plays: each `next()` does one piece (a program compiled, a program's first draw, the clip
-        decks) and yields None, and the last yields the pipeline. Each program is drawn once, whole, with
+        one plays: each `next()` does one piece (a program compiled, a program's first draw) and yields
+        None, or yields WAITING while the clip decks open on their thread (nothing more to do this
+        frame), and the last yields the pipeline. Each program is drawn once, whole, with
         the very textures it will sample, so the driver's shader variants (disk-cache hits when the warm-up
         child built the same look the same way: engine.render.warm.warm_look) are made here, a piece a
         frame, and the frame that puts the look on screen costs what any frame of it costs. Close the
@@ -324,6 +326,7 @@ class Pipeline:
                     return
                 yield from self._open_clips_aside()
             else:
+                self._warm_audio()  # made now, as a staged build makes them: spec_for describes them
                 self.clips = ClipStage(ctx, preset, self._clip_wait)
             self.clips.faults.sink = lambda text: self.guards.record("clips", MediaError(text))  # said once
             if self._watch:
@@ -340,7 +343,7 @@ class Pipeline:
         aside = ClipsAside(lambda: ClipStage(self.ctx, self.preset, self._clip_wait))
         try:
             while not aside.done:
-                yield None
+                yield WAITING  # nothing to do on this thread: the frame's share ends here
         except BaseException:
             aside.abandon()
             raise
@@ -475,8 +478,11 @@ class Pipeline:
 
     def spec_for(self, doc: IsfDocument) -> tuple[tuple[int, int], dict]:
         """The textures another look's shader will be drawn with, described for the warm-up child:
-        this show's audio textures and, for each image input, a layer's framebuffer (all alike)."""
-        images = {name: describe(tex) for name, tex in self._shared.items()}
+        this show's audio textures and, for each image input, a layer's framebuffer (all alike). A look
+        just built has drawn no frame yet, but its build made the audio textures: described the same, so
+        the next cue prewarmed in the frame that brought this look in is the one its GO asks for (without
+        them every shader of it was warmed again at GO, and the GO waited for the warm-up child)."""
+        images = {name: describe(tex) for name, tex in (self._shared or self.audio.current()).items()}
         layer_image = describe(self.layers[0].fbo.color_attachments[0])
         for inp in doc.inputs:
             if inp.type == "image":

@@ -50,7 +50,7 @@ Spec = tuple[tuple[int, int], dict[str, dict]]  # output size, texture descripti
 class LookJob:
     """A whole look for the warm-up child to build as the show will (engine.render.warm.warm_look)."""
 
-    preset: Path
+    preset: Path | None  # None: only the transition
     size: tuple[int, int]
     transition: str | None = None  # the morph's, when the look comes in through one
 
@@ -270,7 +270,7 @@ class WarmWorker:
             return {"ok": True, "cold": True}
         proc = self._proc
         self._next_id += 1
-        job = {"id": self._next_id, "look": str(look.preset), "size": list(look.size)}
+        job = {"id": self._next_id, "look": look.preset and str(look.preset), "size": list(look.size)}
         job["transition"] = look.transition
         try:
             proc.stdin.write(json.dumps(job) + "\n")

@@ -60,6 +60,12 @@ class AudioTextures:
             out[key] = tex.write(isf_audio_row(kind, source, width))
         return out
 
+    def current(self) -> dict[str, moderngl.Texture]:
+        """The textures as `update` last wrote them, without writing (none before the first update)."""
+        streams = {"hl_spectrum": self.spectrum, "hl_waveform": self.waveform}
+        streams.update({key: tex for key, (_, _, tex) in self._isf.items()})
+        return {name: stream.texture for name, stream in streams.items() if stream.texture is not None}
+
     def release(self) -> None:
         self.spectrum.release()
         self.waveform.release()

@@ -130,11 +130,12 @@ def warm_look(ctx, job: dict) -> dict:
     from engine.show.preset import load_preset
 
     try:
-        preset = load_preset(Path(job["look"]))
         size = tuple(job["size"])
-        for built in Pipeline.staged(ctx, preset, size, clip_wait=0.0, with_clips=False):
-            if built is not None:
-                built.release()
+        if job["look"] is not None:  # None: only a morph's transition
+            preset = load_preset(Path(job["look"]))
+            for built in Pipeline.staged(ctx, preset, size, clip_wait=0.0, with_clips=False):
+                if built is not None:
+                    built.release()
         if job.get("transition"):
             warm_transition(ctx, {}, job["transition"], size, release=True)
         ctx.finish()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from engine.errors import HalationError, ShaderError
 from engine.render.isf import IsfDocument
+from engine.render.pipeline import WAITING
 from engine.render.reload import LookJob, ShaderSource, Spec, WarmService, read_source
 from engine.show.preset import Preset
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 512  # warmed (shader text, texture shapes) pairs kept; older ones are warmed again
 LOOK_WAIT = 3.0  # seconds a checked look waits for its whole-look warm-up before it comes in anyway
+WHOLE_LOOK = ("look", "transition")  # the jobs that only fill the driver's cache (they never refuse)
 STEP_BUDGET = 0.004  # seconds of a frame a look being built may take (at least one piece a frame)
 
 
@@ -56,11 +58,15 @@ def _fingerprint(source: ShaderSource, spec: Spec) -> str:
     return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
 
 
-def look_jobs(preset: Preset, spec_for: Callable[[IsfDocument], Spec]) -> list[tuple]:
+def look_jobs(
+    preset: Preset, spec_for: Callable[[IsfDocument], Spec], transition: str | None = None
+) -> list[tuple]:
     """The warm-up child's work for a look, as (key, fingerprint, doc, source, spec): each shader on its
     own first (checked: it compiles, it is finite, it does not hang), then the whole look built as the
-    show will build it (engine.render.warm.warm_look), which is what fills the driver's cache with the
-    variants the render thread draws. Raises ShaderError for a shader that cannot be read."""
+    show will build it (engine.render.warm.warm_look), with the `transition` of the morph it comes in
+    through, which is what fills the driver's cache with the variants the render thread draws (a morph's
+    transition left out was compiled cold by the show's first morph: 43 ms of one frame, measured).
+    Raises ShaderError for a shader that cannot be read."""
     jobs, shaders, size = [], [], None
     for index, doc in enumerate(look_docs(preset)):
         source = read_source(doc.path)
@@ -77,6 +83,9 @@ def look_jobs(preset: Preset, spec_for: Callable[[IsfDocument], Spec]) -> list[t
         look = LookJob(Path(preset.path), tuple(size))
         fingerprint = hashlib.sha1(json.dumps([str(preset.path), text, shaders, size]).encode()).hexdigest()
         jobs.append(("look", fingerprint, None, look, None))
+    if size is not None and transition:  # a job of its own: the look's is the same whatever comes next
+        fingerprint = hashlib.sha1(json.dumps(["transition", transition, size]).encode()).hexdigest()
+        jobs.append(("transition", fingerprint, None, LookJob(None, tuple(size), transition), None))
     return jobs
 
 
@@ -84,8 +93,11 @@ class LookBuilder:
     """The render thread's side: `request(preset, spec_for)` (non-blocking), then `poll()` once a frame.
     Only the render thread calls these; the warm service answers through a queue."""
 
-    def __init__(self, service: WarmService):
+    def __init__(self, service: WarmService, transition: Callable[[], str | None] = lambda: None):
+        """`transition()`: the transition of the morph the next requested look comes in through (None:
+        a cut), read when it is requested."""
         self.service = service
+        self.transition = transition
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._spare: queue.SimpleQueue = queue.SimpleQueue()  # answers to prewarm()
         self._seq = 0
@@ -108,7 +120,7 @@ class LookBuilder:
             return seq == self._seq  # read by the warm thread: a plain int, swapped whole
 
         try:
-            jobs = look_jobs(preset, spec_for)
+            jobs = look_jobs(preset, spec_for, self.transition())
         except ShaderError as exc:
             self._refused = LookRefused(preset, exc)
             return
@@ -163,10 +175,10 @@ class LookBuilder:
         return ready
 
     def _overdue(self) -> bool:
-        """Only the whole-look warm-up is left and it has taken LOOK_WAIT since the shaders were checked
+        """Only the whole-look warm-ups are left and they took LOOK_WAIT since the shaders were checked
         (a busy machine starves the low-priority child): bring the look in without it; its first draws
         are then the driver's own, a piece a frame."""
-        if set(self._waiting) != {"look"}:
+        if not self._waiting or set(self._waiting) - set(WHOLE_LOOK):
             return False
         now = time.monotonic()
         if self._checked_at is None:
@@ -188,14 +200,15 @@ class LookStaging:
     A newer look abandons the one being built (its pieces released), so a burst still builds one."""
 
     def __init__(self, build: Callable[[Preset], Iterator], budget: float = STEP_BUDGET):
-        """`build(preset)`: an iterator of the look's pieces, yielding None after each and the built
-        pipeline last."""
+        """`build(preset)`: an iterator of the look's pieces, yielding None after each (WAITING when it
+        only waits for another thread) and the built pipeline last."""
         self._build = build
         self.budget = budget
         self._preset: Preset | None = None
         self._steps: Iterator | None = None
         self._going: deque = deque()  # released looks waiting for their frame
         self.slowest_step = 0.0  # seconds: the longest piece so far (a driver-cache miss if long)
+        self._longest = 0.0  # the longest piece of any build so far: what the next one may cost
 
     @property
     def building(self) -> bool:
@@ -212,8 +225,12 @@ class LookStaging:
         self._preset, self._steps = preset, self._build(preset)
 
     def step(self) -> tuple[Preset, object] | None:
-        """This frame's share: release one look that went off, then build pieces until the budget is
-        spent. (preset, pipeline) once the look is built; a piece that fails raises (the build ends)."""
+        """This frame's share: release one look that went off, then build pieces while another still
+        fits the budget, judged by the longest piece of any build so far (a frame that had compiled a
+        program in 1 ms went on to its 6 ms first draw; on llvmpipe this is one piece a frame, on a fast
+        GPU several), and not past a piece that only waits for another thread (the clip decks opening:
+        spinning on them took the budget, and the interpreter, from every frame they took).
+        (preset, pipeline) once the look is built; a piece that fails raises (the build ends)."""
         if self._going:
             look = self._going.popleft()
             getattr(look, "release_aside", look.release)()
@@ -227,11 +244,15 @@ class LookStaging:
             except BaseException:
                 self._steps = None
                 raise
-            self.slowest_step = max(self.slowest_step, time.perf_counter() - piece)
+            took = time.perf_counter() - piece
+            self.slowest_step = max(self.slowest_step, took)
+            self._longest = max(self._longest, took)
+            if built is WAITING:
+                return None
             if built is not None:
                 preset, self._steps, self._preset = self._preset, None, None
                 return preset, built
-            if time.perf_counter() - started >= self.budget:
+            if time.perf_counter() - started + self._longest > self.budget:
                 return None
 
     def let_go(self, look) -> None:
