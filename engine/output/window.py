@@ -108,7 +108,14 @@ class Window:
         if target is not None:
             glfw.set_input_mode(self.handle, glfw.CURSOR, glfw.CURSOR_HIDDEN)
         glfw.set_key_callback(self.handle, self._on_key)
+        # the framebuffer's size, kept by glfw's events: asking X for it each frame is a round trip that
+        # waits until the X server has taken the last frame's image (on a busy machine, milliseconds)
+        self._resized()
+        glfw.set_framebuffer_size_callback(self.handle, self._on_resize)
         self.ctx = moderngl.create_context()
+
+    def _on_resize(self, _handle, width: int, height: int) -> None:
+        self._fb_size = (width, height)
 
     def _on_key(self, handle, key, _scancode, action, _mods) -> None:
         glfw = self._glfw
@@ -146,6 +153,11 @@ class Window:
             glfw.set_window_monitor(
                 self.handle, monitor, 0, 0, mode.size.width, mode.size.height, mode.refresh_rate
             )
+        self._resized()
+
+    def _resized(self) -> None:
+        """Ask X for the size once after a change of our own (its event then keeps it right)."""
+        self._fb_size = tuple(self._glfw.get_framebuffer_size(self.handle))
 
     def _held(self) -> bool:
         return self._esc_since is not None and time.monotonic() - self._esc_since >= QUIT_HOLD
@@ -169,13 +181,14 @@ class Window:
             glfw.set_window_monitor(
                 self.handle, monitor, 0, 0, mode.size.width, mode.size.height, mode.refresh_rate
             )
+        self._resized()
 
     def target(self) -> moderngl.Framebuffer:
         """The window's framebuffer with a letterboxed viewport for the show's aspect ratio, its bars
         cleared (every sink covers the viewport it is given, so a viewport that fills the window is not
         cleared first: a full-window clear is a pass of its own on a software rasteriser)."""
         screen = self.ctx.screen
-        fb_size = self._glfw.get_framebuffer_size(self.handle)
+        fb_size = self._fb_size
         viewport = letterbox(fb_size, self.content_size)
         screen.viewport = (0, 0, *fb_size)
         screen.use()
