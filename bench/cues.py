@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.control.commands import ControlCommand
@@ -62,6 +62,7 @@ class CueDesk:
         self.pressed: list[float] = []
         self.stamps: list[float] = []
         self.cpu: list[float] = []  # the show process's CPU time (all its threads) at each frame
+        self.render_cpu: list[float] = []  # the render thread's own (publish runs on it)
         self.cues: list[str] = []
         self.retargets: list[float] = []
         self._next = 0.0
@@ -83,6 +84,7 @@ class CueDesk:
     def publish(self, state) -> None:
         self.stamps.append(time.monotonic())
         self.cpu.append(time.process_time())
+        self.render_cpu.append(time.thread_time())
         self.cues.append(state.cue)
 
     def retarget(self, params) -> None:
@@ -99,6 +101,12 @@ class Change:
     frames: list[float]
     before: list[float]
     after: list[float]
+    at: list[int] = field(default_factory=list)  # where its frames are in the run
+
+    @property
+    def worst_at(self) -> int:
+        """The run's index of the change's longest frame."""
+        return self.at[self.frames.index(max(self.frames))]
 
     def ratio(self, fallback: float) -> float:
         """The change's worst frame over the slower look's median frame."""
@@ -116,17 +124,19 @@ def changes(times, stamps, pressed, retargets, window: float, end: float) -> tup
         spans.append((go, max(go + window, (on[-1] if on else go) + SETTLE), nxt))
     steady_of: list[list[float]] = [[] for _ in range(len(spans) + 1)]  # look i: before GO i
     near: list[list[float]] = [[] for _ in spans]
+    near_at: list[list[int]] = [[] for _ in spans]
     steady: list[float] = []
-    for t, s in zip(times, stamps, strict=False):
+    for i, (t, s) in enumerate(zip(times, stamps, strict=False)):
         if s < stamps[0] + 1.0:
             continue
         look = sum(go <= s for go in pressed)
         if look and s <= spans[look - 1][1]:
             near[look - 1].append(t)
+            near_at[look - 1].append(i)
         else:
             steady_of[look].append(t)
             steady.append(t)
-    found = [Change(near[i], steady_of[i], steady_of[i + 1]) for i in range(len(spans))]
+    found = [Change(near[i], steady_of[i], steady_of[i + 1], near_at[i]) for i in range(len(spans))]
     return found, steady
 
 
@@ -138,6 +148,7 @@ class Run:
     reached: int
     summary: str
     cpu: Run | None = None  # the same run judged by the CPU time the show used for each frame
+    worst_frames: tuple[str, ...] = ()  # each change's longest frame, what it was made of
 
     @property
     def worst(self) -> float:
@@ -189,7 +200,25 @@ def show_run(args, label: str, morph: str, quiet: bool = False) -> Run:
     cpu = [b - a for a, b in itertools.pairwise(desk.cpu)]  # CPU from one frame shown to the next
     by_cpu = changes(cpu, desk.stamps[1:], desk.pressed, desk.retargets, args.window, end)
     cpu_run = Run(label, statistics.median(by_cpu[1]), by_cpu[0], reached, "")
-    return Run(label, statistics.median(steady), found, reached, stats.summary(), cpu_run)
+    median = statistics.median(steady)
+    worst = tuple(worst_frame(c, median, desk, len(desk.stamps) - len(times)) for c in found if c.frames)
+    return Run(label, median, found, reached, stats.summary(), cpu_run, worst)
+
+
+def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> str:
+    """A change's longest frame with the CPU the show's process and its render thread used in it: a long
+    frame the show did not work for waited (for the machine's other processes, a lock, the driver)."""
+    i = change.worst_at + offset  # the desk's index of that frame
+    took = max(change.frames)
+    ratio = change.ratio(median)
+    if i < 1:
+        return f"{1000 * took:.1f} ms ({ratio:.2f}x)"
+    process, render = desk.cpu[i] - desk.cpu[i - 1], desk.render_cpu[i] - desk.render_cpu[i - 1]
+    cue = desk.cues[i] or "?"
+    return (
+        f"{1000 * took:.1f} ms ({ratio:.2f}x) on {cue}: the show's CPU {1000 * process:.1f} ms,"
+        f" its render thread {1000 * render:.1f} ms"
+    )
 
 
 def report(run: Run, cues: int, quiet: Run | None) -> bool:
@@ -206,6 +235,8 @@ def report(run: Run, cues: int, quiet: Run | None) -> bool:
         cpu = run.cpu
         beside = f" (without changes: {quiet.cpu.worst:.2f})" if quiet is not None and quiet.cpu else ""
         print(f"    by CPU time     worst / median {cpu.worst:.2f}{beside}, median {1000 * cpu.median:.1f}")
+    for n, line in enumerate(run.worst_frames, 1):
+        print(f"    change {n} worst  {line}")
     if quiet is None:
         print(f"    show            {run.summary}")
         return True

@@ -169,6 +169,8 @@ def test_a_live_morph_draws_the_looks_on_alternate_frames_when_both_would_make_a
     assert all(len(t) == 1 for t in turns) and {t[0] for t in turns} == {0, 1}
     live._cost = [0.004, 0.005]  # 9 ms together, 1.8 times one: a frame far over one look's
     assert len(live._looks_this_frame(None, None)) == 1
+    live._cost = [0.020, 0.010]  # a light look beside a heavy one still makes the frame half as long again
+    assert len(live._looks_this_frame(None, None)) == 1
     live._cost = [0.0008, 0.0009]  # both quick (a GPU): drawn every frame
     assert live._looks_this_frame(None, None) == (0, 1)
     offline = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=False)

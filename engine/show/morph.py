@@ -34,6 +34,7 @@ UNITS.update(dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "seconds")
 QUANTIZE = ("now", "beat", "bar", "phrase")
 FREE_BPM = 120.0  # a morph in beats before the analysis hears a tempo
 BOTH_FIT = 0.002  # seconds: two looks that draw in less than this together are both drawn every frame
+BOTH_SHARE = 1.25  # ...or that together take at most this many times the heavier one alone
 MEASURED_DRAWS = 2  # a live morph times each look's first draws to the GPU's finish, then decides
 _FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?(?:\s+([A-Za-z0-9_\-./]+))?\s*$")
 
@@ -109,10 +110,12 @@ class Morph:
         self, ctx: moderngl.Context, spec: MorphSpec, old_pipeline, old_modulator, programs, live=False
     ):
         """`live`: a live show's morph keeps every frame as short as a frame of one look: when the two
-        looks together take longer than one does by half (always, on llvmpipe), they are drawn on
-        alternate frames, each at half its rate for the morph's length, and each frame crossfades the
-        latest picture of both. An offline render draws both every frame (its frames must not depend on
-        how fast this machine is)."""
+        looks together take longer than BOTH_SHARE times the heavier one (nearly always, on llvmpipe),
+        they are drawn on alternate frames, each at half its rate for the morph's length, and each frame
+        crossfades the latest picture of both. (At 1.5 times, a 20 ms look and a 10 ms one were drawn
+        together, and with the transition the morph's median frame took 1.75 times the heavier look's.)
+        An offline render draws both every frame (its frames must not depend on how fast this machine
+        is)."""
         self.ctx = ctx
         self.live = live
         self._turn = 0  # which look a live frame that cannot draw both draws: 0 the old, 1 the new
@@ -219,7 +222,7 @@ class Morph:
             return (1,)
         together, alone = sum(self._cost), max(self._cost)
         measured = min(self._timed) >= MEASURED_DRAWS
-        if measured and (together <= BOTH_FIT or together <= 1.5 * alone):
+        if measured and (together <= BOTH_FIT or together <= BOTH_SHARE * alone):
             return (0, 1)
         self._turn ^= 1
         return (self._turn,)
