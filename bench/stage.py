@@ -107,14 +107,19 @@ def _parts(staged):
 
 
 def warp_cost(ctx, size, frames: int, parts: bool = True) -> dict:
-    """Frame time of a plain output (the program blitted to the output's framebuffer, as a projector
-    window did before stage files), of the default output (the limiter, no warp) and of the venue's output
+    """Frame time of a plain output (the program copied texel for pixel into the output's framebuffer,
+    point-sampled, as the engine copies an output that changes nothing), of the default output (the
+    limiter, no warp) and of the venue's output
     (keystone + mesh + blend + mask + limiter), each drawn into that framebuffer the way an output window
     draws, interleaved frame by frame with each condition first in turn. The ratios are the medians of
     each block's own ratios (one frame of each condition): on a busy machine the load drifts less within
     a block than across the run. With `parts`, the venue's parts each on the keystone alone (limiter off),
     and the keystone with its blends and the limiter (the target's words without the mesh and the mask),
-    run in the same blocks, to say where the cost is; the verdict stays on the whole venue output."""
+    run in the same blocks, to say where the cost is; the verdict stays on the whole venue output. A
+    filtered copy (what a plain output was before it was point-sampled: bilinear at texel centres, the
+    same picture at twice the cost on llvmpipe) runs beside them for comparison with earlier runs."""
+    import moderngl
+
     from engine.output.compose import OutputCompositor
     from engine.render.quad import Blit
 
@@ -131,7 +136,8 @@ def warp_cost(ctx, size, frames: int, parts: bool = True) -> dict:
     screen = ctx.texture(size, 4)
     screen_fbo = ctx.framebuffer(color_attachments=[screen])
     blit = Blit(ctx)
-    order = ("plain", *comps)
+    exact = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST), repeat_x=False, repeat_y=False)
+    order = ("plain", "filtered", *comps)
     k = len(order)
     times = {c: [] for c in order}
     cpu = {c: [] for c in order}
@@ -143,8 +149,11 @@ def warp_cost(ctx, size, frames: int, parts: bool = True) -> dict:
             def frame(which=which):
                 ft = program.draw()
                 picture = program.target.texture
-                if which == "plain":
+                if which in ("plain", "filtered"):
+                    if which == "plain":
+                        exact.use(0)
                     blit.draw(picture, screen_fbo)
+                    exact.clear(0)
                 else:  # as an output window draws: straight into its framebuffer
                     comps[which].draw_into(picture, ft.time, screen_fbo)
                 ctx.finish()
@@ -154,6 +163,7 @@ def warp_cost(ctx, size, frames: int, parts: bool = True) -> dict:
                 times[which].append(took)
                 cpu[which].append(used)
     finally:
+        exact.release()
         blit.release()
         screen_fbo.release()
         screen.release()
@@ -162,9 +172,10 @@ def warp_cost(ctx, size, frames: int, parts: bool = True) -> dict:
         program.release()
     return {
         **{c: statistics.median(v) for c, v in times.items()},
-        **{f"ratio_{c}": paired(times[c], times["plain"]) for c in comps},
-        **{f"cpu_{c}": paired(cpu[c], cpu["plain"]) for c in comps},
+        **{f"ratio_{c}": paired(times[c], times["plain"]) for c in ("filtered", *comps)},
+        **{f"cpu_{c}": paired(cpu[c], cpu["plain"]) for c in ("filtered", *comps)},
         "cpu_plain": statistics.median(cpu["plain"]),
+        "staged_vs_filtered": paired(times["staged"], times["filtered"]),
     }
 
 
@@ -362,7 +373,12 @@ def run(args) -> int:
     try:
         w = warp_cost(ctx, size, frames)
         print(f"output at {size[0]}x{size[1]} ({frames} frames each, interleaved; median frame):")
-        print(f"  plain output (program blitted, no limiter) {ms(w['plain'])}")
+        print(f"  plain output (the program copied texel for pixel, no limiter) {ms(w['plain'])}")
+        print(
+            f"  a filtered copy (a plain output before it was point-sampled) {ms(w['filtered'])}: ratio"
+            f" {w['ratio_filtered']:.3f} (CPU {w['cpu_filtered']:.3f}); the venue output against it"
+            f" {w['staged_vs_filtered']:.3f}"
+        )
         for key, what in (
             ("limited", "the default output (limiter, no warp)"),
             ("staged", "keystone+mesh+blend+mask+limiter"),
