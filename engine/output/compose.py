@@ -12,7 +12,8 @@ covers whole several times faster than one that triangle edges cut). The limiter
 of cells of the output drawn by the output's coarse geometry, the blend and masks baked in (its limit is
 about a fifth of the frame or more, so the cells are as good as the whole), and touches the full picture
 only while it damps. What asks for nothing is skipped: an output that changes nothing is the program
-itself.
+itself, copied point-sampled into its window (as is every output whose pixels are program texels one for
+one: the same picture at half a filtered fetch's cost).
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ in vec2 in_pos;            // the picture position after the mesh warp
 in vec2 in_uv;             // where it samples the picture
 out vec2 uv;
 out vec2 canvas;           // where that is in the program texture: affine in uv, so exact per vertex
-out vec2 band_x;           // where the blend table's rows are read: straight from a varying, as
-out vec2 band_y;           // llvmpipe's fast (linear) path needs every texture coordinate to be
+out vec2 band_x;           // where the blend table's rows are read, each its own varying: llvmpipe's
+out vec2 band_y;           // fast path takes only texture coordinates that come straight from one
 void main() {
     vec3 p = keystone * vec3(in_pos, 1.0);
     uv = in_uv;
