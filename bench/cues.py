@@ -12,7 +12,10 @@ show's process used from one frame to the next (all its threads: the render thre
 threads, analysis, decoders), which other processes' load does not reach: on a busy machine that figure
 says what the show itself does at a change, the wall-clock figure what the audience would have seen.
 
-Targets (#16, #17): no frame of a cue change or a morph longer than twice the median frame
+A run of bursts (--burst, default 100) makes each GO that many cue changes within a second, the last one
+the next cue, judged the same way: a hundred changes must cost the output no more than one does.
+
+Targets (#16, #17): no frame of a cue change, a burst or a morph longer than twice the median frame
 (`halation bench cues`); every cue reached.
 """
 
@@ -47,18 +50,31 @@ def add_arguments(p) -> None:
         default="2 beats",
         help='the morphs\' length, e.g. "4 beats" or "1 s" (default "2 beats"); "none": cuts only',
     )
+    p.add_argument(
+        "--burst",
+        type=int,
+        default=100,
+        help="a run in which each GO is a burst of this many cue changes within a second, the last one the "
+        "next cue (#16: a hundred cost no more than one); 0: none (default 100)",
+    )
 
 
 class CueDesk:
     """A control surface that presses GO every `every` seconds (or, `quiet`, only notes when it would have)
-    and stamps every frame it is shown and every look change the show tells it of (retarget)."""
+    and stamps every frame it is shown and every look change the show tells it of (retarget). With `burst`,
+    each press is that many cue changes spread over a second (cue.goto through the setlist, as a desk
+    whose fader is swept), the last one going to the next cue."""
 
     name = "cue desk"
 
-    def __init__(self, every: float, presses: int, quiet: bool = False):
+    def __init__(self, every: float, presses: int, quiet: bool = False, burst: int = 0, cues: int = 1):
         self.every = every
         self.presses = presses
         self.quiet = quiet
+        self.burst = burst
+        self.cue_count = cues  # how many cues the setlist has
+        self._burst: list[ControlCommand] = []  # the press's changes still to send
+        self._burst_from = 0.0
         self.pressed: list[float] = []
         self.stamps: list[float] = []
         self.cpu: list[float] = []  # the show process's CPU time (all its threads) at each frame
@@ -78,8 +94,24 @@ class CueDesk:
         if len(self.pressed) < self.presses and now >= self._next:
             self.pressed.append(now)
             self._next = now + self.every
-            return [] if self.quiet else [ControlCommand("cue.go")]
-        return []
+            if self.quiet:
+                return []
+            if not self.burst:
+                return [ControlCommand("cue.go")]
+            target = len(self.pressed) + 1  # the cue after the one on (cue 1 is on at the start)
+            numbers = [1 + i % self.cue_count for i in range(target, target + self.burst - 1)]
+            self._burst = [ControlCommand("cue.goto", (float(n),)) for n in [*numbers, target]]
+            self._burst_from = now
+        return self._burst_due(now)
+
+    def _burst_due(self, now: float) -> list[ControlCommand]:
+        """The burst's changes due by now (all of them within a second of the press)."""
+        if not self._burst:
+            return []
+        sent = self.burst - len(self._burst)
+        due = max(1, round(self.burst * min(1.0, now - self._burst_from))) - sent
+        out, self._burst = self._burst[:due], self._burst[due:]
+        return out
 
     def publish(self, state) -> None:
         self.stamps.append(time.monotonic())
@@ -168,7 +200,7 @@ def library(count: int) -> list[Path]:
     return (found * (count // max(1, len(found)) + 1))[:count]
 
 
-def show_run(args, label: str, morph: str, quiet: bool = False) -> Run:
+def show_run(args, label: str, morph: str, quiet: bool = False, burst: int = 0) -> Run:
     """One headless show through the setlist; its changes judged against its own steady frames."""
     from engine.audio.feed import BufferFeed
     from engine.commands.common import load_music, parse_size
@@ -181,7 +213,7 @@ def show_run(args, label: str, morph: str, quiet: bool = False) -> Run:
         setlist = Path(tmp) / "set.toml"
         how = f'morph = "{morph}"\nquantize = "now"\n' if morph else ""
         setlist.write_text("".join(f'[[cue]]\nname = "{p.stem}"\npreset = "{p}"\n{how}' for p in presets))
-        desk = CueDesk(args.every, args.cues, quiet)
+        desk = CueDesk(args.every, args.cues, quiet, burst, len(presets))
         stats = perform(
             load_preset(presets[0]),
             BufferFeed(load_music(None), play=False),
@@ -311,12 +343,16 @@ def run(args) -> int:
     print(
         f"bench cues: GO every {args.every:g} s through {args.cues} looks of {PRESETS_DIR / 'library'}, "
         f"headless {args.size} at {args.fps:.0f} fps, {2.0 + args.every * (args.cues + 1):.0f} s a run; "
-        f"cuts{f', morphs of {morph}' if morph else ''}, and a run without changes"
+        f"cuts{f', bursts of {args.burst}' if args.burst else ''}{f', morphs of {morph}' if morph else ''}, "
+        "and a run without changes"
     )
     report_first_draws()
     quiet = show_run(args, "without changes (GO never pressed; its windows judged the same way)", "", True)
     report(quiet, args.cues, None)
     ok = report(show_run(args, "cuts", ""), args.cues, quiet)
+    if args.burst:
+        label = f"bursts (each GO {args.burst} cue changes within a second, the last one the next cue)"
+        ok = report(show_run(args, label, "", burst=args.burst), args.cues, quiet) and ok
     if morph:
         ok = report(show_run(args, f"morphs ({morph})", morph), args.cues, quiet) and ok
     print(f"  {'PASS' if ok else 'MISS'}: no frame of a look change over 2x the median (#16, #17)")

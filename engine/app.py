@@ -112,6 +112,7 @@ class Show:
         self._looks: LookBuilder | None = None
         self.staging: LookStaging | None = None  # live: a ready look's pipeline built a piece a frame
         self._incoming: tuple[Preset, Pipeline, float] | None = None  # a built look priming its clips
+        self._prewarm_later: Preset | None = None  # the next cue, warmed once looks are built aside
         self._time = 0.0
         self.size = size
         self.preset = preset
@@ -152,6 +153,9 @@ class Show:
             self._looks = LookBuilder(self._warm() or WarmService(WarmWorker()), self._planned_transition)
             self._warm_service = self._looks.service
             self.staging = LookStaging(self._staged_pipeline)  # a replay adopts at the take's frame
+        if self._prewarm_later is not None:  # the first cue's next one, asked for before looks were aside
+            self.prewarm(self._prewarm_later)
+            self._prewarm_later = None
 
     def _planned_transition(self) -> str | None:
         """The transition of the morph the next look comes in through (warmed with it), or None."""
@@ -167,8 +171,11 @@ class Show:
         self._looks.request(preset, self.pipeline.spec_for)
 
     def prewarm(self, preset: Preset) -> None:
-        """Warm a look the show will probably want next (the next cue), so its GO is adopted at once."""
-        if self._looks is not None and hasattr(self._looks, "prewarm"):
+        """Warm a look the show will probably want next (the next cue), so its GO is adopted at once;
+        asked before looks are built aside (the first cue is on before the first frame), once they are."""
+        if self._looks is None:
+            self._prewarm_later = preset
+        elif hasattr(self._looks, "prewarm"):
             self._looks.prewarm(preset, self.pipeline.spec_for)
 
     def adopt_look(self) -> bool:

@@ -226,3 +226,23 @@ def test_a_look_waiting_for_its_clip_decks_does_not_spin_the_frame():
     assert staging.step() is None and pieces == ["waited"]  # one look at the decks, and the frame goes on
     assert staging.step() is None and staging.step() is None
     assert staging.step() == (None, "built")
+
+
+def test_the_second_cue_asked_to_be_warmed_before_looks_were_built_aside_is_warmed_then(gl_ctx):
+    from engine.runtime.looks import look_jobs
+
+    run = LiveShow.__new__(LiveShow)  # the first cue is on before the first frame, as `perform` does it
+    run.show, run.target, run.index = (
+        Show(gl_ctx, load_preset(SUNSET), SIZE, live=True),
+        Offscreen(gl_ctx, SIZE),
+        0,
+    )
+    try:
+        tunnel = load_preset(TUNNEL)
+        run.show.prewarm(tunnel)  # Operator.settle after the first cue, before looks are built aside
+        run.show.build_looks_aside()
+        builder = run.show._looks
+        fingerprints = {job[1] for job in look_jobs(tunnel, run.show.pipeline.spec_for)}
+        run.until(lambda: fingerprints <= set(builder._warmed))  # warmed while the first cue plays
+    finally:
+        run.close()
