@@ -168,7 +168,11 @@ class Show:
         if self._looks is None:
             self.recall(preset)
             return
-        self._looks.request(preset, self.pipeline.spec_for)
+        self._looks.request(preset, self._spec_for)
+
+    def _spec_for(self, doc: IsfDocument):
+        """The textures `doc` will be drawn with, by the look on now (a build may begin frames later)."""
+        return self.pipeline.spec_for(doc)
 
     def prewarm(self, preset: Preset) -> None:
         """Warm a look the show will probably want next (the next cue), so its GO is adopted at once;

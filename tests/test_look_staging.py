@@ -205,6 +205,8 @@ def test_the_next_cue_prewarmed_as_a_look_comes_in_is_not_built_again_at_its_go(
     builder.service.submit = lambda reply, key, *rest: asked.append(key) or submit(reply, key, *rest)
     show.morph_plan = MorphSpec(1.0, "seconds", "now", "fade")
     show.request(sunset)  # its GO, through a morph the prewarm did not know of
+    live.frame()
+    live.frame()  # the request has stood for a frame: its build begins
     assert asked == ["transition"]  # the look is warm already: only the morph's transition is new
     live.until(lambda: show.preset.path == SUNSET)
 
@@ -246,3 +248,21 @@ def test_the_second_cue_asked_to_be_warmed_before_looks_were_built_aside_is_warm
         run.until(lambda: fingerprints <= set(builder._warmed))  # warmed while the first cue plays
     finally:
         run.close()
+
+
+def test_a_burst_of_requests_a_frame_begins_no_build_until_it_ends(live):
+    show, builder = live.show, live.show._looks
+    looks = [load_preset(TUNNEL), load_preset(SUNSET)]
+    for look in looks:  # both shown once: warmed, so each request is ready as soon as its build begins
+        show.request(look)
+        live.until(lambda look=look: show.preset.path == look.path and show.staging.idle)
+    builder.requests = 0
+    began: list[str] = []
+    real_start = show.staging.start
+    show.staging.start = lambda preset: began.append(preset.name) or real_start(preset)
+    for i in range(31):  # a desk's fader swept through the cues: another look asked for every frame
+        show.request(looks[i % 2])
+        live.frame()
+    assert began == [] and builder.requests == 31
+    live.until(lambda: show.preset.path == TUNNEL)  # the last one asked for comes in, built once
+    assert began == [looks[0].name]

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MAX_REMEMBERED = 512  # warmed (shader text, texture shapes) pairs kept; older ones are warmed again
 LOOK_WAIT = 3.0  # seconds a checked look waits for its whole-look warm-up before it comes in anyway
 WHOLE_LOOK = ("look", "transition")  # the jobs that only fill the driver's cache (they never refuse)
+SETTLE_POLLS = 2  # a request is built once it has been the newest for a whole frame (bursts coalesce)
 STEP_BUDGET = 0.004  # seconds of a frame a look being built may take (at least one piece a frame)
 
 
@@ -106,21 +107,32 @@ class LookBuilder:
         self._refused: LookRefused | None = None
         self._checked_at: float | None = None  # when only the whole-look warm-up was left
         self._warmed: OrderedDict[str, None] = OrderedDict()
+        self._asked: tuple | None = None  # the newest request, until it has stood for SETTLE_POLLS polls
+        self._asked_polls = 0
         self.requests = 0  # how many were asked for
         self.built = 0  # how many reached the output
 
     def request(self, preset: Preset, spec_for: Callable[[IsfDocument], Spec]) -> None:
-        """Start building `preset` aside; any request before it that is not ready yet is abandoned."""
+        """Start building `preset` aside; any request before it that is not ready yet is abandoned. The
+        build begins once no newer request has come for a frame (SETTLE_POLLS): in a burst (a desk's
+        fader swept through the cues, a hundred recalls in a second) each frame asked for another look,
+        and each began a build that the next frame threw away (its shaders read, and a pipeline staged
+        and released: 5-8 ms of every frame of the burst). `spec_for` is called then."""
         self.requests += 1
-        self._seq += 1
-        self._preset, self._refused, self._waiting, self._checked_at = preset, None, {}, None
+        self._seq += 1  # answers to the requests before are ignored from now on
+        self._preset, self._refused, self._waiting, self._checked_at = None, None, {}, None
+        self._asked, self._asked_polls = (preset, spec_for, self.transition()), 0
+
+    def _begin(self, preset: Preset, spec_for: Callable[[IsfDocument], Spec], transition: str | None) -> None:
+        """The request's jobs to the warm-up child (the shaders warmed before are not sent again)."""
+        self._preset = preset
         seq = self._seq
 
         def wanted(seq: int = seq) -> bool:
             return seq == self._seq  # read by the warm thread: a plain int, swapped whole
 
         try:
-            jobs = look_jobs(preset, spec_for, self.transition())
+            jobs = look_jobs(preset, spec_for, transition)
         except ShaderError as exc:
             self._refused = LookRefused(preset, exc)
             return
@@ -141,13 +153,11 @@ class LookBuilder:
             return  # the cue will say so when it is fired
         for _, fingerprint, doc, source, spec in jobs:
             if fingerprint not in self._warmed:
-                self.service.submit(
-                    self._spare, fingerprint, -1, doc, source, spec, lambda: self._preset is None
-                )
+                self.service.submit(self._spare, fingerprint, -1, doc, source, spec, lambda: not self.pending)
 
     @property
     def pending(self) -> bool:
-        return self._preset is not None
+        return self._preset is not None or self._asked is not None
 
     def poll(self) -> LookReady | LookRefused | None:
         """The newest requested look once every shader of it is warmed (or its refusal); else None."""
@@ -155,6 +165,12 @@ class LookBuilder:
             kind, fingerprint, _, _ = self._spare.get()
             if kind != "failed":
                 self._remember(fingerprint)
+        if self._asked is not None:
+            self._asked_polls += 1
+            if self._asked_polls < SETTLE_POLLS:
+                return None
+            asked, self._asked = self._asked, None
+            self._begin(*asked)
         while not self._inbox.empty():
             kind, key, seq, payload = self._inbox.get()
             if seq != self._seq or self._refused is not None or key not in self._waiting:
