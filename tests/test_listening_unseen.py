@@ -47,6 +47,15 @@ def test_a_shuffle_stays_in_four(bpm):
     assert listening.tempo == pytest.approx(bpm, rel=0.04)
 
 
+@pytest.mark.parametrize("bpm", [84, 116])
+def test_a_shuffles_backbeat_marks_its_beat(bpm):
+    """A shuffle's beat is divided in three, which reads like a dotted grouping (3:2) of a faster level; the
+    kick on one and three and the snare on two and four alternate at its beat only (at 84 it was heard at
+    126 before the backbeat counted)."""
+    listening = heard(synth.shuffle(bpm, bars=12, seed=bpm))
+    assert listening.tempo == pytest.approx(bpm, rel=0.04)
+
+
 def test_a_preset_that_says_four_keeps_a_waltz_in_four():
     """The bar length a preset or the desk fixes is kept, whatever the music suggests."""
     fixed = ClockSetup(beats_per_bar=4, hear_metre=False).settings()

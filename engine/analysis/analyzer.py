@@ -208,7 +208,8 @@ class Analyzer:
             self._onset = max(self._onset, event.strength)
             self._onset_count += 1
             self._events.append(event)
-        beat = self.clock.step(flux, onset_flux[0], self._accent.step(accent_rise), rms, end_time)
+        accent = self._accent.step(accent_rise)
+        beat = self.clock.step(flux, onset_flux[0], accent, rms, end_time, *self._accent.snare_and_kick())
         if beat is not None:
             self._beats.append(beat)
         low, high = (band_amp[i] for i in self._form_bands)

@@ -260,13 +260,22 @@ class BeatClock:
         """What the tracker hears, in the octave the operator chose."""
         return self.tempo.estimate.bpm * 2.0**self.octave
 
-    def step(self, flux: float, bass: float, accent: float, level: float, end_time: float) -> Beat | None:
+    def step(
+        self,
+        flux: float,
+        bass: float,
+        accent: float,
+        level: float,
+        end_time: float,
+        snare: float = 0.0,
+        kick: float = 0.0,
+    ) -> Beat | None:
         """One hop: the spectral flux over all bins and in the bass band (SpectralFlux) drive the tempo
-        (weighed by the sound level, RMS), the band-balanced accent (Accent) places the beat, and the bass
-        flux marks downbeats."""
+        (weighed by the sound level, RMS; the snare and kick strengths, Accent.snare_and_kick, tell it the
+        backbeat), the band-balanced accent (Accent) places the beat, and the bass flux marks downbeats."""
         s = self.settings
         self.time = end_time
-        if self.tempo.step(flux + s.tempo_bass * bass, level) and self.hold.bpm > 0:
+        if self.tempo.step(flux + s.tempo_bass * bass, level, snare, kick) and self.hold.bpm > 0:
             self._judge_hold()
         bpm = self.bpm
         follow = self.manual_bpm <= 0 and self.hold.bpm <= 0  # a tapped phase stays where it was tapped

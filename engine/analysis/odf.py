@@ -118,6 +118,13 @@ class LinearRise:
         return self._sums(rise)
 
 
+# The accent bands that tell a snare (or a clap) from the rest of the kit: it strikes the body (100-300 Hz),
+# the crack (1-4 kHz) and the wires (4-20 kHz) at once, a kick only the low end, a chord not the wires, a hat
+# not the body. Its strength is the least of its bands' relative rises; the kick's, the lowest band's.
+SNARE_BANDS = (1, 3, 4)
+KICK_BAND = 0
+
+
 class Accent:
     """Beat strength: the mean over bands of each band's rise (LinearRise) divided by its own running mean
     (~`memory` seconds). Each band counts equally whatever its loudness or width, so an off-beat bass line
@@ -127,15 +134,20 @@ class Accent:
     def __init__(self, n_bands: int, hop_seconds: float, memory: float = 8.0):
         self._k = 1.0 - float(np.exp(-hop_seconds / memory))
         self._mean = [0.0] * n_bands
+        self.relative = [0.0] * n_bands  # each band's rise over its mean, this hop
         self._weight = 0.0  # bias correction: the first hops need no warm-up
 
     def step(self, flux) -> float:
         """The beat strength of one hop from its bands' rises (any sequence of floats). Plain floats: five
         bands per hop are cheaper in Python than in numpy calls."""
-        k, mean = self._k, self._mean
+        k, mean, relative = self._k, self._mean, self.relative
         self._weight += k * (1.0 - self._weight)
-        total = 0.0
         for i, rise in enumerate(flux):
             mean[i] += k * (rise - mean[i])
-            total += rise / max(mean[i] / self._weight, 1e-9)  # a silent band: ~0
-        return total / len(mean)
+            relative[i] = rise / max(mean[i] / self._weight, 1e-9)  # a silent band: ~0
+        return sum(relative) / len(mean)
+
+    def snare_and_kick(self) -> tuple[float, float]:
+        """How strongly this hop struck a snare and a kick (SNARE_BANDS, KICK_BAND): the tempo's backbeat."""
+        r = self.relative
+        return min(r[i] for i in SNARE_BANDS), r[KICK_BAND]
