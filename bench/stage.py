@@ -1,6 +1,7 @@
 """Stage output cost and safety, side by side in one run: warp + blend + limiter against a plain output at
 720p; the preview's cost to the projector (Xvfb); recording's cost and its dropped frames; flashes per
-second of 10 Hz content on every output with the limiter on and off; non-flashing content on vs off.
+second of 10 Hz content on every output with the limiter on and off; a strobing look's frames with the
+limiter engaged (damping) against the same look with it off; non-flashing content on vs off.
 
 Each frame is a real show frame (`Show.draw` of a shader-only preset, then the outputs), ending with
 `ctx.finish()` so the time is the time the picture takes. Conditions alternate frame by frame (recording:
@@ -257,6 +258,59 @@ def flashes(ctx, size, fps: float = 60.0, seconds: float = 3.0) -> dict:
     return {key: counters[key].result().luma_flashes_max for key in comps}
 
 
+def strobe_cost(ctx, size, frames: int) -> dict:
+    """A strobing look (the 10 Hz full-frame strobe) drawn with the limiter engaged and the same look with
+    it off, each its own show at 60 frames a second of show time, alternating frame by frame (ABBA), each
+    output drawn into a framebuffer as an output window draws. Once its budget is used (six transitions in
+    the second before), every frame of the limited output takes the damping path: the median and p95 of
+    those frames against the frames with the limiter off, and the mean (what sets how many frames a show
+    gets in a second)."""
+    import numpy as np
+
+    from engine.output.compose import OutputCompositor
+
+    folder = Path(tempfile.mkdtemp(prefix="halation-bench-strobe-cost-"))
+    (folder / "strobe.fs").write_text(STROBE_FS)
+    spec = _outputs(size)[0]
+    programs = {m: Program(ctx, size, shader="strobe.fs", folder=folder) for m in ("standard", "off")}
+    comps = {m: OutputCompositor(ctx, spec, size, m) for m in programs}
+    screen = ctx.texture(size, 4)
+    screen_fbo = ctx.framebuffer(color_attachments=[screen])
+    times: dict[str, list[float]] = {"standard": [], "off": []}
+    warm = 2 * 60  # two seconds of show time each: compiled, and the budget used (damping from ~0.3 s)
+    try:
+        for n in range(2 * (frames + warm)):
+            mode = ("standard", "off")[(n + n // 2) % 2]  # ABBA
+
+            def frame(mode=mode):
+                ft = programs[mode].draw()
+                comps[mode].draw_into(programs[mode].target.texture, ft.time, screen_fbo)
+                ctx.finish()
+
+            took = timed(frame)
+            limiter = comps[mode].limiter
+            if n >= 2 * warm and (limiter is None or limiter.damping):
+                times[mode].append(took)
+        damped = comps["standard"].limiter.stats.damped
+    finally:
+        screen_fbo.release()
+        screen.release()
+        for m in programs:
+            comps[m].release()
+            programs[m].release()
+        shutil.rmtree(folder, ignore_errors=True)
+    on, off = times["standard"], times["off"]
+    return {
+        "on_median": statistics.median(on),
+        "on_p95": float(np.percentile(on, 95)),
+        "off_median": statistics.median(off),
+        "off_p95": float(np.percentile(off, 95)),
+        "mean_ratio": statistics.fmean(on) / statistics.fmean(off),
+        "frames": len(on),
+        "damped": damped,
+    }
+
+
 def untouched(ctx, size, frames: int) -> tuple[int, int]:
     """Frames of non-flashing content (the tunnel) that come out identical with the limiter on and off."""
     from engine.output.compose import OutputCompositor, read_pixels
@@ -413,6 +467,20 @@ def run(args) -> int:
             print(f"  output {name}: limiter on {f[(name, 'standard')]:g}/s, off {f[(name, 'off')]:g}/s")
         ok = all(f[(n, "standard")] <= 3 for n in ("plain", "main"))
         print(f"  target <= 3 flashes/s on every output: {verdict(ok, checks)}")
+        e = strobe_cost(ctx, size, frames)
+        print(
+            f"a strobing look with the limiter engaged ({e['frames']} damping-path frames at"
+            f" {size[0]}x{size[1]}), against the same look with it off, alternating:"
+        )
+        print(
+            f"  engaged: median {ms(e['on_median'])}, p95 {ms(e['on_p95'])}; off: median"
+            f" {ms(e['off_median'])}, p95 {ms(e['off_p95'])}; mean frame {e['mean_ratio']:.3f} of off's"
+        )
+        ok = e["on_p95"] <= 2 * e["off_median"] and e["mean_ratio"] <= 1.10
+        print(
+            "  target engaged p95 <= 2x off's median, frames within 10 % (mean frame <= 1.10):"
+            f" {verdict(ok, checks)} ({e['on_p95'] / e['off_median']:.2f}x, {e['mean_ratio']:.3f})"
+        )
         same, total = untouched(ctx, size, max(10, frames // 3))
         print(f"non-flashing content (tunnel): {same}/{total} frames identical with the limiter on and off")
         print(f"  target identical with the limiter on and off: {verdict(same == total, checks)}")

@@ -415,3 +415,46 @@ def test_stage_edit_markers_are_drawn_on_a_limited_warped_output(gl_ctx):
         comp.release()
         program.release()
     assert px[90, 160 + 11].tolist() == [255, 204, 0]  # the selected marker's ring, 11 px from its centre
+
+
+def test_a_damped_frame_changes_only_the_cells_that_would_flash_drawn_into_a_window_or_not(gl_ctx):
+    """A strobe over the left 60 % of a textured picture, beside a still right part: once the budget is
+    used, the left part is blended toward what was shown before (each pixel between the two), and the
+    right part is the picture bit for bit in every frame, damped or not; an output drawn into a window's
+    framebuffer shows the same frames as one drawn into its own texture."""
+    size, fps = (320, 180), 60.0
+    rng = np.random.default_rng(7)
+    texture = rng.integers(0, 256, (size[1], size[0], 4), np.uint8)
+    texture[..., 3] = 255
+    bright = np.maximum(texture, 150).astype(np.uint8)  # a textured strobe: bright, then black
+    split = int(size[0] * 0.6)
+    program = gl_ctx.texture(size, 4)
+    window = gl_ctx.texture(size, 4)
+    window_fbo = gl_ctx.framebuffer(color_attachments=[window])
+    comps = [OutputCompositor(gl_ctx, OutputSpec("main", size), size, "standard") for _ in range(2)]
+    counter, damped, before = FlashCounter(fps), 0, None
+    try:
+        for n, on in enumerate(strobe(True, False, seconds=1.5)):
+            picture = texture.copy()
+            picture[:, :split] = bright[:, :split] if on else (0, 0, 0, 255)
+            program.write(picture[::-1].tobytes())  # GL's rows: bottom first
+            shown = read_pixels(gl_ctx, comps[0].draw(program, n / fps))
+            comps[1].draw_into(program, n / fps, window_fbo)
+            assert np.array_equal(read_pixels(gl_ctx, window), shown)
+            cells_right = split + size[0] // 64 + 1  # the first whole cell right of the strobe
+            assert np.array_equal(shown[:, cells_right:], picture[:, cells_right:])
+            counter.add(shown)
+            if not np.array_equal(shown, picture):
+                damped += 1
+                lo, hi = np.minimum(before, picture) - 1, np.maximum(before, picture) + 1
+                left = shown[:, : split - size[0] // 64 - 1].astype(int)
+                assert ((left >= lo[:, : left.shape[1]]) & (left <= hi[:, : left.shape[1]])).all()
+            before = shown.astype(int)
+    finally:
+        for comp in comps:
+            comp.release()
+        window_fbo.release()
+        window.release()
+        program.release()
+    assert damped >= 10
+    assert counter.result().luma_flashes_max <= 3.0

@@ -463,9 +463,10 @@ class OutputCompositor:
         """Draw the final picture into `target` (an output window's framebuffer, its viewport set) and
         return it as a texture (for the preview). When the target is the output's size, the one pass draws
         straight into it (and, only while the preview shows this output, a copy keeps the picture: None
-        otherwise); the limiter adds a pass of 64 x 64 fragments, and a full one only in frames it damps."""
+        otherwise); the limiter adds a pass of 64 x 64 fragments, and in the frames it may damp a memory
+        copy and a pass over just the pixels it damps, drawn straight into the target."""
         self._prepare()
-        if self.plain or tuple(target.viewport) != (0, 0, *self.spec.size):
+        if tuple(target.viewport) != (0, 0, *self.spec.size):
             final = self.draw(program, time)
             if final.size == tuple(target.viewport[2:]):  # a copy, texel for pixel
                 self._exact.use(0)
@@ -473,8 +474,13 @@ class OutputCompositor:
             self._exact.clear(0)
             return final
         damping = self._limit(program, time)
-        if damping:
-            self.limiter.damp(self._compose(program, self._fbo), target)
+        if damping:  # into the window too: the picture copied there (a blit), the damped cells over it
+            self.limiter.damp(program if self.plain else self._compose(program, self._fbo), target)
+        elif self.plain:
+            self._exact.use(0)  # a copy, texel for pixel
+            self._blit.draw(program, target)
+            self._exact.clear(0)
+            return program if self.limiter is None else self.limiter.finish(program, False)
         else:
             self._compose(program, target)
             if self.limiter is not None:

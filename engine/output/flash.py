@@ -52,6 +52,17 @@ NOTICE = {
     "off": "flash limiter OFF: flashing content reaches the audience unlimited",
 }
 
+
+def _fit(curve, lo: float, degree: int) -> tuple[float, ...]:
+    """Least-squares (Chebyshev) fit of `curve` on [lo, 1]: power-basis coefficients, lowest first."""
+    x = np.linspace(lo, 1.0, 4001)
+    fit = np.polynomial.Chebyshev.fit(x, curve(x), degree).convert(kind=np.polynomial.Polynomial)
+    return tuple(float(c) for c in fit.coef)
+
+
+_DEC = _fit(lambda c: ((c + 0.055) / 1.055) ** 2.4, 0.04045, 6)  # sRGB -> linear above the linear toe
+_ENC = _fit(lambda t: 1.055 * t ** (5.0 / 3.0) - 0.055, 0.0031308**0.25, 5)  # in t = x^(1/4)
+
 STATE_GLSL = f"""
 const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
 vec3 linear(vec3 c) {{
@@ -151,24 +162,60 @@ void main() {{
 }}
 """
 
+# Pass B's vertex shader makes the frame's one decision (a detector that used its budget, and would-be
+# transitions over the area limit) from the top mip level, once per corner: when nothing would flash, the
+# quad collapses and the pass shades no pixel at all (the picture was copied into the target before it).
+_PASS_B_VS = """#version 330 core
+in vec2 in_pos;
+out vec2 uv;
+flat out vec2 damps;  // x: the luminance detector damps this frame; y: the red one
+uniform sampler2D flags;
+uniform int top_level;
+uniform bool lock_luma;
+uniform bool lock_red;
+uniform float area;
+void main() {
+    vec4 total = textureLod(flags, vec2(0.5), float(top_level));
+    damps = vec2(lock_luma && total.x > area, lock_red && total.y > area);
+    uv = in_pos * 0.5 + 0.5;
+    gl_Position = (damps.x + damps.y > 0.0) ? vec4(in_pos, 0.0, 1.0) : vec4(2.0, 2.0, 0.0, 1.0);
+}
+"""
+# sRGB <-> linear as polynomials (llvmpipe's pow is ~8 times their cost over a full frame): decode within
+# 1.7e-5 of the sRGB curve, encode (in x^(1/4): two square roots) within 0.005 of an 8-bit level
+_SRGB_FAST = f"""
+vec3 fast_linear(vec3 c) {{
+    vec3 p = {_DEC[6]} * c + {_DEC[5]};
+    p = p * c + {_DEC[4]}; p = p * c + {_DEC[3]}; p = p * c + {_DEC[2]}; p = p * c + {_DEC[1]};
+    p = p * c + {_DEC[0]};
+    return mix(c / 12.92, p, step(0.04045, c));
+}}
+vec3 fast_encode(vec3 x) {{
+    vec3 t = sqrt(sqrt(x));
+    vec3 p = {_ENC[5]} * t + {_ENC[4]};
+    p = p * t + {_ENC[3]}; p = p * t + {_ENC[2]}; p = p * t + {_ENC[1]}; p = p * t + {_ENC[0]};
+    return mix(x * 12.92, p, step(0.0031308, x));
+}}
+"""
 _PASS_B = f"""#version 330 core
-{_COMMON}
-uniform sampler2D previous;  // last frame's output
+uniform sampler2D picture;   // point-sampled (a pixel is its texel)
+uniform sampler2D previous;  // last frame's output, point-sampled
+uniform sampler2D flags;     // pass A's output, per cell
+{_SRGB_FAST}
 in vec2 uv;
+flat in vec2 damps;
 out vec4 color;
 void main() {{
-    ivec2 px = ivec2(gl_FragCoord.xy);
-    vec4 c = texelFetch(picture, px, 0);
-    ivec2 cells = textureSize(flags, 0);
-    float k = applied_k(texelFetch(flags, ivec2(uv * vec2(cells)), 0));
-    if (k < 1.0) {{
-        vec3 before = linear(texelFetch(previous, px, 0).rgb);
-        c.rgb = encode(mix(before, linear(c.rgb), k));
-    }}
+    vec4 f = texelFetch(flags, ivec2(uv * vec2(textureSize(flags, 0))), 0);
+    float k = 1.0;
+    if (damps.x > 0.5 && f.x > 0.5) k = min(k, f.z);
+    if (damps.y > 0.5 && f.y > 0.5) k = min(k, f.w);
+    if (k >= 1.0) discard;  // not damped: the copy of the picture stays, bit for bit
+    vec4 c = texture(picture, uv);
+    c.rgb = fast_encode(mix(fast_linear(texture(previous, uv).rgb), fast_linear(c.rgb), k));
     color = c;
 }}
 """
-
 _PASS_C = f"""
 {_COMMON}
 layout(location = 0) out vec4 next_state;
@@ -222,13 +269,13 @@ class FlashLimiter:
         self._top = int(np.log2(max(CELLS)))
         self._vbo = quad_buffer(ctx)
 
-        def program(fs, measure=False):
+        def program(fs, measure=False, vs=FULLSCREEN_VS):
             fs = f"#version 330 core\n#define MEASURE {int(measure)}\n{fs}"
-            prog = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=fs)
+            prog = ctx.program(vertex_shader=vs, fragment_shader=fs)
             return prog, ctx.vertex_array(prog, [(self._vbo, "2f", "in_pos")])
 
         self._a, self._a_vao = program(_PASS_A.removeprefix("#version 330 core\n"))
-        self._b, self._b_vao = program(_PASS_B.removeprefix("#version 330 core\n"))
+        self._b, self._b_vao = program(_PASS_B.removeprefix("#version 330 core\n"), vs=_PASS_B_VS)
         self._c, self._c_vao = program(_PASS_C)
         self._m, self._m_vao = program(_PASS_C, measure=True)
         self._programs = (self._a, self._b, self._c, self._m)
@@ -254,6 +301,9 @@ class FlashLimiter:
         ]
         self._out = ctx.texture(self.size, 4)  # the damped picture, for finish()
         self._prev = ctx.texture(self.size, 4)  # what was shown last frame (a copy: plain memory)
+        self._prev.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        # pass B reads the picture texel for pixel: point sampling (half a filtered fetch on llvmpipe)
+        self._exact = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST), repeat_x=False, repeat_y=False)
         self._out_fbo = ctx.framebuffer(color_attachments=[self._out])
         self._prev_fbo = ctx.framebuffer(color_attachments=[self._prev])
         self._picture_fbos: dict[int, moderngl.Framebuffer] = {}  # to copy a picture from
@@ -350,11 +400,19 @@ class FlashLimiter:
         self._first = False
 
     def damp(self, picture: moderngl.Texture, target: moderngl.Framebuffer) -> None:
-        """Write this frame's damped `picture` into `target` (after measure(), when begin() said so)."""
+        """Write this frame's damped `picture` into `target` (after measure(), when begin() said so).
+
+        The picture goes into `target` as a memory copy (a blit: a tenth of a drawn copy on llvmpipe);
+        then pass B shades only the pixels of the cells it damps, and none at all in the frames (most of
+        them, while a strobe has used its budget) in which nothing would flash. Every other pixel is the
+        copy, bit for bit."""
+        self.ctx.copy_framebuffer(target, self._fbo_of(picture))
         self._prev.use(5)  # "previous"
         self._bind(picture)
+        self._exact.use(0)
         target.use()
         self._b_vao.render(moderngl.TRIANGLE_STRIP)
+        self._exact.clear(0)
         self.keep(target)
         self._bind(picture)
         self._advance(self._c_vao)
@@ -386,6 +444,7 @@ class FlashLimiter:
 
     def release(self) -> None:
         things = [
+            self._exact,
             *self._picture_fbos.values(),
             self._out_fbo,
             self._prev_fbo,
