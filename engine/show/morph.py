@@ -262,13 +262,14 @@ def transition_program(ctx: moderngl.Context, programs: dict, name: str):
 
 def warm_transition(ctx: moderngl.Context, programs: dict, name: str, size, release: bool = False) -> None:
     """Draw a morph's transition once, whole, as a morph draws it (into an RGBA8 target, between the two
-    pictures), so the driver's variant for it exists; `release` (the warm-up child): let it go after."""
+    pictures; only a corner rasterised), so the driver's variant for it exists; `release` (the warm-up
+    child): let it go after."""
     start, end = morph_targets(ctx, size)
     program = transition_program(ctx, programs, name)
     bound = ctx.fbo
     frame = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
     images = {"startImage": start.color_attachments[0], "endImage": end.color_attachments[0]}
-    program.render(start, values={"progress": 0.5}, images=images, frame=frame, audio={})
+    program.render_corner(start, images=images, frame=frame)
     bound.use()
     if release:
         for program in programs.values():
