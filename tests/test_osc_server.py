@@ -94,6 +94,23 @@ def test_oscsend_over_udp_sets_a_level_with_any_argument_type(hub):
         assert values["master.level"] == pytest.approx(expected)
 
 
+def test_an_hour_of_one_shot_senders_is_not_remembered_but_the_desk_is(hub):
+    """Scripts' oscsend comes from a new port every message: the show keeps how to answer the latest few
+    hundred senders, not all of them, and a desk that keeps talking is still answered."""
+    from engine.control.udp import MAX_SOURCES
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+        desk.settimeout(3)
+        for i in range(MAX_SOURCES + 200):
+            udp_send(hub.udp.port, encode_message("/hl/master/level", [0.5]))  # a fresh port each
+            if i % 100 == 0:
+                udp_send(hub.udp.port, encode_message("/ping", [i]), desk)
+                assert decode_packet(desk.recv(1024))[0].args == (i,)
+        udp_send(hub.udp.port, encode_message("/ping", [-1]), desk)
+        assert decode_packet(desk.recv(1024))[0].args == (-1,)
+    assert len(hub.udp._sources) <= MAX_SOURCES
+
+
 def test_oscsend_over_tcp_sets_a_parameter(hub):
     show = Show(hub)
     oscsend(f"osc.tcp://localhost:{hub.tcp.port}", "/hl/shader/zoom", "f", "2.5")

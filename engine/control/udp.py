@@ -18,6 +18,9 @@ from engine.errors import HalationError
 
 log = logging.getLogger(__name__)
 RECEIVE_BUFFER = 8 * 1024 * 1024
+# senders remembered (how to answer each): a desk keeps its port, but a script's oscsend comes from a new one
+# every message, and an hour of those must not pile up (the least recently heard is forgotten first)
+MAX_SOURCES = 256
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -107,11 +110,13 @@ class UdpInput:
     def _deliver(self, data: bytes, address: tuple) -> None:
         source = self._sources.get(address)
         if source is None:
-            if len(self._sources) > 4096:
-                self._sources.clear()
+            if len(self._sources) >= MAX_SOURCES:  # the one heard from longest ago goes
+                del self._sources[next(iter(self._sources))]
             source = self._sources[address] = Source(
                 address[0], address[1], "udp", lambda packet, a=address: self.send(packet, a)
             )
+        elif next(reversed(self._sources)) != address:
+            self._sources[address] = self._sources.pop(address)  # heard now: the last to go
         try:
             self.router.handle(data, source)
         except Exception:  # a bug must cost a packet, never the receive thread
