@@ -61,15 +61,11 @@ def _fit(curve, lo: float, degree: int) -> tuple[float, ...]:
 
 
 _DEC = _fit(lambda c: ((c + 0.055) / 1.055) ** 2.4, 0.04045, 6)  # sRGB -> linear above the linear toe
-_ENC = _fit(lambda t: 1.055 * t ** (5.0 / 3.0) - 0.055, 0.0031308**0.25, 5)  # in t = x^(1/4)
 
 STATE_GLSL = f"""
 const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
 vec3 linear(vec3 c) {{
     return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
-}}
-vec3 encode(vec3 c) {{
-    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
 }}
 float redness(vec3 c) {{  // WCAG's red measure: (R - G - B) x 320 when the colour is a saturated red
     float sum = c.r + c.g + c.b;
@@ -102,23 +98,42 @@ void advance(vec3 c, ivec2 cell, out vec4 next_state, out vec4 next_shown, out v
 }}
 """
 
+# sRGB -> linear as a polynomial above the linear toe (within 1.7e-5 of the curve): pass A's bisection
+# decodes each tap of the blend it tries, ten times over, where pow would be most of the pass's cost
+_SRGB_FAST = f"""
+vec3 fast_linear(vec3 c) {{
+    vec3 p = {_DEC[6]} * c + {_DEC[5]};
+    p = p * c + {_DEC[4]}; p = p * c + {_DEC[3]}; p = p * c + {_DEC[2]}; p = p * c + {_DEC[1]};
+    p = p * c + {_DEC[0]};
+    return mix(c / 12.92, p, step(0.04045, c));
+}}
+"""
 _COMMON = f"""
 {STATE_GLSL}
+{_SRGB_FAST}
 uniform sampler2D picture;
-uniform sampler2D shown;    // per cell: the linear colour shown last frame
+uniform sampler2D previous; // last frame's output (filtered: its taps are 2 x 2 means, as the picture's)
 uniform sampler2D flags;    // pass A's output; its top mip level is the area fraction
-uniform sampler2D colours;  // pass A's mean linear colour per cell
+uniform sampler2D blends;   // pass K's output: the blend each cell gets
 uniform int top_level;
 uniform bool lock_luma;
 uniform bool lock_red;
 uniform float area;
-vec3 cell_colour(ivec2 cell, ivec2 cells) {{  // mean linear colour of the cell: TAPS x TAPS bilinear taps
+const int N_TAPS = {TAPS * TAPS};
+vec2 tap(ivec2 cell, ivec2 cells, int n) {{  // the n-th of the cell's TAPS x TAPS bilinear taps
+    return (vec2(cell) + (vec2(n % {TAPS}, n / {TAPS}) + 0.5) / {float(TAPS)}) / vec2(cells);
+}}
+vec3 cell_colour(ivec2 cell, ivec2 cells) {{  // mean linear colour of the cell
     vec3 sum = vec3(0.0);
-    for (int j = 0; j < {TAPS}; j++) for (int i = 0; i < {TAPS}; i++) {{
-        vec2 p = (vec2(cell) + (vec2(i, j) + 0.5) / {float(TAPS)}) / vec2(cells);
-        sum += linear(texture(picture, p).rgb);
-    }}
-    return sum / {float(TAPS * TAPS)};
+    for (int n = 0; n < N_TAPS; n++) sum += linear(texture(picture, tap(cell, cells, n)).rgb);
+    return sum / float(N_TAPS);
+}}
+// the cell's mean linear colour once each of its pixels is mix(previous, picture, k): the damped pixels
+// are blended in their own (sRGB) values, so a tap of the damped picture is that blend of the two taps
+vec3 blended_colour(vec3 before[N_TAPS], vec3 after[N_TAPS], float k) {{
+    vec3 sum = vec3(0.0);
+    for (int n = 0; n < N_TAPS; n++) sum += fast_linear(mix(before[n], after[n], k));
+    return sum / float(N_TAPS);
 }}
 float applied_k(vec4 f) {{  // the blend this cell gets (1: the picture as it is)
     vec4 total = textureLod(flags, vec2(0.5), float(top_level));
@@ -132,30 +147,34 @@ float applied_k(vec4 f) {{  // the blend this cell gets (1: the picture as it is
 _PASS_A = f"""#version 330 core
 {_COMMON}
 layout(location = 0) out vec4 color;
-layout(location = 1) out vec4 colour;
 void main() {{
     ivec2 cell = ivec2(gl_FragCoord.xy);
     ivec2 cells = textureSize(state, 0);
-    vec3 v = cell_colour(cell, cells);
-    colour = vec4(v, 1.0);
+    vec3 before[N_TAPS], after[N_TAPS];
+    vec3 v = vec3(0.0);
+    for (int n = 0; n < N_TAPS; n++) {{
+        vec2 p = tap(cell, cells, n);
+        after[n] = texture(picture, p).rgb;
+        before[n] = texture(previous, p).rgb;
+        v += linear(after[n]);
+    }}
+    v /= float(N_TAPS);
     vec4 s = texelFetch(state, cell, 0);
-    vec3 p = texelFetch(shown, cell, 0).rgb;
     float would_l = first ? 0.0 : detect(dot(v, LUMA), s.x, s.y, {LUMA_STEP}, {LUMA_DARK}).z;
     float would_r = first ? 0.0 : detect(redness(v), s.z, s.w, {RED_STEP}, 1e9).z;
-    // the largest k whose blend makes no transition (bisection; k = 0 is what is shown now)
-    float lo_l = 1.0, hi_l = 1.0, lo_r = 1.0, hi_r = 1.0;
-    if (lock_luma || lock_red) {{  // only a detector that used its budget needs k (a uniform branch)
-        lo_l = 0.0;
-        lo_r = 0.0;
-    }}
-    for (int n = 0; n < ((lock_luma || lock_red) ? 10 : 0); n++) {{
+    // per detector that used its budget (a uniform branch), the largest k whose blend makes no
+    // transition (bisection; k = 0 is what is shown now)
+    float lo_l = lock_luma ? 0.0 : 1.0, hi_l = 1.0, lo_r = lock_red ? 0.0 : 1.0, hi_r = 1.0;
+    for (int n = 0; n < (lock_luma ? 10 : 0); n++) {{
         float m = 0.5 * (lo_l + hi_l);
-        vec3 c = mix(p, v, m);
-        if (detect(dot(c, LUMA), s.x, s.y, {LUMA_STEP * MARGIN}, {SAFE_DARK}).z > 0.5) hi_l = m;
+        float l = dot(blended_colour(before, after, m), LUMA);
+        if (detect(l, s.x, s.y, {LUMA_STEP * MARGIN}, {SAFE_DARK}).z > 0.5) hi_l = m;
         else lo_l = m;
-        m = 0.5 * (lo_r + hi_r);
-        c = mix(p, v, m);
-        if (detect(redness(c), s.z, s.w, {RED_STEP * MARGIN}, 1e9).z > 0.5) hi_r = m;
+    }}
+    for (int n = 0; n < (lock_red ? 10 : 0); n++) {{
+        float m = 0.5 * (lo_r + hi_r);
+        float r = redness(blended_colour(before, after, m));
+        if (detect(r, s.z, s.w, {RED_STEP * MARGIN}, 1e9).z > 0.5) hi_r = m;
         else lo_r = m;
     }}
     color = vec4(would_l, would_r, lo_l, lo_r);
@@ -181,41 +200,33 @@ void main() {
     gl_Position = (damps.x + damps.y > 0.0) ? vec4(in_pos, 0.0, 1.0) : vec4(2.0, 2.0, 0.0, 1.0);
 }
 """
-# sRGB <-> linear as polynomials (llvmpipe's pow is ~8 times their cost over a full frame): decode within
-# 1.7e-5 of the sRGB curve, encode (in x^(1/4): two square roots) within 0.005 of an 8-bit level
-_SRGB_FAST = f"""
-vec3 fast_linear(vec3 c) {{
-    vec3 p = {_DEC[6]} * c + {_DEC[5]};
-    p = p * c + {_DEC[4]}; p = p * c + {_DEC[3]}; p = p * c + {_DEC[2]}; p = p * c + {_DEC[1]};
-    p = p * c + {_DEC[0]};
-    return mix(c / 12.92, p, step(0.04045, c));
-}}
-vec3 fast_encode(vec3 x) {{
-    vec3 t = sqrt(sqrt(x));
-    vec3 p = {_ENC[5]} * t + {_ENC[4]};
-    p = p * t + {_ENC[3]}; p = p * t + {_ENC[2]}; p = p * t + {_ENC[1]}; p = p * t + {_ENC[0]};
-    return mix(x * 12.92, p, step(0.0031308, x));
+# Pass K: each cell's blend once, 8-bit and rounded down (toward what was shown, so never past the
+# bisection's k; 1 stays exactly 1), for pass B (an 8-bit fetch a pixel costs llvmpipe a fifth of a float
+# one) and for pass C, which so counts exactly the blend B showed.
+_PASS_K = f"""#version 330 core
+{_COMMON}
+out vec4 color;
+void main() {{
+    color = vec4(floor(applied_k(texelFetch(flags, ivec2(gl_FragCoord.xy), 0)) * 255.0) / 255.0);
 }}
 """
-_PASS_B = f"""#version 330 core
-uniform sampler2D picture;   // point-sampled (a pixel is its texel)
-uniform sampler2D previous;  // last frame's output, point-sampled
-uniform sampler2D flags;     // pass A's output, per cell
-{_SRGB_FAST}
+# Pass B's fragments: the previous output with alpha 1 - k, blended over the copy of the picture in the
+# target (previous (1 - k) + picture k); a pixel of a cell it does not damp is discarded, so the copy
+# stays there bit for bit. Two fetches and no arithmetic a pixel: the fixed-function blend reads the
+# picture from the target, cheaper than a texture fetch on llvmpipe.
+_PASS_B = """#version 330 core
+uniform sampler2D previous;  // point-sampled: a pixel is its texel
+uniform sampler2D blends;    // pass K's output, per cell (point-sampled)
 in vec2 uv;
 flat in vec2 damps;
 out vec4 color;
-void main() {{
-    vec4 f = texelFetch(flags, ivec2(uv * vec2(textureSize(flags, 0))), 0);
-    float k = 1.0;
-    if (damps.x > 0.5 && f.x > 0.5) k = min(k, f.z);
-    if (damps.y > 0.5 && f.y > 0.5) k = min(k, f.w);
-    if (k >= 1.0) discard;  // not damped: the copy of the picture stays, bit for bit
-    vec4 c = texture(picture, uv);
-    c.rgb = fast_encode(mix(fast_linear(texture(previous, uv).rgb), fast_linear(c.rgb), k));
-    color = c;
-}}
+void main() {
+    float k = texture(blends, uv).x;
+    if (k >= 1.0) discard;
+    color = vec4(texture(previous, uv).rgb, 1.0 - k);
+}
 """
+
 _PASS_C = f"""
 {_COMMON}
 layout(location = 0) out vec4 next_state;
@@ -223,17 +234,24 @@ layout(location = 1) out vec4 next_shown;
 layout(location = 2) out vec4 made;
 void main() {{
     ivec2 cell = ivec2(gl_FragCoord.xy);
+    ivec2 cells = textureSize(state, 0);
 #if MEASURE  // nothing was damped: measure the picture here (pass A did not run)
-    vec3 c = cell_colour(cell, textureSize(state, 0));
-#else
-    vec3 v = texelFetch(colours, cell, 0).rgb;
-    vec3 c = first ? v : mix(texelFetch(shown, cell, 0).rgb, v, applied_k(texelFetch(flags, cell, 0)));
+    vec3 c = cell_colour(cell, cells);
+#else  // what pass B showed: each tap the blend of the previous output's and the picture's by the cell's k
+    float k = first ? 1.0 : texelFetch(blends, cell, 0).x;  // as pass B blended it
+    vec3 c = vec3(0.0);
+    for (int n = 0; n < N_TAPS; n++) {{
+        vec2 p = tap(cell, cells, n);
+        c += linear(mix(texture(previous, p).rgb, texture(picture, p).rgb, k));
+    }}
+    c /= float(N_TAPS);
 #endif
     advance(c, cell, next_state, next_shown, made);
 }}
 """
 STATE_UNIT = 3  # where a measuring pass of another program finds the cells' state (see measure_with)
-_UNITS = ("picture", "state", "shown", "flags", "colours")  # the texture units of the limiter's passes
+# the texture units of the limiter's passes
+_UNITS = ("picture", "state", "shown", "flags", "previous", "blends")
 MEASURE_SIZE = (2 * CELLS[0], 2 * CELLS[1])  # the small copy a warped output is measured on: 2 x 2 per cell
 
 
@@ -278,9 +296,10 @@ class FlashLimiter:
         self._b, self._b_vao = program(_PASS_B.removeprefix("#version 330 core\n"), vs=_PASS_B_VS)
         self._c, self._c_vao = program(_PASS_C)
         self._m, self._m_vao = program(_PASS_C, measure=True)
-        self._programs = (self._a, self._b, self._c, self._m)
+        self._k, self._k_vao = program(_PASS_K.removeprefix("#version 330 core\n"))
+        self._programs = (self._a, self._k, self._b, self._c, self._m)
         for prog in self._programs:  # where each program finds its textures: the same every frame
-            for unit, name in enumerate((*_UNITS, "previous")):
+            for unit, name in enumerate(_UNITS):
                 if name in prog:
                     prog[name].value = unit
         self._mean = np.full(CELLS[0] * CELLS[1], 1.0 / (CELLS[0] * CELLS[1]), np.float32)
@@ -292,17 +311,20 @@ class FlashLimiter:
 
         self._state = [cells(), cells()]
         self._shown = [cells(), cells()]
-        self._flags, self._made, self._colours = cells(), cells(), cells()
+        self._flags, self._made = cells(), cells()
         self._flags.build_mipmaps()
         self._flags.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.NEAREST)
-        self._flags_fbo = ctx.framebuffer(color_attachments=[self._flags, self._colours])
+        self._flags_fbo = ctx.framebuffer(color_attachments=[self._flags])
+        self._blends = ctx.texture(CELLS, 4)  # RGBA8
+        self._blends.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._blends_fbo = ctx.framebuffer(color_attachments=[self._blends])
         self._c_fbo = [
             ctx.framebuffer(color_attachments=[self._state[i], self._shown[i], self._made]) for i in (0, 1)
         ]
         self._out = ctx.texture(self.size, 4)  # the damped picture, for finish()
         self._prev = ctx.texture(self.size, 4)  # what was shown last frame (a copy: plain memory)
-        self._prev.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        # pass B reads the picture texel for pixel: point sampling (half a filtered fetch on llvmpipe)
+        # pass B reads the previous output texel for pixel: point sampling (half a filtered fetch on
+        # llvmpipe); passes A and C take filtered taps of it, as of the picture
         self._exact = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST), repeat_x=False, repeat_y=False)
         self._out_fbo = ctx.framebuffer(color_attachments=[self._out])
         self._prev_fbo = ctx.framebuffer(color_attachments=[self._prev])
@@ -360,7 +382,7 @@ class FlashLimiter:
         """The cells' colours from `small` (the picture, or a small copy of it): when the frame is not
         damped, the cells' next state too, in one small pass."""
         lock_luma, lock_red = self._locks if self.damping else (False, False)
-        for prog in (self._a, self._b, self._c) if self.damping else (self._m,):  # this frame's passes
+        for prog in (self._a, self._k, self._b, self._c) if self.damping else (self._m,):  # this frame's
             for name, value in (
                 ("lock_luma", lock_luma),
                 ("lock_red", lock_red),
@@ -406,16 +428,21 @@ class FlashLimiter:
         then pass B shades only the pixels of the cells it damps, and none at all in the frames (most of
         them, while a strobe has used its budget) in which nothing would flash. Every other pixel is the
         copy, bit for bit."""
+        self._bind(picture)
+        self._blends_fbo.use()
+        self._k_vao.render(moderngl.TRIANGLE_STRIP)
         self.ctx.copy_framebuffer(target, self._fbo_of(picture))
-        self._prev.use(5)  # "previous"
-        self._bind(picture)
-        self._exact.use(0)
+        previous = _UNITS.index("previous")
+        self._exact.use(previous)
         target.use()
+        self.ctx.enable(moderngl.BLEND)  # previous (1 - k) + picture k; the picture's alpha kept
+        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ZERO, moderngl.ONE
         self._b_vao.render(moderngl.TRIANGLE_STRIP)
-        self._exact.clear(0)
+        self.ctx.disable(moderngl.BLEND)
+        self.ctx.blend_func = moderngl.DEFAULT_BLENDING
+        self._exact.clear(previous)
+        self._advance(self._c_vao)  # the cells' state after what B showed (reads `_prev` before keep())
         self.keep(target)
-        self._bind(picture)
-        self._advance(self._c_vao)
 
     def keep(self, shown: moderngl.Framebuffer) -> None:
         """`shown` holds this frame's output: keep a copy when the next frame may be damped toward it."""
@@ -439,7 +466,8 @@ class FlashLimiter:
 
     def _bind(self, picture) -> None:
         i = self._i
-        for unit, tex in enumerate((picture, self._state[i], self._shown[i], self._flags, self._colours)):
+        textures = (picture, self._state[i], self._shown[i], self._flags, self._prev, self._blends)
+        for unit, tex in enumerate(textures):
             tex.use(unit)  # in _UNITS' order
 
     def release(self) -> None:
@@ -450,14 +478,16 @@ class FlashLimiter:
             self._prev_fbo,
             *self._c_fbo,
             self._flags_fbo,
+            self._blends_fbo,
+            self._blends,
             self._out,
             self._prev,
             *self._state,
             *self._shown,
             self._flags,
             self._made,
-            self._colours,
             self._a_vao,
+            self._k_vao,
             self._b_vao,
             self._c_vao,
             self._m_vao,
