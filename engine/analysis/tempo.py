@@ -293,9 +293,13 @@ class TempoTracker:
         full, so it is kept."""
         if self._weights is None or len(self._weights[0]) != n:
             recency = self.settings.recency
-            weight = np.exp(-np.arange(n)[::-1] * self.dt / recency) if recency > 0 else np.ones(n)
-            wspec = np.fft.rfft(weight, self._fft)
-            overlap = np.fft.irfft(wspec.real**2 + wspec.imag**2, self._fft)[:n]
+            lags = np.arange(n)
+            if recency > 0:  # weights r**age: their overlap at lag L is a geometric series
+                r = math.exp(-self.dt / recency)
+                weight = r ** lags[::-1]
+                overlap = r**lags * (1.0 - r ** (2 * (n - lags))) / (1.0 - r * r)
+            else:
+                weight, overlap = np.ones(n), (n - lags).astype(float)
             self._weights = (weight, float(overlap[0]), overlap[0] / np.maximum(overlap, 1e-9 * overlap[0]))
         return self._weights
 
