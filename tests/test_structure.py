@@ -83,3 +83,23 @@ def test_structure_events_reach_the_feature_stream_as_their_own_addresses():
     message = decode_message(packet)
     assert message.address == "/hl/event/drop"
     assert message.args[0] == pytest.approx(37.5) and 19 in message.args
+
+
+def test_a_long_steady_section_is_remembered_in_bounded_memory_and_its_end_still_heard():
+    """Twenty minutes of one groove: the tracker keeps the section's first beats and its latest (not every
+    beat, which also made each beat's look through them slower), and the breakdown after it is heard."""
+    from engine.analysis.structure import MAX_SECTION_PROBES, StructureTracker
+
+    tracker, hop, beat = StructureTracker(), 256 / 48000, 0.5
+    grid = BeatGrid(bpm=120.0, confidence=1.0, last_beat=0.0, next_beat=beat, count=1)
+    groove = (1e-2, 8e-3, 1e-3)  # the kick carries the mix
+    longest, events, t = 0, [], 0.0
+    while t < 20 * 60 + 30:
+        loud, bass, high = groove if t < 20 * 60 else (1e-3, 1e-5, 8e-4)  # then the kick stops
+        tracker.step(t, loud, bass, high, grid)
+        longest = max(longest, len(tracker._section))
+        events += tracker.drain()
+        t += hop
+    assert longest <= MAX_SECTION_PROBES < (20 * 60 / beat) / 10  # not the 2400 beats heard
+    sections = [e for e in events if e.kind != "phrase"]
+    assert sections and sections[-1].kind in ("breakdown", "buildup") and sections[-1].time >= 20 * 60

@@ -38,6 +38,10 @@ KINDS = ("phrase", "section", "buildup", "drop", "breakdown")  # event kinds
 DROP_DECAY = 2.0  # seconds for hl_drop to fall to 1/e
 PHRASE_DECAY = 0.1  # seconds, like the downbeat spike
 MAX_EVENTS = 256
+BUILD_START = 4  # a section's first beats: what a build-up's rise is measured from
+# beats of the section heard now that are kept: its first and the latest (the references look back 4 bars);
+# steady music for an hour must neither grow the list nor make each beat's look through it slower
+MAX_SECTION_PROBES = 128
 SETTLE_BARS = 2  # bars after a new tempo before its beats are measured (its phase is still moving)
 STRUCTURE_NAMES = ("section", "section_time", "drop", "buildup", "breakdown", "phrase", "phrase_bar")
 STRUCTURE_NAMES += ("phrase_phase",)
@@ -216,6 +220,8 @@ class StructureTracker:
                 kind = kind if kind == "drop" else None
         if kind is None:
             section.append(probe)
+            if len(section) > MAX_SECTION_PROBES:  # an hour of one section: its first beats and its last
+                del section[BUILD_START]
             self._follow_build(probe)
             return
         bar, _ = self._bar_of(count, grid)
@@ -261,8 +267,8 @@ class StructureTracker:
     def _follow_build(self, probe: _Probe) -> None:
         """How far a build-up has risen: its loudness now against its first beats."""
         section = self._section
-        if self.state.section != "buildup" or len(section) < 4:
+        if self.state.section != "buildup" or len(section) < BUILD_START:
             return
-        start = float(np.median([p.loud for p in section[:4]]))
+        start = float(np.median([p.loud for p in section[:BUILD_START]]))
         rise = float(np.median([p.loud for p in section[-4:]])) - start
         self.state = replace(self.state, build=min(1.0, max(0.0, rise / self.settings.build_db)))
