@@ -93,8 +93,7 @@ in vec2 band_x;
 in vec2 band_y;
 #if MEASURE  // the limiter's cells: drawn straight into its state (STATE_GLSL's advance)
 layout(location = 0) out vec4 next_state;
-layout(location = 1) out vec4 next_shown;
-layout(location = 2) out vec4 made;
+layout(location = 1) out vec4 made;
 #else
 out vec4 color;
 #endif
@@ -151,7 +150,7 @@ void main() {  // one fragment per cell: the mean of 2 x 2 taps across it, in li
 #endif
         sum += linear(clamp(c, 0.0, 1.0));
     }
-    advance(sum / 4.0, ivec2(gl_FragCoord.xy), next_state, next_shown, made);
+    advance(sum / 4.0, ivec2(gl_FragCoord.xy), next_state, made);
 }
 #else
 void main() {

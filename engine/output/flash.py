@@ -16,10 +16,18 @@ transitions = 3 flashes in the last second):
   the transitions it made; the full-resolution picture is never touched, not even copied, unless the budget
   is one transition from used (then a memory copy keeps it, to damp the next frame toward).
 - Used: A. per cell, would this frame make a transition, and the largest blend k in [0, 1] from the
-  previous output toward the new picture that would not (a bisection); mipmapped, so its top level is the
-  area fraction. B. per pixel: when the would-be transitions cover more than the area limit, the cells that
-  would transition are blended toward the previous output by k, in linear light; every other pixel is the
-  picture, bit for bit. C. per cell: the state after what was really shown.
+  previous output toward the new picture that would not (a bisection on the cell's taps of both);
+  mipmapped, so its top level is the area fraction. K. per cell, the blend it gets, 8-bit, rounded down.
+  B. the picture is copied into the target (a blit: memory, not a drawn pass); when the would-be
+  transitions cover more than the area limit, the pixels of the cells that would transition get the
+  previous output blended over them by 1 - k (fixed-function blending, in the picture's own values); in a
+  frame where nothing would flash the pass's quad collapses and no pixel is drawn. Every other pixel is
+  the copy of the picture, bit for bit. C. per cell: the state after what was really shown (the same
+  blend of the taps).
+
+Why this shape: on llvmpipe a drawn full-frame pass costs ~15 times a blit, each texture fetch a pixel
+several milliseconds at 720p, and pow most of a pass; while a strobe has used its budget every frame takes
+this path, and most of them would not flash at all.
 
 The CPU reads the transitions one frame later (by then they are done) and counts them.
 """
@@ -82,7 +90,7 @@ vec3 detect(float v, float ref, float dir, float step_, float dark) {{
 uniform sampler2D state;    // per cell: luminance extreme, its direction, red extreme, its direction
 uniform bool first;
 // the cell's next state once `c` (its mean linear colour) is shown, and the transitions that makes
-void advance(vec3 c, ivec2 cell, out vec4 next_state, out vec4 next_shown, out vec4 made) {{
+void advance(vec3 c, ivec2 cell, out vec4 next_state, out vec4 made) {{
     vec4 s = texelFetch(state, cell, 0);
     float l = dot(c, LUMA), r = redness(c);
     if (first) {{
@@ -94,7 +102,6 @@ void advance(vec3 c, ivec2 cell, out vec4 next_state, out vec4 next_shown, out v
         next_state = vec4(dl.xy, dr.xy);
         made = vec4(dl.z, dr.z, 0.0, 1.0);
     }}
-    next_shown = vec4(c, 1.0);
 }}
 """
 
@@ -230,8 +237,7 @@ void main() {
 _PASS_C = f"""
 {_COMMON}
 layout(location = 0) out vec4 next_state;
-layout(location = 1) out vec4 next_shown;
-layout(location = 2) out vec4 made;
+layout(location = 1) out vec4 made;
 void main() {{
     ivec2 cell = ivec2(gl_FragCoord.xy);
     ivec2 cells = textureSize(state, 0);
@@ -246,12 +252,12 @@ void main() {{
     }}
     c /= float(N_TAPS);
 #endif
-    advance(c, cell, next_state, next_shown, made);
+    advance(c, cell, next_state, made);
 }}
 """
 STATE_UNIT = 3  # where a measuring pass of another program finds the cells' state (see measure_with)
 # the texture units of the limiter's passes
-_UNITS = ("picture", "state", "shown", "flags", "previous", "blends")
+_UNITS = ("picture", "state", "flags", "previous", "blends")
 MEASURE_SIZE = (2 * CELLS[0], 2 * CELLS[1])  # the small copy a warped output is measured on: 2 x 2 per cell
 
 
@@ -310,7 +316,6 @@ class FlashLimiter:
             return tex
 
         self._state = [cells(), cells()]
-        self._shown = [cells(), cells()]
         self._flags, self._made = cells(), cells()
         self._flags.build_mipmaps()
         self._flags.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.NEAREST)
@@ -318,9 +323,7 @@ class FlashLimiter:
         self._blends = ctx.texture(CELLS, 4)  # RGBA8
         self._blends.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._blends_fbo = ctx.framebuffer(color_attachments=[self._blends])
-        self._c_fbo = [
-            ctx.framebuffer(color_attachments=[self._state[i], self._shown[i], self._made]) for i in (0, 1)
-        ]
+        self._c_fbo = [ctx.framebuffer(color_attachments=[self._state[i], self._made]) for i in (0, 1)]
         self._out = ctx.texture(self.size, 4)  # the damped picture, for finish()
         self._prev = ctx.texture(self.size, 4)  # what was shown last frame (a copy: plain memory)
         # pass B reads the previous output texel for pixel: point sampling (half a filtered fetch on
@@ -466,7 +469,7 @@ class FlashLimiter:
 
     def _bind(self, picture) -> None:
         i = self._i
-        textures = (picture, self._state[i], self._shown[i], self._flags, self._prev, self._blends)
+        textures = (picture, self._state[i], self._flags, self._prev, self._blends)
         for unit, tex in enumerate(textures):
             tex.use(unit)  # in _UNITS' order
 
@@ -483,7 +486,6 @@ class FlashLimiter:
             self._out,
             self._prev,
             *self._state,
-            *self._shown,
             self._flags,
             self._made,
             self._a_vao,
