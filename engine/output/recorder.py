@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import threading
 import time
@@ -25,6 +24,7 @@ import moderngl
 import numpy as np
 
 from engine.output.sink import FrameInfo
+from engine.runtime.priority import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,6 @@ class RecordingStats:
 
 
 ENCODER_NICE = 10  # the encoder (and the x264 threads it starts) gives way to the render and the audio
-
-
-def _yield_to_the_show() -> None:
-    """Lower this thread's priority (Linux: niceness is per thread, inherited by threads it starts), so on a
-    busy machine the encoder falls behind and drops recording frames rather than slow the output. Relative
-    to the show's own: a show started with `nice` keeps its encoder below it too."""
-    with contextlib.suppress(AttributeError, OSError):
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + ENCODER_NICE))
 
 
 class _Encoder(threading.Thread):
@@ -84,7 +75,7 @@ class _Encoder(threading.Thread):
         self._audio_pts = 0
 
     def run(self) -> None:
-        _yield_to_the_show()
+        lower_thread_priority(ENCODER_NICE)  # behind the show: a busy machine drops recording frames
         try:
             while not (self.done.is_set() and self.video.empty()):
                 try:

@@ -8,9 +8,7 @@ drawn without error (see engine.render.reload); the projector never shows a brok
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 import time
 import weakref
@@ -32,6 +30,7 @@ from engine.render.program import FrameInfo, IsfProgram
 from engine.render.quad import FULLSCREEN_VS, quad_buffer
 from engine.render.textures import AudioTextures
 from engine.runtime.guard import Guards
+from engine.runtime.priority import lower_thread_priority
 from engine.show.preset import Layer, Preset
 
 log = logging.getLogger(__name__)
@@ -60,15 +59,6 @@ void main() { color = mix(texture(dry, uv), texture(wet, uv), amount); }
 
 
 CLIPS_NICE = 4  # a look's clip decks are opened and decoded behind the frames (about a third of their share)
-
-
-def lower_thread_priority(steps: int) -> None:
-    """Lower the calling thread's priority (Linux keeps a nice value per thread; threads it starts inherit
-    it): a look's clip decoders starting up (a burst of decoding ahead) must not take the CPU the frame on
-    screen needs, on a 2-core machine where the show's raster threads want every core."""
-    with contextlib.suppress(AttributeError, OSError):
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + steps)
 
 
 _WARM_FRAME = FrameInfo(time=0.0, timedelta=0.0, frame_index=0, date=(2000.0, 1.0, 1.0, 0.0))
