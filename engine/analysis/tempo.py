@@ -50,7 +50,9 @@ class TempoSettings:
     prior_octaves: float = 1.0  # its width: one standard deviation, in octaves
     window: float = 8.0  # seconds of onset strength the tempogram looks at...
     recency: float = 3.0  # ...weighted by exp(-age / recency) when > 0, so a new tempo takes over sooner
-    update: float = 0.1  # seconds between tempogram updates
+    update: float = 0.1  # seconds between tempogram updates (at 0.2 s, a seventh less of the chain's cost:
+    # generated Acc1 0.839 -> 0.871 and beat F 0.875 -> 0.893, shared as before, but Frets on Fire downbeat F
+    # 0.551 -> 0.453, beat F 0.722 -> 0.699 and a confidence >= 0.8 right only 90 % of the time)
     memory: float = 3.0  # the accumulated tempogram forgets over ~this many seconds
     switch: float = 0.15  # another tempo must be this much stronger to take over...
     octave_switch: float = 0.6  # ...and this much when it is ×2, ×½, ×3, ×⅓ or a METRIC_RATIOS of the current
@@ -228,7 +230,8 @@ class TempoTracker:
             salience = (salience + sub * at[h]) / (1.0 + sub)
         half, third = at[h + 1], at[h + 2]
         self._triple_now = np.maximum(third - np.maximum(half, 0.0), 0.0)
-        self._backbeat_now = self._backbeat_at(comb, n)
+        if self._count >= self._size:  # counted from full windows only (_update)
+            self._backbeat_now = self._backbeat_at(comb, n)
         return salience
 
     def _backbeat_at(self, comb: _CombPlan, n: int) -> np.ndarray:
