@@ -45,7 +45,7 @@ ENDLESS = (
     + """void main()
 {
     float x = isf_FragNormCoord.x;
-    for (int i = 0; i >= 0; i += 0)
+    for (int i = 0; i >= 0; i += int(gain > 2.0))  // gain is 1: it never ends, and no compiler can tell
         x = fract(x * 1.5 + sin(x));
     gl_FragColor = vec4(x, 0.0, 0.0, 1.0);
 }
@@ -63,7 +63,10 @@ SAYS = {
     "half-written": "",
     "nan": "NaN",
     "time-bounded loop": "CPU",
-    "endless loop": "",  # llvmpipe ends a loop after 65535 turns: refused as too slow, or for its NaN
+    # llvmpipe ends a loop after 65535 turns: seconds of CPU a frame, over the budget. (A loop the compiler
+    # can prove endless, `i += 0`, is undefined: LLVM drops it and the picture is whatever the registers held,
+    # now and then all finite, so that one was refused for its NaN only most of the time.)
+    "endless loop": "of CPU",
 }
 
 
