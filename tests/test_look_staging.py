@@ -64,7 +64,10 @@ def gl_objects() -> int:
 
     kinds = (moderngl.Texture, moderngl.Framebuffer, moderngl.Program, moderngl.Buffer, moderngl.VertexArray)
     return sum(
-        1 for o in gc.get_objects() if isinstance(o, kinds) and not isinstance(o.mglo, moderngl.InvalidObject)
+        1
+        for o in gc.get_objects()
+        if issubclass(type(o), kinds)
+        and not isinstance(o.mglo, moderngl.InvalidObject)  # type(): no __class__
     )
 
 

@@ -39,7 +39,8 @@ def gl_objects() -> int:
 
     kinds = tuple(getattr(moderngl, k) for k in _GL_KINDS if hasattr(moderngl, k))
     invalid = moderngl.InvalidObject
-    return sum(1 for o in gc.get_objects() if isinstance(o, kinds) and not isinstance(o.mglo, invalid))
+    # type(), not isinstance(): isinstance asks a proxy for its __class__, and some warn when asked (torch's)
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), kinds) and not isinstance(o.mglo, invalid))
 
 
 def resources(gl: bool = True) -> Resources:
