@@ -46,7 +46,8 @@ ENDLESS = (
 {
     float x = isf_FragNormCoord.x;
     for (int i = 0; i >= 0; i += int(gain > 2.0))  // gain is 1: it never ends, and no compiler can tell
-        x = fract(x * 1.5 + sin(x));
+        x = fract(x * 1.5 + sin(x) + cos(3.0 * x) + sin(7.0 * x));  // heavy: cut at 65535 turns, still
+                                                                     // far over the budget on a fast CPU
     gl_FragColor = vec4(x, 0.0, 0.0, 1.0);
 }
 """

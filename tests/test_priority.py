@@ -24,8 +24,8 @@ def _in_thread(fn):
 
 def test_the_granted_priority_is_the_one_the_thread_runs_at():
     out = _in_thread(raise_thread_priority)
-    assert out["granted"] is out["seen"]
-    assert out["granted"] is not Priority.NORMAL or os.geteuid() != 0  # root is never refused both
+    assert out["granted"] is out["seen"]  # (what is granted depends on the machine: root in a container
+    # without CAP_SYS_NICE is refused both, as a user outside the audio group is)
 
 
 def test_a_raised_thread_leaves_the_rest_of_the_process_alone():
