@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from engine.control import guard
 from engine.control.address import AddressSpace
 from engine.control.codec import decode_packet, encode_bundle, encode_message, unix_to_ntp
 from engine.control.coerce import ArgError, command, param_value
@@ -102,6 +103,25 @@ def test_truncated_and_misaligned_packets_are_refused():
     with pytest.raises(PacketError) as info:
         decode_packet(bad_utf8)
     assert info.value.reason == "bad-string"
+
+
+def test_a_desks_repeated_address_is_checked_as_strictly_the_thousandth_time():
+    """The address and tags a desk repeats are remembered once checked; what follows them is not."""
+    for value in (0.25, 0.5, 0.75):  # the same head with new values: each read as sent
+        (decoded,) = decode_packet(encode_message("/hl/master/level", [value]))
+        assert decoded.args == (value,)
+    good = encode_message("/hl/master/level", [0.5])
+    for cut in (good[:-4], good + b"\0\0\0\0"):  # a remembered head with too few or too many bytes
+        with pytest.raises(PacketError):
+            decode_packet(cut)
+    for i in range(3000):  # a spray of distinct addresses: every one still decoded, memory bounded
+        (decoded,) = decode_packet(encode_message(f"/hl/shader/x{i}", [i]))
+        assert decoded.address == f"/hl/shader/x{i}" and decoded.args == (i,)
+    assert len(guard._heads) <= guard.MAX_HEADS
+    (decoded,) = decode_packet(raw_message("/hl/tempo/tap", "I"))  # rewritten tags are never remembered
+    assert decoded.args == (None,)
+    (decoded,) = decode_packet(raw_message("/hl/tempo/tap", "I"))
+    assert decoded.args == (None,)
 
 
 def test_bundles_carry_their_timetag_and_nest_within_limits():
