@@ -9,6 +9,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -188,6 +189,62 @@ def test_strangers_are_turned_away(hub_factory):
         time.sleep(0.01)
     assert hub.counters["denied"] == 1
     assert show.frame()["master.level"] == 1.0
+
+
+def _kernel_queue(port: int) -> int:
+    """Bytes waiting in the kernel for the UDP socket on this local port (Linux /proc/net/udp)."""
+    with open("/proc/net/udp") as f:
+        for row in (line.split() for line in list(f)[1:]):
+            if int(row[1].split(":")[1], 16) == port:
+                return int(row[4].split(":")[1], 16)
+    return -1
+
+
+def _poll(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_desk_is_heard_in_full_while_frames_outlast_their_period(hub_factory):
+    """A show whose frames never rest (720p on a laptop's GPU) takes every message of a flood from the
+    kernel at once, decodes it when the frame lets it, and ends on the last value sent."""
+    hub = hub_factory(rate_limit=0)
+    show, port, n = Show(hub), hub.udp.port, 3000
+    hub.udp.max_defer = 3600.0  # a frame that never gives decoding its turn
+    hub.turn.begin()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        for i in range(n):
+            peer.sendto(encode_message("/hl/master/level", [(i + 1) / n]), ("127.0.0.1", port))
+    assert _poll(lambda: _kernel_queue(port) == 0)  # emptied while the frame draws: nothing dropped
+    assert hub.counters["packets"] == 0  # and nothing decoded during it
+    hub.turn.end()
+    assert _poll(lambda: hub.counters["packets"] == n)
+    assert show.frame()["master.level"] == pytest.approx(1.0)
+
+    hub.udp.max_defer = 0.015  # frames of 40 ms back to back: decoding goes on after each one's first part
+    halt = threading.Event()
+
+    def frames() -> None:
+        while not halt.is_set():
+            hub.turn.begin()
+            halt.wait(0.04)
+            hub.turn.end()
+
+    drawing = threading.Thread(target=frames)
+    drawing.start()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+            for i in range(n):
+                peer.sendto(encode_message("/hl/master/level", [i / n]), ("127.0.0.1", port))
+        assert _poll(lambda: hub.counters["packets"] == 2 * n)  # a wait per packet took 30 s for these
+    finally:
+        halt.set()
+        drawing.join()
+    assert "backlog-full" not in hub.counters.snapshot()
 
 
 def test_a_flood_is_rate_limited_and_costs_no_memory(hub_factory):

@@ -8,7 +8,6 @@ frame; publish(state) only swaps references (feedback and OSCQuery do their work
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from engine.control.router import Router, Source
 from engine.control.security import Allowlist, Network, RateLimiter
 from engine.control.stats import Counters
 from engine.control.status import FrameMeter, SentNode, show_status
+from engine.control.udp import FrameTurn
 from engine.params.macros import macro_labels, unmapped_macros
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.show.notices import Notices
@@ -87,8 +87,7 @@ class ControlHub:
         self._values: Mapping[str, ParamValue] = {}
         self._commands: deque[ControlCommand] = deque(maxlen=MAX_COMMANDS)
         self._started: list[Any] = []
-        self.between_frames = threading.Event()  # clear while the render thread draws a frame
-        self.between_frames.set()
+        self.turn = FrameTurn()  # when the render thread draws a frame (receivers decode between frames)
         self.operator: Any = None
         self.notices = Notices()  # the operator's, once attached
         self._meter = FrameMeter()
@@ -134,7 +133,7 @@ class ControlHub:
             raise
 
     def drain(self) -> list[ParamMessage]:
-        self.between_frames.clear()
+        self.turn.begin()
         batch = self.inbox.take()
         if batch.commands:
             self._commands.extend(batch.commands)
@@ -147,7 +146,7 @@ class ControlHub:
         return out
 
     def publish(self, state: Any) -> None:
-        self.between_frames.set()
+        self.turn.end()
         self.inbox.clock.observe(state.time)
         base = getattr(state, "base", None)  # the set values, when the live loop provides them
         values = base if base is not None else state.values
@@ -207,7 +206,7 @@ class ControlHub:
         return last.text if last is not None else ""
 
     def stop(self) -> None:
-        self.between_frames.set()
+        self.turn.end()
         for item in reversed(self._started):
             try:
                 item.stop()
@@ -256,7 +255,7 @@ class ControlHub:
         assert self.router is not None and self.space is not None and self.feedback is not None
         if cfg.udp_port is not None:
             self.udp = UdpInput(self.router, cfg.bind, cfg.udp_port)
-            self.udp.between_frames = self.between_frames
+            self.udp.turn = self.turn
             self.udp.start()
             self._started.append(self.udp)
             log.info("OSC UDP listening on %s:%d", cfg.bind, self.udp.port)
