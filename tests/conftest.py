@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,14 @@ def xvfb_display():
             proc.wait(timeout=5)
             return
     pytest.fail("could not start Xvfb")
+
+
+def until(predicate, timeout: float = 10.0, every: float = 0.01) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False): readiness is waited for,
+    never assumed after a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True

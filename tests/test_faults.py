@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, run_cli
+from conftest import until as polling
 from test_reload import BLUE, HEADER, RED, Render, blue, red, watched_preset
 
 from engine.commands.bench import BENCH_DIR, load
@@ -338,12 +339,7 @@ def test_presets_with_errors_recalled_over_osc_and_the_file_on_screen_deleted(tm
 
 
 def until(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+    return polling(predicate, timeout, every=0.02)
 
 
 # --- the audio device disappears and returns (the JACK server stopped and started mid-show) -------------

@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 import socket
 import struct
-import time
 
 import pytest
+from conftest import until
 from test_osc_server import PARAMS, Show, oscsend
 
 from engine.control import tcp
@@ -23,15 +23,6 @@ def hub():
     hub.start(PARAMS)
     yield hub
     hub.stop()
-
-
-def until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_200_idle_connections_do_not_lock_a_desk_out(hub, monkeypatch):

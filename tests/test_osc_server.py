@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+from conftest import until
 
 from engine.analysis.features import silent_features
 from engine.control.codec import decode_packet, encode_bundle, encode_message, unix_to_ntp
@@ -200,15 +201,6 @@ def _kernel_queue(port: int) -> int:
     return -1
 
 
-def _poll(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
 def test_a_desk_is_heard_in_full_while_frames_outlast_their_period(hub_factory):
     """A show whose frames never rest (720p on a laptop's GPU) takes every message of a flood from the
     kernel at once, decodes it when the frame lets it, and ends on the last value sent."""
@@ -219,10 +211,10 @@ def test_a_desk_is_heard_in_full_while_frames_outlast_their_period(hub_factory):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
         for i in range(n):
             peer.sendto(encode_message("/hl/master/level", [(i + 1) / n]), ("127.0.0.1", port))
-    assert _poll(lambda: _kernel_queue(port) == 0)  # emptied while the frame draws: nothing dropped
+    assert until(lambda: _kernel_queue(port) == 0)  # emptied while the frame draws: nothing dropped
     assert hub.counters["packets"] == 0  # and nothing decoded during it
     hub.turn.end()
-    assert _poll(lambda: hub.counters["packets"] == n)
+    assert until(lambda: hub.counters["packets"] == n)
     assert show.frame()["master.level"] == pytest.approx(1.0)
 
     hub.udp.max_defer = 0.015  # frames of 40 ms back to back: decoding goes on after each one's first part
@@ -240,7 +232,7 @@ def test_a_desk_is_heard_in_full_while_frames_outlast_their_period(hub_factory):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
             for i in range(n):
                 peer.sendto(encode_message("/hl/master/level", [i / n]), ("127.0.0.1", port))
-        assert _poll(lambda: hub.counters["packets"] == 2 * n)  # a wait per packet took 30 s for these
+        assert until(lambda: hub.counters["packets"] == 2 * n)  # a wait per packet took 30 s for these
     finally:
         halt.set()
         drawing.join()
