@@ -48,16 +48,26 @@ class SpectralFlux:
         self._means = RangeSums(len(freqs), (self.full, *self.bands), mean=True)
         self._prev: np.ndarray | None = None  # max-filtered log spectrum of the last frame
 
+    @property
+    def ranges(self) -> tuple[slice, ...]:
+        """The bins each figure averages: the whole spectrum, then each band (`process`'s order)."""
+        return (self.full, *self.bands)
+
     def process(self, mags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(full flux per hop, band flux per hop × band) for `mags` of shape (hops, bins)."""
+        means = self._means(self.rise(mags))
+        return means[:, 0], means[:, 1:]
+
+    def rise(self, mags: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Each bin's rise per hop (into `out` where given): what `process` averages over `ranges` (the
+        analyzer sums it with its other spectra in one call)."""
         log = np.log1p(mags * np.float32(1.0 / COMPRESSION_FLOOR))
         widened = log.copy()  # max over 3 neighbouring bins
         np.maximum(widened[:, 1:], log[:, :-1], out=widened[:, 1:])
         np.maximum(widened[:, :-1], log[:, 1:], out=widened[:, :-1])
-        rise = _rise(log, widened, self._prev)
+        rise = _rise(log, widened, self._prev, out)
         self._prev = widened[-1]
-        means = self._means(rise)
-        return means[:, 0], means[:, 1:]
+        return rise
 
 
 class RangeSums:
@@ -89,12 +99,15 @@ class RangeSums:
         return (sums if self._identity else sums[:, self._order]) * self._scale
 
 
-def _rise(frames: np.ndarray, before: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+def _rise(
+    frames: np.ndarray, before: np.ndarray, prev: np.ndarray | None, out: np.ndarray | None = None
+) -> np.ndarray:
     """How much each bin of each frame rose (clipped at 0) over `before` one frame earlier; `prev` is the
-    `before` of the frame ahead of this batch (None at the start: no rise)."""
+    `before` of the frame ahead of this batch (None at the start: no rise). Written into `out` if given."""
     first = before[:1] if prev is None else prev[None]
     earlier = np.concatenate((first, before[:-1])) if len(frames) > 1 else first
-    return np.maximum(frames - earlier, 0.0)
+    rise = np.subtract(frames, earlier, out=out)
+    return np.maximum(rise, 0.0, out=rise)
 
 
 class LinearRise:
@@ -113,9 +126,13 @@ class LinearRise:
 
     def process(self, mags: np.ndarray) -> np.ndarray:
         """The rise per hop × band of `mags` (hops, bins)."""
-        rise = _rise(mags, mags, self._prev)
+        return self._sums(self.rise(mags))
+
+    def rise(self, mags: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Each bin's rise per hop (into `out` where given): what `process` sums over `bands`."""
+        rise = _rise(mags, mags, self._prev, out)
         self._prev = mags[-1].copy()
-        return self._sums(rise)
+        return rise
 
 
 # The accent bands that tell a snare (or a clap) from the rest of the kit: it strikes the body (100-300 Hz),

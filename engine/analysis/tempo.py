@@ -111,11 +111,12 @@ class TempoTracker:
         self._kick = np.zeros(2 * self._size)
         self._count = 0
         self._update_hops = max(1, round(s.update / hop_seconds))
-        self._fft = 1 << int(2 * self._size - 1).bit_length()
+        self._make_grid()
+        # a linear correlation at the lags the comb reads (_lags) needs no more than the window plus those
+        self._fft = _fast_size(self._size + self._lags(self._size))
         smooth = max(1, round(0.05 / hop_seconds)) | 1  # local-mean window, odd
         self._local = np.ones(smooth) / smooth
         self._keep = float(np.exp(-s.update / s.memory))
-        self._make_grid()
         self._acc = np.zeros(len(self.bpm_grid))
         self._triple = np.zeros(len(self.bpm_grid))  # accumulated like _acc: evidence of a grouping in 3
         self._triple_now = np.zeros(len(self.bpm_grid))
@@ -211,15 +212,23 @@ class TempoTracker:
         end = self._count % self._size + self._size
         return (self._ring if ring is None else ring)[end - n : end]
 
+    def _lags(self, n: int) -> int:
+        """How many lags of a window of `n` hops the comb, the backbeat and the refinement read: up to half
+        the window (the multiples counted) or half the longest period (the half and the third read at every
+        tempo), whichever is more, and the neighbours interpolated beside them."""
+        longest = float(60.0 / self.settings.min_bpm / self.dt)
+        return min(n, math.ceil(0.5 * max(n, longest)) + 3)
+
     def _salience(self) -> np.ndarray:
         """Comb-filtered autocorrelation per candidate tempo, normalised so 1 is a perfect pulse train."""
-        acf = self._autocorrelation()
-        self._acf = acf
-        n = len(acf)
+        n = min(self._count, self._size)
+        correlations = self._correlations(n)
+        acf = self._autocorrelation(correlations.onsets, n)
+        self._acf, self._acf_window = acf, n
         if acf[0] <= 0:
             self._triple_now = self._backbeat_now = np.zeros(len(self.bpm_grid))
             return np.zeros(len(self.bpm_grid))
-        wide = _widened(acf)  # later multiples drift
+        wide = _widened(acf)  # later multiples drift (the ends, which wrap, are never read)
         comb = self._comb_plan(n)
         at = comb.read(np.concatenate((acf, wide)))  # every lag the comb reads, in one gather
         h = self.settings.harmonics
@@ -230,29 +239,39 @@ class TempoTracker:
             salience = (salience + sub * at[h]) / (1.0 + sub)
         half, third = at[h + 1], at[h + 2]
         self._triple_now = np.maximum(third - np.maximum(half, 0.0), 0.0)
-        if self._count >= self._size:  # counted from full windows only (_update)
-            self._backbeat_now = self._backbeat_at(comb, n)
+        if correlations.backbeat is not None:  # counted from full windows only (_update)
+            self._backbeat_now = self._backbeat_at(comb, correlations)
         return salience
 
-    def _backbeat_at(self, comb: _CombPlan, n: int) -> np.ndarray:
+    def _correlations(self, n: int) -> _Correlations:
+        """The circular autocorrelation of the window's onset peaks and, once the window is full (where the
+        backbeat counts), the cross-correlation of its kick's and snare's, recency-weighted: the series side
+        by side, one FFT call each way (an update's numpy calls cost as much as their arithmetic)."""
+        weight = self._weighting(n)[0]
+        backbeat = self._count >= self._size and self.settings.backbeat > 0
+        series = (self._ring, self._kick, self._snare) if backbeat else (self._ring,)
+        peaks = _peaks(np.stack([self._recent(ring) for ring in series]), self._local)
+        peaks *= weight
+        spectra = np.fft.rfft(peaks, self._fft, axis=1)
+        onsets = spectra[0]
+        power = onsets.real**2 + onsets.imag**2
+        if not backbeat:
+            return _Correlations(np.fft.irfft(power, self._fft))
+        kick, snare = peaks[1], peaks[2]
+        # [onsets with onsets, kick with snare]: [L] of the second is a snare L hops after a kick
+        both = np.fft.irfft(np.stack((power, np.conj(spectra[1]) * spectra[2])), self._fft, axis=1)
+        return _Correlations(both[0], both[1], math.sqrt(float(kick @ kick) * float(snare @ snare)))
+
+    def _backbeat_at(self, comb: _CombPlan, correlations: _Correlations) -> np.ndarray:
         """Per tempo, how much the kick and the snare alternate at its period: their correlation a period
         apart (a snare a beat after a kick, a kick a beat after a snare) less two periods apart. In a backbeat
         that is high at the beat, near 0 at its double (half a beat apart there is neither) and its half (two
         beats apart a kick meets a kick), and at levels 3:2 or 4:3 away. 0 without a kick and a snare."""
-        zero = np.zeros(len(self.bpm_grid))
-        if not self.settings.backbeat:
-            return zero
-        weight, _, unbias = self._weighting(n)
-        kick = _peaks(self._recent(self._kick), self._local) * weight
-        snare = _peaks(self._recent(self._snare), self._local) * weight
-        scale = math.sqrt(float(kick @ kick) * float(snare @ snare))
-        if scale <= 1e-12:
-            return zero
-        spectrum = np.conj(np.fft.rfft(kick, self._fft)) * np.fft.rfft(snare, self._fft)
-        xcorr = np.fft.irfft(spectrum, self._fft) * (1.0 / scale)  # [L]: a snare L hops after a kick
-        after = comb.read_backbeat(xcorr[:n] * unbias)
-        before = comb.read_backbeat(xcorr[comb.backwards] * unbias)  # a snare L hops before a kick
-        alternation = after[0] + before[0] - after[1] - before[1]
+        if correlations.backbeat is None or correlations.backbeat_scale <= 1e-12:
+            return np.zeros(len(self.bpm_grid))
+        # [after, before] x [one, two periods]: a snare L hops after a kick, and before it (lag -L)
+        read = comb.read_backbeat(correlations.backbeat, 1.0 / correlations.backbeat_scale)
+        alternation = read[0, 0] + read[1, 0] - read[0, 1] - read[1, 1]
         return np.maximum(alternation, 0.0) * comb.backbeat_usable
 
     def _comb_plan(self, n: int) -> _CombPlan:
@@ -261,34 +280,40 @@ class TempoTracker:
         which drift), the half period (subdivision), and the half and third in the widened copy."""
         if self._plan is None or self._plan.n != n:
             p, h = self._periods, self.settings.harmonics
+            m = self._lags(n)  # the autocorrelation's length
             lags = np.stack([k * p for k in range(1, h + 1)])
             usable = 0.5 * n
             valid = lags <= usable
-            rows = [(lags[0], 0), *((lags[k], n) for k in range(1, h))]
-            rows += [(0.5 * p, 0), (0.5 * p, n), (p / 3.0, n)]  # subdivision, half, third
+            rows = [(lags[0], 0), *((lags[k], m) for k in range(1, h))]
+            rows += [(0.5 * p, 0), (0.5 * p, m), (p / 3.0, m)]  # subdivision, half, third
+            # the backbeat reads the circular cross-correlation at +L and -L, each lag unbiased as the
+            # autocorrelation is
+            below, fraction = _interpolation(np.stack([p, 2 * p]), np.zeros((2, 1), int), m)
+            at = np.stack([below, below + 1])  # [below, above] x [one, two periods] x tempo
+            unbias = self._weighting(n)[2]
             self._plan = _CombPlan(
                 n,
-                *_interpolation(np.stack([x for x, _ in rows]), np.array([o for _, o in rows])[:, None], n),
+                *_interpolation(np.stack([x for x, _ in rows]), np.array([o for _, o in rows])[:, None], m),
                 valid,
                 np.maximum(valid.sum(axis=0), 1),
                 p <= usable,
-                *_interpolation(np.stack([p, 2 * p]), np.zeros((2, 1), int), n),
+                np.stack([at, (-at) % self._fft]),
+                fraction,
+                unbias[at],
                 (2 * p <= usable).astype(float),
-                -np.arange(n),
             )
         return self._plan
 
-    def _autocorrelation(self) -> np.ndarray:
-        """Unbiased autocorrelation (1 at lag 0) of the recent onset peaks, recent seconds weighted more."""
-        x = _peaks(self._recent(), self._local)
-        n = len(x)
-        weight, overlap0, unbias = self._weighting(n)
-        spec = np.fft.rfft(x * weight, self._fft)
-        acf = np.fft.irfft(spec.real**2 + spec.imag**2, self._fft)[:n]
+    def _autocorrelation(self, circular: np.ndarray, n: int) -> np.ndarray:
+        """Unbiased autocorrelation (1 at lag 0) of the recent onset peaks, recent seconds weighted more, at
+        the lags that are read (_lags), from their circular one (_correlations)."""
+        _, overlap0, unbias = self._weighting(n)
+        m = self._lags(n)
+        acf = circular[:m]
         self._energy = float(acf[0] / max(overlap0, 1e-12))
         if acf[0] <= 1e-12:
-            return np.zeros(n)
-        return acf * (unbias / acf[0])
+            return np.zeros(m)
+        return acf * (unbias[:m] / acf[0])
 
     def _weighting(self, n: int) -> tuple[np.ndarray, float, np.ndarray]:
         """For a window of `n` hops: the recency weight, its overlap at lag 0, and the factor that unbiases
@@ -369,7 +394,7 @@ class TempoTracker:
             return None
         c = self._index(bpm)
         lo, hi = max(0, c - span), min(len(score), c + span + 1)
-        return lo + int(np.argmax(score[lo:hi]))
+        return lo + int(score[lo:hi].argmax())
 
     def _index(self, bpm: float) -> int:
         """The grid index nearest to `bpm` (the grid is geometric: its log steps are even)."""
@@ -383,10 +408,10 @@ class TempoTracker:
         period = 60.0 / bpm / self.dt
         for h in range(self.settings.harmonics, 0, -1):
             lag = h * period
-            if lag > 0.5 * len(acf) - 2:
+            if lag > 0.5 * self._acf_window - 2:
                 continue
             j = round(lag)
-            j = j - 1 + int(np.argmax(acf[j - 1 : j + 2]))
+            j = j - 1 + int(acf[j - 1 : j + 2].argmax())
             peak = j + _parabolic_offset(acf, j)
             if abs(peak / lag - 1.0) < 0.02:
                 return 60.0 / (peak / h) / self.dt
@@ -397,12 +422,12 @@ class TempoTracker:
         """The tempo peak to report. `metric` is the score less the evidence of grouping in threes: it
         decides between two levels related by 3:2 or 4:3, the raw score everything else."""
         span = max(1, int(np.ceil(np.log1p(self.settings.follow) / np.log(self._grid_step))))
-        best = self._metrical(score, metric, int(np.argmax(score)), span)
+        best = self._metrical(score, metric, int(score.argmax()), span)
         cur = self._current
         if cur is None:
             return best
         lo, hi = max(0, cur - span), min(len(score), cur + span + 1)
-        here = lo + int(np.argmax(score[lo:hi]))
+        here = lo + int(score[lo:hi].argmax())
         ratio = self.bpm_grid[best] / self.bpm_grid[here]
         octave = _related(ratio, (2.0, 0.5, 3.0, 1 / 3, *METRIC_RATIOS))
         margin = self.settings.octave_switch if octave else self.settings.switch
@@ -436,10 +461,27 @@ def _related(ratio: float, ratios: tuple[float, ...]) -> bool:
 
 
 def _peaks(x: np.ndarray, local: np.ndarray) -> np.ndarray:
-    """The onsets of a strength series: its peaks above the local mean (`local`: the averaging kernel),
-    less their mean."""
-    x = np.maximum(x - np.convolve(x, local, mode="same"), 0.0)
-    return x - np.add.reduce(x) / len(x)
+    """The onsets of strength series (rows): their peaks above the local mean (`local`: the averaging
+    kernel), less their mean."""
+    mean = np.stack([np.convolve(row, local, mode="same") for row in x])
+    x = np.maximum(x - mean, 0.0)
+    return x - (np.add.reduce(x, axis=1) / x.shape[1])[:, None]
+
+
+def _fast_size(n: int) -> int:
+    """The smallest FFT length >= n with no prime factor above 5 (pocketfft is fastest there)."""
+    best = 1 << max(0, n - 1).bit_length()
+    five = 1
+    while five < best:
+        three = five
+        while three < best:
+            size = three
+            while size < n:
+                size *= 2
+            best = min(best, size)
+            three *= 3
+        five *= 5
+    return best
 
 
 def _widened(acf: np.ndarray) -> np.ndarray:
@@ -455,7 +497,7 @@ def _widened(acf: np.ndarray) -> np.ndarray:
 def _inner(score: np.ndarray) -> np.ndarray:
     """The score without the slopes that rise to either end of the range: their peak lies outside it, so
     the range's edge is not a tempo the music has (a peak just above the range is read at its half)."""
-    d = np.diff(score)
+    d = score[1:] - score[:-1]
     falling, rising = np.flatnonzero(d < 0), np.flatnonzero(d > 0)
     if not len(falling) or not len(rising):
         return np.zeros_like(score)
@@ -486,18 +528,32 @@ class _CombPlan:
     valid: np.ndarray
     terms: np.ndarray
     usable: np.ndarray
-    backbeat_index: np.ndarray  # the same for one and two periods (rows) in the snare's autocorrelation
-    backbeat_fraction: np.ndarray
+    backbeat_index: np.ndarray  # [after, before] x [below, above] x [one, two periods] x tempo: where the
+    # backbeat reads the circular cross-correlation (lag +L, and -L from the end)
+    backbeat_fraction: np.ndarray  # [one, two periods] x tempo
+    backbeat_unbias: np.ndarray  # [below, above] x [one, two periods] x tempo: the unbiasing at those lags
     backbeat_usable: np.ndarray  # 1 where two periods are within half the window
-    backwards: np.ndarray  # indices of the negative lags 0, -1, -2, ... of a circular correlation
 
     def read(self, series: np.ndarray) -> np.ndarray:
         below = series[self.index]
         return below + self.fraction * (series[self.index + 1] - below)
 
-    def read_backbeat(self, acf: np.ndarray) -> np.ndarray:
-        below = acf[self.backbeat_index]
-        return below + self.backbeat_fraction * (acf[self.backbeat_index + 1] - below)
+    def read_backbeat(self, xcorr: np.ndarray, scale: float) -> np.ndarray:
+        """[after, before] x [one, two periods] x tempo: the cross-correlation times `scale`, unbiased and
+        interpolated at one and two periods on either side."""
+        at = (xcorr[self.backbeat_index] * scale) * self.backbeat_unbias
+        below, above = at[:, 0], at[:, 1]
+        return below + self.backbeat_fraction * (above - below)
+
+
+@dataclass(frozen=True)
+class _Correlations:
+    """One update's circular correlations: the onset peaks' autocorrelation, and where the backbeat counts
+    (else None) the kick's and the snare's cross-correlation with the product of their norms."""
+
+    onsets: np.ndarray
+    backbeat: np.ndarray | None = None
+    backbeat_scale: float = 0.0
 
 
 def _interpolation(lags: np.ndarray, offset: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
