@@ -6,11 +6,13 @@ and fires GO every --every seconds, as a desk would. Frames are stamped as they 
 from its GO until the new look is on (a cut), or until its morph has ended (the show retargets the desks
 then), plus a quarter second. Each change's worst frame is set beside the steady frames of the two looks it
 goes between, in the same run (the slower look's median), so a heavy look is not held to a light one's
-frames and a busy machine's drift cancels. The run without changes is cut into the same windows and judged
-the same way: what the machine's own noise does to the figure. Each run is also judged by the CPU time the
-show's process used from one frame to the next (all its threads: the render thread, the driver's raster
-threads, analysis, decoders), which other processes' load does not reach: on a busy machine that figure
-says what the show itself does at a change, the wall-clock figure what the audience would have seen.
+frames and a busy machine's drift cancels. In the run of morphs each GO also waits for as long as the last
+morph played, so each look has as much time on its own as in the run of cuts (its own median needs frames).
+The run without changes is cut into the same windows and judged the same way: what the machine's own noise
+does to the figure. Each run is also judged by the CPU time the show's process used from one frame to the next
+(all its threads: the render thread, the driver's raster threads, analysis, decoders), which other processes'
+load does not reach: on a busy machine that figure says what the show itself does at a change, the wall-clock
+figure what the audience would have seen.
 
 A run of bursts (--burst, default 100) makes each GO that many cue changes within a second, the last one
 the next cue, judged the same way: a hundred changes must cost the output no more than one does.
@@ -21,6 +23,7 @@ Targets (#16, #17): no frame of a cue change, a burst or a morph longer than twi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -28,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +40,80 @@ from engine.control.commands import ControlCommand
 from engine.paths import PRESETS_DIR
 
 SETTLE = 0.25  # seconds after a look is on (or its morph has ended) still counted as its change
-MIN_STEADY = 8  # steady frames a look needs for its own median (else the run's steady median is used)
+MIN_STEADY = 8  # steady frames a look needs for its own median (else the other look's, or the run's, is used)
+SLOWEST_BPM = 90.0  # the run of morphs lasts long enough for morphs in beats at this tempo or faster
+
+
+THREAD_KINDS = (  # how a frame's CPU is broken down: (kind, does this thread's name belong to it)
+    ("raster", lambda name: name.startswith("llvmpipe")),  # the driver's rasteriser threads
+    ("clips", lambda name: name.startswith(("halation-clip", "av:"))),  # clip decoders (PyAV, FFmpeg's own)
+    ("analysis", lambda name: name == "halation-analysis"),
+)
+
+
+class ThreadClock:
+    """Each thread of this process's CPU time, and the time the render thread waited for a CPU, read from
+    /proc/self/task/*/schedstat (nanoseconds) at each frame, so a long frame can be split into who worked
+    in it: the render thread itself, the driver's rasteriser, the clip decoders, the analysis, the rest,
+    and how long the render thread was ready to run but had no core (the machine's other work, or the
+    show's own threads). Files stay open between frames (a read is a few microseconds a thread)."""
+
+    def __init__(self):
+        self._files: dict[int, int] = {}  # thread id -> open schedstat
+        self.kinds: dict[int, str] = {}  # thread id -> its kind
+        self.samples: list[dict[int, tuple[int, int]]] = []  # per frame: thread id -> (ran, waited) ns
+        self.render = threading.get_native_id()
+
+    def sample(self) -> None:
+        """One frame's reading (on the render thread, once a frame)."""
+        try:
+            tids = [int(t) for t in os.listdir("/proc/self/task")]
+        except OSError:
+            tids = []
+        now: dict[int, tuple[int, int]] = {}
+        for tid in tids:
+            fd = self._files.get(tid)
+            try:
+                if fd is None:
+                    fd = self._files[tid] = os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY)
+                    self.kinds[tid] = self._kind(tid)
+                ran, waited, _ = os.pread(fd, 128, 0).split()
+            except (OSError, ValueError):
+                continue
+            now[tid] = (int(ran), int(waited))
+        for gone in set(self._files) - set(now):
+            with contextlib.suppress(OSError):
+                os.close(self._files.pop(gone))
+        self.samples.append(now)
+
+    def _kind(self, tid: int) -> str:
+        if tid == self.render:
+            return "render"
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        try:
+            comm = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+        except OSError:
+            comm = ""
+        name = names.get(tid, comm)
+        return next((kind for kind, belongs in THREAD_KINDS if belongs(name) or belongs(comm)), "other")
+
+    def frame(self, i: int) -> dict[str, float]:
+        """The CPU (ms) each kind of thread used from frame i-1's reading to frame i's, and 'waited': the
+        render thread's time ready to run without a core."""
+        before, after = self.samples[i - 1], self.samples[i]
+        out = dict.fromkeys(("render", *(kind for kind, _ in THREAD_KINDS), "other", "waited"), 0.0)
+        for tid, (ran, waited) in after.items():
+            ran0, waited0 = before.get(tid, (0, 0))
+            out[self.kinds.get(tid, "other")] += (ran - ran0) / 1e6
+            if tid == self.render:
+                out["waited"] = (waited - waited0) / 1e6
+        return out
+
+    def close(self) -> None:
+        for fd in self._files.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._files.clear()
 
 
 def add_arguments(p) -> None:
@@ -67,8 +144,15 @@ class CueDesk:
 
     name = "cue desk"
 
-    def __init__(self, every: float, presses: int, quiet: bool = False, burst: int = 0, cues: int = 1):
+    def __init__(
+        self, every: float, presses: int, quiet: bool = False, burst: int = 0, cues: int = 1, morphs=False
+    ):
+        """`morphs`: each GO waits `every` seconds plus the time the last look's morph took to play, so each
+        look plays on its own as long as in a run of cuts (a look that came in over 1 s of a 2 s cue had
+        under 8 steady frames of its own, and its morph's frames were judged against the other look's
+        median alone: a heavy look's frames held to a light one's)."""
         self.every = every
+        self.morphs = morphs
         self.presses = presses
         self.quiet = quiet
         self.burst = burst
@@ -79,6 +163,7 @@ class CueDesk:
         self.stamps: list[float] = []
         self.cpu: list[float] = []  # the show process's CPU time (all its threads) at each frame
         self.render_cpu: list[float] = []  # the render thread's own (publish runs on it)
+        self.threads: ThreadClock | None = None  # each thread's CPU at each frame (made on the render thread)
         self.cues: list[str] = []
         self.retargets: list[float] = []
         self._next = 0.0
@@ -117,10 +202,17 @@ class CueDesk:
         self.stamps.append(time.monotonic())
         self.cpu.append(time.process_time())
         self.render_cpu.append(time.thread_time())
+        if self.threads is None:
+            self.threads = ThreadClock()
+        self.threads.sample()
         self.cues.append(state.cue)
 
     def retarget(self, params) -> None:
-        self.retargets.append(time.monotonic())
+        now = time.monotonic()
+        self.retargets.append(now)
+        since = [r for r in self.retargets if self.pressed and r > self.pressed[-1]]
+        if self.morphs and len(since) == 2:  # the look came in, then its morph ended
+            self._next += since[1] - since[0]
 
     def stop(self) -> None:
         pass
@@ -205,6 +297,7 @@ def show_run(args, label: str, morph: str, quiet: bool = False, burst: int = 0) 
     from engine.audio.feed import BufferFeed
     from engine.commands.common import load_music, parse_size
     from engine.live import perform
+    from engine.show.morph import parse_morph
     from engine.show.preset import load_preset
     from engine.show.setlist import load_setlist
 
@@ -213,13 +306,14 @@ def show_run(args, label: str, morph: str, quiet: bool = False, burst: int = 0) 
         setlist = Path(tmp) / "set.toml"
         how = f'morph = "{morph}"\nquantize = "now"\n' if morph else ""
         setlist.write_text("".join(f'[[cue]]\nname = "{p.stem}"\npreset = "{p}"\n{how}' for p in presets))
-        desk = CueDesk(args.every, args.cues, quiet, burst, len(presets))
+        desk = CueDesk(args.every, args.cues, quiet, burst, len(presets), morphs=bool(morph))
+        played = args.cues * parse_morph(morph).seconds(SLOWEST_BPM) if morph else 0.0  # the morphs' time
         stats = perform(
             load_preset(presets[0]),
             BufferFeed(load_music(None), play=False),
             size=parse_size(args.size),
             fps=args.fps,
-            duration=2.0 + args.every * (args.cues + 1),
+            duration=2.0 + args.every * (args.cues + 1) + played,
             headless=True,
             controls=(desk,),
             setlist=load_setlist(setlist),
@@ -234,12 +328,15 @@ def show_run(args, label: str, morph: str, quiet: bool = False, burst: int = 0) 
     cpu_run = Run(label, statistics.median(by_cpu[1]), by_cpu[0], reached, "")
     median = statistics.median(steady)
     worst = tuple(worst_frame(c, median, desk, len(desk.stamps) - len(times)) for c in found if c.frames)
+    if desk.threads is not None:
+        desk.threads.close()
     return Run(label, median, found, reached, stats.summary(), cpu_run, worst)
 
 
 def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> str:
-    """A change's longest frame with the CPU the show's process and its render thread used in it: a long
-    frame the show did not work for waited (for the machine's other processes, a lock, the driver)."""
+    """A change's longest frame with the CPU the show's process and its render thread used in it (a long
+    frame the show did not work for waited: for the machine's other processes, a lock, the driver), what
+    each kind of thread used (ThreadClock), and which looks' medians it was judged against."""
     i = change.worst_at + offset  # the desk's index of that frame
     took = max(change.frames)
     ratio = change.ratio(median)
@@ -247,10 +344,27 @@ def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> st
         return f"{1000 * took:.1f} ms ({ratio:.2f}x)"
     process, render = desk.cpu[i] - desk.cpu[i - 1], desk.render_cpu[i] - desk.render_cpu[i - 1]
     cue = desk.cues[i] or "?"
-    return (
+    line = (
         f"{1000 * took:.1f} ms ({ratio:.2f}x) on {cue}: the show's CPU {1000 * process:.1f} ms,"
         f" its render thread {1000 * render:.1f} ms"
     )
+    if desk.threads is not None and i < len(desk.threads.samples):
+        parts = desk.threads.frame(i)
+        waited = parts.pop("waited")
+        line += "\n      by thread      " + ", ".join(f"{kind} {ms:.1f}" for kind, ms in parts.items())
+        line += f" ms; the render thread waited {waited:.1f} ms for a core"
+    line += "\n      judged against  " + ", ".join(
+        f"the look {when}: {steady_line(frames)}"
+        for when, frames in (("before", change.before), ("after", change.after))
+    )
+    return line
+
+
+def steady_line(frames: list[float]) -> str:
+    """A look's steady frames as a change is judged by them (Change.ratio)."""
+    if len(frames) < MIN_STEADY:
+        return f"{len(frames)} steady frames (under {MIN_STEADY}: not counted)"
+    return f"{len(frames)} steady frames, median {1000 * statistics.median(frames):.1f} ms"
 
 
 def report(run: Run, cues: int, quiet: Run | None) -> bool:

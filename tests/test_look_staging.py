@@ -160,24 +160,59 @@ class _Old:
     """A look's pipeline as the morph sees it (only its name matters to the scheduler)."""
 
 
-def test_a_live_morph_draws_the_looks_on_alternate_frames_when_both_would_make_a_long_frame(gl_ctx):
+def _timed(turns: morph.Turns, costs: tuple[float, float], frames: int) -> list[tuple[int, ...]]:
+    """Frames of a live morph's scheduling, each look's timed draws taking `costs` (s)."""
+    drawn = []
+    for _ in range(frames):
+        looks = turns.next()
+        for look in looks:
+            turns.drawn(look, costs[look] if turns.timing(look) else None)
+        drawn.append(looks)
+    return drawn
+
+
+def test_a_live_morph_draws_the_looks_on_alternate_frames_when_both_would_make_a_long_frame():
+    turns = morph.Turns()
+    costs = (0.0008, 0.0009)  # quick, but not timed to the GPU's finish enough yet: one look a frame
+    first = _timed(turns, costs, 2 * morph.MEASURED_DRAWS)
+    assert all(len(t) == 1 for t in first) and {t[0] for t in first} == {0, 1}
+    assert _timed(turns, costs, 3) == [(0, 1)] * 3  # both quick (a GPU): drawn every frame
+    for costs in ((0.020, 0.018), (0.004, 0.005), (0.057, 0.013)):  # 1.9x, 1.8x, 1.23x the heavier one
+        turns = morph.Turns()
+        turns_taken = _timed(turns, costs, 20)
+        assert all(len(t) == 1 for t in turns_taken), costs
+        assert turns_taken[-2:] in ([(0,), (1,)], [(1,), (0,)]), "each look is drawn every other frame"
+
+
+def test_a_draw_slowed_by_the_machine_does_not_make_a_morph_draw_both_looks():
+    """A 50 ms look beside an 18 ms one is 1.36x the heavier together: one a frame. Judged on a draw of the
+    heavy look slowed by the machine (105 ms, measured in bench cues), they read as 1.17x, and both were
+    drawn in every frame of the morph."""
+    turns = morph.Turns()
+    draws = {0: [0.062, 0.105, 0.050], 1: [0.027, 0.018, 0.019]}
+    for _ in range(6):
+        (look,) = turns.next()
+        turns.drawn(look, draws[look].pop(0))
+    assert turns.cost(0) == pytest.approx(0.050) and turns.cost(1) == pytest.approx(0.018)
+    assert all(len(turns.next()) == 1 for _ in range(10))
+
+
+def test_a_look_that_grows_heavier_while_both_are_drawn_sends_the_morph_back_to_turns():
+    turns = morph.Turns()
+    _timed(turns, (0.020, 0.001), 2 * morph.MEASURED_DRAWS)
+    assert turns.next() == (0, 1)  # 21 ms together, 1.05x the heavier: both every frame
+    drawn = _timed(turns, (0.020, 0.015), 3 * morph.RETIME + 2)  # its clips came: 35 ms together
+    assert drawn[-1] != (0, 1), "the morph kept drawing both looks after they grew heavier"
+
+
+def test_a_live_morph_lands_on_the_new_looks_own_picture_and_offline_draws_both(gl_ctx):
     live = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=True)
-    live.progress_now = 0.5
-    live._drawn = [True, True]
-    live._cost = [0.0008, 0.0009]  # quick, but not timed to the GPU's finish yet: one look a frame
-    assert len(live._looks_this_frame(None, None)) == 1
-    live._timed = [morph.MEASURED_DRAWS] * 2
-    live._cost = [0.020, 0.018]  # together 38 ms: nearly twice a frame of one look
-    turns = [live._looks_this_frame(None, None) for _ in range(4)]
-    assert all(len(t) == 1 for t in turns) and {t[0] for t in turns} == {0, 1}
-    live._cost = [0.004, 0.005]  # 9 ms together, 1.8 times one: a frame far over one look's
-    assert len(live._looks_this_frame(None, None)) == 1
-    live._cost = [0.020, 0.010]  # a light look beside a heavy one still makes the frame half as long again
-    assert len(live._looks_this_frame(None, None)) == 1
-    live._cost = [0.0008, 0.0009]  # both quick (a GPU): drawn every frame
-    assert live._looks_this_frame(None, None) == (0, 1)
+    live.progress_now = 0.0
+    assert live._looks_this_frame(None, None) == (0,)  # before its beat, only the old look
+    live.progress_now = 1.0
+    assert live._looks_this_frame(None, None) == (1,)  # its last frame: the new look's picture now
     offline = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=False)
-    offline._cost = [0.020, 0.018]
+    offline.progress_now = 0.5
     assert offline._looks_this_frame(None, None) == (0, 1)  # a render's frames never depend on speed
 
 

@@ -18,6 +18,7 @@ import contextlib
 import re
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +35,9 @@ UNITS.update(dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "seconds")
 QUANTIZE = ("now", "beat", "bar", "phrase")
 FREE_BPM = 120.0  # a morph in beats before the analysis hears a tempo
 BOTH_FIT = 0.002  # seconds: two looks that draw in less than this together are both drawn every frame
-BOTH_SHARE = 1.25  # ...or that together take at most this many times the heavier one alone
-MEASURED_DRAWS = 2  # a live morph times each look's first draws to the GPU's finish, then decides
+BOTH_SHARE = 1.1  # ...or that together take at most this many times the heavier one alone (see Turns)
+MEASURED_DRAWS = 3  # a live morph times each look's first draws to the GPU's finish; the quickest is its cost
+RETIME = 12  # frames: while both are drawn, each look is timed again this often (a look may grow heavier)
 _FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?(?:\s+([A-Za-z0-9_\-./]+))?\s*$")
 
 
@@ -103,6 +105,62 @@ def same_drawing(old, new) -> bool:
     return files == [(layer.name, layer.program.doc.path) for layer in new.layers]
 
 
+class Turns:
+    """Which looks a live morph's frame draws: both, when together they take little more than the heavier
+    one alone, else one a frame in turn (every frame still crossfades the latest picture of both), so no
+    frame of a morph is much longer than a frame of one look. Taking turns costs the looks' movement
+    nothing: drawn together, each look is drawn once per A+B too, and every frame is A+B long. So both are
+    drawn only when that is next to free (BOTH_SHARE 1.1; at 1.25, a 57 ms look beside a 13 ms one were
+    drawn together: 1.3x the heavier look's CPU per frame, its worst 1.8x).
+
+    The choice is made on each look's quickest timed draw: a draw's time is noisy on a busy machine (the
+    machine's other work only ever adds to it), and a look's first draws are its slowest. Judged on the
+    last of two draws, a 105 ms outlier of a 50 ms look beside an 18 ms one read as "together 1.17x the
+    heavier", and both were drawn in every frame of that morph: 1.5x the heavier look's CPU per frame
+    (bench cues, dnb-neon-clips to dnb-warp; dnb-warp to ambient-smoke, on its new look's slow first
+    draws). Only the render thread uses this; no GL here."""
+
+    def __init__(self):
+        self.turn = 0  # the look drawn last when they take turns: 0 the old, 1 the new
+        self.draws = [0, 0]  # how often each look was drawn
+        self.costs: tuple[deque, deque] = (deque(maxlen=MEASURED_DRAWS), deque(maxlen=MEASURED_DRAWS))
+        self.retime = False  # this frame draws both and times each again
+        self.drew = {"one": 0, "both": 0}  # frames of each kind, for the bench and the log
+
+    def cost(self, look: int) -> float | None:
+        """The look's draw time (s), once it has been timed MEASURED_DRAWS times, else None."""
+        timed = self.costs[look]
+        return min(timed) if len(timed) >= MEASURED_DRAWS else None
+
+    def timing(self, look: int) -> bool:
+        """Should this draw of `look` be timed to the GPU's finish?"""
+        return len(self.costs[look]) < MEASURED_DRAWS or self.retime
+
+    def drawn(self, look: int, seconds: float | None) -> None:
+        """`look` was drawn, in `seconds` to the GPU's finish when it was timed."""
+        if seconds is not None:
+            self.costs[look].append(seconds)
+        self.draws[look] += 1
+
+    def both(self) -> bool:
+        costs = (self.cost(0), self.cost(1))
+        if None in costs:
+            return False
+        together, alone = sum(costs), max(costs)
+        return together <= BOTH_FIT or together <= BOTH_SHARE * alone
+
+    def next(self) -> tuple[int, ...]:
+        """The looks this frame draws (after the morph's first frames: see Morph._looks_this_frame)."""
+        if self.both():
+            self.drew["both"] += 1
+            self.retime = self.drew["both"] % RETIME == 0
+            return (0, 1)
+        self.retime = False
+        self.turn ^= 1
+        self.drew["one"] += 1
+        return (self.turn,)
+
+
 class Morph:
     """A morph in progress: the old look (its pipeline and its parameter values) and how far it has gone."""
 
@@ -110,18 +168,15 @@ class Morph:
         self, ctx: moderngl.Context, spec: MorphSpec, old_pipeline, old_modulator, programs, live=False
     ):
         """`live`: a live show's morph keeps every frame as short as a frame of one look: when the two
-        looks together take longer than BOTH_SHARE times the heavier one (nearly always, on llvmpipe),
-        they are drawn on alternate frames, each at half its rate for the morph's length, and each frame
-        crossfades the latest picture of both. (At 1.5 times, a 20 ms look and a 10 ms one were drawn
-        together, and with the transition the morph's median frame took 1.75 times the heavier look's.)
-        An offline render draws both every frame (its frames must not depend on how fast this machine
-        is)."""
+        looks together take longer than BOTH_SHARE times the heavier one (nearly always),
+        they are drawn on alternate frames (Turns), each at half its rate for the morph's length, and
+        each frame crossfades the latest picture of both. (At 1.5 times, a 20 ms look and a 10 ms one
+        were drawn together, and with the transition the morph's median frame took 1.75 times the
+        heavier look's.) An offline render draws both every frame (its frames must not depend on how
+        fast this machine is)."""
         self.ctx = ctx
         self.live = live
-        self._turn = 0  # which look a live frame that cannot draw both draws: 0 the old, 1 the new
-        self._cost = [0.0, 0.0]  # what each look took to draw, to the GPU's finish (s)
-        self._timed = [0, 0]  # how often each look's draw was timed
-        self._drawn = [False, False]
+        self.turns = Turns()
         self.spec = spec
         self.old = old_pipeline
         self.old_modulator = old_modulator  # the old look's own parameters and modulation, still moving
@@ -193,39 +248,35 @@ class Morph:
         return self.progress_now >= 1.0
 
     def _draw_look(self, look: int, pipeline, draw: tuple) -> None:
-        """Draw one look; a live morph's first draws of each are timed to the GPU's finish. The calls
+        """Draw one look; a live morph's draws that Turns asks for are timed to the GPU's finish. The calls
         alone return long before the picture is drawn (llvmpipe rasterises on its own threads, a GPU
         queues), so timing them found two looks that take 15 ms each "cheap" together and drew both in
         every frame: twice a frame's work (bench cues, morphs: worst frame 3.5x the median)."""
-        timing = self.live and self._timed[look] < MEASURED_DRAWS
+        timing = self.live and self.turns.timing(look)
         started = time.perf_counter()
         pipeline.render(*draw)
+        took = None
         if timing:
             finish_releasing_gil(self.ctx)
-            self._cost[look] = time.perf_counter() - started
-            self._timed[look] += 1
-        self._drawn[look] = True
+            took = time.perf_counter() - started
+        self.turns.drawn(look, took)
 
     def _looks_this_frame(self, start: moderngl.Framebuffer, target: moderngl.Framebuffer) -> tuple[int, ...]:
-        """Both looks (offline, or when both draw quickly), else the one whose turn it is, so a live frame
-        stays as long as a frame of one look. Until its beat only the old look is drawn; a live morph's first
-        frame then draws the new look only, the old look's last picture taken from the target."""
+        """Both looks (offline), else as Turns says, so a live frame stays as long as a frame of one look.
+        Until its beat only the old look is drawn; a live morph's first frame then draws the new look only,
+        the old look's last picture taken from the target; its last frame draws the new look, so the
+        picture it lands on is the new look's own of that frame, not one of a frame before."""
         if not self.live:
             return (0, 1)
         if self.progress_now <= 0.0:  # waiting for its beat: only the old look is seen yet
-            self._turn = 0
             return (0,)
-        if not self._drawn[0] and target.size == start.size:
-            self.ctx.copy_framebuffer(start, target)
-            self._drawn[0] = True
-            self._turn = 1
+        if self.progress_now >= 1.0:
             return (1,)
-        together, alone = sum(self._cost), max(self._cost)
-        measured = min(self._timed) >= MEASURED_DRAWS
-        if measured and (together <= BOTH_FIT or together <= BOTH_SHARE * alone):
-            return (0, 1)
-        self._turn ^= 1
-        return (self._turn,)
+        if not self.turns.draws[0] and target.size == start.size:
+            self.ctx.copy_framebuffer(start, target)
+            self.turns.drawn(0, None)
+            return (1,)
+        return self.turns.next()
 
     def _targets(self, size) -> tuple[moderngl.Framebuffer, moderngl.Framebuffer]:
         return morph_targets(self.ctx, size)
