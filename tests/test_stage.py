@@ -9,7 +9,7 @@ from PIL import Image
 
 from engine.output.compose import OutputCompositor, read_pixels
 from engine.output.flash import FlashCounter
-from engine.output.stage import EdgeBlend, OutputSpec, StageError, load_stage, save_stage
+from engine.output.stage import EdgeBlend, Mask, OutputSpec, StageError, load_stage, save_stage
 from engine.output.warp import apply_homography, keystone_matrix
 
 KEYSTONE = [[0.1, 0.05], [0.95, 0.0], [1.0, 1.0], [0.0, 0.9]]
@@ -330,6 +330,28 @@ def test_a_warped_blended_output_is_flash_limited_and_otherwise_untouched(gl_ctx
     _, a = run_limiter(gl_ctx, slow, "standard", spec=spec)
     _, b = run_limiter(gl_ctx, slow, "off", spec=spec)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_the_limiter_counts_what_the_audience_sees_of_a_masked_warped_output(gl_ctx):
+    """A strobing band over 40 % of the program, most of it under the mask on the keystoned output: what
+    the audience sees of it is a sliver, not a flash, so the limiter leaves every frame as it is; without
+    the mask the same band is limited."""
+    size = (320, 180)
+    lit = np.zeros((*size[::-1], 4), np.uint8)
+    lit[..., 3] = 255
+    lit[:, : round(0.4 * size[0]), :3] = 255
+    dark = lit.copy()
+    dark[..., :3] = 0
+    corners = tuple(map(tuple, KEYSTONE))
+    bare = OutputSpec("main", size, keystone=corners)
+    masked = OutputSpec("main", size, keystone=corners, masks=(Mask(((0, 0), (0.3, 0), (0.3, 1), (0, 1))),))
+    seen, on = run_limiter(gl_ctx, strobe(lit, dark), "standard", spec=masked)
+    _, off = run_limiter(gl_ctx, strobe(lit, dark), "off", spec=masked)
+    assert seen.result().luma_flashes_max == 0.0
+    assert all(np.array_equal(a, b) for a, b in zip(on, off, strict=True))
+    limited, _ = run_limiter(gl_ctx, strobe(lit, dark), "standard", spec=bare)
+    unlimited, _ = run_limiter(gl_ctx, strobe(lit, dark), "off", spec=bare)
+    assert limited.result().luma_flashes_max <= 3.0 and unlimited.result().luma_flashes_max == 10.0
 
 
 def test_the_flash_limit_switches_live_logged_and_shown_on_the_preview(gl_ctx, caplog):

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 from engine.output.flash import CELLS, MEASURE_SIZE, STATE_GLSL, FlashLimiter
 from engine.output.stage import EDGES, PATTERNS, UNIT_CORNERS, OutputSpec
 from engine.output.warp import fit_mapping, keystone_matrix, mask_box, tessellate
-from engine.render.quad import Blit
+from engine.render.quad import FULLSCREEN_VS, Blit, quad_buffer
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ uniform sampler2D program;
 uniform sampler2D mask;
 uniform sampler2D bands;   // the blend table: row 0, the left x right level along x; row 1, top x bottom
 uniform sampler2D attenuation;  // blend x mask, baked at each stage change
+uniform sampler2D attenuation_taps;  // the same at each cell's 2 x 2 taps, one channel a tap (see _TAPS_FS)
 uniform vec2 out_size;
 uniform vec4 edge_width;   // left, top, right, bottom
 uniform vec4 edge_curve;
@@ -142,11 +143,14 @@ vec3 shade(vec2 p, vec2 canvas) {
 void main() {  // one fragment per cell: the mean of 2 x 2 taps across it, in linear light
     vec2 du = dFdx(uv), dv = dFdy(uv), dx = dFdx(canvas), dy = dFdy(canvas);
     vec3 sum = vec3(0.0);
+#if ATTENUATE  // the taps' levels in one unfiltered fetch (four filtered ones at computed points cost
+    vec4 taps = texelFetch(attenuation_taps, ivec2(gl_FragCoord.xy), 0);  // llvmpipe half the pass)
+#endif
     for (int j = 0; j < 2; j++) for (int i = 0; i < 2; i++) {
         vec2 o = vec2(i, j) * 0.5 - 0.25;
         vec3 c = shade(uv + o.x * du + o.y * dv, canvas + o.x * dx + o.y * dy);
 #if ATTENUATE
-        c *= texture(attenuation, (gl_FragCoord.xy + o) / view_size).r;
+        c *= taps[j * 2 + i];
 #endif
         sum += linear(clamp(c, 0.0, 1.0));
     }
@@ -201,6 +205,23 @@ void main() { color = vec4(texelFetch(mask, ivec2(gl_FragCoord.xy), 0).rrr, 1.0)
 """
 
 
+# the attenuation at each limiter cell's 2 x 2 taps (where the measuring pass takes them), a channel a tap:
+# baked with the attenuation, so the measuring pass fetches one texel a cell instead of four filtered taps
+_TAPS_FS = """#version 330 core
+uniform sampler2D attenuation;
+uniform vec2 cells;
+out vec4 color;
+void main() {
+    vec4 taps;
+    for (int j = 0; j < 2; j++) for (int i = 0; i < 2; i++) {
+        taps[j * 2 + i] = texture(attenuation, (gl_FragCoord.xy + vec2(i, j) * 0.5 - 0.25) / cells).r;
+    }
+    color = taps;
+}
+"""
+TAPS_UNIT = 5  # where the measuring pass finds the taps' levels
+
+
 class OutputCompositor:
     """Draws one output's final picture (its size) from the program texture (the render size).
 
@@ -233,6 +254,14 @@ class OutputCompositor:
         self._mask_prog["mask"].value = 1
         self._mask_quad = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], "f4").tobytes())
         self._mask_vao = ctx.vertex_array(self._mask_prog, [(self._mask_quad, "2f", "in_pos")])
+        self._taps = ctx.texture(CELLS, 4)  # the attenuation at the limiter cells' taps (see _TAPS_FS)
+        self._taps.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._taps_fbo = ctx.framebuffer(color_attachments=[self._taps])
+        self._taps_prog = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_TAPS_FS)
+        self._taps_prog["attenuation"].value = 2
+        self._taps_prog["cells"].value = CELLS
+        self._taps_quad = quad_buffer(ctx)
+        self._taps_vao = ctx.vertex_array(self._taps_prog, [(self._taps_quad, "2f", "in_pos")])
         self._small = ctx.texture(MEASURE_SIZE, 4)  # what the limiter measures (a warped output)
         self._small_fbo = ctx.framebuffer(color_attachments=[self._small])
         self._blit = Blit(ctx)
@@ -360,6 +389,9 @@ class OutputCompositor:
         if self._mask is not None:
             self._mask.use(1)
         self._vao(key).render(moderngl.TRIANGLES)
+        self._taps_fbo.use()
+        self._atten.use(2)
+        self._taps_vao.render(moderngl.TRIANGLE_STRIP)
 
     def _vao(self, key: tuple) -> moderngl.VertexArray:
         """The geometry bound to the program for these features, its uniforms set (once per stage change)."""
@@ -399,6 +431,7 @@ class OutputCompositor:
             "mask": 1,
             "attenuation": 2,
             "bands": 4,
+            "attenuation_taps": TAPS_UNIT,
         }
         for name, value in values.items():
             if name in p:  # the compiler drops what a variant does not use
@@ -511,6 +544,7 @@ class OutputCompositor:
             self._mask.use(1)
         self._atten.use(2)
         self._bands.use(4)
+        self._taps.use(TAPS_UNIT)
         g = self._geometry[coarse]
         runs = [(False, False, 0, len(g.indices))] if coarse else g.runs()
         for band_x, band_y, first, count in runs:
@@ -558,6 +592,11 @@ class OutputCompositor:
             self._mask_prog,
             self._small_fbo,
             self._small,
+            self._taps_vao,
+            self._taps_quad,
+            self._taps_prog,
+            self._taps_fbo,
+            self._taps,
         )
         for thing in things:
             if thing is not None:
