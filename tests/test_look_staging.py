@@ -207,8 +207,6 @@ def test_a_look_that_grows_heavier_while_both_are_drawn_sends_the_morph_back_to_
 
 def test_a_live_morph_lands_on_the_new_looks_own_picture_and_offline_draws_both(gl_ctx):
     live = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=True)
-    live.progress_now = 0.0
-    assert live._looks_this_frame(None, None) == (0,)  # before its beat, only the old look
     live.progress_now = 1.0
     assert live._looks_this_frame(None, None) == (1,)  # its last frame: the new look's picture now
     offline = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=False)

@@ -227,8 +227,11 @@ class Morph:
         if same_drawing(self.old, show.pipeline):
             show.pipeline.render(ft, values, features, target, sources)
             return self.progress_now >= 1.0
-        start, end = self._targets(show.size)
         old_values = {**self.old_values, **{k: v for k, v in values.items() if k.split(".")[0] == "master"}}
+        if self.progress_now <= 0.0:  # waiting for its beat: the old look as it draws alone, no transition
+            self.old.render(ft, old_values, features, target, sources)
+            return False
+        start, end = self._targets(show.size)
         draws = (
             (self.old, old_values, start),
             (show.pipeline, values, end),
@@ -263,16 +266,16 @@ class Morph:
 
     def _looks_this_frame(self, start: moderngl.Framebuffer, target: moderngl.Framebuffer) -> tuple[int, ...]:
         """Both looks (offline), else as Turns says, so a live frame stays as long as a frame of one look.
-        Until its beat only the old look is drawn; a live morph's first frame then draws the new look only,
-        the old look's last picture taken from the target; its last frame draws the new look, so the
-        picture it lands on is the new look's own of that frame, not one of a frame before."""
+        A live morph's first frame draws the new look only, the old look's last picture taken from the
+        target; its last frame draws the new look, so the picture it lands on is the new look's own of that
+        frame, not one of a frame before."""
         if not self.live:
             return (0, 1)
-        if self.progress_now <= 0.0:  # waiting for its beat: only the old look is seen yet
-            return (0,)
         if self.progress_now >= 1.0:
             return (1,)
-        if not self.turns.draws[0] and target.size == start.size:
+        if not self.turns.draws[0]:
+            if target.size != start.size:  # the old look's last picture is of another size: draw it once
+                return (0, 1)
             self.ctx.copy_framebuffer(start, target)
             self.turns.drawn(0, None)
             return (1,)
