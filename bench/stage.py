@@ -5,8 +5,9 @@ limiter engaged (damping) against the same look with it off; non-flashing conten
 
 The program of the targets' lines is a bare generator (the tunnel shader alone), the strictest case: the
 output's passes are the largest share of such a frame. The warp and the preview are measured again with a
-shipped look as the program (--preset, techno-tunnel: the same generator and the two effects every shipped
-preset chains), a show frame as the audience gets it; those lines say so and do not give the verdict.
+shipped look as the program (--preset: by default the lightest shipped one, techno-tunnel, the same
+generator and the two effects every shipped preset chains, and one of median cost), a show frame as the
+audience gets it; those lines say so and do not give the verdict.
 
 Each frame is a real show frame (`Show.draw` of a shader-only preset, then the outputs), ending with
 `ctx.finish()` so the time is the time the picture takes. Conditions alternate frame by frame (recording:
@@ -26,8 +27,11 @@ from dataclasses import replace
 from pathlib import Path
 
 SHADER = "generators/tunnel.fs"
-# a shipped look: the same generator with the two effects after it that every shipped preset chains
-SHOW_PRESET = Path(__file__).resolve().parent.parent / "presets" / "library" / "techno-tunnel.toml"
+# shipped looks as the program of a show frame: the lightest of presets/library (the same tunnel with the
+# two effects every shipped preset chains after its generator: ~2.5x the tunnel alone on llvmpipe) and
+# one of median cost (~7x; the sixteen span 2.5-15x)
+LIBRARY = Path(__file__).resolve().parent.parent / "presets" / "library"
+SHOW_PRESETS = (LIBRARY / "techno-tunnel.toml", LIBRARY / "hiphop-equaliser.toml")
 STROBE_FS = """/*{ "ISFVSN": "2", "CATEGORIES": ["Generator"], "INPUTS": [] }*/
 void main() { gl_FragColor = vec4(vec3(fract(TIME * 10.0) < 0.5 ? 1.0 : 0.0), 1.0); }
 """
@@ -42,9 +46,11 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--preset",
         type=Path,
-        default=SHOW_PRESET,
-        help="a shipped look the warp and preview are also measured with, as the program of a show frame"
-        " (presets/library/techno-tunnel.toml); 'none' skips those lines",
+        nargs="*",
+        default=list(SHOW_PRESETS),
+        help="looks the warp and the preview are also measured with, as the program of a show frame"
+        " (the lightest shipped one, techno-tunnel, and one of median cost, hiphop-equaliser); none"
+        " given: only the bare generator",
     )
 
 
@@ -437,7 +443,7 @@ def ms(v: float) -> str:
 def _named(preset: Path) -> str:
     """A preset as the report names it: its path under the repository when it is a shipped one."""
     try:
-        return str(preset.resolve().relative_to(SHOW_PRESET.parent.parent.parent))
+        return str(preset.resolve().relative_to(LIBRARY.parent.parent))
     except ValueError:
         return str(preset)
 
@@ -456,7 +462,7 @@ def run(args) -> int:
     from engine.render.context import headless_context
 
     size, frames = tuple(args.size), args.frames
-    preset = None if str(args.preset).lower() == "none" else args.preset
+    presets = list(args.preset)
     checks: list[bool] = []
     ctx = headless_context()
     folder = Path(tempfile.mkdtemp(prefix="halation-bench-rec-"))
@@ -488,7 +494,7 @@ def run(args) -> int:
         ratio = w["ratio_staged"]
         said = verdict(ratio <= 1.10, checks)
         print(f"  target warp+blend+limiter <= 10 % of the frame: {said} ({ratio:.3f})")
-        if preset is not None:
+        for preset in presets:
             s = warp_cost(ctx, size, frames, parts=False, preset=preset)
             print(
                 f"  with a shipped look as the program ({_named(preset)}): plain output {ms(s['plain'])},"
@@ -545,7 +551,7 @@ def run(args) -> int:
                 f"  target preview <= 15 % of the frame: {verdict(ratio <= 1.15, checks)}"
                 f" (CPU {p['cpu_ratio']:.3f})"
             )
-        if preset is not None:
+        for preset in presets:
             p = preview_cost(size, frames, preset)
             if not isinstance(p, str):
                 print(
