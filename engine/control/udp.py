@@ -11,7 +11,6 @@ import logging
 import socket
 import threading
 import time
-from collections import deque
 
 from engine.control.guard import MAX_PACKET
 from engine.control.router import Router, Source
@@ -23,17 +22,15 @@ RECEIVE_BUFFER = 8 * 1024 * 1024
 # every message, and an hour of those must not pile up (the least recently heard is forgotten first)
 MAX_SOURCES = 256
 MAX_DEFER = 0.015  # the part of a frame that decoding leaves to the render thread: all of a 60 fps frame
-RECEIVE_EVERY = 0.005  # while decoding waits, the kernel's queue is emptied this often (it holds ~0.4 s)
-MAX_PENDING = 100_000  # datagrams received and not decoded yet (10 s of a 10 000 msg/s flood)
 
 
 class FrameTurn:
-    """When the render thread draws a frame, and since when. Receivers take datagrams from the kernel at
-    once but decode them between frames, and during a frame only once its first `budget` seconds are over:
-    they are applied at the next frame's start all the same. The budget counts from the frame's start: a
-    show whose frames outlast their period never rests, and a wait per packet let one packet in 10 ms
-    through (720p on llvmpipe, a 10 000 msg/s desk: 77 % dropped by the kernel, the fader's last values
-    lost)."""
+    """When the render thread draws a frame, and since when. A receiver that wakes while a frame draws
+    waits until the frame ends or its first `budget` seconds are over, and then takes the whole burst that
+    is waiting: the packets are applied at the next frame's start all the same. The budget counts from the
+    frame's start, and a burst waits once: a show whose frames outlast their period never rests, and a wait
+    per packet let one packet in 10 ms through (720p on llvmpipe, a 10 000 msg/s desk: 77 % dropped by the
+    kernel, the fader's last values lost)."""
 
     def __init__(self) -> None:
         self._resting = threading.Event()
@@ -47,12 +44,11 @@ class FrameTurn:
     def end(self) -> None:
         self._resting.set()
 
-    def may_decode(self, budget: float) -> bool:
-        return self._resting.is_set() or time.monotonic() - self.started >= budget
-
-    def wait(self, timeout: float) -> None:
-        """Until the frame ends, or `timeout`."""
-        self._resting.wait(timeout)
+    def wait_turn(self, budget: float) -> None:
+        if not self._resting.is_set():
+            left = self.started + budget - time.monotonic()
+            if left > 0:
+                self._resting.wait(left)
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -112,36 +108,24 @@ class UdpInput:
 
     def _run(self) -> None:
         recvfrom = self.sock.recvfrom
-        pending: deque[tuple[bytes, tuple]] = deque()  # received, not decoded yet (a frame is drawing)
         while not self._halt.is_set():
-            if not pending:
-                try:
-                    pending.append(recvfrom(MAX_PACKET + 1))  # blocks until a datagram (or stop's wake-up)
-                except OSError:
-                    continue
-                if self.batch_wait and not self._halt.is_set():
-                    time.sleep(self.batch_wait)  # under a flood, let a burst gather: one wake-up per burst
-            self._receive_waiting(pending)
+            try:
+                data, address = recvfrom(MAX_PACKET + 1)  # blocks until a datagram (or stop's wake-up)
+            except OSError:
+                continue
             if self._halt.is_set():
                 break
-            if self.turn is None or self.turn.may_decode(self.max_defer):
-                while pending:
-                    self._deliver(*pending.popleft())
-            else:
-                self.turn.wait(RECEIVE_EVERY)  # the frame's turn; meanwhile the kernel is emptied again
-
-    def _receive_waiting(self, pending: deque) -> None:
-        """Take every datagram the kernel holds, without decoding: receiving is cheap, and a kernel buffer
-        that fills while a frame draws drops a desk's messages (the last fader value among them)."""
-        recvfrom = self.sock.recvfrom
-        while True:
-            try:
-                pending.append(recvfrom(MAX_PACKET + 1, socket.MSG_DONTWAIT))
-            except OSError:  # BlockingIOError: nothing more is waiting
-                return
-            if len(pending) > MAX_PENDING:
-                pending.popleft()
-                self.router.counters.add("backlog-full")
+            if self.turn is not None:
+                self.turn.wait_turn(self.max_defer)  # once a burst: then it is taken whole
+            self._deliver(data, address)
+            if self.batch_wait:
+                time.sleep(self.batch_wait)  # under a flood, let a burst gather: one wake-up per burst
+            while not self._halt.is_set():  # then everything that is waiting, without blocking
+                try:
+                    data, address = recvfrom(MAX_PACKET + 1, socket.MSG_DONTWAIT)
+                except OSError:  # BlockingIOError: nothing more is waiting
+                    break
+                self._deliver(data, address)
 
     def _deliver(self, data: bytes, address: tuple) -> None:
         source = self._sources.get(address)
