@@ -205,6 +205,19 @@ def test_a_look_that_grows_heavier_while_both_are_drawn_sends_the_morph_back_to_
     assert drawn[-1] != (0, 1), "the morph kept drawing both looks after they grew heavier"
 
 
+def test_a_live_morph_starts_on_the_new_look_then_the_old_one_takes_its_turn(gl_ctx):
+    start, target = (gl_ctx.framebuffer(color_attachments=[gl_ctx.texture(SIZE, 4)]) for _ in "ab")
+    live = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=True)
+    live.progress_now = 0.1
+    target.clear(1.0, 0.0, 0.0, 1.0)  # the old look's last picture, on the output
+    turns = [live._looks_this_frame(start, target) for _ in range(4)]
+    assert turns == [(1,), (0,), (1,), (0,)]  # each look every other frame from the first
+    assert start.read(components=4)[:4] == bytes((255, 0, 0, 255))  # the old look's picture, crossfaded
+    for fbo in (start, target):
+        fbo.color_attachments[0].release()
+        fbo.release()
+
+
 def test_a_live_morph_lands_on_the_new_looks_own_picture_and_offline_draws_both(gl_ctx):
     live = morph.Morph(gl_ctx, MorphSpec(1.0), _Old(), None, {}, live=True)
     live.progress_now = 1.0

@@ -278,6 +278,7 @@ class Morph:
                 return (0, 1)
             self.ctx.copy_framebuffer(start, target)
             self.turns.drawn(0, None)
+            self.turns.turn = 1  # the new look's turn was this one: the old look's comes next
             return (1,)
         return self.turns.next()
 
