@@ -63,10 +63,14 @@ class ThreadClock:
         self._files: dict[int, int] = {}  # thread id -> open schedstat
         self.kinds: dict[int, str] = {}  # thread id -> its kind
         self.samples: list[dict[int, tuple[int, int]]] = []  # per frame: thread id -> (ran, waited) ns
+        self.clocks: list[tuple[float, float]] = []  # per frame: (wall clock, GL finish waited so far) s
         self.render = threading.get_native_id()
 
     def sample(self) -> None:
         """One frame's reading (on the render thread, once a frame)."""
+        from engine.render.cliptexture import finishing_seconds
+
+        self.clocks.append((time.perf_counter(), finishing_seconds()))
         try:
             tids = [int(t) for t in os.listdir("/proc/self/task")]
         except OSError:
@@ -99,15 +103,20 @@ class ThreadClock:
         return next((kind for kind, belongs in THREAD_KINDS if belongs(name) or belongs(comm)), "other")
 
     def frame(self, i: int) -> dict[str, float]:
-        """The CPU (ms) each kind of thread used from frame i-1's reading to frame i's, and 'waited': the
-        render thread's time ready to run without a core."""
+        """The CPU (ms) each kind of thread used from frame i-1's reading to frame i's, and where the render
+        thread's time went besides its own CPU ('render'): 'core', ready to run without one; 'gpu', in the
+        frame's GL finish; 'else', blocked otherwise (in a GL call that waits for the rasteriser, as a blit
+        may; for the interpreter, held by another thread; a lock; the loop's pacing sleep)."""
         before, after = self.samples[i - 1], self.samples[i]
-        out = dict.fromkeys(("render", *(kind for kind, _ in THREAD_KINDS), "other", "waited"), 0.0)
+        out = dict.fromkeys(("render", *(kind for kind, _ in THREAD_KINDS), "other", "core"), 0.0)
         for tid, (ran, waited) in after.items():
             ran0, waited0 = before.get(tid, (0, 0))
             out[self.kinds.get(tid, "other")] += (ran - ran0) / 1e6
             if tid == self.render:
-                out["waited"] = (waited - waited0) / 1e6
+                out["core"] = (waited - waited0) / 1e6
+        (wall0, gpu0), (wall, gpu) = self.clocks[i - 1], self.clocks[i]
+        out["gpu"] = 1000 * (gpu - gpu0)
+        out["else"] = max(0.0, 1000 * (wall - wall0) - out["render"] - out["core"] - out["gpu"])
         return out
 
     def close(self) -> None:
@@ -390,9 +399,11 @@ def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> st
     )
     if desk.threads is not None and i < len(desk.threads.samples):
         parts = desk.threads.frame(i)
-        waited = parts.pop("waited")
-        line += "\n      by thread      " + ", ".join(f"{kind} {ms:.1f}" for kind, ms in parts.items())
-        line += f" ms; the render thread waited {waited:.1f} ms for a core"
+        core, gpu, other = (parts.pop(kind) for kind in ("core", "gpu", "else"))
+        cpu = ", ".join(f"{kind} {ms:.1f}" for kind, ms in parts.items())
+        line += f"\n      CPU by thread  {cpu} ms"
+        line += f"\n      render thread  waited {core:.1f} ms for a core, {gpu:.1f} in the GL finish,"
+        line += f" {other:.1f} blocked otherwise (GL calls that wait for the raster, the interpreter, a lock)"
     line += "\n      judged against  " + ", ".join(
         f"the look {when}: {steady_line(frames)}"
         for when, frames in (("before", change.before), ("after", change.after))

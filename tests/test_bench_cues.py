@@ -34,6 +34,7 @@ def test_a_frame_is_split_by_the_threads_that_worked_in_it():
     worker.start()  # born between the readings: all its CPU counts in the frame
     spun.wait()
     _spin(0.02)  # the render thread's own work
+    time.sleep(0.03)  # ...then blocked (not a wait for readiness: what the clock must tell apart)
     clock.sample()
     end.set()
     worker.join()
@@ -42,6 +43,7 @@ def test_a_frame_is_split_by_the_threads_that_worked_in_it():
     assert parts["analysis"] >= 49.0  # ms: the analysis thread's 50 ms
     assert 18.0 <= parts["render"] < 45.0
     assert parts["raster"] == 0.0 and parts["clips"] == 0.0
+    assert parts["else"] >= 25.0 and parts["gpu"] == 0.0  # blocked 30 ms, none of it on the GL
 
 
 def test_a_run_of_morphs_holds_the_next_go_for_as_long_as_the_morph_played():

@@ -106,16 +106,27 @@ def _gl_finish():
     return None
 
 
+_FINISHING = [0.0]  # seconds spent in finish_releasing_gil, every call together (bench cues reads it)
+
+
 def finish_releasing_gil(ctx: moderngl.Context) -> None:
     """ctx.finish() with the GIL released while the GL works (ctypes drops it for the call). moderngl holds
     the GIL through its calls, and on llvmpipe a finish is the frame's whole rasterisation (60-130 ms at
     1080p with DXT sampling, loaded machine): meanwhile no other Python thread runs, so clip decode workers
     miss their frames (1 HAP Q stream: 70 of 86 frames late). `ctx` must be this thread's current context."""
+    started = time.perf_counter()
     finish = _gl_finish()
     if finish is None:
         ctx.finish()
     else:
         finish()
+    _FINISHING[0] += time.perf_counter() - started
+
+
+def finishing_seconds() -> float:
+    """How long the show has waited for the GL to finish, all together: what a frame spent waiting for the
+    GPU (llvmpipe's raster threads), apart from its own work and from waiting for the interpreter."""
+    return _FINISHING[0]
 
 
 def _address(plane: bytes | bytearray):
