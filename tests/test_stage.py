@@ -425,6 +425,22 @@ def test_brightness_and_gamma_and_every_test_pattern(gl_ctx):
     grey.release()
 
 
+def test_output_gamma_follows_its_curve_within_a_level_at_every_input_level(gl_ctx):
+    """The output gamma is drawn as a short polynomial where one follows the curve (0.8, 2.2, 4.0) and as
+    pow where none does (0.3): either way each of the 256 input levels comes out as 255 (v / 255)^gamma,
+    within one level."""
+    ramp = np.zeros((4, 256, 4), np.uint8)
+    ramp[..., :3] = np.arange(256, dtype=np.uint8)[None, :, None]
+    ramp[..., 3] = 255
+    program = gl_ctx.texture((256, 4), 4, ramp.tobytes())
+    try:
+        for gamma in (0.3, 0.8, 2.2, 4.0):
+            got = shown(gl_ctx, OutputSpec("main", (256, 4), gamma=gamma), (256, 4), program)[2, :, 0]
+            assert np.abs(got - 255 * (np.arange(256) / 255) ** gamma).max() <= 1.0, gamma
+    finally:
+        program.release()
+
+
 def test_stage_edit_markers_are_drawn_on_a_limited_warped_output(gl_ctx):
     spec = OutputSpec("main", (320, 180), keystone=tuple(map(tuple, KEYSTONE)))
     program = gradient(gl_ctx, (320, 180))

@@ -18,6 +18,7 @@ one: the same picture at half a filtered fetch's cost).
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import moderngl
@@ -34,6 +35,14 @@ log = logging.getLogger(__name__)
 MASK_SUPERSAMPLE = 2  # masks are drawn at twice the size and scaled down: soft, not jagged, edges
 MAX_MARKERS = 64
 BLEND_LUT = 4096  # entries of the blend table along each axis (the nearest is read)
+GAMMA_TERMS = 6  # terms of the output gamma's polynomial (degree 5: within a quarter level for gamma >= 0.6)
+GAMMA_TOLERANCE = 0.25 / 255  # how far it may stray from c^gamma: a quarter of an 8-bit level
+# the polynomial in Horner's form, written out (every index a constant: no loop for the compiler to keep)
+_HORNER = (
+    "(" * (GAMMA_TERMS - 1)
+    + f"gamma_poly[{GAMMA_TERMS - 1}]"
+    + "".join(f" * (x) + gamma_poly[{i}])" for i in range(GAMMA_TERMS - 2, -1, -1))
+)
 # what a shader variant is compiled with (a key's entries, in order)
 _FEATURES = (
     "PATTERN",
@@ -84,6 +93,7 @@ uniform vec4 edge_gamma;
 uniform vec4 edge_centre;
 uniform float brightness;
 uniform float out_gamma;
+uniform float gamma_poly[GAMMA_TERMS];  // the output gamma's polynomial, lowest power first
 uniform vec2 view_size;    // the small copy's size
 uniform vec2 markers[MAX_MARKERS];  // stage edit: the points that can be dragged (0..1 of the output)
 uniform int n_markers;
@@ -130,8 +140,17 @@ vec3 source(vec2 p, vec2 canvas) {  // what the output shows at picture point p 
 
 vec3 shade(vec2 p, vec2 canvas) {
     vec3 c = source(p, canvas);
-#if GAMMA
+#if GAMMA == 1  // a curve no short polynomial follows closely enough (see gamma_curve)
     c = pow(c, vec3(out_gamma));
+#elif GAMMA >= 2  // c^gamma as a polynomial in c's (GAMMA - 2)th square root: a fraction of pow's cost
+    vec3 root = c;
+#if GAMMA >= 3
+    root = sqrt(max(root, 0.0));
+#endif
+#if GAMMA == 4
+    root = sqrt(root);
+#endif
+    c = GAMMA_HORNER(root);
 #endif
 #if BRIGHTNESS
     c *= brightness;
@@ -318,6 +337,7 @@ class OutputCompositor:
         self._buffers = [
             self.ctx.buffer(a.tobytes()) for g in self._geometry for a in (g.vertices, g.indices)
         ]
+        self._gamma = gamma_curve(spec.gamma)
         self._set_mask(spec)
         self._bands.write(blend_table(spec).tobytes())
         if spec.masks:
@@ -335,7 +355,7 @@ class OutputCompositor:
         editing = self.markers is not None and not coarse  # on the picture only
         return (
             PATTERNS.index(s.pattern),
-            s.gamma != 1.0,
+            self._gamma[0],
             False,
             editing and bool(s.masks),
             editing,
@@ -402,7 +422,10 @@ class OutputCompositor:
         if prog is None:
             defines = "".join(f"#define {n} {int(v)}\n" for n, v in zip(_FEATURES, key, strict=True))
             state = STATE_GLSL if key[8] else ""  # MEASURE: the limiter's detection, in this pass
-            fs = f"#version 330 core\n#define MAX_MARKERS {MAX_MARKERS}\n{defines}{state}{_FS}"
+            fs = (
+                f"#version 330 core\n#define MAX_MARKERS {MAX_MARKERS}\n#define GAMMA_TERMS {GAMMA_TERMS}\n"
+                f"#define GAMMA_HORNER(x) {_HORNER}\n{defines}{state}{_FS}"
+            )
             prog = self._programs[key] = self.ctx.program(vertex_shader=_VS, fragment_shader=fs)
         small = key[6] or key[8]
         vbo, ibo = self._buffers[2:] if small else self._buffers[:2]  # SMALL, MEASURE: the coarse geometry
@@ -427,6 +450,7 @@ class OutputCompositor:
             "edge_centre": tuple(e.centre for e in edges),
             "brightness": spec.brightness,
             "out_gamma": spec.gamma,
+            "gamma_poly": np.array(self._gamma[1], "f4").tobytes(),
             "program": 0,
             "mask": 1,
             "attenuation": 2,
@@ -605,6 +629,28 @@ class OutputCompositor:
             prog.release()
         if self.limiter is not None:
             self.limiter.release()
+
+
+@functools.lru_cache(maxsize=64)
+def gamma_curve(gamma: float) -> tuple[int, tuple[float, ...]]:
+    """How the pass raises the picture to the output gamma: (GAMMA, polynomial). 0: gamma 1, nothing to do;
+    2-4: c^gamma as a GAMMA_TERMS-term polynomial in c, its square root or its fourth root (whichever
+    follows the curve best), used when it stays within GAMMA_TOLERANCE of it over 0..1 (a square root and
+    a few multiply-adds a channel cost llvmpipe a fraction of pow's exp2 and log2); else 1: pow itself."""
+    if gamma == 1.0:
+        return 0, (0.0,) * GAMMA_TERMS
+    x = np.linspace(0.0, 1.0, 4097)
+    best = (np.inf, 1, (0.0,) * GAMMA_TERMS)
+    for roots in range(3):
+        s = x ** (0.5**roots)
+        fit = np.polynomial.Chebyshev.fit(s, x**gamma, GAMMA_TERMS - 1).convert(kind=np.polynomial.Polynomial)
+        coef = np.zeros(GAMMA_TERMS)
+        coef[: len(fit.coef)] = fit.coef
+        error = float(np.abs(np.polynomial.polynomial.polyval(s, coef) - x**gamma).max())
+        if error < best[0]:
+            best = (error, 2 + roots, tuple(float(c) for c in coef))
+    error, variant, coef = best
+    return (variant, coef) if error <= GAMMA_TOLERANCE else (1, (0.0,) * GAMMA_TERMS)
 
 
 def mask_pixels(spec: OutputSpec) -> np.ndarray:
