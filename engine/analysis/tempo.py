@@ -78,6 +78,13 @@ class TempoSettings:
     # (forgotten over ~this many seconds): the sparse hits, ringing chords and noise tail of an outro count
     # little
     settle: float = 3.0  # seconds after the start or a tempo change before the switch margins are full
+    sustain: float = 8.0  # a level 3:2 or 4:3 from the tempo that has had more evidence (the metric score)
+    # for this many seconds in a row (a window's worth) takes over, however small its lead (0: only by
+    # octave_switch): the first seconds held boom-bap at 4:3 and 6/8 at the quarter for whole songs
+    compound: float = 0.1  # a level divided in three whose kick and snare alternate (the backbeat measure)
+    # this much is a compound beat (6/8's dotted quarter, two beats of three eighths), not a dotted riff: its
+    # grouping in threes counts less against it in proportion, not at all from this up (0: always counts).
+    # Generated Acc1 with sustain 8 s (0 / 0.05 / 0.1 / 0.15 / 0.2): 28 / 30 / 30 / 30 / 29 of 31, shared 36
     start: float = 0.5  # seconds of music before the first estimate
 
 
@@ -122,6 +129,8 @@ class TempoTracker:
         self._triple_now = np.zeros(len(self.bpm_grid))
         self._backbeat = np.zeros(len(self.bpm_grid))  # accumulated like _acc: kick and snare alternating
         self._backbeat_now = np.zeros(len(self.bpm_grid))
+        self._pulse = np.zeros(len(self.bpm_grid))  # accumulated like _backbeat: the kick's own pulse
+        self._pulse_now = np.zeros(len(self.bpm_grid))
         self._weight = 0.0
         self._reference = 0.0  # recent peak periodicity of this track (decays over settings.reference)
         self._energy = 0.0  # onset energy of the current window
@@ -131,6 +140,8 @@ class TempoTracker:
         self._level_k = 1.0 - float(np.exp(-hop_seconds / max(s.recency, hop_seconds)))
         self._current: int | None = None
         self._moved_at = 0  # hop count when the tempo last moved to an unrelated one (or started)
+        self._challenger: tuple[int, int] | None = None  # (grid index, since hop count): a related level
+        # with more evidence than the tempo, in a row
         self._plan: _CombPlan | None = None  # where the comb reads the autocorrelation (per window length)
         self._weights: tuple[np.ndarray, float, np.ndarray] | None = None  # its weighting (per length)
         self.estimate = TempoEstimate(0.0, 0.0)
@@ -158,6 +169,9 @@ class TempoTracker:
         self._periods = 60.0 / self.bpm_grid / self.dt  # in hops
         self._prior = self._range_prior()
         self._plan = None
+        # each tempo's level 3:2 faster (a dotted quarter's quarter), -1 beyond the range
+        faster = np.round(np.log(1.5) / np.log(self._grid_step)).astype(int) + np.arange(len(self.bpm_grid))
+        self._faster = np.where(faster < len(self.bpm_grid), faster, -1)
 
     def _prior_at(self, bpm: float) -> np.ndarray:
         return np.exp(-0.5 * (np.log2(self.bpm_grid / bpm) / self.settings.prior_octaves) ** 2)
@@ -174,6 +188,8 @@ class TempoTracker:
         self._acc = np.interp(new, old, self._acc, left=0.0, right=0.0)
         self._triple = np.interp(new, old, self._triple, left=0.0, right=0.0)
         self._backbeat = np.interp(new, old, self._backbeat, left=0.0, right=0.0)
+        self._pulse = np.interp(new, old, self._pulse, left=0.0, right=0.0)
+        self._pulse_now = np.zeros(len(self.bpm_grid))
         self._triple_now = np.zeros(len(self.bpm_grid))
         self._backbeat_now = np.zeros(len(self.bpm_grid))
         self._current = None
@@ -189,6 +205,7 @@ class TempoTracker:
         self._acc[:] = 0.0
         self._triple[:] = 0.0
         self._backbeat[:] = 0.0
+        self._pulse[:] = 0.0
         self._weight = 0.0
         self._reference = 0.0
         self._energy_reference = 0.0
@@ -241,6 +258,7 @@ class TempoTracker:
         self._triple_now = np.maximum(third - np.maximum(half, 0.0), 0.0)
         if correlations.backbeat is not None:  # counted from full windows only (_update)
             self._backbeat_now = self._backbeat_at(comb, correlations)
+            self._pulse_now = self._pulse_at(comb, correlations)
         return salience
 
     def _correlations(self, n: int) -> _Correlations:
@@ -258,9 +276,22 @@ class TempoTracker:
         if not backbeat:
             return _Correlations(np.fft.irfft(power, self._fft))
         kick, snare = peaks[1], peaks[2]
-        # [onsets with onsets, kick with snare]: [L] of the second is a snare L hops after a kick
-        both = np.fft.irfft(np.stack((power, np.conj(spectra[1]) * spectra[2])), self._fft, axis=1)
-        return _Correlations(both[0], both[1], math.sqrt(float(kick @ kick) * float(snare @ snare)))
+        # [onsets with onsets, kick with snare, kick with kick]: [L] of the second is a snare L hops after
+        # a kick
+        spectrum = spectra[1]
+        cross = np.conj(spectrum) * spectra[2]
+        kicks = spectrum.real**2 + spectrum.imag**2
+        all_ = np.fft.irfft(np.stack((power, cross, kicks)), self._fft, axis=1)
+        energy = float(kick @ kick)
+        return _Correlations(all_[0], all_[1], math.sqrt(energy * float(snare @ snare)), all_[2], energy)
+
+    def _pulse_at(self, comb: _CombPlan, correlations: _Correlations) -> np.ndarray:
+        """Per tempo, the kick's own correlation one period apart (1: a kick on every beat, four on the
+        floor): where the kick pulses at a level, the kick and snare alternating at the level 3:2 slower is a
+        syncopated riff over it, not a compound beat."""
+        if correlations.kicks is None or correlations.kick_energy <= 1e-12:
+            return np.zeros(len(self.bpm_grid))
+        return comb.read_backbeat(correlations.kicks, 1.0 / correlations.kick_energy)[0, 0]
 
     def _backbeat_at(self, comb: _CombPlan, correlations: _Correlations) -> np.ndarray:
         """Per tempo, how much the kick and the snare alternate at its period: their correlation a period
@@ -355,12 +386,16 @@ class TempoTracker:
         self._triple = keep * self._triple + trust * self._triple_now
         if self._count >= self._size:  # from full windows only: the first seconds choose as they did
             self._backbeat = keep * self._backbeat + trust * self._backbeat_now
+            self._pulse = keep * self._pulse + trust * self._pulse_now
         self._weight = keep * self._weight + trust
         evidence = self._acc * (1.0 + self.settings.backbeat * self._backbeat / max(self._weight, 1e-9))
         score = evidence * self._prior
         if not score.any():
             return
-        metric = np.maximum(evidence - self.settings.triple * self._triple, 0.0) * self._prior
+        triple = self.settings.triple * self._triple
+        if self.settings.compound > 0:
+            triple = triple * self._riff_share()
+        metric = np.maximum(evidence - triple, 0.0) * self._prior
         inner = _inner(score)
         if inner.any():  # else no peak inside the range at all: take the score as it is
             score, metric = inner, np.where(inner > 0, metric, 0.0)
@@ -374,6 +409,18 @@ class TempoTracker:
         if share >= OPEN_OCTAVE_SHARE and runner_up > 0 and _related(runner_up / bpm, (2.0, 0.5)):
             confidence = min(confidence, OPEN_OCTAVE_CONFIDENCE)  # a dancer may tap either
         self.estimate = TempoEstimate(bpm, confidence, runner_up, share, periodicity)
+
+    def _riff_share(self) -> np.ndarray:
+        """Per tempo, how much of its grouping in threes counts against it (1: all, a dotted riff; 0: none, a
+        compound beat): none where its kick and snare alternate by `compound` or more and more than the kick
+        pulses at the level 3:2 faster (6/8's dotted quarter: kick on one, snare on four, no kick on every
+        quarter), in proportion below that; all where the faster level has the stronger kick pulse (a
+        dotted clap pattern over four on the floor)."""
+        w = max(self._weight, 1e-9)
+        backbeat = self._backbeat / w
+        faster = np.where(self._faster >= 0, self._pulse[self._faster] / w, 0.0)
+        compound = np.minimum(backbeat / self.settings.compound, 1.0)
+        return np.where(backbeat > faster, 1.0 - compound, 1.0)
 
     def _runner_up(self, score: np.ndarray, i: int, bpm: float) -> tuple[float, float]:
         """The other metrical level with the most evidence (BPM) and its share of the tempo's evidence: a
@@ -433,11 +480,30 @@ class TempoTracker:
         margin = self.settings.octave_switch if octave else self.settings.switch
         margin *= min(1.0, (self._count - self._moved_at) * self.dt / self.settings.settle)
         judge = metric if _related(ratio, METRIC_RATIOS) else score
-        if judge[best] <= (1.0 + margin) * judge[here]:
+        if judge[best] <= (1.0 + margin) * judge[here] and not self._sustained(best, judge, here):
             return here
+        self._challenger = None
         if not octave:
             self._moved_at = self._count  # a new tempo: its octave is open again for a few seconds
         return best
+
+    def _sustained(self, best: int, judge: np.ndarray, here: int) -> bool:
+        """Whether the level `best`, 3:2 or 4:3 from the tempo (`here`), has had more evidence than it for
+        `sustain` seconds in a row: then it is the music's, however small its lead, so the first seconds'
+        choice is not held against a whole song's evidence."""
+        sustain = self.settings.sustain
+        # not an octave away: there the score leans on the prior (a fast song's half is nearer 120), and
+        # neither the backbeat nor the metre tells the two apart (a four-on-the-floor loop at 174, fast
+        # rolls, brushes and waltzes fell to their half)
+        metrical = _related(self.bpm_grid[best] / self.bpm_grid[here], METRIC_RATIOS)
+        if not sustain or not metrical or judge[best] <= judge[here]:
+            self._challenger = None
+            return False
+        span = max(1, int(np.ceil(np.log1p(self.settings.follow) / np.log(self._grid_step))))
+        if self._challenger is None or abs(self._challenger[0] - best) > span:
+            self._challenger = (best, self._count)
+            return False
+        return (self._count - self._challenger[1]) * self.dt >= sustain
 
     def _metrical(self, score: np.ndarray, metric: np.ndarray, best: int, span: int) -> int:
         """Of the peak `best` and the levels a grouping in threes relates it to, the one the metre
@@ -554,6 +620,8 @@ class _Correlations:
     onsets: np.ndarray
     backbeat: np.ndarray | None = None
     backbeat_scale: float = 0.0
+    kicks: np.ndarray | None = None  # the kick's circular autocorrelation (with the backbeat's)
+    kick_energy: float = 0.0  # its value at lag 0
 
 
 def _interpolation(lags: np.ndarray, offset: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
