@@ -165,10 +165,10 @@ class CueDesk:
     def __init__(
         self, every: float, presses: int, quiet: bool = False, burst: int = 0, cues: int = 1, morphs=False
     ):
-        """`morphs`: each GO waits `every` seconds plus the time the last look's morph took to play, so each
-        look plays on its own as long as in a run of cuts (a look that came in over 1 s of a 2 s cue had
-        under 8 steady frames of its own, and its morph's frames were judged against the other look's
-        median alone: a heavy look's frames held to a light one's)."""
+        """`morphs`: each GO waits `every` seconds plus the time the last look's morph took to play, and
+        never comes while that morph still plays, so each look plays on its own as long as in a run of cuts
+        (a look that came in over 1 s of a 2 s cue had under 8 steady frames of its own, and its morph's
+        frames were judged against the other look's median alone: a heavy look's held to a light one's)."""
         self.every = every
         self.morphs = morphs
         self.presses = presses
@@ -194,7 +194,7 @@ class CueDesk:
 
     def drain_commands(self) -> list[ControlCommand]:
         now = time.monotonic()
-        if len(self.pressed) < self.presses and now >= self._next:
+        if len(self.pressed) < self.presses and now >= self._next and not self._morphing(now):
             self.pressed.append(now)
             self._next = now + self.every
             if self.quiet:
@@ -228,9 +228,19 @@ class CueDesk:
     def retarget(self, params) -> None:
         now = time.monotonic()
         self.retargets.append(now)
-        since = [r for r in self.retargets if self.pressed and r > self.pressed[-1]]
+        since = self._since_press()
         if self.morphs and len(since) == 2:  # the look came in, then its morph ended
-            self._next += since[1] - since[0]
+            self._next = max(self._next, self.pressed[-1] + self.every + since[1] - since[0])
+
+    def _since_press(self) -> list[float]:
+        return [r for r in self.retargets if self.pressed and r > self.pressed[-1]]
+
+    def _morphing(self, now: float) -> bool:
+        """In a run of morphs: the last GO's look has not come in and played its morph yet (a GO on top
+        of it would leave that look no frames of its own), unless it has been 3 GOs' time already."""
+        if not self.morphs or not self.pressed or now > self.pressed[-1] + 3 * self.every:
+            return False
+        return len(self._since_press()) < 2
 
     def stop(self) -> None:
         pass

@@ -56,3 +56,13 @@ def test_a_run_of_morphs_holds_the_next_go_for_as_long_as_the_morph_played():
         desk.retarget(None)  # its morph ended
         played = desk.retargets[-1] - desk.retargets[-2]
         assert desk._next == pytest.approx(desk.pressed[-1] + 2.0 + (played if morphs else 0.0))
+
+
+def test_a_run_of_morphs_presses_no_go_while_the_last_morph_still_plays():
+    desk = _cues().CueDesk(every=2.0, presses=3, morphs=True)
+    desk.pressed.append(time.monotonic() - 2.5)  # the last GO: its 2 s are over
+    desk._next = desk.pressed[-1] + 2.0
+    desk.retarget(None)  # its look came in, its morph plays
+    assert desk.drain_commands() == []
+    desk.retarget(None)  # the morph ended (at once: 2 s after the GO have passed)
+    assert [c.action for c in desk.drain_commands()] == ["cue.go"]
