@@ -170,29 +170,28 @@ class Analyzer:
             mags = np.abs(np.fft.rfft(frames * self._window, axis=1))
         sums = self._sums(self._spectra(mags))
         n_bands, n_bins = len(self._band_bins), SPECTRUM_BINS
-        band_amp = np.sqrt(sums[:, :n_bands]).tolist()
         spectra = np.log1p(sums[:, n_bands : n_bands + n_bins] * 1e4)
-        flux = sums[:, n_bands + n_bins :]  # the full flux, each onset band's, each accent band's rise
-        n_onset = len(self._odf.bands)
-        full_flux, band_flux = flux[:, 0], flux[:, 1 : 1 + n_onset]
-        accent_rise = flux[:, 1 + n_onset :].tolist()
         self._chroma.feed(data[:used])  # frames by sample position: the beat clock reads only the past
         hops = data[:used].reshape(n_hops, self.hop)
         energy = np.add.reduce(hops * hops, axis=1, dtype=np.float64).tolist()
         moments = (mags @ self._moments).tolist()  # (total, first moment) per hop: the centroid
-        for i, flux, onset_flux in zip(range(n_hops), full_flux.tolist(), band_flux.tolist(), strict=True):
+        # the band powers, then (after the display's bins) the full flux, each onset band's flux and each
+        # accent band's rise, as floats (math.sqrt rounds as np.sqrt does)
+        flux_at, onset_at = n_bands + n_bins, n_bands + n_bins + 1
+        accent_at = onset_at + len(self._odf.bands)
+        for i, row in enumerate(sums.tolist()):
             total, moment = moments[i]
             self._step(
                 math.sqrt(energy[i] / self.hop),
                 moment / total if total > 1e-9 else 0.0,
-                flux,
-                onset_flux,
-                accent_rise[i],
-                band_amp[i],
+                row[flux_at],
+                row[onset_at:accent_at],
+                row[accent_at:],
+                [math.sqrt(power) for power in row[:n_bands]],
                 spectra[i],
             )
-        self._history = stream[-(self.fft_size - self.hop) :].copy()
-        self._pending = data[used:].copy()
+        self._history = stream[-(self.fft_size - self.hop) :]  # a view: stream is not written again
+        self._pending = data[used:].copy() if used < len(data) else data[:0]
         tail = stream[-WAVEFORM_SAMPLES:]
         self._waveform[-len(tail) :] = tail
 

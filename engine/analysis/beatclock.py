@@ -243,6 +243,8 @@ class BeatClock:
         self._pending_harmony: list[tuple[Beat, float, float]] = []
         self._bass_mean = self._bass_weight = 0.0  # recent mean bass strength over beats (weighted sum)
         self._accent_mean = self._accent_weight = 0.0  # the same for the beats' accent
+        self._spans_key: tuple | None = None  # what _harmony_spans were computed for, and they
+        self._spans = (0.0, 0.0)
         self.grid = BeatGrid(beats_per_bar=s.beats_per_bar)
 
     @property
@@ -471,10 +473,16 @@ class BeatClock:
         self.grid = self._make_grid(self.bpm)
 
     def _harmony_spans(self) -> tuple[float, float]:
-        """Seconds of harmony compared on either side of a beat: a beat's worth and a part of the bar."""
+        """Seconds of harmony compared on either side of a beat: a beat's worth and a part of the bar (kept
+        while the tempo and the bar length stay: the clock asks every hop a beat waits for its harmony)."""
         s = self.settings
-        beat = 60.0 / self.bpm if self.bpm > 0 else 0.5
-        return s.harmony_span * beat, min(s.harmony_bar * s.beats_per_bar * beat, REACH)
+        bpm = self.bpm
+        key = (bpm, s.beats_per_bar, s.harmony_span, s.harmony_bar)
+        if self._spans_key != key:
+            beat = 60.0 / bpm if bpm > 0 else 0.5
+            self._spans_key = key
+            self._spans = (s.harmony_span * beat, min(s.harmony_bar * s.beats_per_bar * beat, REACH))
+        return self._spans
 
     def _grid_stale(self, bpm: float) -> bool:
         g = self.grid

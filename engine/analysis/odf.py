@@ -167,4 +167,5 @@ class Accent:
     def snare_and_kick(self) -> tuple[float, float]:
         """How strongly this hop struck a snare and a kick (SNARE_BANDS, KICK_BAND): the tempo's backbeat."""
         r = self.relative
-        return min(r[i] for i in SNARE_BANDS), r[KICK_BAND]
+        body, crack, wires = (r[i] for i in SNARE_BANDS)
+        return min(body, crack, wires), r[KICK_BAND]
