@@ -101,6 +101,33 @@ class Program:
         self.show.release()
 
 
+def window_like(ctx, size):
+    """A texture stored as an output window's framebuffer is on llvmpipe (BGRA), for the outputs to draw
+    into: a blit between two RGBA textures is a memory copy, into or out of a window a drawn pass, so a
+    path that copies (the limiter's damping) costs here what it costs in a window. moderngl makes RGBA8
+    textures only; the storage is re-specified through glTexImage2D with BGRA pixels (which Mesa keeps as
+    B8G8R8A8). Without the system GL library: a plain RGBA texture."""
+    import ctypes
+
+    texture = ctx.texture(size, 4)
+    try:
+        gl = ctypes.CDLL("libGL.so.1")
+    except OSError:
+        return texture
+    gl.glBindTexture.argtypes = [ctypes.c_uint, ctypes.c_uint]
+    gl.glTexImage2D.argtypes = [
+        ctypes.c_uint,
+        *[ctypes.c_int] * 5,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+    ]
+    gl_texture_2d, gl_rgba, gl_bgra, gl_unsigned_byte = 0x0DE1, 0x1908, 0x80E1, 0x1401
+    gl.glBindTexture(gl_texture_2d, texture.glo)
+    gl.glTexImage2D(gl_texture_2d, 0, gl_rgba, *size, 0, gl_bgra, gl_unsigned_byte, None)
+    return texture
+
+
 def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -157,7 +184,7 @@ def warp_cost(ctx, size, frames: int, parts: bool = True, preset: Path | None = 
         comps.update({k: OutputCompositor(ctx, s, size, "off") for k, s in _parts(staged_spec).items()})
         warp_blend = _parts(staged_spec)["keystone+blend"]  # the target's own words: no mesh, no mask
         comps["keystone+blend+limiter"] = OutputCompositor(ctx, warp_blend, size, "standard")
-    screen = ctx.texture(size, 4)
+    screen = window_like(ctx, size)
     screen_fbo = ctx.framebuffer(color_attachments=[screen])
     blit = Blit(ctx)
     exact = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST), repeat_x=False, repeat_y=False)
@@ -297,7 +324,7 @@ def strobe_cost(ctx, size, frames: int) -> dict:
     spec = _outputs(size)[0]
     programs = {m: Program(ctx, size, shader="strobe.fs", folder=folder) for m in ("standard", "off")}
     comps = {m: OutputCompositor(ctx, spec, size, m) for m in programs}
-    screen = ctx.texture(size, 4)
+    screen = window_like(ctx, size)
     screen_fbo = ctx.framebuffer(color_attachments=[screen])
     times: dict[str, list[float]] = {"standard": [], "off": []}
     warm = 2 * 60  # two seconds of show time each: compiled, and the budget used (damping from ~0.3 s)

@@ -18,7 +18,8 @@ transitions = 3 flashes in the last second):
 - Used: A. per cell, would this frame make a transition, and the largest blend k in [0, 1] from the
   previous output toward the new picture that would not (a bisection on the cell's taps of both);
   mipmapped, so its top level is the area fraction. K. per cell, the blend it gets, 8-bit, rounded down.
-  B. the picture is copied into the target (a blit: memory, not a drawn pass); when the would-be
+  B. the picture is copied into the target (a blit: memory, not a drawn pass, between textures of one
+  format; a window's framebuffer is BGRA, so outputs damp into the limiter's own texture); when the would-be
   transitions cover more than the area limit, the pixels of the cells that would transition get the
   previous output blended over them by 1 - k (fixed-function blending, in the picture's own values); in a
   frame where nothing would flash the pass's quad collapses and no pixel is drawn. Every other pixel is
@@ -427,7 +428,8 @@ class FlashLimiter:
     def damp(self, picture: moderngl.Texture, target: moderngl.Framebuffer) -> None:
         """Write this frame's damped `picture` into `target` (after measure(), when begin() said so).
 
-        The picture goes into `target` as a memory copy (a blit: a tenth of a drawn copy on llvmpipe);
+        The picture goes into `target` as a memory copy (a blit: a tenth of a drawn copy on llvmpipe, when
+        `target` is an RGBA texture: into a window's BGRA framebuffer a blit is a drawn pass);
         then pass B shades only the pixels of the cells it damps, and none at all in the frames (most of
         them, while a strobe has used its budget) in which nothing would flash. Every other pixel is the
         copy, bit for bit."""
