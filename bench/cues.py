@@ -165,10 +165,11 @@ class CueDesk:
     def __init__(
         self, every: float, presses: int, quiet: bool = False, burst: int = 0, cues: int = 1, morphs=False
     ):
-        """`morphs`: each GO waits `every` seconds plus the time the last look's morph took to play, and
-        never comes while that morph still plays, so each look plays on its own as long as in a run of cuts
-        (a look that came in over 1 s of a 2 s cue had under 8 steady frames of its own, and its morph's
-        frames were judged against the other look's median alone: a heavy look's held to a light one's)."""
+        """`morphs`: each GO waits `every` seconds plus the time the last look's morph took to play, never
+        comes while that morph still plays, and leaves each look at least half of `every` on its own after
+        its morph (a look that came in over 1 s of a 2 s cue had under 8 steady frames of its own, and its
+        morph's frames were judged against the other look's median alone: a heavy look's held to a light
+        one's); the run ends (`done`) once the last look has had `every` seconds of its own."""
         self.every = every
         self.morphs = morphs
         self.presses = presses
@@ -185,6 +186,8 @@ class CueDesk:
         self.cues: list[str] = []
         self.retargets: list[float] = []
         self._next = 0.0
+        self.done = threading.Event()  # set once the last change has ended and its look has had its time
+        self.done_at = math.inf
 
     def start(self, params) -> None:
         self._next = time.monotonic() + self.every
@@ -217,6 +220,8 @@ class CueDesk:
         return out
 
     def publish(self, state) -> None:
+        if time.monotonic() >= self.done_at:
+            self.done.set()
         self.stamps.append(time.monotonic())
         self.cpu.append(time.process_time())
         self.render_cpu.append(time.thread_time())
@@ -230,7 +235,10 @@ class CueDesk:
         self.retargets.append(now)
         since = self._since_press()
         if self.morphs and len(since) == 2:  # the look came in, then its morph ended
-            self._next = max(self._next, self.pressed[-1] + self.every + since[1] - since[0])
+            played = self.pressed[-1] + self.every + since[1] - since[0]
+            self._next = max(self._next, played, now + SETTLE + self.every / 2)  # time of its own, at least
+            if len(self.pressed) == self.presses:
+                self.done_at = now + self.every  # the last look's own time, then the run may end
 
     def _since_press(self) -> list[float]:
         return [r for r in self.retargets if self.pressed and r > self.pressed[-1]]
@@ -333,9 +341,12 @@ def show_run(args, label: str, morph: str, quiet: bool = False, burst: int = 0) 
         how = f'morph = "{morph}"\nquantize = "now"\n' if morph else ""
         setlist.write_text("".join(f'[[cue]]\nname = "{p.stem}"\npreset = "{p}"\n{how}' for p in presets))
         desk = CueDesk(args.every, args.cues, quiet, burst, len(presets), morphs=bool(morph))
-        played = args.cues * parse_morph(morph).seconds(SLOWEST_BPM) if morph else 0.0  # the morphs' time
-        duration = 2.0 + args.every * (args.cues + 1) + played
-        stats = _perform(args, load_preset(presets[0]), desk, duration, setlist=load_setlist(setlist))
+        duration = 2.0 + args.every * (args.cues + 1)
+        show = {"setlist": load_setlist(setlist)}
+        if morph:  # as long as it takes, within 3 GOs' time a cue (a look slow to come in holds the next GO)
+            duration += args.cues * (parse_morph(morph).seconds(SLOWEST_BPM) + 2 * args.every)
+            show["stop"] = desk.done
+        stats = _perform(args, load_preset(presets[0]), desk, duration, **show)
     return judge(args, label, stats, desk, desk.pressed, len({c for c in desk.cues if c}))
 
 
