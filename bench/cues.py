@@ -528,7 +528,8 @@ def run(args) -> int:
     morph = "" if args.morph.strip().lower() in ("", "none", "cut") else args.morph
     print(
         f"bench cues: GO every {args.every:g} s through {args.cues} looks of {PRESETS_DIR / 'library'}, "
-        f"headless {args.size} at {args.fps:.0f} fps, {2.0 + args.every * (args.cues + 1):.0f} s a run; "
+        f"headless {args.size} at {args.fps:.0f} fps, {2.0 + args.every * (args.cues + 1):.0f} s a run "
+        "(morphs: until each look has had its time); "
         f"cuts{f', bursts of {args.burst}' if args.burst else ''}{f', morphs of {morph}' if morph else ''}, "
         "and a run without changes"
     )
