@@ -94,6 +94,44 @@ def test_songs_are_heard_at_their_own_octave(bpm, style):
     assert listening.tempo == pytest.approx(bpm, rel=0.04)
 
 
+@pytest.mark.parametrize(("bpm", "seed"), [(68, 1), (80, 3)])
+def test_six_eight_is_heard_at_its_dotted_quarter(bpm, seed):
+    """6/8 is two beats of three eighths: the beat a dancer sways to is the dotted quarter (kick on one,
+    snare on four), not the quarter 3:2 faster that the eighths fit as well."""
+    listening = heard(synth.six_eight(bpm, bars=12, seed=seed))
+    assert listening.tempo == pytest.approx(bpm, rel=0.04)
+
+
+def test_boom_bap_is_heard_at_its_beat_not_at_the_dotted_eighth_kicks():
+    """Boom-bap at 85 (kick on one and the "a" of two, snare on two and four): its syncopated kicks fit a
+    pulse 4:3 faster in the first seconds, but over the song the beat has the evidence and takes over."""
+    listening = heard(synth.styled_song(85, "hiphop", bars=12, seed=60))
+    assert listening.tempo == pytest.approx(85, rel=0.04)
+
+
+def test_a_dotted_clap_over_four_on_the_floor_stays_on_the_floor():
+    """A kick on every beat at 160 with a clap every three beats, a beat and a half after a kick: the claps
+    and kicks alternate at 107 (2:3), but the kick pulsing on every beat keeps the tempo at 160."""
+    from engine.analysis.tempo import TempoTracker
+
+    dt = 256 / SR
+    n = int(20 / dt)
+    flux, kick, snare = np.zeros(n), np.zeros(n), np.zeros(n)
+    for k in range(int(20 / (30 / 160))):  # eighths at 160
+        i = round(k * (30 / 160) / dt)
+        flux[i] += 0.3  # hats
+        if k % 2 == 0:
+            flux[i] += 1.0
+            kick[i] = 1.0
+        if k % 6 == 3:
+            flux[i] += 0.8
+            snare[i] = 1.0
+    tracker = TempoTracker(dt)
+    for i in range(n):
+        tracker.step(flux[i], 1.0, snare[i], kick[i])
+    assert tracker.estimate.bpm == pytest.approx(160, rel=0.02)
+
+
 def test_features_carry_the_runner_up_tempo_and_the_bar_length():
     from engine.analysis.analyzer import Analyzer
 

@@ -82,8 +82,9 @@ class TempoSettings:
     # for this many seconds in a row (a window's worth) takes over, however small its lead (0: only by
     # octave_switch): the first seconds held boom-bap at 4:3 and 6/8 at the quarter for whole songs
     compound: float = 0.1  # a level divided in three whose kick and snare alternate (the backbeat measure)
-    # this much is a compound beat (6/8's dotted quarter, two beats of three eighths), not a dotted riff: its
-    # grouping in threes counts less against it in proportion, not at all from this up (0: always counts).
+    # this much, while the kick does not pulse this much at the level 3:2 faster, is a compound beat (6/8's
+    # dotted quarter, two beats of three eighths), not a dotted riff over a faster beat: its grouping in
+    # threes counts less against it in proportion, not at all from this up (0: always counts).
     # Generated Acc1 with sustain 8 s (0 / 0.05 / 0.1 / 0.15 / 0.2): 28 / 30 / 30 / 30 / 29 of 31, shared 36
     start: float = 0.5  # seconds of music before the first estimate
 
@@ -412,15 +413,14 @@ class TempoTracker:
 
     def _riff_share(self) -> np.ndarray:
         """Per tempo, how much of its grouping in threes counts against it (1: all, a dotted riff; 0: none, a
-        compound beat): none where its kick and snare alternate by `compound` or more and more than the kick
-        pulses at the level 3:2 faster (6/8's dotted quarter: kick on one, snare on four, no kick on every
-        quarter), in proportion below that; all where the faster level has the stronger kick pulse (a
-        dotted clap pattern over four on the floor)."""
+        compound beat): less where its kick and snare alternate, none from `compound` up, but only where the
+        kick does not pulse at the level 3:2 faster (6/8's dotted quarter: kick on one, snare on four, no
+        kick on every quarter); all where it does (a dotted clap pattern over four on the floor)."""
         w = max(self._weight, 1e-9)
-        backbeat = self._backbeat / w
+        compound = self.settings.compound
         faster = np.where(self._faster >= 0, self._pulse[self._faster] / w, 0.0)
-        compound = np.minimum(backbeat / self.settings.compound, 1.0)
-        return np.where(backbeat > faster, 1.0 - compound, 1.0)
+        lifted = np.minimum(self._backbeat / (w * compound), 1.0)
+        return np.where(faster < compound, 1.0 - lifted, 1.0)
 
     def _runner_up(self, score: np.ndarray, i: int, bpm: float) -> tuple[float, float]:
         """The other metrical level with the most evidence (BPM) and its share of the tempo's evidence: a
@@ -496,7 +496,10 @@ class TempoTracker:
         # neither the backbeat nor the metre tells the two apart (a four-on-the-floor loop at 174, fast
         # rolls, brushes and waltzes fell to their half)
         metrical = _related(self.bpm_grid[best] / self.bpm_grid[here], METRIC_RATIOS)
-        if not sustain or not metrical or judge[best] <= judge[here]:
+        # nor to a slower level while the kick pulses on the tempo: four on the floor is the beat, whatever
+        # pattern the claps play over it
+        floor = best < here and self._pulse[here] >= self.settings.compound * max(self._weight, 1e-9)
+        if not sustain or not metrical or floor or judge[best] <= judge[here]:
             self._challenger = None
             return False
         span = max(1, int(np.ceil(np.log1p(self.settings.follow) / np.log(self._grid_step))))
