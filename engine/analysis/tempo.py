@@ -84,8 +84,9 @@ class TempoSettings:
     compound: float = 0.1  # a level divided in three whose kick and snare alternate (the backbeat measure)
     # this much, while the kick does not pulse this much at the level 3:2 faster, is a compound beat (6/8's
     # dotted quarter, two beats of three eighths), not a dotted riff over a faster beat: its grouping in
-    # threes counts less against it in proportion, not at all from this up (0: always counts).
-    # Generated Acc1 with sustain 8 s (0 / 0.05 / 0.1 / 0.15 / 0.2): 28 / 30 / 30 / 30 / 29 of 31, shared 36
+    # threes counts less against it in proportion, not at all from this up (0: off, and so is a sustained move
+    # to a slower level).
+    # Generated Acc1 with sustain 8 s (0 / 0.05 / 0.1 / 0.15 / 0.2): 26 / 28 / 29 / 29 / 28 of 31, shared 36
     start: float = 0.5  # seconds of music before the first estimate
 
 
