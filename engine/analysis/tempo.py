@@ -115,9 +115,10 @@ class TempoTracker:
         self.settings = s
         self.dt = hop_seconds
         self._size = round(s.window / hop_seconds)
-        self._ring = np.zeros(2 * self._size)  # written twice, so the last `size` values are one slice
-        self._snare = np.zeros(2 * self._size)  # the snare's and the kick's strength, kept the same way
-        self._kick = np.zeros(2 * self._size)
+        # the onset strength, the kick's and the snare's (rows), each written twice, so the last `size`
+        # values of all three are one slice
+        self._rings = np.zeros((3, 2 * self._size))
+        self._ring, self._kick, self._snare = self._rings
         self._count = 0
         self._update_hops = max(1, round(s.update / hop_seconds))
         self._make_grid()
@@ -269,8 +270,8 @@ class TempoTracker:
         by side, one FFT call each way (an update's numpy calls cost as much as their arithmetic)."""
         weight = self._weighting(n)[0]
         backbeat = self._count >= self._size and self.settings.backbeat > 0
-        series = (self._ring, self._kick, self._snare) if backbeat else (self._ring,)
-        peaks = _peaks(np.stack([self._recent(ring) for ring in series]), self._local)
+        end = self._count % self._size + self._size
+        peaks = _peaks(self._rings[: 3 if backbeat else 1, end - n : end], self._local)
         peaks *= weight
         spectra = np.fft.rfft(peaks, self._fft, axis=1)
         onsets = spectra[0]
