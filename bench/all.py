@@ -56,8 +56,9 @@ SUITE = (
     ),
     Entry(
         "cues",
-        ("--cues", "4", "--every", "2"),
-        "no frame of a cue cut, a morph (2 beats) or a burst of 100 cues in 1 s over 2× the median frame",
+        ("--cues", "4", "--every", "2", "--autopilot", "45"),
+        "no frame of a cue cut, a morph (2 beats), a burst of 100 cues in 1 s or an autopilot change over 2× "
+        "the median frame",
         "the steady frames of the looks each change goes between; a run without changes",
     ),
     Entry(
