@@ -14,6 +14,7 @@ import sys
 from engine import __version__
 from engine.commands import COMMANDS
 from engine.errors import HalationError
+from engine.runtime.resources import tune_allocator
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -38,6 +39,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    tune_allocator()  # before anything is allocated: a heap grown under glibc's defaults stays fragmented
     args = build_parser(argv).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO, format="halation: %(message)s", stream=sys.stderr

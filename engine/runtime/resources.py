@@ -83,6 +83,9 @@ def tune_allocator() -> None:
       below that came from the heap, and the heap kept 96-117 MB free between them that it could not hand
       back (soak, mallinfo2). A fixed threshold gives blocks of 128 KiB and more pages of their own again:
       the heap holds 14-20 MB free, and the show's resident memory is 20 MB lower (252 -> 230 MB).
+      It must come first (the `halation` command's first line): a heap already grown keeps serving big
+      blocks from its free chunks, whatever the threshold says (set in perform alone, the soak's heap
+      still held 80-99 MB free).
     """
     libc = _libc()
     if libc is not None:
