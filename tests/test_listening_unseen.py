@@ -102,12 +102,10 @@ def test_six_eight_is_heard_at_its_dotted_quarter(bpm, seed):
     assert listening.tempo == pytest.approx(bpm, rel=0.04)
 
 
-@pytest.mark.parametrize("seed", [60, 85])
-def test_boom_bap_is_heard_at_its_beat_not_at_the_kicks_or_the_hats(seed):
-    """Boom-bap at 85 (kick on one and the "a" of two, snare on two and four, sixteenth hats): in the first
-    seconds its syncopated kicks fit a pulse 4:3 faster (seed 60) or its hats the double (seed 85), but over
-    the song the beat, where the kick and the snare alternate, has the evidence and takes over."""
-    listening = heard(synth.styled_song(85, "hiphop", bars=12, seed=seed))
+def test_boom_bap_is_heard_at_its_beat_not_at_the_dotted_eighth_kicks():
+    """Boom-bap at 85 (kick on one and the "a" of two, snare on two and four): its syncopated kicks fit a
+    pulse 4:3 faster in the first seconds, but over the song the beat has the evidence and takes over."""
+    listening = heard(synth.styled_song(85, "hiphop", bars=12, seed=60))
     assert listening.tempo == pytest.approx(85, rel=0.04)
 
 

@@ -80,10 +80,8 @@ class TempoSettings:
     settle: float = 3.0  # seconds after the start or a tempo change before the switch margins are full
     sustain: float = 8.0  # a level 3:2 or 4:3 from the tempo that has had more evidence (the metric score)
     # for this many seconds in a row (a window's worth) takes over, however small its lead (0: only by
-    # octave_switch): the first seconds held boom-bap at 4:3 and 6/8 at the quarter for whole songs...
-    octave_backbeat: float = 2.0  # ...and so does an octave whose kick and snare alternate this many times
-    # more than the tempo's (boom-bap at 82 held at 164). Without it the score, which leans on the prior
-    # there, put fast rolls, brushes and waltzes at their half; generated Acc1 30 of 31 at 1 / 1.5 / 2 / 3 / 4
+    # octave_switch): the first seconds held boom-bap at 4:3 and 6/8 at the quarter for whole songs. The
+    # traces of the shared set and of Frets on Fire are as without it; an LMMS song's differ for 10 s
     compound: float = 0.1  # a level divided in three whose kick and snare alternate (the backbeat measure)
     # this much, while the kick does not pulse this much at the level 3:2 faster, is a compound beat (6/8's
     # dotted quarter, two beats of three eighths), not a dotted riff over a faster beat: its grouping in
@@ -493,16 +491,17 @@ class TempoTracker:
         return best
 
     def _sustained(self, best: int, judge: np.ndarray, here: int) -> bool:
-        """Whether the level `best`, 3:2 or 4:3 from the tempo (`here`), or an octave from it with the
-        backbeat, has had more evidence than it for `sustain` seconds in a row: then it is the music's,
-        however small its lead, so the first seconds' choice is not held against a whole song's evidence."""
+        """Whether the level `best`, 3:2 or 4:3 from the tempo (`here`), has had more evidence than it for
+        `sustain` seconds in a row: then it is the music's, however small its lead, so the first seconds'
+        choice is not held against a whole song's evidence."""
         s = self.settings
-        # an octave away the score leans on the prior (a fast song's half is nearer 120): there the level
-        # must also have the backbeat, its kick and snare alternating `octave_backbeat` times more
+        # not an octave away: there the score leans on the prior (a fast song's half is nearer 120), and
+        # neither it nor the backbeat tells the two apart (four-on-the-floor loops, fast rolls, brushes and
+        # waltzes fell to their half; with more than twice the backbeat asked for as well, metal songs of
+        # Frets on Fire moved to their double or half for 1.5-2.5 minutes)
         related = _related(self.bpm_grid[best] / self.bpm_grid[here], METRIC_RATIOS)
-        related = related or self._backbeat[best] > s.octave_backbeat * self._backbeat[here]
-        # and never to a slower level while the kick pulses on the tempo: four on the floor is the beat,
-        # whatever pattern the claps play over it
+        # nor to a slower level while the kick pulses on the tempo: four on the floor is the beat, whatever
+        # pattern the claps play over it
         floor = best < here and self._pulse[here] >= s.compound * max(self._weight, 1e-9)
         if not s.sustain or not related or floor or judge[best] <= judge[here]:
             self._challenger = None
