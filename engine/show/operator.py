@@ -45,6 +45,7 @@ class Operator:
         self.cue_name = ""  # the cue whose look is on screen
         self._pending: tuple[str, Path] | None = None  # a cue whose look is being built aside
         self._refused = None
+        self._checked = None  # the look last compared with the pending cue (see _on_screen)
 
     def apply(self, action: str, args: tuple = ()) -> bool:
         """Do one action; False (and a notice) when it could not be done."""
@@ -122,6 +123,7 @@ class Operator:
         self.show.morph_plan = parse_morph(text, cue.quantize) if text not in (None, "") else None
         self._bring_in(cue.preset)
         self._pending = (f"{cue.number} {cue.name}", cue.preset.resolve())
+        self._checked = None  # the look on screen may already be this cue's
         self.settle(adopted=False)  # a show that recalls at once has the look already
         return True
 
@@ -136,11 +138,19 @@ class Operator:
                     f"cue {self._pending[0]}: refused ({error}); still showing {self.cue_name}"
                 )
                 self._pending = None
-        if self._pending is not None and self.show.preset.path.resolve() == self._pending[1]:
+        preset = self.show.preset
+        if self._pending is not None and preset is not self._checked and self._on_screen(preset):
             self.cue_name = self._pending[0]
             self._pending = None
             log.info("cue %s", self.cue_name)
             self._prewarm_next()
+
+    def _on_screen(self, preset) -> bool:
+        """Whether the pending cue's look is the one on screen. Asked once per look, not per frame: a
+        path's resolve() goes to the file system, and under a busy disk one took 1 s on the render thread
+        (a soak's only stall)."""
+        self._checked = preset
+        return preset.path.resolve() == self._pending[1]
 
     def _prewarm_next(self) -> None:
         """Warm the next cue's look while this one plays, so GO brings it in at the next frame."""
