@@ -39,7 +39,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    tune_allocator()  # before anything is allocated: a heap grown under glibc's defaults stays fragmented
+    tune_allocator()  # before the first thread makes an arena of its own
     args = build_parser(argv).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO, format="halation: %(message)s", stream=sys.stderr

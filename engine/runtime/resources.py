@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass
 
 log = logging.getLogger(__name__)
 
-M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt() parameters (malloc.h)
+M_ARENA_MAX = -8  # glibc mallopt() parameters (malloc.h)
 ARENAS = 2  # malloc arenas for the whole show (glibc's default is 8 per core)
-MMAP_THRESHOLD = 128 * 1024  # blocks this big or bigger get pages of their own, handed back when freed
 TRIM_EVERY = 30.0  # seconds between hand-backs of freed heap memory to the system during a show
 
 _GL_KINDS = ("Texture", "Framebuffer", "Program", "Buffer", "VertexArray", "Query", "Renderbuffer", "Sampler")
@@ -78,19 +77,16 @@ def tune_allocator() -> None:
       the driver, looks built and released, decoders, OSC bursts), so its resident memory crept up by a
       look's worth per setlist cycle (soak: 360 -> 411 MB over four cycles, while the heap in use grew
       5 MB). Two arenas keep the freed memory where it is reused.
-    - glibc raises its mmap threshold to the size of each big block freed (up to 32 MB): after the
-      demo song's synthesis and the first clip frames, every frame, texture upload and numpy temporary
-      below that came from the heap, and the heap kept 96-117 MB free between them that it could not hand
-      back (soak, mallinfo2). A fixed threshold gives blocks of 128 KiB and more pages of their own again:
-      the heap holds 14-20 MB free, and the show's resident memory is 20 MB lower (252 -> 230 MB).
-      It must come first (the `halation` command's first line): a heap already grown keeps serving big
-      blocks from its free chunks, whatever the threshold says (set in perform alone, the soak's heap
-      still held 80-99 MB free).
+    - Not taken: a fixed mmap threshold (128 KiB, set before anything is allocated). glibc's own rises to
+      the size of each big block freed, so the heap keeps big frames and numpy temporaries and the free
+      space between them (96-117 MB in a soak). Fixed, the heap held 14-20 MB free and the hour soak's RSS
+      grew +4.55 % (232.8 -> 243.4 MB) instead of +6.94 %; but every big per-frame buffer then took fresh
+      pages: prepare 161 -> 117 source frames/s, recording 1.05 -> 1.12 of a frame, six 1080p HAP
+      streams no longer at 30 fps. A show's frame time comes before 20 MB.
     """
     libc = _libc()
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, ARENAS)
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def trim_heap() -> None:
