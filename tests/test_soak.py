@@ -9,11 +9,12 @@ import shutil
 import pytest
 from conftest import run_cli
 
-NEEDS_OSCSEND = pytest.mark.skipif(shutil.which("oscsend") is None, reason="liblo-tools is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("oscsend") is None, reason="liblo-tools is not installed"),
+]
 
 
-@pytest.mark.slow
-@NEEDS_OSCSEND
 def test_a_short_soak_steps_looks_with_no_crash_and_no_black_frame(tmp_path):
     report = tmp_path / "soak.json"
     out = run_cli("bench", "soak", "--minutes", "0.4", "--bars", "1", "--json", str(report), timeout=240)
