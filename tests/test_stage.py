@@ -292,6 +292,28 @@ def test_a_regular_mesh_changes_nothing_and_a_moved_point_moves_the_picture(gl_c
     assert abs(moved[90, 192, 0] - flat[90, 160, 0]) <= 2  # what was at x = 160 is now at x = 192
 
 
+def test_a_scaled_or_warped_picture_never_shows_its_opposite_edge_at_its_border(gl_ctx):
+    """Render 160x90, project 320x180: the border pixels sample within half a texel of the picture's
+    edge, where a repeating texture would blend in the other side (a faint line of the right edge's
+    white down the left of the projector)."""
+    w, h = 160, 90
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[:, -1, :3] = 255  # the right edge white, the bottom row white
+    rgba[-1, :, :3] = 255
+    program = gl_ctx.texture((w, h), 4, np.ascontiguousarray(rgba[::-1]).tobytes())
+    try:
+        for spec in (
+            OutputSpec("main", (320, 180)),
+            OutputSpec("main", (320, 180), keystone=((0.0, 0.0), (0.97, 0.02), (1.0, 1.0), (0.0, 0.96))),
+        ):
+            px = shown(gl_ctx, spec, canvas=(w, h), program=program)
+            assert px[:150, 0].max() == 0, spec.keystone  # the left column: black, as the picture's
+            assert px[0, :300].max() == 0, spec.keystone  # the top row too
+    finally:
+        program.release()
+
+
 def test_a_mask_blacks_out_its_polygon_and_leaves_the_rest(gl_ctx):
     from engine.output.stage import Mask
 

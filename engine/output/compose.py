@@ -261,8 +261,10 @@ class OutputCompositor:
         self.want_picture = False  # the preview shows this output: keep its picture drawn into a window
         self._picture = ctx.texture(spec.size, 4)
         self._picture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self._picture.repeat_x = self._picture.repeat_y = False  # see clamped_sampler
         self._fbo = ctx.framebuffer(color_attachments=[self._picture])
         self._atten = ctx.texture(spec.size, 4)  # RGBA8: llvmpipe fetches one-channel textures slowly
+        self._atten.repeat_x = self._atten.repeat_y = False
         self._atten_fbo = ctx.framebuffer(color_attachments=[self._atten])
         self._bands = ctx.texture((BLEND_LUT, 2), 4)
         self._bands.repeat_x = self._bands.repeat_y = False
@@ -282,11 +284,13 @@ class OutputCompositor:
         self._taps_quad = quad_buffer(ctx)
         self._taps_vao = ctx.vertex_array(self._taps_prog, [(self._taps_quad, "2f", "in_pos")])
         self._small = ctx.texture(MEASURE_SIZE, 4)  # what the limiter measures (a warped output)
+        self._small.repeat_x = self._small.repeat_y = False
         self._small_fbo = ctx.framebuffer(color_attachments=[self._small])
         self._blit = Blit(ctx)
         # point sampling where each output pixel is one program texel at its centre: the same picture
         # at half a filtered fetch's cost on llvmpipe (a 720p copy 6.9 -> 3.5 ms CPU)
         self._exact = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST), repeat_x=False, repeat_y=False)
+        self._filtered = clamped_sampler(ctx)  # every other fetch of the program (see clamped_sampler)
         self.limiter: FlashLimiter | None = None
         self.flash_limit = flash_limit
         self._limit_now = "off"
@@ -544,10 +548,10 @@ class OutputCompositor:
 
     def _copy_into(self, final: moderngl.Texture, target: moderngl.Framebuffer) -> moderngl.Texture:
         """Draw `final` into the target's viewport (texel for pixel when it is the same size)."""
-        if final.size == tuple(target.viewport[2:]):
-            self._exact.use(0)
+        sampler = self._exact if final.size == tuple(target.viewport[2:]) else self._filtered
+        sampler.use(0)
         self._blit.draw(final, target)
-        self._exact.clear(0)
+        sampler.clear(0)
         return final
 
     def _compose(
@@ -566,8 +570,8 @@ class OutputCompositor:
         program.use(0)
         coarse = small or measure
         exact = not coarse and self._one_to_one
-        if exact:
-            self._exact.use(0)
+        sampler = self._exact if exact else self._filtered
+        sampler.use(0)
         if self._mask is not None:
             self._mask.use(1)
         self._atten.use(2)
@@ -582,8 +586,7 @@ class OutputCompositor:
             vao.render(moderngl.TRIANGLES, vertices=count, first=first)
         if self.spec.masks and not coarse and self.markers is None:
             self._draw_masks()
-        if exact:
-            self._exact.clear(0)
+        sampler.clear(0)
         return self._picture
 
     def _draw_masks(self) -> None:
@@ -606,6 +609,7 @@ class OutputCompositor:
     def release(self) -> None:
         self._blit.release()
         self._exact.release()
+        self._filtered.release()
         things = (
             *self._vaos.values(),
             *self._buffers,
@@ -633,6 +637,14 @@ class OutputCompositor:
             prog.release()
         if self.limiter is not None:
             self.limiter.release()
+
+
+def clamped_sampler(ctx: moderngl.Context) -> moderngl.Sampler:
+    """Filtered fetches of a picture clamped to its edge texels. A texture's own state repeats (GL's
+    default), which is wrong at a warped picture's border (a half-texel there blends in the opposite
+    edge) and, for pictures that are not a power of two wide, costs llvmpipe a modulo per tap: bound over
+    it, a 720p keystone's frame took ~0.4-0.7 ms less CPU (see docs/stage.md)."""
+    return ctx.sampler(filter=(moderngl.LINEAR, moderngl.LINEAR), repeat_x=False, repeat_y=False)
 
 
 @functools.lru_cache(maxsize=64)

@@ -327,6 +327,8 @@ class FlashLimiter:
         self._c_fbo = [ctx.framebuffer(color_attachments=[self._state[i], self._made]) for i in (0, 1)]
         self._out = ctx.texture(self.size, 4)  # the damped picture, for finish()
         self._prev = ctx.texture(self.size, 4)  # what was shown last frame (a copy: plain memory)
+        for tex in (self._out, self._prev):  # filtered taps clamp at the edge (GL's default repeats)
+            tex.repeat_x = tex.repeat_y = False
         # pass B reads the previous output texel for pixel: point sampling (half a filtered fetch on
         # llvmpipe); passes A and C take filtered taps of it, as of the picture
         self._exact = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST), repeat_x=False, repeat_y=False)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import moderngl
 
+from engine.output.compose import clamped_sampler
 from engine.output.sink import FrameInfo, finish_gpu
 from engine.render.overlay import PreviewOverlay, status_lines
 from engine.render.quad import Blit
@@ -36,6 +37,7 @@ class WindowSink:
         if home is not None:
             window.make_current()
         self._blit = Blit(window.ctx)
+        self._filtered = clamped_sampler(window.ctx)  # the frame scaled into the window, clamped
         self._overlay = PreviewOverlay(window.ctx) if overlay else None
         if home is not None:
             home.make_current()
@@ -52,7 +54,9 @@ class WindowSink:
             self.window.make_current()
         try:
             target = self.window.target()
+            self._filtered.use(0)
             self._blit.draw(frame, target)
+            self._filtered.clear(0)
             if self._overlay is not None:
                 status = list(self.notices())  # the operator's notices (stage edit, flash limit, quit)
                 if self.hud:
@@ -73,6 +77,7 @@ class WindowSink:
         try:
             if self._overlay is not None:
                 self._overlay.release()
+            self._filtered.release()
             self._blit.release()
         finally:
             if self.home is not None:
