@@ -4,10 +4,11 @@ by morphs, side by side with a run of the same show in which nobody presses GO.
 Plays the demo song headless with a setlist of the shipped library (different shaders, effects and clips)
 and fires GO every --every seconds, as a desk would. Frames are stamped as they are shown. A change lasts
 from its GO until the new look is on (a cut), or until its morph has ended (the show retargets the desks
-then), plus a quarter second. Each change's worst frame is set beside the steady frames of the two looks it
-goes between, in the same run (the slower look's median), so a heavy look is not held to a light one's
-frames and a busy machine's drift cancels. In the run of morphs each GO also waits for as long as the last
-morph played, so each look has as much time on its own as in the run of cuts (its own median needs frames).
+then), plus a quarter second. Each frame of a change is set beside the steady frames, in the same run, of
+the look it drew (of the heavier of the two a morph's frame draws), so a heavy look's frame is not held to
+a light one's and a busy machine's drift cancels. Each GO waits until the last change's look has had half a
+GO on its own (its own median needs frames: a burst's heavy look had 6), and in the run of morphs also for
+as long as the last morph played, so each look has as much time on its own as in the run of cuts.
 The run without changes is cut into the same windows and judged the same way: what the machine's own noise
 does to the figure. Each run is also judged by the CPU time the show's process used from one frame to the next
 (all its threads: the render thread, the driver's raster threads, analysis, decoders), which other processes'
@@ -41,7 +42,7 @@ from engine.control.commands import ControlCommand
 from engine.paths import PRESETS_DIR
 
 SETTLE = 0.25  # seconds after a look is on (or its morph has ended) still counted as its change
-MIN_STEADY = 8  # steady frames a look needs for its own median (else the other look's, or the run's, is used)
+MIN_STEADY = 8  # steady frames a look needs for its own median (else the change's looks', or the run's)
 SLOWEST_BPM = 90.0  # the run of morphs lasts long enough for morphs in beats at this tempo or faster
 
 
@@ -165,11 +166,12 @@ class CueDesk:
     def __init__(
         self, every: float, presses: int, quiet: bool = False, burst: int = 0, cues: int = 1, morphs=False
     ):
-        """`morphs`: each GO waits `every` seconds plus the time the last look's morph took to play, never
-        comes while that morph still plays, and leaves each look at least half of `every` on its own after
-        its morph (a look that came in over 1 s of a 2 s cue had under 8 steady frames of its own, and its
-        morph's frames were judged against the other look's median alone: a heavy look's held to a light
-        one's); the run ends (`done`) once the last look has had `every` seconds of its own."""
+        """Each GO (not `quiet`) waits until the last one's look is on and has had half of `every` on its
+        own (a burst's last look came in 1.3 s after its press, and with a GO every 2 s a heavy look had 6
+        steady frames: no median of its own); the run ends (`done`) once the last look has had `every`
+        seconds of its own. `morphs`: a look is on once its morph has ended, and each GO also waits `every`
+        seconds plus the time the last look's morph took to play (a look that came in over 1 s of a 2 s
+        cue had under 8 steady frames of its own)."""
         self.every = every
         self.morphs = morphs
         self.presses = presses
@@ -184,7 +186,9 @@ class CueDesk:
         self.render_cpu: list[float] = []  # the render thread's own (publish runs on it)
         self.threads: ThreadClock | None = None  # each thread's CPU at each frame (made on the render thread)
         self.cues: list[str] = []
+        self.looks: list[tuple[str, ...]] = []  # the looks each frame drew (ShowState.looks)
         self.retargets: list[float] = []
+        self._on = 0  # how many GOs' looks have come on (cuts and bursts: seen in publish)
         self._next = 0.0
         self.done = threading.Event()  # set once the last change has ended and its look has had its time
         self.done_at = math.inf
@@ -223,12 +227,27 @@ class CueDesk:
         if time.monotonic() >= self.done_at:
             self.done.set()
         self.stamps.append(time.monotonic())
+        self._came_on(state.cue)
+        self.looks.append(tuple(getattr(state, "looks", ())))
         self.cpu.append(time.process_time())
         self.render_cpu.append(time.thread_time())
         if self.threads is None:
             self.threads = ThreadClock()
         self.threads.sample()
         self.cues.append(state.cue)
+
+    def _came_on(self, cue: str) -> None:
+        """A cut's or a burst's look is on once its cue is (the setlist's next: GO n goes to cue n+1): the
+        next GO leaves it half a GO of its own."""
+        if self.quiet or self.morphs or self._on == len(self.pressed):
+            return
+        if cue.split(" ", 1)[0] != str(len(self.pressed) + 1):
+            return
+        self._on = len(self.pressed)
+        now = time.monotonic()
+        self._next = max(self._next, now + SETTLE + self.every / 2)
+        if self._on == self.presses:
+            self.done_at = now + self.every  # the last look's own time, then the run may end
 
     def retarget(self, params) -> None:
         now = time.monotonic()
@@ -244,11 +263,11 @@ class CueDesk:
         return [r for r in self.retargets if self.pressed and r > self.pressed[-1]]
 
     def _morphing(self, now: float) -> bool:
-        """In a run of morphs: the last GO's look has not come in and played its morph yet (a GO on top
-        of it would leave that look no frames of its own), unless it has been 3 GOs' time already."""
-        if not self.morphs or not self.pressed or now > self.pressed[-1] + 3 * self.every:
+        """The last GO's look has not come in (and, in a run of morphs, played its morph) yet: a GO on top
+        of it would leave that look no frames of its own, unless it has been 3 GOs' time already."""
+        if self.quiet or not self.pressed or now > self.pressed[-1] + 3 * self.every:
             return False
-        return len(self._since_press()) < 2
+        return len(self._since_press()) < 2 if self.morphs else self._on < len(self.pressed)
 
     def stop(self) -> None:
         pass
@@ -256,27 +275,52 @@ class CueDesk:
 
 @dataclass(frozen=True)
 class Change:
-    """One GO: its frames, and the steady frames of the looks before and after it."""
+    """One GO: its frames and the looks each drew, the steady frames of the looks before and after it, and
+    every look's steady frames in the run."""
 
     frames: list[float]
     before: list[float]
     after: list[float]
     at: list[int] = field(default_factory=list)  # where its frames are in the run
+    drew: list[tuple[str, ...]] = field(default_factory=list)  # the looks each frame drew
+    own: dict[str, list[float]] = field(default_factory=dict)  # each look's steady frames in the run
 
-    @property
-    def worst_at(self) -> int:
-        """The run's index of the change's longest frame."""
-        return self.at[self.frames.index(max(self.frames))]
+    def held_to(self, i: int, fallback: float) -> tuple[float, str]:
+        """The median frame the change's i-th frame is held to, and whose it is: the look it drew (the
+        heavier of a morph's two), from that look's steady frames in the run. A frame of a heavy look
+        judged by a light one's median read as a spike (5.35x: a 45 ms look's 65 ms frame against a 12 ms
+        look's median), and one of a light look judged by a heavy one's would hide one. When a look it drew
+        has too few steady frames: the slower of the looks before and after the change, else the run's."""
+        looks = self.drew[i] if i < len(self.drew) else ()
+        own = {look: self.own.get(look, []) for look in looks}
+        if looks and all(len(frames) >= MIN_STEADY for frames in own.values()):
+            look = max(own, key=lambda name: statistics.median(own[name]))
+            return statistics.median(own[look]), f"the look it drew, {look}: {steady_line(own[look])}"
+        sides = [statistics.median(s) for s in (self.before, self.after) if len(s) >= MIN_STEADY]
+        if sides:
+            return max(sides), "the slower of the looks before and after (too few steady frames of its own)"
+        return fallback, "the run's median (too few steady frames of its looks)"
+
+    def ratios(self, fallback: float) -> list[float]:
+        """Each frame of the change over the median frame it is held to."""
+        held = [self.held_to(i, fallback)[0] for i in range(len(self.frames))]
+        return [t / ref if ref > 0 else 0.0 for t, ref in zip(self.frames, held, strict=True)]
+
+    def worst(self, fallback: float) -> int:
+        """The index (in `frames`) of the change's worst frame, by its ratio."""
+        ratios = self.ratios(fallback)
+        return ratios.index(max(ratios))
 
     def ratio(self, fallback: float) -> float:
-        """The change's worst frame over the slower look's median frame."""
-        medians = [statistics.median(s) for s in (self.before, self.after) if len(s) >= MIN_STEADY]
-        reference = max(medians) if medians else fallback
-        return max(self.frames) / reference if self.frames and reference > 0 else 0.0
+        """The change's worst frame over the median frame of the look it drew."""
+        return max(self.ratios(fallback), default=0.0)
 
 
-def changes(times, stamps, pressed, retargets, window: float, end: float) -> tuple[list[Change], list[float]]:
-    """Each GO's Change, and every steady frame of the run (after its first second, outside changes)."""
+def changes(
+    times, stamps, pressed, retargets, window: float, end: float, drew=()
+) -> tuple[list[Change], list[float]]:
+    """Each GO's Change, and every steady frame of the run (after its first second, outside changes);
+    `drew`: the looks each frame drew (ShowState.looks), whose steady frames each change frame is held to."""
     bounds = [*pressed, end]
     spans = []  # (GO, end of its change, next GO)
     for go, nxt in itertools.pairwise(bounds):
@@ -285,18 +329,27 @@ def changes(times, stamps, pressed, retargets, window: float, end: float) -> tup
     steady_of: list[list[float]] = [[] for _ in range(len(spans) + 1)]  # look i: before GO i
     near: list[list[float]] = [[] for _ in spans]
     near_at: list[list[int]] = [[] for _ in spans]
+    near_drew: list[list[tuple[str, ...]]] = [[] for _ in spans]
+    own: dict[str, list[float]] = {}  # each look's steady frames (frames that drew it alone)
     steady: list[float] = []
     for i, (t, s) in enumerate(zip(times, stamps, strict=False)):
         if s < stamps[0] + 1.0:
             continue
         look = sum(go <= s for go in pressed)
+        looks = tuple(drew[i]) if i < len(drew) else ()
         if look and s <= spans[look - 1][1]:
             near[look - 1].append(t)
             near_at[look - 1].append(i)
+            near_drew[look - 1].append(looks)
         else:
             steady_of[look].append(t)
             steady.append(t)
-    found = [Change(near[i], steady_of[i], steady_of[i + 1], near_at[i]) for i in range(len(spans))]
+            if len(looks) == 1:
+                own.setdefault(looks[0], []).append(t)
+    found = [
+        Change(near[i], steady_of[i], steady_of[i + 1], near_at[i], near_drew[i], own)
+        for i in range(len(spans))
+    ]
     return found, steady
 
 
@@ -343,8 +396,11 @@ def show_run(args, label: str, morph: str, quiet: bool = False, burst: int = 0) 
         desk = CueDesk(args.every, args.cues, quiet, burst, len(presets), morphs=bool(morph))
         duration = 2.0 + args.every * (args.cues + 1)
         show = {"setlist": load_setlist(setlist)}
-        if morph:  # as long as it takes, within 3 GOs' time a cue (a look slow to come in holds the next GO)
-            duration += args.cues * (parse_morph(morph).seconds(SLOWEST_BPM) + 2 * args.every)
+        if (
+            not quiet
+        ):  # as long as it takes, within 3 GOs' time a cue (a look slow to come in holds the next GO)
+            playing = parse_morph(morph).seconds(SLOWEST_BPM) if morph else 0.0
+            duration += args.cues * (playing + 2 * args.every)
             show["stop"] = desk.done
         stats = _perform(args, load_preset(presets[0]), desk, duration, **show)
     return judge(args, label, stats, desk, desk.pressed, len({c for c in desk.cues if c}))
@@ -391,9 +447,10 @@ def judge(args, label: str, stats, desk: CueDesk, pressed: list[float], reached:
     times = list(stats.frame_times)[-len(desk.stamps) :]
     stamps = desk.stamps[-len(times) :]
     end = stamps[-1] + 1.0
-    found, steady = changes(times, stamps, pressed, desk.retargets, args.window, end)
+    drew = desk.looks[-len(times) :]
+    found, steady = changes(times, stamps, pressed, desk.retargets, args.window, end, drew)
     cpu = [b - a for a, b in itertools.pairwise(desk.cpu)]  # CPU from one frame shown to the next
-    by_cpu = changes(cpu, desk.stamps[1:], pressed, desk.retargets, args.window, end)
+    by_cpu = changes(cpu, desk.stamps[1:], pressed, desk.retargets, args.window, end, desk.looks[1:])
     wanted = args.cues + 1 if wanted is None else wanted
     cpu_run = Run(label, statistics.median(by_cpu[1]), by_cpu[0], reached, "", wanted=wanted)
     median = statistics.median(steady)
@@ -407,13 +464,14 @@ def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> st
     """A change's longest frame with the CPU the show's process and its render thread used in it (a long
     frame the show did not work for waited: for the machine's other processes, a lock, the driver), what
     each kind of thread used (ThreadClock), and which looks' medians it was judged against."""
-    i = change.worst_at + offset  # the desk's index of that frame
-    took = max(change.frames)
+    k = change.worst(median)
+    i = change.at[k] + offset  # the desk's index of that frame
+    took = change.frames[k]
     ratio = change.ratio(median)
     if i < 1:
         return f"{1000 * took:.1f} ms ({ratio:.2f}x)"
     process, render = desk.cpu[i] - desk.cpu[i - 1], desk.render_cpu[i] - desk.render_cpu[i - 1]
-    cue = desk.cues[i] or "?"
+    cue = " into ".join(desk.looks[i]) if desk.looks[i] else desk.cues[i] or "?"
     line = (
         f"{1000 * took:.1f} ms ({ratio:.2f}x) on {cue}: the show's CPU {1000 * process:.1f} ms,"
         f" its render thread {1000 * render:.1f} ms"
@@ -425,10 +483,7 @@ def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> st
         line += f"\n      CPU by thread  {cpu} ms"
         line += f"\n      render thread  waited {core:.1f} ms for a core, {gpu:.1f} in the GL finish,"
         line += f" {other:.1f} blocked otherwise (GL calls that wait for the raster, the interpreter, a lock)"
-    line += "\n      judged against  " + ", ".join(
-        f"the look {when}: {steady_line(frames)}"
-        for when, frames in (("before", change.before), ("after", change.after))
-    )
+    line += f"\n      judged against  {change.held_to(k, median)[1]}"
     return line
 
 
@@ -529,7 +584,7 @@ def run(args) -> int:
     print(
         f"bench cues: GO every {args.every:g} s through {args.cues} looks of {PRESETS_DIR / 'library'}, "
         f"headless {args.size} at {args.fps:.0f} fps, {2.0 + args.every * (args.cues + 1):.0f} s a run "
-        "(morphs: until each look has had its time); "
+        "(with changes: until each look has had its time); "
         f"cuts{f', bursts of {args.burst}' if args.burst else ''}{f', morphs of {morph}' if morph else ''}, "
         "and a run without changes"
     )

@@ -149,6 +149,7 @@ class ShowState:
     base: Mapping[str, ParamValue] | None = None  # as the operator set them (None: same as values)
     cue: str = ""  # the setlist cue running ("3 Drop"), if any
     status: Mapping[str, Any] = field(default_factory=dict)  # the sync stages' status (Link mode, peers)
+    looks: tuple[str, ...] = ()  # the looks (preset names) the frame drew: a morph's old one, then the one on
 
 
 class ControlSurface(Protocol):
@@ -355,7 +356,8 @@ class FrameLoop:
                 sink.present(self.target.texture, info)
         with guards.stage("gpu"):
             finish_gpu(self.target.fbo.ctx)  # the frame is done (a swap, headless) with the GIL let go
-        state = ShowState(ft.time, values, features, base, self.operator.cue_name, self.status)
+        looks = (show.preset.name,) if show.morph is None else (show.morph.old.preset.name, show.preset.name)
+        state = ShowState(ft.time, values, features, base, self.operator.cue_name, self.status, looks)
         for control in self.controls:
             with guards.stage(f"publish ({_name(control)})"):
                 control.publish(state)

@@ -315,3 +315,20 @@ def test_a_burst_of_requests_a_frame_begins_no_build_until_it_ends(live):
     assert began == [] and builder.requests == 31
     live.until(lambda: show.preset.path == TUNNEL)  # the last one asked for comes in, built once
     assert began == [looks[0].name]
+
+
+def test_a_clips_look_brought_in_mid_song_starts_its_clips_on_the_frames_decoded_while_it_was_built(live):
+    """Its decks start at the clip's first frame when the look comes on, the frames its load decoded ahead:
+    not where show time 0 would have them (at 15 s, frame 60 of a 96-frame clip, and a decoder running
+    through every frame between in the frames of the change)."""
+    from engine.clips.deck import PRELOAD
+
+    clips_look = PRESETS_DIR / "library" / "dnb-neon-clips.toml"  # two H.264 clips on fixed decks
+    live.index = 450  # 15 s into the song
+    live.show.request(load_preset(clips_look))
+    live.until(lambda: live.show.preset.path == clips_look)
+    live.frame()
+    mix = live.show.pipeline.clips.last_mix
+    assert mix.a is not None and mix.a.index < PRELOAD  # its first frames (at 1.5x speed)
+    decks = live.show.pipeline.clips.decks
+    assert all(deck._worker.source._next <= PRELOAD + 4 for deck in decks)  # nothing decoded past them
