@@ -25,7 +25,7 @@ import moderngl
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.output.flash import CELLS, MEASURE_SIZE, STATE_GLSL, FlashLimiter
+from engine.output.flash import CELLS, LAYOUT, LAYOUT_GLSL, MEASURE_SIZE, STATE_GLSL, FlashLimiter
 from engine.output.stage import EDGES, PATTERNS, UNIT_CORNERS, OutputSpec
 from engine.output.warp import fit_mapping, keystone_matrix, mask_box, tessellate
 from engine.render.quad import FULLSCREEN_VS, Blit, quad_buffer
@@ -62,6 +62,7 @@ _VS = """#version 330 core
 uniform mat3 keystone;     // picture (0..1, y down) -> output (0..1, y down)
 uniform vec4 region;       // x, y, w, h of the canvas (y down)
 uniform vec4 fitmap;       // scale.xy, offset.xy: picture -> region
+uniform vec2 cell_view;    // clip-space y scale and offset: (1, 0), or half the limiter's cells (HALVES)
 in vec2 in_pos;            // the picture position after the mesh warp
 in vec2 in_uv;             // where it samples the picture
 out vec2 uv;
@@ -76,7 +77,7 @@ void main() {
     vec2 c = region.xy + (in_uv * fitmap.xy + fitmap.zw) * region.zw;
     canvas = vec2(c.x, 1.0 - c.y);
     // a projective position: the GPU interpolates uv perspective-correctly, so the warp is exact
-    gl_Position = vec4(2.0 * p.x - p.z, p.z - 2.0 * p.y, 0.0, p.z);
+    gl_Position = vec4(2.0 * p.x - p.z, (p.z - 2.0 * p.y) * cell_view.x + cell_view.y * p.z, 0.0, p.z);
 }
 """
 
@@ -226,17 +227,18 @@ void main() { color = vec4(texelFetch(mask, ivec2(gl_FragCoord.xy), 0).rrr, 1.0)
 
 # the attenuation at each limiter cell's 2 x 2 taps (where the measuring pass takes them), a channel a tap:
 # baked with the attenuation, so the measuring pass fetches one texel a cell instead of four filtered taps
-_TAPS_FS = """#version 330 core
+_TAPS_FS = f"""#version 330 core
 uniform sampler2D attenuation;
-uniform vec2 cells;
 out vec4 color;
-void main() {
+{LAYOUT_GLSL}
+void main() {{  // at the limiter's texels (see flash.LAYOUT): each the taps of the cell it holds
+    vec2 centre = vec2(cell_at(ivec2(gl_FragCoord.xy))) + 0.5;
     vec4 taps;
-    for (int j = 0; j < 2; j++) for (int i = 0; i < 2; i++) {
-        taps[j * 2 + i] = texture(attenuation, (gl_FragCoord.xy + vec2(i, j) * 0.5 - 0.25) / cells).r;
-    }
+    for (int j = 0; j < 2; j++) for (int i = 0; i < 2; i++) {{
+        taps[j * 2 + i] = texture(attenuation, (centre + vec2(i, j) * 0.5 - 0.25) / vec2(CELL_GRID)).r;
+    }}
     color = taps;
-}
+}}
 """
 TAPS_UNIT = 5  # where the measuring pass finds the taps' levels
 
@@ -275,12 +277,11 @@ class OutputCompositor:
         self._mask_prog["mask"].value = 1
         self._mask_quad = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], "f4").tobytes())
         self._mask_vao = ctx.vertex_array(self._mask_prog, [(self._mask_quad, "2f", "in_pos")])
-        self._taps = ctx.texture(CELLS, 4)  # the attenuation at the limiter cells' taps (see _TAPS_FS)
+        self._taps = ctx.texture(LAYOUT, 4)  # the attenuation at the limiter cells' taps (see _TAPS_FS)
         self._taps.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._taps_fbo = ctx.framebuffer(color_attachments=[self._taps])
         self._taps_prog = ctx.program(vertex_shader=FULLSCREEN_VS, fragment_shader=_TAPS_FS)
         self._taps_prog["attenuation"].value = 2
-        self._taps_prog["cells"].value = CELLS
         self._taps_quad = quad_buffer(ctx)
         self._taps_vao = ctx.vertex_array(self._taps_prog, [(self._taps_quad, "2f", "in_pos")])
         self._small = ctx.texture(MEASURE_SIZE, 4)  # what the limiter measures (a warped output)
@@ -447,6 +448,7 @@ class OutputCompositor:
             "out_size": spec.size,
             "view_size": view_size,
             "region": spec.region,
+            "cell_view": (1.0, 0.0),
             "fitmap": fit_mapping(spec, self.canvas),
             "edge_width": tuple(e.width for e in edges),
             "edge_curve": tuple(e.curve for e in edges),

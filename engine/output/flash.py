@@ -55,6 +55,27 @@ SATURATED_RED = 0.8
 MARGIN = 0.85  # damp to this fraction of a step, so 8-bit rounding cannot make one
 SAFE_DARK = LUMA_DARK + (1 - MARGIN) * LUMA_STEP  # nor push a bright state under the darker-state limit
 CELLS = (64, 64)  # a power of two each way: the mip chain's top level is the exact mean
+# The cells' textures hold the grid as two halves side by side, the picture's bottom half on the left
+# (128 x 32 texels): llvmpipe gives each 64 x 64 tile of a pass to one rasteriser thread, so a grid in one
+# tile kept the other thread idle while the frame waited for it (a measuring pass at 720p, 1.32 -> 0.79 ms
+# of wall time at load ~5, the same CPU time). Every pass indexes the textures by texel and the picture by
+# cell (cell_at).
+LAYOUT = (2 * CELLS[0], CELLS[1] // 2)
+# where another program's pass draws the picture into the cells (see measure_with): each half's viewport,
+# and its clip-space y scale and offset (the bottom half of the picture, y -1..0, into the left one)
+HALVES = (
+    ((0, 0, CELLS[0], CELLS[1] // 2), (2.0, 1.0)),
+    ((CELLS[0], 0, CELLS[0], CELLS[1] // 2), (2.0, -1.0)),
+)
+LAYOUT_GLSL = f"""
+const ivec2 CELL_GRID = ivec2({CELLS[0]}, {CELLS[1]});
+ivec2 cell_at(ivec2 texel) {{  // the cell that a texel of the cells' textures holds (see LAYOUT)
+    return ivec2(texel.x % CELL_GRID.x, texel.y + CELL_GRID.y / 2 * (texel.x / CELL_GRID.x));
+}}
+ivec2 texel_of(ivec2 cell) {{
+    return ivec2(cell.x + CELL_GRID.x * (cell.y / (CELL_GRID.y / 2)), cell.y % (CELL_GRID.y / 2));
+}}
+"""
 TAPS = 2  # bilinear taps per cell each way (each averages 2 x 2 pixels)
 NOTICE = {
     "strict": "flash limiter STRICT: at most 3 flashes/s over 20 % of the frame",
@@ -72,6 +93,7 @@ def _fit(curve, lo: float, degree: int) -> tuple[float, ...]:
 _DEC = _fit(lambda c: ((c + 0.055) / 1.055) ** 2.4, 0.04045, 6)  # sRGB -> linear above the linear toe
 
 STATE_GLSL = f"""
+{LAYOUT_GLSL}
 const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
 vec3 linear(vec3 c) {{
     return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
@@ -91,8 +113,8 @@ vec3 detect(float v, float ref, float dir, float step_, float dark) {{
 uniform sampler2D state;    // per cell: luminance extreme, its direction, red extreme, its direction
 uniform bool first;
 // the cell's next state once `c` (its mean linear colour) is shown, and the transitions that makes
-void advance(vec3 c, ivec2 cell, out vec4 next_state, out vec4 made) {{
-    vec4 s = texelFetch(state, cell, 0);
+void advance(vec3 c, ivec2 texel, out vec4 next_state, out vec4 made) {{
+    vec4 s = texelFetch(state, texel, 0);
     float l = dot(c, LUMA), r = redness(c);
     if (first) {{
         next_state = vec4(l, 0.0, r, 0.0);
@@ -156,8 +178,9 @@ _PASS_A = f"""#version 330 core
 {_COMMON}
 layout(location = 0) out vec4 color;
 void main() {{
-    ivec2 cell = ivec2(gl_FragCoord.xy);
-    ivec2 cells = textureSize(state, 0);
+    ivec2 texel = ivec2(gl_FragCoord.xy);
+    ivec2 cell = cell_at(texel);
+    ivec2 cells = CELL_GRID;
     vec3 before[N_TAPS], after[N_TAPS];
     vec3 v = vec3(0.0);
     for (int n = 0; n < N_TAPS; n++) {{
@@ -167,7 +190,7 @@ void main() {{
         v += linear(after[n]);
     }}
     v /= float(N_TAPS);
-    vec4 s = texelFetch(state, cell, 0);
+    vec4 s = texelFetch(state, texel, 0);
     float would_l = first ? 0.0 : detect(dot(v, LUMA), s.x, s.y, {LUMA_STEP}, {LUMA_DARK}).z;
     float would_r = first ? 0.0 : detect(redness(v), s.z, s.w, {RED_STEP}, 1e9).z;
     // per detector that used its budget (a uniform branch), the largest k whose blend makes no
@@ -214,8 +237,9 @@ void main() {
 _PASS_K = f"""#version 330 core
 {_COMMON}
 out vec4 color;
-void main() {{
-    color = vec4(floor(applied_k(texelFetch(flags, ivec2(gl_FragCoord.xy), 0)) * 255.0) / 255.0);
+void main() {{  // drawn cell for cell (64 x 64: pass B reads it at the picture's position)
+    ivec2 cell = ivec2(gl_FragCoord.xy);
+    color = vec4(floor(applied_k(texelFetch(flags, texel_of(cell), 0)) * 255.0) / 255.0);
 }}
 """
 # Pass B's fragments: the previous output with alpha 1 - k, blended over the copy of the picture in the
@@ -240,8 +264,9 @@ _PASS_C = f"""
 layout(location = 0) out vec4 next_state;
 layout(location = 1) out vec4 made;
 void main() {{
-    ivec2 cell = ivec2(gl_FragCoord.xy);
-    ivec2 cells = textureSize(state, 0);
+    ivec2 texel = ivec2(gl_FragCoord.xy);
+    ivec2 cell = cell_at(texel);
+    ivec2 cells = CELL_GRID;
 #if MEASURE  // nothing was damped: measure the picture here (pass A did not run)
     vec3 c = cell_colour(cell, cells);
 #else  // what pass B showed: each tap the blend of the previous output's and the picture's by the cell's k
@@ -253,7 +278,7 @@ void main() {{
     }}
     c /= float(N_TAPS);
 #endif
-    advance(c, cell, next_state, made);
+    advance(c, texel, next_state, made);
 }}
 """
 STATE_UNIT = 3  # where a measuring pass of another program finds the cells' state (see measure_with)
@@ -291,7 +316,7 @@ class FlashLimiter:
         self._luma: deque[float] = deque()  # show times of the transitions in the last second
         self._red: deque[float] = deque()
         self._pending: float | None = None  # the time of the frame whose transitions are not read yet
-        self._top = int(np.log2(max(CELLS)))
+        self._top = int(np.log2(max(LAYOUT)))
         self._vbo = quad_buffer(ctx)
 
         def program(fs, measure=False, vs=FULLSCREEN_VS):
@@ -312,7 +337,7 @@ class FlashLimiter:
         self._mean = np.full(CELLS[0] * CELLS[1], 1.0 / (CELLS[0] * CELLS[1]), np.float32)
 
         def cells():
-            tex = ctx.texture(CELLS, 4, dtype="f4")
+            tex = ctx.texture(LAYOUT, 4, dtype="f4")
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
             return tex
 
@@ -321,7 +346,7 @@ class FlashLimiter:
         self._flags.build_mipmaps()
         self._flags.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.NEAREST)
         self._flags_fbo = ctx.framebuffer(color_attachments=[self._flags])
-        self._blends = ctx.texture(CELLS, 4)  # RGBA8
+        self._blends = ctx.texture(CELLS, 4)  # RGBA8, cell for cell (not LAYOUT: pass B samples it)
         self._blends.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._blends_fbo = ctx.framebuffer(color_attachments=[self._blends])
         self._c_fbo = [ctx.framebuffer(color_attachments=[self._state[i], self._made]) for i in (0, 1)]
@@ -407,8 +432,10 @@ class FlashLimiter:
         self._advance(self._m_vao)
 
     def measure_with(self, prog: moderngl.Program, draw) -> None:
-        """Measure and advance the cells in someone else's pass (an output's geometry drawn once into the
-        cells, each fragment a cell's mean: STATE_GLSL's advance()), in a frame that is not damped."""
+        """Measure and advance the cells in someone else's pass (an output's geometry drawn into the cells,
+        each fragment a cell's mean: STATE_GLSL's advance()), in a frame that is not damped. `draw` is
+        called once per half of the cells (HALVES), its viewport set and `prog`'s `cell_view` uniform the
+        half's clip-space y scale and offset, which its vertex shader applies."""
         if "first" in prog:
             prog["first"].value = self._first
         if "state" in prog:
@@ -417,7 +444,11 @@ class FlashLimiter:
         fbo = self._c_fbo[1 - self._i]
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0)  # cells the geometry does not reach are black, and stay so
-        draw(fbo)
+        for viewport, view in HALVES:  # each half of the picture into its half of the texels
+            fbo.viewport = viewport
+            prog["cell_view"].value = view
+            draw(fbo)
+        fbo.viewport = (0, 0, *LAYOUT)
         self._i = 1 - self._i
         self._first = False
 
