@@ -14,7 +14,7 @@ import sys
 from engine import __version__
 from engine.commands import COMMANDS
 from engine.errors import HalationError
-from engine.runtime.resources import tune_allocator
+from engine.runtime.resources import runs_a_show, tune_allocator
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -39,7 +39,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    tune_allocator()  # before the first thread makes an arena of its own
+    # before anything is allocated: a heap grown under glibc's defaults stays fragmented
+    tune_allocator(show=runs_a_show(sys.argv[1:] if argv is None else argv))
     args = build_parser(argv).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO, format="halation: %(message)s", stream=sys.stderr

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import cramjam
 
+from engine.runtime.pool import BufferPool
+
 NONE, SNAPPY, CHUNKED = 0xA, 0xB, 0xC
 MULTIPLE_IMAGES = 0x0D
 DECODE_INSTRUCTIONS, CHUNK_COMPRESSORS, CHUNK_SIZES, CHUNK_OFFSETS = 0x01, 0x02, 0x03, 0x04
@@ -127,14 +129,15 @@ PARALLEL_BYTES = 256 * 1024  # below this a frame unpacks faster on one thread t
 MAX_PLANE_BYTES = 1 << 28  # no texture plane is larger (16K x 16K DXT5)
 
 
-def _unpack(pieces: list[tuple[int, memoryview]], expected: int | None) -> bytearray:
+def _unpack(pieces: list[tuple[int, memoryview]], expected: int | None, pool: BufferPool | None) -> bytearray:
     """(compressor, data) chunks → one buffer, each chunk unpacked into its own slice. `expected`: the
-    plane's size, checked before anything is allocated (random bytes can claim any length)."""
+    plane's size, checked before anything is allocated (random bytes can claim any length). `pool`: the
+    buffer comes from it (a show reads a plane of the same size every frame)."""
     lengths = [_output_length(c, d) for c, d in pieces]
     total = sum(lengths)
     if total != (expected if expected is not None else min(total, MAX_PLANE_BYTES)):
         raise HapError(f"texture plane is {total} bytes, {expected or MAX_PLANE_BYTES} expected")
-    out = bytearray(total)
+    out = pool.take(total) if pool is not None else bytearray(total)
     view = memoryview(out)
     starts = [sum(lengths[:i]) for i in range(len(lengths))]
     jobs = [(c, d, view[a : a + n]) for (c, d), a, n in zip(pieces, starts, lengths, strict=True)]
@@ -146,7 +149,9 @@ def _unpack(pieces: list[tuple[int, memoryview]], expected: int | None) -> bytea
     return out
 
 
-def _chunked(data: memoryview, start: int, end: int, expected: int | None) -> bytearray:
+def _chunked(
+    data: memoryview, start: int, end: int, expected: int | None, pool: BufferPool | None
+) -> bytearray:
     """Frame data split into chunks, each with its own compressor (the spec's decode instructions)."""
     kind, a, b = _section(data[:end], start)
     if kind != DECODE_INSTRUCTIONS:
@@ -170,30 +175,33 @@ def _chunked(data: memoryview, start: int, end: int, expected: int | None) -> by
         if body + offset + size > end:
             raise HapError("chunk runs past the end of the frame (truncated?)")
         pieces.append((compressor, data[body + offset : body + offset + size]))
-    return _unpack(pieces, expected)
+    return _unpack(pieces, expected, pool)
 
 
-def _image(data: memoryview, kind: int, start: int, end: int, size) -> tuple[str, bytearray]:
+def _image(data: memoryview, kind: int, start: int, end: int, size, pool) -> tuple[str, bytearray]:
     fmt = FORMATS.get(kind & 0x0F)
     if fmt is None or kind >> 4 not in (NONE, SNAPPY, CHUNKED):
         raise HapError(f"unsupported HAP section type 0x{kind:02X}")
     expected = texture_bytes(fmt, size) if size is not None else None
     if kind >> 4 == CHUNKED:
-        return fmt, _chunked(data, start, end, expected)
-    return fmt, _unpack([(kind >> 4, data[start:end])], expected)
+        return fmt, _chunked(data, start, end, expected, pool)
+    return fmt, _unpack([(kind >> 4, data[start:end])], expected, pool)
 
 
-def decode_frame(frame: bytes | memoryview, size: tuple[int, int] | None = None) -> HapImage:
+def decode_frame(
+    frame: bytes | bytearray | memoryview, size: tuple[int, int] | None = None, pool: BufferPool | None = None
+) -> HapImage:
     """The texture planes of one HAP frame; with `size`, each plane's length is checked against it, so
-    random bytes that happen to parse are refused rather than drawn."""
+    random bytes that happen to parse are refused rather than drawn. `pool`: the planes' buffers come
+    from it (engine/runtime/pool.py)."""
     data = memoryview(frame)
     kind, start, end = _section(data, 0)
     if kind == MULTIPLE_IMAGES:
         inner = _sections(data, start, end)
         colour_first = sorted(inner.items(), key=lambda kv: FORMATS.get(kv[0] & 0x0F) == "rgtc1")
-        images = [_image(data, k, a, b, size) for k, (a, b) in colour_first]
+        images = [_image(data, k, a, b, size, pool) for k, (a, b) in colour_first]
     else:
-        images = [_image(data, kind, start, end, size)]
+        images = [_image(data, kind, start, end, size, pool)]
     if not images:
         raise HapError("frame holds no image")
     return HapImage(tuple(f for f, _ in images), tuple(p for _, p in images))

@@ -26,6 +26,7 @@ import av
 
 from engine.clips.hap import CODEC_TAGS, HapError, HapImage, decode_frame
 from engine.errors import MediaError
+from engine.runtime.pool import BufferPool
 
 
 def write_mov(path: Path, size: tuple[int, int], fps: float, codec_tag: str, frames: Iterable[bytes]) -> int:
@@ -151,6 +152,7 @@ class HapMovReader:
             raise MediaError("HAP video without frames (or without a sample table)", path=self.path)
         self.formats = CODEC_TAGS.get(self.codec_tag)
         self._fd = os.open(self.path, os.O_RDONLY)
+        self._pool = BufferPool()  # stored frames and their unpacked planes, reused frame after frame
 
     @property
     def frame_count(self) -> int:
@@ -167,10 +169,24 @@ class HapMovReader:
             raise MediaError(f"frame {index} is cut short: the file was truncated", path=self.path)
         return data
 
-    def image(self, index: int) -> HapImage:
-        """Frame `index` as texture planes, checked against the picture size."""
+    def _packet_view(self, index: int) -> memoryview:
+        """packet(), read into a buffer of the reader's pool (a show reads a frame's worth every frame)."""
+        size = self.index.sizes[index]
+        buf = self._pool.take(size, exact=False)
         try:
-            return decode_frame(self.packet(index), self.size)
+            got = os.preadv(self._fd, [memoryview(buf)[:size]], self.index.offsets[index])
+        except OSError as exc:
+            raise MediaError(f"cannot read frame {index} ({exc})", path=self.path) from exc
+        if got != size:
+            raise MediaError(f"frame {index} is cut short: the file was truncated", path=self.path)
+        return memoryview(buf)[:size]
+
+    def image(self, index: int) -> HapImage:
+        """Frame `index` as texture planes, checked against the picture size; their buffers come from the
+        reader's pool, reused once the frame is let go (engine/runtime/pool.py)."""
+        try:
+            with self._packet_view(index) as packet:
+                return decode_frame(packet, self.size, self._pool)
         except HapError as exc:
             raise MediaError(f"frame {index} is damaged ({exc})", path=self.path) from exc
 

@@ -59,6 +59,11 @@ class _Encoder(threading.Thread):
         self.free: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(BACKLOG + 1):
             self.free.put(np.empty(size[0] * size[1] * 4, np.uint8))
+        # ...and the frame handed to the encoder (it reformats to yuv420p into a frame of its own)
+        self.frame = av.VideoFrame(size[0], size[1], "rgba")
+        plane = self.frame.planes[0]
+        shape, strides = (size[1], size[0], 4), (plane.line_size, 4, 1)  # rows may be padded
+        self.pixels = np.ndarray(shape, np.uint8, buffer=plane, strides=strides)
         self.done = threading.Event()
         self.failed = threading.Event()
         self.fps = Fraction(fps).limit_denominator(1001)
@@ -99,9 +104,9 @@ class _Encoder(threading.Thread):
 
     def _encode_video(self, data: np.ndarray, pts: int) -> None:
         w, h = self.size
-        rgba = np.ascontiguousarray(data.reshape(h, w, 4)[::-1])  # GL rows are bottom first
+        np.copyto(self.pixels, data.reshape(h, w, 4)[::-1])  # GL rows are bottom first
         self.free.put(data)
-        frame = av.VideoFrame.from_ndarray(rgba, format="rgba")
+        frame = self.frame
         frame.pts = pts
         frame.time_base = 1 / self.fps
         self.container.mux(self.vstream.encode(frame))
