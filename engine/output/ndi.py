@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.errors import HalationError
 from engine.output.sink import FrameInfo
+from engine.runtime.pool import BufferPool
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class NdiSink:
         w, h = size
         self._buffers: list[moderngl.Buffer] = []  # made in the loop's context, with the first frame
         self._filled = [False, False]
+        self._reads = BufferPool()  # frames read back, reused once sent (no fresh pages a frame)
+        self._flipped = [np.empty((h, w, 4), np.uint8) for _ in range(2)]  # NDI holds the last one sent
         self._turn = 0
         frame = VideoSendFrame()
         frame.set_resolution(w, h)
@@ -81,7 +84,8 @@ class NdiSink:
         frame.read_into(self._buffers[this], alignment=1)
         self._filled[this] = True
         if self._filled[other]:
-            data = self._buffers[other].read()
+            data = self._reads.take(self.size[0] * self.size[1] * 4)
+            self._buffers[other].read_into(data)
             with self._lock:
                 if self._pending is not None:
                     self.dropped += 1
@@ -91,6 +95,7 @@ class NdiSink:
 
     def _run(self) -> None:
         w, h = self.size
+        turn = 0
         while not self._halt.is_set():
             self._wake.wait(0.5)
             self._wake.clear()
@@ -98,9 +103,10 @@ class NdiSink:
                 data, self._pending = self._pending, None
             if data is None:
                 continue
-            pixels = np.frombuffer(data, np.uint8).reshape(h, w, 4)[::-1]  # GL rows run bottom-up
+            out, turn = self._flipped[turn], 1 - turn
+            np.copyto(out, np.frombuffer(data, np.uint8).reshape(h, w, 4)[::-1])  # GL rows run bottom-up
             try:
-                self._sender.write_video_async(np.ascontiguousarray(pixels).ravel())
+                self._sender.write_video_async(out.ravel())
                 self.sent += 1
             except Exception as exc:  # NDI went away: the show goes on
                 log.warning("NDI send: %s", exc)
