@@ -230,6 +230,57 @@ def warp_cost(ctx, size, frames: int, parts: bool = True, preset: Path | None = 
     }
 
 
+def pass_costs(ctx, size, frames: int) -> dict:
+    """Each output's own work, apart from the program's: the program's frame is drawn and finished first,
+    then only the output is timed (wall and CPU time, medians), the conditions in turn. What the targets'
+    ratios are made of, in milliseconds: a warped output samples the program filtered, and the target's
+    budget is a tenth of a plain output's whole frame."""
+    import moderngl
+
+    from engine.output.compose import OutputCompositor
+    from engine.render.quad import Blit
+
+    program = Program(ctx, size)
+    plain_spec, staged_spec = _outputs(size)
+    comps = {k: OutputCompositor(ctx, spec, size, "off") for k, spec in _parts(staged_spec).items()}
+    comps["limiter"] = OutputCompositor(ctx, plain_spec, size, "standard")  # the default output
+    comps["venue"] = OutputCompositor(ctx, staged_spec, size, "standard")
+    screen = window_like(ctx, size)
+    screen_fbo = ctx.framebuffer(color_attachments=[screen])
+    blit = Blit(ctx)
+    exact = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST), repeat_x=False, repeat_y=False)
+    filtered = ctx.sampler(repeat_x=False, repeat_y=False)
+
+    def copy(sampler):
+        def draw(picture, _time):
+            sampler.use(0)
+            blit.draw(picture, screen_fbo)
+            sampler.clear(0)
+
+        return draw
+
+    draws = {"plain": copy(exact), "filtered": copy(filtered)}
+    draws.update({k: (lambda p, t, c=c: c.draw_into(p, t, screen_fbo)) for k, c in comps.items()})
+    wall: dict[str, list[float]] = {k: [] for k in draws}
+    cpu: dict[str, list[float]] = {k: [] for k in draws}
+    try:
+        for n in range((frames + 2) * len(draws)):
+            which = list(draws)[n % len(draws)]
+            ft = program.draw()
+            ctx.finish()
+            took, used = timed_both(
+                lambda which=which, ft=ft: (draws[which](program.target.texture, ft.time), ctx.finish())
+            )
+            if n >= 2 * len(draws):  # the first frames compile and allocate
+                wall[which].append(took)
+                cpu[which].append(used)
+    finally:
+        for thing in (exact, filtered, blit, screen_fbo, screen, *comps.values()):
+            thing.release()
+        program.release()
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in draws}
+
+
 def paired(a: list[float], b: list[float]) -> float:
     """The median of a[i] / b[i]: frames measured side by side, one pair at a time."""
     return statistics.median(x / y for x, y in zip(a, b, strict=False))
@@ -517,6 +568,18 @@ def run(args) -> int:
                 f"{p} {w[f'ratio_{p}']:.3f} (CPU {w[f'cpu_{p}']:.3f})"
                 for p in (*_parts(_outputs(size)[1]), "keystone+blend+limiter")
             )
+        )
+        c = pass_costs(ctx, size, max(10, frames // 2))
+        budget = 0.1 * (w["cpu_plain"])
+        print(
+            "  the output's own passes, the program's frame done first (CPU ms, wall in brackets): "
+            + ", ".join(f"{k} {1000 * v[1]:.2f} ({1000 * v[0]:.2f})" for k, v in c.items())
+        )
+        over = {k: 1000 * (c[k][1] - c["plain"][1]) for k in ("filtered", "venue")}
+        print(
+            "   the target's budget over the plain copy: a tenth of a plain output's frame,"
+            f" {1000 * budget:.2f} ms of CPU; a filtered copy alone takes {over['filtered']:.2f} more than"
+            f" the plain copy, the venue output {over['venue']:.2f} more"
         )
         ratio = w["ratio_staged"]
         said = verdict(ratio <= 1.10, checks)

@@ -518,3 +518,63 @@ def test_a_damped_frame_changes_only_the_cells_that_would_flash_drawn_into_a_win
         program.release()
     assert damped >= 10
     assert counter.result().luma_flashes_max <= 3.0
+
+
+@pytest.mark.parametrize("keystone", [None, ((0.03, 0.02), (0.98, 0.0), (1.0, 1.0), (0.0, 0.97))])
+def test_a_strobe_over_the_top_of_the_picture_is_damped_there_and_the_bottom_stays_as_it_is(gl_ctx, keystone):
+    """The limiter's cells are two halves of the picture (the bottom one first): a strobe over the top 60 %
+    is counted and damped in the top cells only; the still bottom of the output is, in every frame, what
+    it is with the limiter off, plain or keystoned."""
+    size, fps = (320, 180), 60.0
+    rng = np.random.default_rng(3)
+    texture = rng.integers(0, 256, (size[1], size[0], 4), np.uint8)
+    texture[..., 3] = 255
+    split = int(size[1] * 0.6)  # rows from the top
+    spec = OutputSpec("main", size) if keystone is None else OutputSpec("main", size, keystone=keystone)
+    program = gl_ctx.texture(size, 4)
+    on, off = OutputCompositor(gl_ctx, spec, size, "standard"), OutputCompositor(gl_ctx, spec, size, "off")
+    counter, damped = FlashCounter(fps), 0
+    still = split + size[1] // 64 * 2 + 8  # output rows below the strobe's cells, the keystone's shift too
+    try:
+        for n, lit in enumerate(strobe(True, False, seconds=1.5)):
+            picture = texture.copy()
+            picture[:split] = np.maximum(texture[:split], 150) if lit else (0, 0, 0, 255)
+            program.write(picture[::-1].tobytes())  # GL's rows: bottom first
+            shown = read_pixels(gl_ctx, on.draw(program, n / fps))
+            unlimited = read_pixels(gl_ctx, off.draw(program, n / fps))
+            assert np.array_equal(shown[still:], unlimited[still:]), n
+            counter.add(shown)
+            damped += not np.array_equal(shown[: split // 2], unlimited[: split // 2])
+    finally:
+        for thing in (on, off, program):
+            thing.release()
+    assert damped >= 10
+    assert counter.result().luma_flashes_max <= 3.0
+
+
+def test_an_output_drawn_through_its_geometry_is_limited_as_a_plain_one(gl_ctx):
+    """The limiter measures a plain output on the program and any other by drawing its picture into the
+    cells (each half of the picture into its half of them): with a still top and a strobing bottom, an
+    output that only dims by a thousandth is damped frame for frame as the plain one is."""
+    size, fps = (320, 180), 60.0
+    rng = np.random.default_rng(5)
+    texture = rng.integers(60, 200, (size[1], size[0], 4), np.uint8)
+    texture[..., 3] = 255
+    split = int(size[1] * 0.4)  # rows from the top: still; the rest strobes
+    program = gl_ctx.texture(size, 4)
+    plain = OutputCompositor(gl_ctx, OutputSpec("main", size), size, "standard")
+    drawn = OutputCompositor(gl_ctx, OutputSpec("main", size, brightness=0.999), size, "standard")
+    damped = 0
+    try:
+        for n, lit in enumerate(strobe(True, False, seconds=1.5)):
+            picture = texture.copy()
+            picture[split:] = (255, 255, 255, 255) if lit else (0, 0, 0, 255)
+            program.write(picture[::-1].tobytes())  # GL's rows: bottom first
+            a = read_pixels(gl_ctx, plain.draw(program, n / fps)).astype(int)
+            b = read_pixels(gl_ctx, drawn.draw(program, n / fps)).astype(int)
+            assert np.abs(a - b).max() <= 3, n
+            damped += not np.array_equal(a, picture)
+    finally:
+        for thing in (plain, drawn, program):
+            thing.release()
+    assert damped >= 10
