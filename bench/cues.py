@@ -25,6 +25,7 @@ Targets (#16, #17): no frame of a cue change, a burst or a morph longer than twi
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import json
 import math
@@ -43,6 +44,7 @@ from engine.paths import PRESETS_DIR
 
 SETTLE = 0.25  # seconds after a look is on (or its morph has ended) still counted as its change
 MIN_STEADY = 8  # steady frames a look needs for its own median (else the change's looks', or the run's)
+OWN_FRAMES = MIN_STEADY + 4  # frames each look has on its own before the next GO, however slow the machine
 SLOWEST_BPM = 90.0  # the run of morphs lasts long enough for morphs in beats at this tempo or faster
 
 
@@ -166,10 +168,11 @@ class CueDesk:
     def __init__(
         self, every: float, presses: int, quiet: bool = False, burst: int = 0, cues: int = 1, morphs=False
     ):
-        """Each GO (not `quiet`) waits until the last one's look is on and has had half of `every` on its
-        own (a burst's last look came in 1.3 s after its press, and with a GO every 2 s a heavy look had 6
-        steady frames: no median of its own); the run ends (`done`) once the last look has had `every`
-        seconds of its own. `morphs`: a look is on once its morph has ended, and each GO also waits `every`
+        """Each GO (not `quiet`) waits until the last one's look is on and has had half of `every` and
+        OWN_FRAMES frames on its own (a burst's last look came in 1.3 s after its press, and with a GO
+        every 2 s a heavy look had 6 steady frames: no median of its own; on a loaded machine a heavy
+        look's 1 s was 7 frames); the run ends (`done`) once the last look has had `every` seconds of its
+        own. `morphs`: a look is on once its morph has ended, and each GO also waits `every`
         seconds plus the time the last look's morph took to play (a look that came in over 1 s of a 2 s
         cue had under 8 steady frames of its own)."""
         self.every = every
@@ -188,20 +191,34 @@ class CueDesk:
         self.cues: list[str] = []
         self.looks: list[tuple[str, ...]] = []  # the looks each frame drew (ShowState.looks)
         self.retargets: list[float] = []
+        self.collections: list[tuple[float, int, float]] = []  # garbage collections: (end, generation, s)
+        self._collecting: dict[int, float] = {}  # thread -> when its collection began
         self._on = 0  # how many GOs' looks have come on (cuts and bursts: seen in publish)
+        self._own_since = math.inf  # when the last GO's look began its own time (its change over)
+        self._own_frames = 0  # frames it has shown since
         self._next = 0.0
         self.done = threading.Event()  # set once the last change has ended and its look has had its time
         self.done_at = math.inf
 
     def start(self, params) -> None:
         self._next = time.monotonic() + self.every
+        gc.callbacks.append(self._collected)
+
+    def _collected(self, phase: str, info: dict) -> None:
+        """Each garbage collection of the show's process: it holds the interpreter, every thread waits."""
+        now, thread = time.perf_counter(), threading.get_ident()
+        if phase == "start":
+            self._collecting[thread] = now
+        elif thread in self._collecting:
+            began = self._collecting.pop(thread)
+            self.collections.append((time.monotonic(), info["generation"], now - began))
 
     def drain(self) -> list:
         return []
 
     def drain_commands(self) -> list[ControlCommand]:
         now = time.monotonic()
-        if len(self.pressed) < self.presses and now >= self._next and not self._morphing(now):
+        if len(self.pressed) < self.presses and now >= self._next and not self._holding(now):
             self.pressed.append(now)
             self._next = now + self.every
             if self.quiet:
@@ -224,9 +241,11 @@ class CueDesk:
         return out
 
     def publish(self, state) -> None:
-        if time.monotonic() >= self.done_at:
+        now = time.monotonic()
+        self._own_frames += now > self._own_since
+        if now >= self.done_at and self._own_frames >= OWN_FRAMES:
             self.done.set()
-        self.stamps.append(time.monotonic())
+        self.stamps.append(now)
         self._came_on(state.cue)
         self.looks.append(tuple(getattr(state, "looks", ())))
         self.cpu.append(time.process_time())
@@ -246,6 +265,7 @@ class CueDesk:
         self._on = len(self.pressed)
         now = time.monotonic()
         self._next = max(self._next, now + SETTLE + self.every / 2)
+        self._own_since, self._own_frames = now + SETTLE, 0
         if self._on == self.presses:
             self.done_at = now + self.every  # the last look's own time, then the run may end
 
@@ -256,21 +276,25 @@ class CueDesk:
         if self.morphs and len(since) == 2:  # the look came in, then its morph ended
             played = self.pressed[-1] + self.every + since[1] - since[0]
             self._next = max(self._next, played, now + SETTLE + self.every / 2)  # time of its own, at least
+            self._own_since, self._own_frames = now + SETTLE, 0
             if len(self.pressed) == self.presses:
                 self.done_at = now + self.every  # the last look's own time, then the run may end
 
     def _since_press(self) -> list[float]:
         return [r for r in self.retargets if self.pressed and r > self.pressed[-1]]
 
-    def _morphing(self, now: float) -> bool:
-        """The last GO's look has not come in (and, in a run of morphs, played its morph) yet: a GO on top
-        of it would leave that look no frames of its own, unless it has been 3 GOs' time already."""
+    def _holding(self, now: float) -> bool:
+        """The last GO's look has not come in (and, in a run of morphs, played its morph) yet, or has not
+        had OWN_FRAMES frames of its own: a GO on top of it would leave that look no median of its own,
+        unless it has been 3 GOs' time already."""
         if self.quiet or not self.pressed or now > self.pressed[-1] + 3 * self.every:
             return False
-        return len(self._since_press()) < 2 if self.morphs else self._on < len(self.pressed)
+        came = len(self._since_press()) >= 2 if self.morphs else self._on == len(self.pressed)
+        return not came or self._own_frames < OWN_FRAMES
 
     def stop(self) -> None:
-        pass
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._collected)
 
 
 @dataclass(frozen=True)
@@ -363,6 +387,7 @@ class Run:
     cpu: Run | None = None  # the same run judged by the CPU time the show used for each frame
     worst_frames: tuple[str, ...] = ()  # each change's longest frame, what it was made of
     wanted: int = 0  # looks the run should reach (the setlist's cues, the autopilot's changes)
+    collections: tuple[tuple[float, int, float], ...] = ()  # the show's garbage collections (CueDesk)
 
     @property
     def worst(self) -> float:
@@ -457,7 +482,8 @@ def judge(args, label: str, stats, desk: CueDesk, pressed: list[float], reached:
     worst = tuple(worst_frame(c, median, desk, len(desk.stamps) - len(times)) for c in found if c.frames)
     if desk.threads is not None:
         desk.threads.close()
-    return Run(label, median, found, reached, stats.summary(), cpu_run, worst, wanted)
+    collections = tuple(desk.collections)
+    return Run(label, median, found, reached, stats.summary(), cpu_run, worst, wanted, collections)
 
 
 def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> str:
@@ -483,6 +509,10 @@ def worst_frame(change: Change, median: float, desk: CueDesk, offset: int) -> st
         line += f"\n      CPU by thread  {cpu} ms"
         line += f"\n      render thread  waited {core:.1f} ms for a core, {gpu:.1f} in the GL finish,"
         line += f" {other:.1f} blocked otherwise (GL calls that wait for the raster, the interpreter, a lock)"
+    for _, generation, took in (c for c in desk.collections if desk.stamps[i - 1] < c[0] <= desk.stamps[i]):
+        line += (
+            f"\n      in it          a garbage collection (generation {generation}) of {1000 * took:.1f} ms"
+        )
     line += f"\n      judged against  {change.held_to(k, median)[1]}"
     return line
 
@@ -510,6 +540,12 @@ def report(run: Run, quiet: Run | None) -> bool:
         print(f"    by CPU time     worst / median {cpu.worst:.2f}{beside}, median {1000 * cpu.median:.1f}")
     for n, line in enumerate(run.worst_frames, 1):
         print(f"    change {n} worst  {line}")
+    full = [took for _, generation, took in run.collections if generation == 2]
+    longest = max((took for *_, took in run.collections), default=0.0)
+    print(
+        f"    collections     {len(run.collections)} garbage collections ({len(full)} full), the longest"
+        f" {1000 * longest:.1f} ms"
+    )
     if quiet is None:
         print(f"    show            {run.summary}")
         return True

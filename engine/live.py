@@ -39,6 +39,7 @@ from engine.output.stage_sinks import open_stage_outputs
 from engine.params.store import Param, ParamMessage, ParamValue
 from engine.params.tempo import tempo_commands, tempo_resets
 from engine.render.context import Offscreen
+from engine.runtime.collector import give_startup_heap_back, set_startup_heap_aside
 from engine.runtime.guard import Guards
 from engine.runtime.priority import Priority, raise_thread_priority
 from engine.runtime.resources import tune_allocator
@@ -470,6 +471,7 @@ def perform(
         feed = video.tap(feed)
         outputs.sinks.extend([*sinks, video])
         target = Offscreen(outputs.ctx, size)
+        set_startup_heap_aside()  # a full collection during the show walks only what the show made
         show = Show(outputs.ctx, preset, size, feed.sample_rate, live=True, params=params)
         for param in outputs.params:  # stage.<output>.<key>: reachable at /hl/stage/<output>/<key>
             show.params.add(param)
@@ -507,6 +509,7 @@ def perform(
             run = FrameRun(loop, feed, analysis, stages, fps=fps if headless else None, av_offset=av_offset)
             run.until(stats, stop, duration=duration, end=end, should_close=lambda: outputs.should_close)
     finally:
+        give_startup_heap_back()
         for control in reversed(started_controls):
             control.stop()
         for sync in stages:
