@@ -174,6 +174,13 @@ class Show:
         """The textures `doc` will be drawn with, by the look on now (a build may begin frames later)."""
         return self.pipeline.spec_for(doc)
 
+    @property
+    def building(self) -> bool:
+        """A requested look is still on its way (warmed, built or primed): a prewarm asked now would be
+        dropped by the warm-up child, which serves a request first."""
+        pending = self._looks is not None and getattr(self._looks, "pending", False)
+        return pending or self._incoming is not None or (self.staging is not None and self.staging.building)
+
     def prewarm(self, preset: Preset) -> None:
         """Warm a look the show will probably want next (the next cue), so its GO is adopted at once;
         asked before looks are built aside (the first cue is on before the first frame), once they are."""

@@ -3,6 +3,7 @@ boundaries (sections and 16-bar phrases), each look suits its section, and an op
 
 import re
 import shutil
+import time
 
 import pytest
 
@@ -102,3 +103,40 @@ def test_perform_autopilot_needs_no_setlist_and_a_desk_holds_it_off(tmp_path):
     assert [why for t, why in changes if t >= held] == ["drop"]
     drop = next(t for t, why in changes if why == "drop")  # live on a busy machine: the analysis may lag
     assert 15.0 <= drop <= 15.0 + 4 * BEAT  # (the beat-exact figure is the offline test's and the bench's)
+
+
+def test_the_look_the_autopilot_would_pick_next_is_warmed_once_its_change_has_played(gl_ctx, library):
+    """In a live show: after its change, the look the next phrase would bring is built in the warm-up
+    child before it is asked for (cold, its change came in late on a busy machine)."""
+    from test_look_staging import LiveShow
+
+    from engine.analysis.features import silent_features
+    from engine.runtime.looks import look_jobs
+    from engine.show.autopilot import PREWARM_AFTER, AutopilotDriver
+    from engine.show.preset import load_preset
+
+    run = LiveShow(gl_ctx, PRESETS_DIR / "library" / "house-sunset.toml")
+    try:
+        driver = AutopilotDriver(Autopilot(library), run.show)
+        features = silent_features(("bass",))
+
+        def frame(adopted):
+            driver.frame(run.index / 30, features, False)
+
+        run.frame(frame)  # the autopilot's first look is asked for at once
+        first = driver.autopilot.changes[0].look
+        nxt = driver.autopilot.pick(features.structure.section)
+        assert nxt.path != first.path
+        builder = run.show._looks
+        jobs = {job[1] for job in look_jobs(load_preset(nxt.path), run.show.pipeline.spec_for)}
+        while run.index / 30 < PREWARM_AFTER:
+            run.frame(frame)
+            assert not jobs <= set(builder._warmed)  # not before its change has played
+        deadline = time.monotonic() + 60.0
+        while not jobs <= set(builder._warmed) and time.monotonic() < deadline:
+            run.frame(frame)
+            time.sleep(0.005)
+        assert jobs <= set(builder._warmed)  # warmed, never asked for
+        assert len(driver.autopilot.changes) == 1
+    finally:
+        run.close()

@@ -14,6 +14,7 @@ It is plain logic on the render thread's values (no GL, no threads): the same co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import tomllib
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # what each section asks of a look (0 calm .. 1 peak); a steady section follows the music's own energy
 SECTION_ENERGY = {"buildup": 0.65, "drop": 0.9, "breakdown": 0.2}
 FREE_BPM = 120.0  # bars are counted at this tempo until the analysis hears one
+PREWARM_AFTER = 2.0  # seconds after a change before the look likely to come next is warmed (past its frames)
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,24 @@ class AutopilotDriver:
     def __init__(self, autopilot: Autopilot, show):
         self.autopilot = autopilot
         self.show = show
+        self._prewarm_at: float | None = None  # show time to warm the likely next look at
+
+    def _prewarm_next(self, time: float, features: Features) -> None:
+        """Once the last change has played (PREWARM_AFTER, its look on, no morph running): warm the
+        look the autopilot would pick at the next phrase boundary of the section heard now, its likeliest
+        next change, in the warm-up child. Cold, a look's shaders were compiled only when it was asked
+        for, and on a busy machine its change came in seconds after the boundary it answers (LOOK_WAIT)."""
+        from engine.show.preset import load_preset
+
+        if self._prewarm_at is None or time < self._prewarm_at or self.show.morph is not None:
+            return
+        if self.show.building:  # the change's look is still on its way
+            return
+        self._prewarm_at = None
+        card = self.autopilot.pick(features.structure.section)
+        if card.path != self.show.preset.path:
+            with contextlib.suppress(HalationError):  # said when (if) it is picked
+                self.show.prewarm(load_preset(card.path))
 
     def frame(self, time: float, features: Features, touched: bool) -> Change | None:
         from engine.show.morph import parse_morph
@@ -190,6 +210,7 @@ class AutopilotDriver:
             return None
         change = self.autopilot.update(time, features)
         if change is None:
+            self._prewarm_next(time, features)
             return None
         try:
             morph = self.autopilot.settings.morph
@@ -200,6 +221,7 @@ class AutopilotDriver:
             log.error("autopilot: %s (the look stays)", exc)
             return None
         log.info("autopilot: %s at %.2f s (%s)", change.look.name, change.time, change.reason)
+        self._prewarm_at = time + PREWARM_AFTER
         return change
 
 
