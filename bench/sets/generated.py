@@ -91,8 +91,13 @@ def write_material(folder: Path, name: str, material) -> dict:
 
 
 def main(out: Path, only: str | None = None) -> int:
+    return write_plan(out, plan(), only)
+
+
+def write_plan(out: Path, classes: Plan, only: str | None = None) -> int:
+    """Render every class of `classes` (or only `only`) into OUT/<class> with its index, and OUT/all."""
     everything = []
-    for cls, files in plan().items():
+    for cls, files in classes.items():
         if only and only != cls:
             continue
         folder = out / cls

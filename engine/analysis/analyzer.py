@@ -29,11 +29,21 @@ from engine.analysis.features import (
     Onset,
 )
 from engine.analysis.harmony import Chroma
-from engine.analysis.odf import ACCENT_BANDS, Accent, LinearRise, RangeSums, SpectralFlux, bin_range
+from engine.analysis.odf import (
+    ACCENT_BANDS,
+    ONSET_FLUX,
+    TEMPO_FLUX,
+    Accent,
+    LinearRise,
+    RangeSums,
+    SpectralFlux,
+    bin_range,
+)
 from engine.analysis.onsets import OnsetDetector
 from engine.analysis.structure import StructureEvent, StructureTracker
 
 SILENCE_DB = -60.0
+DISPLAY_GAIN = 1e4  # the display's spectrum is log1p of its bins' mean power times this
 MAX_PENDING_EVENTS = 4096
 
 
@@ -58,19 +68,23 @@ def _hop_sums(
     odf: SpectralFlux,
     rise: LinearRise,
 ) -> RangeSums:
-    """Every sum of a hop in one call, over its power spectrum, log-flux rise and linear rise laid end to
-    end (Analyzer._spectra): the bands' power and the display's log-spaced bins (averaged), the flux over the
-    whole spectrum and each onset band (averaged), and each accent band's rise. Each numpy call of a hop costs
-    about as much as its arithmetic, and three sums were a fifteenth of the chain."""
+    """Every sum of a hop in one call, over its power spectrum, the tempo's and the onsets' log-flux rise
+    and the linear rise laid end to end (Analyzer._spectra): the bands' power and the display's log-spaced
+    bins (averaged), the tempo's flux over the whole spectrum and in the bass band and each onset band's flux
+    (averaged), and each accent band's rise. Each numpy call of a hop costs about as much as its arithmetic,
+    and three sums were a fifteenth of the chain."""
     b = n_bins
 
     def moved(ranges: tuple[slice, ...], by: int) -> tuple[slice, ...]:
         return tuple(slice(r.start + by, r.stop + by) for r in ranges)
 
-    ranges = (*band_bins, *log_bins, *moved(odf.ranges, b), *moved(rise.bands, 2 * b))
-    averaged = len(log_bins) + len(odf.ranges)
+    tempo_flux = moved((odf.full, odf.bands[0]), b)  # the onsets' flux has the same bands
+    ranges = (*band_bins, *log_bins, *tempo_flux, *moved(odf.bands, 2 * b), *moved(rise.bands, 3 * b))
+    averaged = len(log_bins) + len(tempo_flux) + len(odf.bands)
     mean = (False,) * len(band_bins) + (True,) * averaged + (False,) * len(rise.bands)
-    return RangeSums(3 * b, ranges, mean=mean)
+    gain = [1.0] * len(ranges)  # the display's bins come out ready for log1p (one call less a hop)
+    gain[len(band_bins) : len(band_bins) + len(log_bins)] = [DISPLAY_GAIN] * len(log_bins)
+    return RangeSums(4 * b, ranges, mean=mean, gain=tuple(gain))
 
 
 class Analyzer:
@@ -90,7 +104,7 @@ class Analyzer:
         self.dt = hop / sample_rate
         self._freqs = np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
         self._band_bins = tuple(bin_range(self._freqs, lo, hi) for lo, hi in self.band_edges.values())
-        self._odf = SpectralFlux(self._freqs)
+        self._odf = SpectralFlux(self._freqs, settings=(TEMPO_FLUX, ONSET_FLUX))  # the tempo's, the onsets'
         self._rise = LinearRise(self._freqs, ACCENT_BANDS)
         log_bins = log_bin_ranges(SPECTRUM_BINS, fft_size, sample_rate)  # the display's
         self._sums = _hop_sums(len(self._freqs), self._band_bins, log_bins, self._odf, self._rise)
@@ -122,7 +136,9 @@ class Analyzer:
         self.samples_fed = 0  # samples handed to feed(), including a partial hop still pending
         # running globals
         self._spectrum = np.zeros(SPECTRUM_BINS, np.float32)
-        self._waveform = np.zeros(WAVEFORM_SAMPLES, np.float32)
+        # the stream of the last hops analysed (FFT history and all, never written again): the snapshot's
+        # waveform is its last samples, copied when a snapshot is made rather than every hop
+        self._stream = np.zeros(max(WAVEFORM_SAMPLES, fft_size), np.float32)
         self._rms = 0.0
         self._loudness = -120.0
         self._centroid = 0.0
@@ -170,21 +186,22 @@ class Analyzer:
             mags = np.abs(np.fft.rfft(frames * self._window, axis=1))
         sums = self._sums(self._spectra(mags))
         n_bands, n_bins = len(self._band_bins), SPECTRUM_BINS
-        spectra = np.log1p(sums[:, n_bands : n_bands + n_bins] * 1e4)
+        spectra = np.log1p(sums[:, n_bands : n_bands + n_bins])  # power × DISPLAY_GAIN (_hop_sums)
         self._chroma.feed(data[:used])  # frames by sample position: the beat clock reads only the past
         hops = data[:used].reshape(n_hops, self.hop)
         energy = np.add.reduce(hops * hops, axis=1, dtype=np.float64).tolist()
         moments = (mags @ self._moments).tolist()  # (total, first moment) per hop: the centroid
-        # the band powers, then (after the display's bins) the full flux, each onset band's flux and each
-        # accent band's rise, as floats (math.sqrt rounds as np.sqrt does)
-        flux_at, onset_at = n_bands + n_bins, n_bands + n_bins + 1
+        # the band powers, then (after the display's bins) the tempo's full and bass flux, each onset band's
+        # flux and each accent band's rise, as floats (math.sqrt rounds as np.sqrt does)
+        flux_at = n_bands + n_bins
+        onset_at = flux_at + 2
         accent_at = onset_at + len(self._odf.bands)
         for i, row in enumerate(sums.tolist()):
             total, moment = moments[i]
             self._step(
                 math.sqrt(energy[i] / self.hop),
                 moment / total if total > 1e-9 else 0.0,
-                row[flux_at],
+                row[flux_at : flux_at + 2],
                 row[onset_at:accent_at],
                 row[accent_at:],
                 [math.sqrt(power) for power in row[:n_bands]],
@@ -192,30 +209,31 @@ class Analyzer:
             )
         self._history = stream[-(self.fft_size - self.hop) :]  # a view: stream is not written again
         self._pending = data[used:].copy() if used < len(data) else data[:0]
-        tail = stream[-WAVEFORM_SAMPLES:]
-        self._waveform[-len(tail) :] = tail
+        short = len(stream) < WAVEFORM_SAMPLES  # only with an FFT shorter than the waveform
+        self._stream = np.concatenate([self._stream, stream])[-WAVEFORM_SAMPLES:] if short else stream
 
     def _spectra(self, mags: np.ndarray) -> np.ndarray:
-        """Each hop's power spectrum, log-flux rise and linear rise laid end to end (_hop_sums' layout),
-        written into one array kept for the one-hop case."""
+        """Each hop's power spectrum, the tempo's and the onsets' log-flux rise and the linear rise laid end
+        to end (_hop_sums' layout), written into one array kept for the one-hop case."""
         rows = self._rows
         if rows is None or len(rows) != len(mags):
-            rows = np.empty((len(mags), 3 * mags.shape[1]), np.float32)
+            rows = np.zeros((len(mags), 4, mags.shape[1]), np.float32)  # the flux leaves its edge bins
             if len(mags) == 1:
                 self._rows = rows
-        b = mags.shape[1]
-        np.multiply(mags, mags, out=rows[:, :b])
-        self._odf.rise(mags, out=rows[:, b : 2 * b])
-        self._rise.rise(mags, out=rows[:, 2 * b :])
-        return rows
+        np.multiply(mags, mags, out=rows[:, 0])
+        self._odf.rise(mags, out=rows[:, 1:3])
+        self._rise.rise(mags, out=rows[:, 3])
+        return rows.reshape(len(mags), -1)  # a view: rows is contiguous
 
     def _apply_commands(self) -> None:
         while not self._commands.empty():  # only this thread takes from the queue
             self.clock.apply(self._commands.get_nowait())
 
-    def _step(self, rms, centroid, flux, onset_flux, accent_rise, band_amp, spectrum) -> None:
-        """One hop's running state from its figures (floats and lists of floats; `spectrum` the display's
+    def _step(self, rms, centroid, tempo_flux, onset_flux, accent_rise, band_amp, spectrum) -> None:
+        """One hop's running state from its figures (floats and lists of floats: `tempo_flux` the tempo's
+        flux over all bins and in the bass band, `onset_flux` each onset band's; `spectrum` the display's
         log-compressed bins)."""
+        flux, bass_flux = tempo_flux
         self.samples_done += self.hop
         end_time = self.samples_done / self.sample_rate
         self._tracker.step(band_amp)
@@ -242,7 +260,7 @@ class Analyzer:
             self._onset_count += 1
             self._events.append(event)
         accent = self._accent.step(accent_rise)
-        beat = self.clock.step(flux, onset_flux[0], accent, rms, end_time, *self._accent.snare_and_kick())
+        beat = self.clock.step(flux, bass_flux, accent, rms, end_time, *self._accent.snare_and_kick())
         if beat is not None:
             self._beats.append(beat)
         low, high = (band_amp[i] for i in self._form_bands)
@@ -288,7 +306,7 @@ class Analyzer:
             onset=self._onset,
             onset_count=self._onset_count,
             spectrum=np.minimum(self._spectrum, 1.0),  # a new array (the running one is never below 0)
-            waveform=self._waveform.copy(),
+            waveform=self._stream[-WAVEFORM_SAMPLES:].copy(),
             grid=self.clock.grid,
             structure=self.structure.state,
         )
