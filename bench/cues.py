@@ -205,8 +205,11 @@ class CueDesk:
         gc.callbacks.append(self._collected)
 
     def _collected(self, phase: str, info: dict) -> None:
-        """Each garbage collection of the show's process: it holds the interpreter, every thread waits."""
+        """Each garbage collection of the show's process once it shows frames: it holds the interpreter,
+        every thread waits (the one perform makes before the first frame is not the show's)."""
         now, thread = time.perf_counter(), threading.get_ident()
+        if not self.stamps:
+            return
         if phase == "start":
             self._collecting[thread] = now
         elif thread in self._collecting:
