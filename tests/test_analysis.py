@@ -102,6 +102,7 @@ def test_chunk_size_does_not_change_what_is_heard(loop):
     assert a.keys() == b.keys()
     for name in a:
         assert a[name] == pytest.approx(b[name], rel=1e-6, abs=1e-9), name
+    assert whole.drain_onsets() == pieces.drain_onsets()  # every onset, at the same time and strength
 
 
 def test_analyze_prints_what_the_live_engine_hears(tmp_path):

@@ -108,7 +108,8 @@ class Analyzer:
         self._rise = LinearRise(self._freqs, ACCENT_BANDS)
         log_bins = log_bin_ranges(SPECTRUM_BINS, fft_size, sample_rate)  # the display's
         self._sums = _hop_sums(len(self._freqs), self._band_bins, log_bins, self._odf, self._rise)
-        self._rows: np.ndarray | None = None  # one hop's spectra laid end to end (_hop_sums), kept
+        # one hop's spectra laid end to end (_hop_sums) and views of its parts, kept
+        self._rows: tuple[np.ndarray, ...] | None = None
         self._moments = np.stack([np.ones_like(self._freqs), self._freqs], axis=1).astype(np.float32)
         # the Hann window, scaled so a full-scale sine reads as amplitude ~1
         self._window = (np.hanning(fft_size) * (4.0 / fft_size)).astype(np.float32)
@@ -178,7 +179,8 @@ class Analyzer:
             self._pending = data.copy()
             return
         used = n_hops * self.hop
-        stream = np.concatenate([self._history, data[:used]])
+        whole = data[:used] if used < len(data) else data  # the hops' samples (a view)
+        stream = np.concatenate([self._history, whole])
         if n_hops == 1:  # the live case: one hop per call (a 1-D transform is the same, and cheaper)
             mags = np.abs(np.fft.rfft(stream * self._window))[None, :]
         else:
@@ -187,8 +189,8 @@ class Analyzer:
         sums = self._sums(self._spectra(mags))
         n_bands, n_bins = len(self._band_bins), SPECTRUM_BINS
         spectra = np.log1p(sums[:, n_bands : n_bands + n_bins])  # power × DISPLAY_GAIN (_hop_sums)
-        self._chroma.feed(data[:used])  # frames by sample position: the beat clock reads only the past
-        hops = data[:used].reshape(n_hops, self.hop)
+        self._chroma.feed(whole)  # frames by sample position: the beat clock reads only the past
+        hops = whole.reshape(n_hops, self.hop)
         energy = np.add.reduce(hops * hops, axis=1, dtype=np.float64).tolist()
         moments = (mags @ self._moments).tolist()  # (total, first moment) per hop: the centroid
         # the band powers, then (after the display's bins) the tempo's full and bass flux, each onset band's
@@ -215,15 +217,19 @@ class Analyzer:
     def _spectra(self, mags: np.ndarray) -> np.ndarray:
         """Each hop's power spectrum, the tempo's and the onsets' log-flux rise and the linear rise laid end
         to end (_hop_sums' layout), written into one array kept for the one-hop case."""
-        rows = self._rows
-        if rows is None or len(rows) != len(mags):
+        live = len(mags) == 1
+        if not live or self._rows is None:
             rows = np.zeros((len(mags), 4, mags.shape[1]), np.float32)  # the flux leaves its edge bins
-            if len(mags) == 1:
-                self._rows = rows
-        np.multiply(mags, mags, out=rows[:, 0])
-        self._odf.rise(mags, out=rows[:, 1:3])
-        self._rise.rise(mags, out=rows[:, 3])
-        return rows.reshape(len(mags), -1)  # a view: rows is contiguous
+            views = (rows[:, 0], rows[:, 1:3], rows[:, 3], rows.reshape(len(mags), -1))  # last: a view
+            if live:  # kept with its views, made once (each view costs a hop about as much as a small call)
+                self._rows = views
+        else:
+            views = self._rows
+        power, flux, rise, flat = views
+        np.multiply(mags, mags, out=power)
+        self._odf.rise(mags, out=flux)
+        self._rise.rise(mags, out=rise)
+        return flat
 
     def _apply_commands(self) -> None:
         while not self._commands.empty():  # only this thread takes from the queue

@@ -72,10 +72,13 @@ class SpectralFlux:
             raise ValueError("SpectralFlux: a setting's reference frames are 1 or 2")
         self.bands = tuple(bin_range(freqs, lo, hi) for lo, hi in bands)
         self.full = bin_range(freqs, 20.0, 20000.0)
-        if self.full.start < 1 or self.full.stop > len(freqs) - 1:
+        # the bins the figures read, and one either side for the max filter: those up to 20 kHz
+        n = max(r.stop for r in self.ranges) + 1
+        if min(r.start for r in self.ranges) < 1 or n > len(freqs):
             raise ValueError("SpectralFlux: the bins read must leave out the first and the last")
+        self._n = n
         self._means = RangeSums(len(freqs), (self.full, *self.bands), mean=True)
-        k, n = len(settings), len(freqs)
+        k = len(settings)
         self._scales = [np.float32(1.0 / floor) for floor, _ in settings]
         self._scale = np.array(self._scales, np.float32)[:, None]  # (settings, 1)
         self._one = np.array([frames == 1 for _, frames in settings])[:, None]  # rise over one frame
@@ -84,6 +87,8 @@ class SpectralFlux:
         self._two = slice(int(two[0]), int(two[-1]) + 1) if contiguous else ~self._one  # rows to keep
         self._log = np.empty((k, n), np.float32)  # the live hop's log spectra
         self._widened = np.empty((k, n - 2), np.float32)  # ...max-filtered (bins 1..n-2)
+        # views of the live log spectra, made once: each view costs a hop about as much as a small call
+        self._below, self._inner, self._above = self._log[:, :-2], self._log[:, 1:-1], self._log[:, 2:]
         # what the next frame rises over, and the last frame for the settings of two reference frames (-inf
         # for those of one: the louder of it and the last frame is the last frame, so one maximum serves all)
         self._reference: np.ndarray | None = None
@@ -102,29 +107,31 @@ class SpectralFlux:
         return means[:, :, 0], means[:, :, 1:]
 
     def rise(self, mags: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Each bin's rise per hop and setting, written into `out` (hops × settings × bins; its first and last
-        bins, which no figure reads, are left as they are): what `process` averages over `ranges` (the
-        analyzer sums it with its other spectra in one call). A batch takes the same products and maxima as
-        one hop at a time, so it is bit-identical."""
+        """Each bin's rise per hop and setting, written into `out` (hops × settings × bins; the bins no
+        figure reads, the first and those above 20 kHz, are left as they are): what `process` averages over
+        `ranges` (the analyzer sums it with its other spectra in one call). A batch takes the same products
+        and maxima as one hop at a time, so it is bit-identical."""
+        whole, mags, out = out, mags[:, : self._n], out[..., : self._n]
         if len(mags) > 1:
-            return self._rise_batch(mags, out)
-        log, widened = self._log, self._widened
+            self._rise_batch(mags, out)
+            return whole
+        log, widened, inner = self._log, self._widened, self._inner
         np.multiply(mags, self._scale, out=log)
         np.log1p(log, out=log)
-        np.maximum(log[:, :-2], log[:, 2:], out=widened)  # max over 3 neighbouring bins
-        np.maximum(widened, log[:, 1:-1], out=widened)
+        np.maximum(self._below, self._above, out=widened)  # max over 3 neighbouring bins
+        np.maximum(widened, inner, out=widened)
         if self._reference is None:
             self._start(widened)
-        rise = np.subtract(log[:, 1:-1], self._reference, out=out[0, :, 1:-1])
+        rise = np.subtract(inner, self._reference, out=out[0, :, 1:-1])
         np.maximum(rise, 0.0, out=rise)
         self._reference = np.maximum(self._last_or_none, widened)
         if isinstance(self._two, slice):  # one call cheaper than a masked copy
             self._last_or_none[self._two] = widened[self._two]
         else:
             np.copyto(self._last_or_none, widened, where=self._two)
-        return out
+        return whole
 
-    def _rise_batch(self, mags: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _rise_batch(self, mags: np.ndarray, out: np.ndarray) -> None:
         """`rise` for a block of hops, one setting at a time."""
         logs = [np.log1p(mags * scale) for scale in self._scales]
         wide = [np.maximum(np.maximum(log[:, :-2], log[:, 2:]), log[:, 1:-1]) for log in logs]
@@ -143,7 +150,6 @@ class SpectralFlux:
             last_or_none.append(np.float32(-np.inf) if one else widened[-1])
         self._reference = np.array(reference, np.float32)
         self._last_or_none = np.array([np.broadcast_to(x, self._reference.shape[1]) for x in last_or_none])
-        return out
 
     def _start(self, widened: np.ndarray) -> None:
         """The first frame (settings × bins, max-filtered) rises over itself: no rise."""
