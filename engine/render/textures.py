@@ -14,6 +14,7 @@ class StreamTexture:
         self.components = components
         self.dtype = dtype
         self.texture: moderngl.Texture | None = None
+        self._flipped: np.ndarray | None = None  # reused: a fresh copy a frame costs its pages each frame
 
     def write(self, array: np.ndarray) -> moderngl.Texture:
         h, w = array.shape[:2]
@@ -24,7 +25,10 @@ class StreamTexture:
             self.texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
             self.texture.repeat_x = self.texture.repeat_y = False
         # Video frames arrive top row first; GL textures start at the bottom row.
-        self.texture.write(np.ascontiguousarray(array[::-1]))
+        if self._flipped is None or self._flipped.shape != array.shape or self._flipped.dtype != array.dtype:
+            self._flipped = np.empty(array.shape, array.dtype)
+        np.copyto(self._flipped, array[::-1])
+        self.texture.write(self._flipped)
         return self.texture
 
     def release(self) -> None:
