@@ -99,12 +99,17 @@ def tune_allocator(show: bool = True) -> None:
       instead of +6.94 %. It must come first (the command's first line): a heap already grown keeps
       serving big blocks from its free chunks (set in perform alone: 80-99 MB free).
       Its price is fresh pages for every big block made each frame, so a show's own per-frame blocks are
-      pooled (engine/runtime/pool.py: HAP frames read and unpacked; the recorder's frame handed to the
-      encoder). Measured side by side, this code with the fixed threshold against the code before it with
-      glibc's (6 x 1080p HAP, CPU side, 5 s): HAP 15.0 % CPU vs 16.4 %, HAP Q 30.1 % vs 33.5 %, page faults
-      105k vs 132k; recording's ratio of a frame 1.048 vs 1.107 (loaded machine). Without the pools:
-      HAP 40.9 % CPU, HAP Q 346 frames of 900 dropped, recording 3x the page faults.
-    - Batch commands (prepare, render, analyze, check, and the benches of them) keep glibc's threshold:
+      reused (engine/runtime/pool.py: HAP frames read and unpacked; the recorder's and NDI's frames; the
+      flipped copy of each clip frame uploaded, engine/render/textures.py). Measured side by side, this
+      code with the fixed threshold against the code before it with glibc's (loaded machine, load 5-9):
+      perform --headless 320x180 20 s, median frame 7.5 / 7.3 ms vs 7.6 / 8.0 ms (without the reused
+      upload copy: 12.5 ms); 6 x 1080p HAP (CPU side, 8 s) HAP 15.8 / HAP Alpha 32.8 / HAP Q 30.9 % CPU vs
+      17.5 / 37.0 / 35.6 %, page faults 141k vs 179k (without the pools: 2.87M, HAP Q dropping 1221 of
+      1440 frames); recording 720p, the encoder keeps 61-66 of 122 frames vs 58-64 (without: 36-46).
+      20-minute soak: RSS by setlist cycle 232.3, 238.7, 238.7 MB (+2.76 %).
+      What still takes fresh pages a frame: PyAV's own frames (an unprepared H.264 clip's RGBA, the
+      recorder's yuv420p copy), which take no buffer of ours.
+    - Batch commands (prepare, render, analyze, check; bench clips, analysis, peers) keep glibc's threshold:
       they run minutes, not an hour, and prepare's big blocks are made by PyAV's swscale, etcpak and snappy,
       which take no buffer of ours (fixed: prepare 139 -> 79 source frames/s per CPU second, 4x the page
       faults).
