@@ -22,8 +22,8 @@ COMPRESSION_FLOOR = 1e-3
 # ones, and against the previous frame alone their flicker buried the soft strokes of a roll and a brush's
 # taps; over the louder of two frames noise rarely rises, while an attack rises over both. Onset F (mean of
 # files, attacks) on the generated set / the shared set: before 0.889 / 0.814; each alone 0.915 / 0.821
-# (-50 dBFS) and 0.926 / 0.786 (two frames); both 0.930 / 0.823, floors 2e-3 to 5e-3 within 0.004 of it
-# (the sweep: docs/listening.md, Onsets). The tempo keeps the flux it was tuned with: fed this one, the
+# (-50 dBFS) and 0.918 / 0.822 (two frames); both 0.930 / 0.823, floors 2e-3 to 5e-3 within 0.004 of it
+# (the sweep: docs/listening.md, Session 5). The tempo keeps the flux it was tuned with: fed this one, the
 # shared set's Acc1 fell 0.923 -> 0.897 and its beat F 0.889 -> 0.839.
 ONSET_COMPRESSION_FLOOR = 3e-3
 ONSET_REFERENCE_FRAMES = 2

@@ -51,7 +51,7 @@ class PeakPicking:
 # a ride's ping or a brush tap a tenth as loud as the snare is heard. Shares of 5-9 % all keep the shared
 # set at or above its old figures and the brushes above aubio + 0.05; the rolls clear aubio + 0.05 at 6 %
 # and below (5 %: 0.741, 6 %: 0.725, 7 %: 0.707), and the Frets on Fire guitar charts lose precision as the
-# share falls, so 6 % (docs/listening.md, Onsets: the sweep).
+# share falls, so 6 % (docs/listening.md, Session 5: the sweep).
 DEFAULT_PICKING = (PeakPicking(delta=0.1, floor=0.3, min_gap=ATTACK_GAP), PeakPicking(delta=0.06))
 
 
