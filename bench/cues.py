@@ -287,13 +287,15 @@ class CueDesk:
         return [r for r in self.retargets if self.pressed and r > self.pressed[-1]]
 
     def _holding(self, now: float) -> bool:
-        """The last GO's look has not come in (and, in a run of morphs, played its morph) yet, or has not
-        had OWN_FRAMES frames of its own: a GO on top of it would leave that look no median of its own,
-        unless it has been 3 GOs' time already."""
-        if self.quiet or not self.pressed or now > self.pressed[-1] + 3 * self.every:
+        """The last GO's look has not come in (and, in a run of morphs, played its morph) yet, unless it
+        has been 3 GOs' time already (it was refused), or it has not had OWN_FRAMES frames of its own: a GO
+        on top of it would leave that look no median of its own."""
+        if self.quiet or not self.pressed:
             return False
         came = len(self._since_press()) >= 2 if self.morphs else self._on == len(self.pressed)
-        return not came or self._own_frames < OWN_FRAMES
+        if not came:
+            return now <= self.pressed[-1] + 3 * self.every
+        return self._own_frames < OWN_FRAMES
 
     def stop(self) -> None:
         with contextlib.suppress(ValueError):

@@ -138,3 +138,18 @@ def test_a_burst_holds_the_next_go_until_its_look_is_on_and_has_had_time_and_fra
     assert desk.drain_commands() == []
     desk._own_frames += 1
     assert desk.drain_commands() and len(desk.pressed) == 2
+
+
+def test_a_look_that_came_in_late_still_gets_its_own_frames_before_the_next_go():
+    """A heavy look that took longer than 3 GOs to come in and morph (a loaded machine) is not cut short:
+    only a look that never comes lets the next GO through."""
+    cues = _cues()
+    desk = cues.CueDesk(every=2.0, presses=3, morphs=True)
+    desk.pressed.append(time.monotonic() - 7.0)  # 3 GOs' time ago
+    assert desk._holding(time.monotonic()) is False  # its look never came: the run goes on
+    desk.retarget(None)
+    desk.retarget(None)  # ...now it came in, and its morph ended
+    desk._next = time.monotonic() - 1.0
+    assert desk._holding(time.monotonic()) and desk.drain_commands() == []
+    desk._own_frames = cues.OWN_FRAMES
+    assert desk.drain_commands() == [cues.ControlCommand("cue.go")]
