@@ -332,3 +332,35 @@ def test_a_clips_look_brought_in_mid_song_starts_its_clips_on_the_frames_decoded
     assert mix.a is not None and mix.a.index < PRELOAD  # its first frames (at 1.5x speed)
     decks = live.show.pipeline.clips.decks
     assert all(deck._worker.source._next <= PRELOAD + 4 for deck in decks)  # nothing decoded past them
+
+
+def test_the_next_cue_is_warmed_once_its_look_has_been_on_a_moment_not_in_the_frame_that_brings_it(
+    live, tmp_path
+):
+    """Reading and describing the next cue's preset took 2-4 ms of the frame that first drew the new
+    look; the next cue is still warmed in the child before its GO, half a second later."""
+    from engine.show.operator import PREWARM_DELAY, Operator
+    from engine.show.setlist import load_setlist
+
+    setlist = tmp_path / "set.toml"
+    setlist.write_text(
+        "".join(f'[[cue]]\nname = "{p.stem}"\npreset = "{p}"\n' for p in (SUNSET, TUNNEL, SUNSET))
+    )
+    operator = Operator(live.show, load_setlist(setlist))
+    warmed: list[tuple[float, object]] = []
+    prewarm = live.show.prewarm
+    live.show.prewarm = lambda preset: warmed.append((time.monotonic(), preset.path)) or prewarm(preset)
+    operator.apply("cue.go")  # cue 1: the sunset look is on already
+    operator.apply("cue.go")  # cue 2: the tunnel
+    on = None
+    while on is None:
+        live.frame(lambda adopted: operator.settle(adopted))
+        if operator.cue_name.startswith("2 "):
+            on = time.monotonic()
+            assert not [t for t, _ in warmed if t >= on - 0.05]  # nothing warmed in the frame it came in
+        time.sleep(0.005)
+    while not [p for t, p in warmed if t > on]:
+        live.frame(lambda adopted: operator.settle(adopted))
+        time.sleep(0.005)
+    at, path = next((t, p) for t, p in warmed if t > on)
+    assert path == SUNSET and at - on >= PREWARM_DELAY - 0.05  # cue 3, warmed while cue 2 plays

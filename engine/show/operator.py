@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from engine.show.tomlpos import close_to, read_toml
 from engine.show.validate import file_kind
 
 log = logging.getLogger(__name__)
+PREWARM_DELAY = 0.5  # s after a cue's look is on before the next cue is warmed (not in its change's frames)
 LOOK_ACTIONS = ("cue.go", "cue.back", "cue.goto", "preset.recall")  # actions that build a new look
 
 
@@ -46,6 +48,7 @@ class Operator:
         self._pending: tuple[str, Path] | None = None  # a cue whose look is being built aside
         self._refused = None
         self._checked = None  # the look last compared with the pending cue (see _on_screen)
+        self._prewarm_at: float | None = None  # when to warm the next cue (monotonic; see settle)
 
     def apply(self, action: str, args: tuple = ()) -> bool:
         """Do one action; False (and a notice) when it could not be done."""
@@ -143,6 +146,11 @@ class Operator:
             self.cue_name = self._pending[0]
             self._pending = None
             log.info("cue %s", self.cue_name)
+            # not now: reading and describing the next cue's preset took 2-4 ms of the very frame that
+            # first draws this look (bench cues: that frame's render thread 2-3x a frame of the look)
+            self._prewarm_at = time.monotonic() + PREWARM_DELAY
+        if self._prewarm_at is not None and time.monotonic() >= self._prewarm_at and self._pending is None:
+            self._prewarm_at = None
             self._prewarm_next()
 
     def _on_screen(self, preset) -> bool:
