@@ -243,8 +243,8 @@ def test_the_next_cue_prewarmed_as_a_look_comes_in_is_not_built_again_at_its_go(
     show, builder = live.show, live.show._looks
     sunset = load_preset(SUNSET)
     show.request(load_preset(TUNNEL))
-    # in the frame that brings the tunnel look in, before it is drawn, the next cue is warmed (as
-    # Operator.settle does)
+    # in the frame that brings the tunnel look in, before it is drawn, the next cue is warmed (the
+    # earliest it could be: Operator.settle waits PREWARM_DELAY)
     while not live.frame(before_draw=lambda adopted: adopted and show.prewarm(sunset)):
         time.sleep(0.005)
     fingerprints = {job[1] for job in look_jobs(sunset, show.pipeline.spec_for)}
