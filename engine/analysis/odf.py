@@ -30,6 +30,7 @@ ONSET_REFERENCE_FRAMES = 2
 # (compression floor, reference frames) of the tempo's flux and of the onsets' (SpectralFlux settings)
 TEMPO_FLUX = (COMPRESSION_FLOOR, 1)
 ONSET_FLUX = (ONSET_COMPRESSION_FLOOR, ONSET_REFERENCE_FRAMES)
+_ZERO = np.float32(0.0)  # the rectifier's floor, made once
 # Bands that get their own onset detector: the kick body, and everything above it (snare, hats, notes).
 ONSET_BANDS: tuple[tuple[float, float], ...] = ((20.0, 300.0), (300.0, 20000.0))
 # Bands whose rise, each against its own recent mean, marks where beats fall: kick, bass, snare body, snare
@@ -92,6 +93,7 @@ class SpectralFlux:
         # what the next frame rises over, and the last frame for the settings of two reference frames (-inf
         # for those of one: the louder of it and the last frame is the last frame, so one maximum serves all)
         self._reference: np.ndarray | None = None
+        self._spare: np.ndarray | None = None  # the live path's second reference buffer
         self._last_or_none = np.empty((k, n - 2), np.float32)
 
     @property
@@ -111,25 +113,28 @@ class SpectralFlux:
         figure reads, the first and those above 20 kHz, are left as they are): what `process` averages over
         `ranges` (the analyzer sums it with its other spectra in one call). A batch takes the same products
         and maxima as one hop at a time, so it is bit-identical."""
-        whole, mags, out = out, mags[:, : self._n], out[..., : self._n]
+        n = self._n
         if len(mags) > 1:
-            self._rise_batch(mags, out)
-            return whole
+            self._rise_batch(mags[:, :n], out[..., :n])
+            return out
         log, widened, inner = self._log, self._widened, self._inner
-        np.multiply(mags, self._scale, out=log)
+        np.multiply(mags[:, :n], self._scale, out=log)
         np.log1p(log, out=log)
         np.maximum(self._below, self._above, out=widened)  # max over 3 neighbouring bins
         np.maximum(widened, inner, out=widened)
         if self._reference is None:
             self._start(widened)
-        rise = np.subtract(inner, self._reference, out=out[0, :, 1:-1])
-        np.maximum(rise, 0.0, out=rise)
-        self._reference = np.maximum(self._last_or_none, widened)
+        rise = np.subtract(inner, self._reference, out=out[0, :, 1 : n - 1])
+        np.maximum(rise, _ZERO, out=rise)
+        # the next reference goes into the spare buffer, and this one becomes the spare (no allocation)
+        spare = self._spare if self._spare is not None else np.empty_like(widened)
+        np.maximum(self._last_or_none, widened, out=spare)
+        self._spare, self._reference = self._reference, spare
         if isinstance(self._two, slice):  # one call cheaper than a masked copy
             self._last_or_none[self._two] = widened[self._two]
         else:
             np.copyto(self._last_or_none, widened, where=self._two)
-        return whole
+        return out
 
     def _rise_batch(self, mags: np.ndarray, out: np.ndarray) -> None:
         """`rise` for a block of hops, one setting at a time."""
@@ -148,12 +153,12 @@ class SpectralFlux:
             np.maximum(rise, 0.0, out=rise)
             reference.append(widened[-1] if one else np.maximum(widened[-2], widened[-1]))
             last_or_none.append(np.float32(-np.inf) if one else widened[-1])
-        self._reference = np.array(reference, np.float32)
+        self._reference, self._spare = np.array(reference, np.float32), None
         self._last_or_none = np.array([np.broadcast_to(x, self._reference.shape[1]) for x in last_or_none])
 
     def _start(self, widened: np.ndarray) -> None:
         """The first frame (settings × bins, max-filtered) rises over itself: no rise."""
-        self._reference = widened.copy()
+        self._reference, self._spare = widened.copy(), None
         self._last_or_none = np.where(self._one, np.float32(-np.inf), widened).astype(np.float32)
 
 
