@@ -106,7 +106,8 @@ def tune_allocator(show: bool = True) -> None:
       upload copy: 12.5 ms); 6 x 1080p HAP (CPU side, 8 s) HAP 15.8 / HAP Alpha 32.8 / HAP Q 30.9 % CPU vs
       17.5 / 37.0 / 35.6 %, page faults 141k vs 179k (without the pools: 2.87M, HAP Q dropping 1221 of
       1440 frames); recording 720p, the encoder keeps 61-66 of 122 frames vs 58-64 (without: 36-46).
-      20-minute soak: RSS by setlist cycle 232.3, 238.7, 238.7 MB (+2.76 %).
+      20-minute soaks: RSS by setlist cycle 232.3, 238.7, 238.7 MB (+2.76 %), with the upload copy reused
+      237.9, 240.3, 246.0 MB (+3.4 %; still growing: the hour decides).
       What still takes fresh pages a frame: PyAV's own frames (an unprepared H.264 clip's RGBA, the
       recorder's yuv420p copy), which take no buffer of ours.
     - Batch commands (prepare, render, analyze, check; bench clips, analysis, peers) keep glibc's threshold:
