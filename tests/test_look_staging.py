@@ -327,10 +327,11 @@ def test_a_clips_look_brought_in_mid_song_starts_its_clips_on_the_frames_decoded
     live.index = 450  # 15 s into the song
     live.show.request(load_preset(clips_look))
     live.until(lambda: live.show.preset.path == clips_look)
-    live.frame()
-    mix = live.show.pipeline.clips.last_mix
-    assert mix.a is not None and mix.a.index < PRELOAD  # its first frames (at 1.5x speed)
-    decks = live.show.pipeline.clips.decks
+    clips = live.show.pipeline.clips
+    live.until(lambda: clips.last_mix.a is not None and clips.last_mix.b is not None)  # both decks show
+    mix = clips.last_mix
+    assert mix.a.index < PRELOAD and mix.b.index < PRELOAD  # their first frames (at 1.5x speed)
+    decks = clips.decks
     assert all(deck._worker.source._next <= PRELOAD + 4 for deck in decks)  # nothing decoded past them
 
 

@@ -84,18 +84,24 @@ class ClipStage:
                 deck = make(name, wait, self.faults)
                 if deck.load(path, self._play):  # a missing clip is skipped (logged): the show goes on
                     self.decks.append(deck)
-        self._begun = False  # the fixed decks' clips start with the first frame asked of them
+        self._begun = False  # the fixed decks' clips have started (with the first frame they could show)
 
-    def _begin(self, time: float, beat: float) -> None:
-        """The fixed decks' clips start at their frame 0 when the look is first drawn (or primed, just
-        before it comes on), on the frames their load decoded ahead. Started at show time 0, a look that
-        came on at 15 s asked for a frame hundreds of frames in, and an H.264 clip's decoder ran through
-        all the frames between in the frames of the change (35-45 ms of CPU a deck, measured: the clip
-        thread beside the rasteriser on 2 cores, the autopilot's worst frame 2.3x the median)."""
+    def _fixed_decks(self, time: float, beat: float, crossfade: float) -> Mix:
+        """The fixed decks' frames for now. Their clips start at frame 0 with the first frame they can
+        show (until then each update starts them again, now): the frames their load decoded ahead while
+        the look was built, whenever the look is first drawn (or primed, just before it comes on). Started
+        at show time 0, a look that came on at 15 s asked for a frame hundreds of frames in, and an H.264
+        clip's decoder ran through all the frames between in the frames of the change (35-45 ms of CPU a
+        deck, measured: the clip thread beside the rasteriser on 2 cores, the autopilot's worst frame 2.3x
+        the median); started when first asked, a busy machine's slow first decode let show time run past
+        the frames decoded ahead."""
         if not self._begun:
-            self._begun = True
             for deck in self.decks:
                 deck.start(time, beat)
+        first, last = self.decks[0], self.decks[-1]
+        a, b = first.frame(time, beat), last.frame(time, beat)
+        self._begun = self._begun or (a is not None and b is not None)
+        return Mix(a, b, crossfade, first.name, last.name)
 
     def _texture(self, deck: str, frame: Frame | None) -> moderngl.Texture | None:
         if frame is None:  # nothing decoded (yet, or any more): the deck's last good picture, if it had one
@@ -113,9 +119,7 @@ class ClipStage:
         if self.director is not None:
             mix = self.director.update(time, beat, intensity_for(sources.get("energy", 0.5)))
         elif self.decks:
-            self._begin(time, beat)
-            first, last = self.decks[0], self.decks[-1]
-            mix = Mix(first.frame(time, beat), last.frame(time, beat), crossfade, first.name, last.name)
+            mix = self._fixed_decks(time, beat, crossfade)
         else:
             return None
         self.last_mix = mix
