@@ -23,7 +23,7 @@ from engine.live import ShowState
 from engine.params.macros import macro_params
 from engine.params.show_params import show_params
 from engine.params.store import ParamStore
-from engine.params.tempo import tempo_commands
+from engine.params.tempo import tempo_commands, tempo_resets
 
 pytestmark = pytest.mark.skipif(
     shutil.which("oscsend") is None or shutil.which("oscdump") is None, reason="liblo-tools is not installed"
@@ -49,6 +49,8 @@ class Show(OscShow):
         self.actions += [c.action for c in self.hub.drain_commands()]
         values = self.store.base()
         self.tempo += [c for c in tempo_commands(before, values, self.time) if isinstance(c, TempoCommand)]
+        for name, value in tempo_resets(values).items():  # as the live loop: a nudge moves the beat once
+            self.store.set(name, value)
         features = replace(silent_features(("bass",)), grid=BeatGrid(bpm=self.bpm))
         self.hub.publish(ShowState(self.time, values, features))
         self.time += 1 / 60
