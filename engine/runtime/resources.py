@@ -17,9 +17,8 @@ log = logging.getLogger(__name__)
 
 M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt() parameters (malloc.h)
 ARENAS = 2  # malloc arenas for the whole show (glibc's default is 8 per core)
-MMAP_THRESHOLD = (
-    128 * 1024
-)  # a show's blocks this big or bigger get pages of their own, handed back when freed
+# a show's blocks this big or bigger get pages of their own, handed back when freed
+MMAP_THRESHOLD = 128 * 1024
 SHOW_COMMANDS = ("perform", "rehearse", "demo")  # commands that run a show (and the benches of one)
 BATCH_BENCHES = ("clips", "analysis", "peers", "structure", "all")  # benches of batch work (prepare, analyze)
 TRIM_EVERY = 30.0  # seconds between hand-backs of freed heap memory to the system during a show
@@ -107,7 +106,8 @@ def tune_allocator(show: bool = True) -> None:
       17.5 / 37.0 / 35.6 %, page faults 141k vs 179k (without the pools: 2.87M, HAP Q dropping 1221 of
       1440 frames); recording 720p, the encoder keeps 61-66 of 122 frames vs 58-64 (without: 36-46).
       20-minute soaks: RSS by setlist cycle 232.3, 238.7, 238.7 MB (+2.76 %), with the upload copy reused
-      237.9, 240.3, 246.0 MB (+3.4 %; still growing: the hour decides).
+      237.9, 240.3, 246.0 MB (+3.4 %). The hour soak of this code read +7.6 %, a sawtooth (238 -> 254 MB
+      over six setlist cycles, 240 at the seventh, 256 at the end): bounded, not yet flat.
       What still takes fresh pages a frame: PyAV's own frames (an unprepared H.264 clip's RGBA, the
       recorder's yuv420p copy), which take no buffer of ours.
     - Batch commands (prepare, render, analyze, check; bench clips, analysis, peers) keep glibc's threshold:
